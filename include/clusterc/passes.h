@@ -1,0 +1,112 @@
+/*
+ * clusterc passes, for any MLIR C-API client.
+ *
+ *   ClustercClusterWeightsOptions o;
+ *   clustercClusterWeightsOptionsInit(&o);
+ *   o.clusters = 8;                          // or:
+ *   clustercClusterWeightsOptionsParse(&o, "clusters=8 init=linear", ...);
+ *   mlirPassManagerAddOwnedPass(pm, clustercCreateClusterWeightsPass(&o));
+ *   clustercClusterWeightsOptionsFree(&o);   // the pass keeps its own copy
+ *
+ * The option text has the syntax of a pass pipeline's options:
+ *   clusters=K              default cluster count (default 16, 1..65536)
+ *   init=linear|random|density|kmeans++|kmeans1d   (default kmeans++)
+ *   seed=N                  (default 0)
+ *   min-elements=N          smaller weights are left alone (default 128)
+ *   per-channel[=bool]      one centroid table per slice along channel-axis
+ *   channel-axis=N          axis of the constant (default: the output
+ *                           channels as the consuming op sees them, else 0)
+ *   preserve-sparsity[=bool] zero is an exact centroid; zeros stay zero
+ *   layers=SEL:K,SEL:K      per-layer cluster counts ("skip" for none)
+ *   only=SEL,SEL            cluster only weights matching a selector
+ * A selector SEL is a glob on the layer name (`conv*`, `fc?.weight`) or a
+ * weight index in walk order: `#3`, a range `#3..5`, negative from the end
+ * (`#-3..-1` = the last three weights). The layer name is the constant's
+ * NameLoc, else its consumer's NameLoc, else `file:line:col`.
+ */
+#ifndef CLUSTERC_PASSES_H
+#define CLUSTERC_PASSES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clusterc/runtime.h"
+#include "mlir-c/IR.h"
+#include "mlir-c/Pass.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLUSTERC_VERSION "0.1.0"
+
+/* One row of the report: a weight clustered, or a constant left alone. */
+typedef struct ClustercLayerReport {
+  int index;               /* weight index in walk order; -1 if not a weight */
+  const char *name;        /* layer name (see above) */
+  const char *consumer;    /* compute op the constant feeds, or "" */
+  const char *role;        /* "weight", "bias", "other" */
+  const char *dtype;       /* "f32", "f16", "bf16", "i8", ... */
+  const char *form;        /* "dense", "splat", "dense_resource" */
+  const int64_t *shape;
+  intptr_t rank;
+  int clustered;           /* 1 if rewritten */
+  const char *reason;      /* why not clustered, or "" */
+  unsigned k_requested;
+  unsigned k;              /* centroids per table actually used */
+  unsigned tables;         /* 1, or the channel count when per-channel */
+  const char *init;
+  unsigned bits;           /* bits per stored index */
+  uint64_t elements;
+  uint64_t bytes_before;   /* storage of the original constant */
+  uint64_t bytes_after;    /* centroid tables + index buffer */
+  double mse;              /* mean squared reconstruction error */
+  double sqnr_db;          /* 10 log10(sum w^2 / sum (w - w')^2); inf if exact */
+} ClustercLayerReport;
+
+typedef void (*ClustercReportFn)(const ClustercLayerReport *row, void *user);
+
+typedef struct ClustercSelector {
+  char *glob;              /* NULL for an index selector */
+  int64_t lo, hi;          /* index range (inclusive), may be negative */
+  unsigned k;              /* for `layers`: 0 = skip */
+} ClustercSelector;
+
+typedef struct ClustercClusterWeightsOptions {
+  unsigned clusters;
+  clusterrt_init init;
+  uint64_t seed;
+  uint64_t min_elements;
+  int per_channel;
+  int channel_axis;        /* -1: infer */
+  int preserve_sparsity;
+  ClustercSelector *layers;
+  size_t num_layers;
+  ClustercSelector *only;
+  size_t num_only;
+  ClustercReportFn report; /* optional, called once per constant seen */
+  void *report_user;
+} ClustercClusterWeightsOptions;
+
+void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);
+/* Parses option text (see above) on top of *o. Returns 0 on success; on
+ * error returns -1 and writes a message to err (NUL-terminated). */
+int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
+                                       const char *text, size_t len,
+                                       char *err, size_t err_size);
+/* Deep copy; returns 0 on success, -1 when out of memory. */
+int clustercClusterWeightsOptionsCopy(ClustercClusterWeightsOptions *dst,
+                                      const ClustercClusterWeightsOptions *src);
+void clustercClusterWeightsOptionsFree(ClustercClusterWeightsOptions *o);
+
+/* A module pass (`cluster-weights`); the pass copies *o. */
+MlirPass clustercCreateClusterWeightsPass(const ClustercClusterWeightsOptions *o);
+
+/* Registers the dialects the passes create ops of (arith, linalg, tensor). */
+void clustercRegisterDialects(MlirContext ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLUSTERC_PASSES_H */

@@ -1,0 +1,192 @@
+/*
+ * libclusterrt: the weight-clustering runtime.
+ *
+ * Plain C17, no MLIR or LLVM dependency. Used by the cluster-weights pass at
+ * compile time, by generated training steps at run time, and by any program
+ * that links it alone.
+ *
+ * Conventions
+ *  - Every function that can fail returns clusterrt_status (0 = ok). The
+ *    library never prints, exits or aborts.
+ *  - n counts elements; k counts centroids (1 <= k <= CLUSTERRT_MAX_K).
+ *  - Index buffers come in five formats (clusterrt_index_format). Packed
+ *    formats store element i at bit (i * bits) % 8 of byte (i * bits) / 8,
+ *    least significant bits first; the unused high bits of the last byte are
+ *    written as zero. clusterrt_index_bytes() gives the buffer size.
+ *  - Assignment is defined by the generic kernel:
+ *        d_k = fabsf(w - c[k])    (float arithmetic, round to nearest)
+ *        idx = the smallest k with the smallest d_k
+ *    i.e. ties go to the lowest index in the caller's centroid order, even if
+ *    the centroids are unsorted or repeated. Every ISA returns bit-identical
+ *    indices. NaN (in w or c) is rejected with CLUSTERRT_ERR_NAN; +-Inf in c
+ *    is rejected too; +-Inf in w is accepted (goes to the min or max centroid).
+ *  - Pointers need no alignment. Kernels never read or write past n.
+ */
+#ifndef CLUSTERC_RUNTIME_H
+#define CLUSTERC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLUSTERRT_MAX_K 65536u
+
+typedef enum clusterrt_status {
+  CLUSTERRT_OK = 0,
+  CLUSTERRT_ERR_NULL = 1,    /* a required pointer is NULL */
+  CLUSTERRT_ERR_K = 2,       /* k == 0 or k > CLUSTERRT_MAX_K */
+  CLUSTERRT_ERR_NAN = 3,     /* NaN in weights, NaN or Inf in centroids */
+  CLUSTERRT_ERR_FORMAT = 4,  /* unknown index format, or too narrow for k */
+  CLUSTERRT_ERR_INDEX = 5,   /* an index >= k in an input index buffer */
+  CLUSTERRT_ERR_NOMEM = 6,   /* allocation failed */
+  CLUSTERRT_ERR_ARG = 7,     /* any other invalid argument */
+  CLUSTERRT_ERR_ISA = 8      /* the requested ISA is not available */
+} clusterrt_status;
+
+/* A static, NUL-terminated description of a status. */
+const char *clusterrt_status_string(clusterrt_status s);
+
+/* ---- Index formats ---------------------------------------------------- */
+
+typedef enum clusterrt_index_format {
+  CLUSTERRT_IDX_U1 = 1,   /* k <= 2, 8 indices per byte */
+  CLUSTERRT_IDX_U2 = 2,   /* k <= 4 */
+  CLUSTERRT_IDX_U4 = 4,   /* k <= 16 */
+  CLUSTERRT_IDX_U8 = 8,   /* k <= 256 */
+  CLUSTERRT_IDX_U16 = 16  /* k <= 65536, native-endian uint16_t */
+} clusterrt_index_format;
+
+/* Narrowest format that holds indices 0..k-1 (k >= 1). */
+clusterrt_index_format clusterrt_narrowest_format(size_t k);
+/* Bits per index: 1, 2, 4, 8, 16; 0 for an unknown format. */
+unsigned clusterrt_format_bits(clusterrt_index_format f);
+/* Bytes of a buffer holding n indices: ceil(n * bits / 8). */
+size_t clusterrt_index_bytes(clusterrt_index_format f, size_t n);
+/* Name: "u1", "u2", "u4", "u8", "u16"; NULL for an unknown format. */
+const char *clusterrt_format_name(clusterrt_index_format f);
+
+/* ---- Kernels ----------------------------------------------------------- */
+
+/* idx[i] = argmin_k |w[i] - c[k]| (see Conventions), written in format f. */
+clusterrt_status clusterrt_assign_f32(const float *w, size_t n, const float *c,
+                                      size_t k, clusterrt_index_format f,
+                                      void *idx);
+
+/* Per-channel assignment. w is [outer][channels][inner] (row-major), so the
+ * channel of flat element e is (e / inner) % channels. Channel ch uses the
+ * table c + ch * k. idx indexes flat elements (n = outer*channels*inner). */
+clusterrt_status clusterrt_assign_per_channel_f32(
+    const float *w, size_t outer, size_t channels, size_t inner,
+    const float *c, size_t k, clusterrt_index_format f, void *idx);
+
+/* w[i] = c[idx[i]]. Returns CLUSTERRT_ERR_INDEX if some idx[i] >= k (the
+ * contents of w are then unspecified). */
+clusterrt_status clusterrt_decode_f32(const void *idx,
+                                      clusterrt_index_format f, size_t n,
+                                      const float *c, size_t k, float *w);
+
+/* Per-channel decode, the inverse layout of clusterrt_assign_per_channel_f32. */
+clusterrt_status clusterrt_decode_per_channel_f32(
+    const void *idx, clusterrt_index_format f, size_t outer, size_t channels,
+    size_t inner, const float *c, size_t k, float *w);
+
+typedef enum clusterrt_reduce {
+  CLUSTERRT_REDUCE_SUM = 0, /* gc[k] = sum of g[i] with idx[i] == k */
+  CLUSTERRT_REDUCE_AVG = 1  /* the sum divided by the cluster size (0 if empty) */
+} clusterrt_reduce;
+
+/* Gather-accumulate, the gradient of decode: gc[0..k) is overwritten.
+ * counts, if not NULL, receives the cluster sizes. Sums are formed in float
+ * with per-lane partial sums; results agree with the generic kernel within
+ * the tolerance documented in runtime/README.md. */
+clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
+                                          clusterrt_index_format f, size_t n,
+                                          size_t k, clusterrt_reduce r,
+                                          float *gc, uint64_t *counts);
+
+/* counts[0..k) = cluster sizes. */
+clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
+                                  size_t n, size_t k, uint64_t *counts);
+
+/* ---- Centroid initialisation and refinement ---------------------------- */
+
+typedef enum clusterrt_init {
+  CLUSTERRT_INIT_LINEAR = 0,   /* evenly spaced from min to max */
+  CLUSTERRT_INIT_RANDOM = 1,   /* uniform in [min, max], seeded */
+  CLUSTERRT_INIT_DENSITY = 2,  /* evenly spaced in the CDF (quantiles) */
+  CLUSTERRT_INIT_KMEANSPP = 3, /* k-means++ seeding, seeded */
+  CLUSTERRT_INIT_KMEANS1D = 4  /* exact optimal 1-D k-means (no Lloyd needed) */
+} clusterrt_init;
+
+/* Parses "linear", "random", "density", "kmeans++", "kmeans1d". Returns 0 on
+ * success, -1 for an unknown name. */
+int clusterrt_init_parse(const char *name, size_t len, clusterrt_init *out);
+const char *clusterrt_init_name(clusterrt_init m);
+
+/* Writes k initial centroids, sorted ascending, to c. Deterministic for a
+ * given (w, n, k, method, seed). Fewer distinct values than k is allowed
+ * (centroids then repeat). */
+clusterrt_status clusterrt_init_f32(const float *w, size_t n, size_t k,
+                                    clusterrt_init method, uint64_t seed,
+                                    float *c);
+
+/* Lloyd iterations from the centroids in c (any order) until no assignment
+ * changes or max_iter is reached. Empty clusters keep their centroid. On
+ * return c is sorted ascending; *iters (if not NULL) gets the count. */
+clusterrt_status clusterrt_lloyd_f32(const float *w, size_t n, float *c,
+                                     size_t k, unsigned max_iter,
+                                     unsigned *iters);
+
+/* Exact optimal 1-D k-means (minimum total squared error), on the sorted
+ * distinct values weighted by multiplicity, O(k * m) time with the
+ * divide-and-conquer / SMAWK optimisation and O(m) memory. c is sorted. */
+clusterrt_status clusterrt_kmeans1d_f32(const float *w, size_t n, size_t k,
+                                        float *c);
+
+/* ---- One call: what the pass and the trainer use ----------------------- */
+
+typedef struct clusterrt_cluster_options {
+  size_t k;                  /* requested clusters */
+  clusterrt_init init;
+  uint64_t seed;
+  unsigned max_iter;         /* Lloyd cap; 0 = default (300) */
+  int preserve_sparsity;     /* zero is an exact centroid; zeros map to it */
+} clusterrt_cluster_options;
+
+/* Clusters w: init, Lloyd, final assignment. c must hold opts->k floats.
+ * The effective number of centroids, *k_out, is min(k, distinct values in
+ * w) (+1 for the zero centroid when preserving sparsity and zeros exist),
+ * so clustering is lossless when k >= the number of distinct values. The
+ * k_out centroids are sorted ascending and distinct. If idx is not NULL it
+ * receives the assignment in format f, which must hold k_out. */
+clusterrt_status clusterrt_cluster_f32(const float *w, size_t n,
+                                       const clusterrt_cluster_options *opts,
+                                       float *c, size_t *k_out,
+                                       clusterrt_index_format f, void *idx);
+
+/* ---- ISA dispatch ------------------------------------------------------- */
+
+typedef enum clusterrt_isa {
+  CLUSTERRT_ISA_GENERIC = 0,
+  CLUSTERRT_ISA_AVX2 = 1,    /* AVX2 + FMA */
+  CLUSTERRT_ISA_AVX512 = 2,  /* AVX-512 F, BW, VL (VBMI used if present) */
+  CLUSTERRT_ISA_NEON = 3
+} clusterrt_isa;
+
+/* The ISA in use: the best available, unless CLUSTERRT_ISA names one
+ * (read once, at the first call into the library). */
+clusterrt_isa clusterrt_get_isa(void);
+/* Whether this CPU and this build can run isa. */
+int clusterrt_isa_available(clusterrt_isa isa);
+/* Forces an ISA (tests, benchmarks). CLUSTERRT_ERR_ISA if unavailable. */
+clusterrt_status clusterrt_set_isa(clusterrt_isa isa);
+const char *clusterrt_isa_name(clusterrt_isa isa);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLUSTERC_RUNTIME_H */

@@ -1,0 +1,41 @@
+/*
+ * The few MLIR entry points clusterc needs that MLIR 19's C API lacks,
+ * implemented in capi-ext.cpp on the C++ API. Keep this list short: each
+ * entry names the upstream C API gap it fills.
+ */
+#ifndef CLUSTERC_CAPI_EXT_H
+#define CLUSTERC_CAPI_EXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mlir-c/IR.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The raw bytes of a dense_resource elements attribute. False when the
+ * resource has no blob (for example `__elided__`). Gap: 19 only has typed
+ * per-element readers, and none for f16/bf16. */
+bool clustercResourceGetData(MlirAttribute attr, const void **data,
+                             size_t *size);
+
+/* Parses a module, with `filename` as the buffer name in locations, so
+ * diagnostics name the user's file. Gap: mlirModuleCreateParse has no name. */
+MlirModule clustercParseSourceString(MlirContext ctx, MlirStringRef source,
+                                     MlirStringRef filename);
+
+/* The first NameLoc name inside loc (through fused and call-site locations).
+ * Gap: 19 has no location accessors. */
+bool clustercLocationGetName(MlirLocation loc, MlirStringRef *name);
+
+/* The first file:line:col inside loc. */
+bool clustercLocationGetFileLineCol(MlirLocation loc, MlirStringRef *file,
+                                    unsigned *line, unsigned *col);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

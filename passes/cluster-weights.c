@@ -1,0 +1,665 @@
+/*
+ * --cluster-weights: replace each selected weight constant W by a centroid
+ * table c, an index buffer idx and a decode that rebuilds W' = c[idx].
+ *
+ *   %w = tosa.const {value = dense<...> : tensor<16x3x3x8xf32>}
+ * becomes
+ *   %c   = tosa.const {value = dense<[...]> : tensor<16xf32>}
+ *   %idx = tosa.const {value = dense<...> : tensor<576xi8>}   // 4-bit packed
+ *   %e   = tensor.empty() : tensor<16x3x3x8xf32>
+ *   %w   = linalg.generic {...} outs(%e) {  // idx -> shift/mask -> extract c
+ *
+ * Which constants: weights of compute ops (see weights.c), float (f32, f16,
+ * bf16), at least min-elements, selected by `only` and not skipped by
+ * `layers`. Splats are left alone (one value already; clustering would grow
+ * them). Biases, integer and quantized tensors are reported and left alone.
+ *
+ * Invariants:
+ *  - The decoded tensor is exactly c[idx], where idx = argmin_k |w - c_k|
+ *    (ties to the lowest k) over the table as stored in the weight's type:
+ *    f16/bf16 centroids are rounded first, then the weights are assigned.
+ *  - The table is sorted and distinct, so K >= the number of distinct
+ *    values is lossless.
+ *  - Output depends only on the input and the options (seed): each weight
+ *    gets its own seed, derived from `seed` and its walk-order index.
+ *  - Indices use the narrowest format: packed 1/2/4 bits in i8 bytes (LSB
+ *    first, see clusterc/runtime.h), else i8 or i16 in the weight's shape
+ *    (read unsigned).
+ */
+#include "clusterc/passes.h"
+
+#include <fnmatch.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capi-ext.h"
+#include "ir.h"
+#include "mlir-c/AffineMap.h"
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/Dialect/Arith.h"
+#include "mlir-c/Dialect/Linalg.h"
+#include "mlir-c/Dialect/Tensor.h"
+#include "weights.h"
+
+typedef struct CwPass {
+  ClustercClusterWeightsOptions o;
+} CwPass;
+
+/* ---- Selection ------------------------------------------------------------ */
+
+static bool selectorMatches(const ClustercSelector *s, const char *name,
+                            int index, int count) {
+  if (s->glob)
+    return fnmatch(s->glob, name, 0) == 0;
+  int64_t lo = s->lo < 0 ? s->lo + count : s->lo;
+  int64_t hi = s->hi < 0 ? s->hi + count : s->hi;
+  return index >= lo && index <= hi;
+}
+
+/* Cluster count for a weight: 0 = not selected; *why says why. */
+static unsigned selectK(const ClustercClusterWeightsOptions *o,
+                        const char *name, int index, int count,
+                        const char **why) {
+  if (o->num_only) {
+    bool any = false;
+    for (size_t i = 0; i < o->num_only && !any; ++i)
+      any = selectorMatches(&o->only[i], name, index, count);
+    if (!any) {
+      *why = "not selected by only=";
+      return 0;
+    }
+  }
+  unsigned k = o->clusters;
+  for (size_t i = 0; i < o->num_layers; ++i) /* the last match wins */
+    if (selectorMatches(&o->layers[i], name, index, count)) {
+      k = o->layers[i].k;
+      if (!k)
+        *why = "skipped by layers=";
+    }
+  return k;
+}
+
+/* Layer name: the constant's NameLoc, its consumer's, or file:line:col. */
+static char *layerName(const ConstInfo *ci, int index) {
+  MlirStringRef s;
+  if (clustercLocationGetName(mlirOperationGetLocation(ci->op), &s) ||
+      (!mlirOperationIsNull(ci->consumer) &&
+       clustercLocationGetName(mlirOperationGetLocation(ci->consumer), &s)))
+    return weightsStrDup(s);
+  unsigned line, col;
+  char buf[512];
+  if (clustercLocationGetFileLineCol(mlirOperationGetLocation(ci->op), &s,
+                                     &line, &col))
+    snprintf(buf, sizeof buf, "%.*s:%u:%u", (int)s.length, s.data, line, col);
+  else
+    snprintf(buf, sizeof buf, "weight#%d", index);
+  return weightsStrDup(mlirStringRefCreateFromCString(buf));
+}
+
+/* ---- Clustering ----------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+/* Rounds sorted centroids to the storage type and drops the duplicates that
+ * rounding makes; returns the new count. */
+static size_t roundTable(float *c, size_t k, ElemKind e) {
+  if (e == ELEM_F32)
+    return k;
+  size_t m = 0;
+  for (size_t i = 0; i < k; ++i) {
+    float r = e == ELEM_F16 ? weightsHalfToFloat(weightsFloatToHalf(c[i]))
+                            : weightsBF16ToFloat(weightsFloatToBF16(c[i]));
+    if (m == 0 || r != c[m - 1])
+      c[m++] = r;
+  }
+  return m;
+}
+
+typedef struct Clustered {
+  float *table;      /* tables * k floats */
+  size_t k, tables;
+  size_t outer, inner; /* per-channel layout (tables = channels) */
+  clusterrt_index_format fmt;
+  void *idx;
+  size_t idxBytes;
+} Clustered;
+
+static void clusteredFree(Clustered *cl) {
+  free(cl->table);
+  free(cl->idx);
+}
+
+/* Clusters w (n values) with kReq clusters, per tensor (axis < 0) or per
+ * slice along axis. */
+static clusterrt_status clusterWeights(const float *w, const ConstInfo *ci,
+                                       int axis, unsigned kReq,
+                                       const ClustercClusterWeightsOptions *o,
+                                       uint64_t seed, Clustered *cl) {
+  memset(cl, 0, sizeof *cl);
+  size_t n = ci->elements, chans = 1, outer = 1, inner = n;
+  if (axis >= 0) {
+    chans = (size_t)ci->shape[axis];
+    outer = 1;
+    for (int i = 0; i < axis; ++i)
+      outer *= (size_t)ci->shape[i];
+    inner = n / (outer * chans);
+  }
+  clusterrt_cluster_options co = {.k = kReq, .init = o->init, .seed = seed,
+                                  .max_iter = 0,
+                                  .preserve_sparsity = o->preserve_sparsity};
+  float *tab = malloc(sizeof(float) * chans * kReq);
+  size_t *ks = malloc(sizeof(size_t) * chans);
+  float *slice = axis >= 0 ? malloc(sizeof(float) * (n / chans ? n / chans : 1)) : NULL;
+  clusterrt_status st = CLUSTERRT_ERR_NOMEM;
+  if (!tab || !ks || (axis >= 0 && !slice))
+    goto done;
+  size_t kMax = 1;
+  for (size_t ch = 0; ch < chans; ++ch) {
+    const float *src = w;
+    size_t m = n;
+    if (axis >= 0) {
+      m = 0;
+      for (size_t a = 0; a < outer; ++a)
+        memcpy(slice + a * inner, w + (a * chans + ch) * inner,
+               inner * sizeof(float));
+      m = outer * inner;
+      src = slice;
+    }
+    co.seed = splitmix64(seed ^ (uint64_t)ch);
+    st = clusterrt_cluster_f32(src, m, &co, tab + ch * kReq, &ks[ch],
+                               CLUSTERRT_IDX_U16, NULL);
+    if (st != CLUSTERRT_OK)
+      goto done;
+    ks[ch] = roundTable(tab + ch * kReq, ks[ch], ci->elem);
+    if (ks[ch] > kMax)
+      kMax = ks[ch];
+  }
+  /* One table per channel, each padded to kMax by repeating its last entry:
+   * ties go to the lowest index, so padding is never chosen. */
+  cl->table = malloc(sizeof(float) * chans * kMax);
+  if (!cl->table) {
+    st = CLUSTERRT_ERR_NOMEM;
+    goto done;
+  }
+  for (size_t ch = 0; ch < chans; ++ch)
+    for (size_t j = 0; j < kMax; ++j)
+      cl->table[ch * kMax + j] =
+          tab[ch * kReq + (j < ks[ch] ? j : ks[ch] - 1)];
+  cl->k = kMax;
+  cl->tables = chans;
+  cl->outer = outer;
+  cl->inner = inner;
+  cl->fmt = clusterrt_narrowest_format(kMax);
+  cl->idxBytes = clusterrt_index_bytes(cl->fmt, n);
+  cl->idx = calloc(cl->idxBytes ? cl->idxBytes : 1, 1);
+  if (!cl->idx) {
+    st = CLUSTERRT_ERR_NOMEM;
+    goto done;
+  }
+  st = axis >= 0 ? clusterrt_assign_per_channel_f32(w, outer, chans, inner,
+                                                    cl->table, kMax, cl->fmt,
+                                                    cl->idx)
+                 : clusterrt_assign_f32(w, n, cl->table, kMax, cl->fmt, cl->idx);
+done:
+  free(tab);
+  free(ks);
+  free(slice);
+  if (st != CLUSTERRT_OK)
+    clusteredFree(cl);
+  return st;
+}
+
+/* ---- IR -------------------------------------------------------------------- */
+
+static MlirType elemType(MlirContext ctx, ElemKind e) {
+  return e == ELEM_F16 ? mlirF16TypeGet(ctx)
+         : e == ELEM_BF16 ? mlirBF16TypeGet(ctx) : mlirF32TypeGet(ctx);
+}
+
+/* Encodes floats in the storage type; returns a new buffer. */
+static void *encodeTable(const float *c, size_t n, ElemKind e) {
+  size_t eb = e == ELEM_F32 ? 4 : 2;
+  unsigned char *out = malloc(n ? n * eb : 1);
+  if (!out)
+    return NULL;
+  for (size_t i = 0; i < n; ++i) {
+    if (e == ELEM_F32) {
+      memcpy(out + 4 * i, &c[i], 4);
+    } else {
+      uint16_t h = e == ELEM_F16 ? weightsFloatToHalf(c[i]) : weightsFloatToBF16(c[i]);
+      memcpy(out + 2 * i, &h, 2);
+    }
+  }
+  return out;
+}
+
+static void freeBlob(void *user, const void *data, size_t size, size_t align) {
+  (void)data, (void)size, (void)align;
+  free(user);
+}
+
+/* A constant of the same op kind as `like` (arith.constant or tosa.const). */
+static MlirValue makeConst(IrBuilder *b, MlirOperation like, MlirAttribute v) {
+  MlirNamedAttribute a = irNamed(b->ctx, "value", v);
+  MlirIdentifier name = mlirOperationGetName(like);
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.*s", (int)mlirIdentifierStr(name).length,
+           mlirIdentifierStr(name).data);
+  return irCreate1(b, buf, 0, NULL, mlirAttributeGetType(v), 1, &a);
+}
+
+static MlirAttribute iteratorTypes(MlirContext ctx, intptr_t rank) {
+  static const char par[] = "#linalg.iterator_type<parallel>";
+  size_t len = 3 + (size_t)rank * (sizeof par + 1);
+  char *s = malloc(len);
+  if (!s)
+    return (MlirAttribute){NULL};
+  size_t at = 0;
+  s[at++] = '[';
+  for (intptr_t i = 0; i < rank; ++i)
+    at += (size_t)snprintf(s + at, len - at, "%s%s", i ? "," : "", par);
+  s[at++] = ']';
+  s[at] = 0;
+  MlirAttribute a = irParseAttr(ctx, s);
+  free(s);
+  return a;
+}
+
+/* Builds the decode: a linalg.generic over the weight's shape that reads
+ * the index (from `ins` when stored in the weight's shape, else from the
+ * packed byte buffer by flat position) and extracts the centroid. */
+static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
+                             const Clustered *cl, int axis, MlirValue table,
+                             MlirValue idx) {
+  MlirContext ctx = b->ctx;
+  MlirType et = elemType(ctx, ci->elem), indexT = mlirIndexTypeGet(ctx);
+  MlirType i32 = mlirIntegerTypeGet(ctx, 32);
+  bool packed = cl->fmt != CLUSTERRT_IDX_U8 && cl->fmt != CLUSTERRT_IDX_U16;
+  MlirValue empty = irCreate1(b, "tensor.empty", 0, NULL, ci->type, 0, NULL);
+
+  MlirType idxElem = mlirShapedTypeGetElementType(mlirValueGetType(idx));
+  MlirType argTypes[2] = {idxElem, et};
+  MlirLocation argLocs[2] = {b->loc, b->loc};
+  int nIns = packed ? 0 : 1;
+  MlirBlock body = mlirBlockCreate(nIns + 1, packed ? argTypes + 1 : argTypes,
+                                   argLocs);
+  IrBuilder bb = {ctx, {NULL}, body, b->loc};
+
+  MlirValue ix;
+  if (!packed) {
+    ix = irCast(&bb, "arith.index_castui", mlirBlockGetArgument(body, 0), indexT);
+  } else {
+    /* flat = ((i0 * d1 + i1) * d2 + i2) ...; byte = flat >> s; shift =
+     * (flat & (per - 1)) * bits; ix = (bytes[byte] >> shift) & mask. */
+    unsigned bits = clusterrt_format_bits(cl->fmt), per = 8 / bits;
+    unsigned log2per = per == 8 ? 3 : per == 4 ? 2 : 1;
+    MlirValue flat = irConstIndex(&bb, 0);
+    for (intptr_t d = 0; d < ci->rank; ++d) {
+      MlirNamedAttribute dim = irNamed(ctx, "dim",
+                                       mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), d));
+      MlirValue id = irCreate1(&bb, "linalg.index", 0, NULL, indexT, 1, &dim);
+      flat = d == 0 ? id
+                    : irBinary(&bb, "arith.addi",
+                               irBinary(&bb, "arith.muli", flat,
+                                        irConstIndex(&bb, ci->shape[d])),
+                               id);
+    }
+    MlirValue byte = irBinary(&bb, "arith.shrui", flat, irConstIndex(&bb, log2per));
+    MlirValue sub = irBinary(&bb, "arith.andi", flat, irConstIndex(&bb, per - 1));
+    MlirValue sh = irBinary(&bb, "arith.muli", sub, irConstIndex(&bb, bits));
+    MlirValue ops[2] = {idx, byte};
+    MlirValue v8 = irCreate1(&bb, "tensor.extract", 2, ops,
+                             mlirIntegerTypeGet(ctx, 8), 0, NULL);
+    MlirValue v32 = irCast(&bb, "arith.extui", v8, i32);
+    MlirValue sh32 = irCast(&bb, "arith.index_castui", sh, i32);
+    MlirValue m = irBinary(&bb, "arith.andi", irBinary(&bb, "arith.shrui", v32, sh32),
+                           irConstInt(&bb, i32, (1 << bits) - 1));
+    ix = irCast(&bb, "arith.index_castui", m, indexT);
+  }
+  MlirValue ext[3] = {table, ix, ix};
+  intptr_t nExt = 2;
+  if (axis >= 0) {
+    MlirNamedAttribute dim = irNamed(ctx, "dim",
+                                     mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), axis));
+    ext[1] = irCreate1(&bb, "linalg.index", 0, NULL, indexT, 1, &dim);
+    ext[2] = ix;
+    nExt = 3;
+  }
+  MlirValue val = irCreate1(&bb, "tensor.extract", nExt, ext, et, 0, NULL);
+  irCreate(&bb, "linalg.yield", 1, &val, 0, NULL, 0, NULL);
+
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, body);
+  MlirAttribute id = mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(ctx, ci->rank));
+  MlirAttribute maps[2] = {id, id};
+  int32_t seg[2] = {nIns, 1};
+  MlirNamedAttribute attrs[3] = {
+      irNamed(ctx, "indexing_maps", mlirArrayAttrGet(ctx, nIns + 1, maps)),
+      irNamed(ctx, "iterator_types", iteratorTypes(ctx, ci->rank)),
+      irNamed(ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 2, seg))};
+  MlirValue operands[2] = {idx, empty};
+  MlirOperationState st = mlirOperationStateGet(irStr("linalg.generic"), b->loc);
+  mlirOperationStateAddOperands(&st, nIns + 1, packed ? operands + 1 : operands);
+  mlirOperationStateAddResults(&st, 1, &ci->type);
+  mlirOperationStateAddAttributes(&st, 3, attrs);
+  mlirOperationStateAddOwnedRegions(&st, 1, &region);
+  return mlirOperationGetResult(irInsert(b, mlirOperationCreate(&st)), 0);
+}
+
+/* Name for a new dense_resource blob, from the layer name. */
+static void blobName(char *buf, size_t size, const char *layer, const char *suffix) {
+  size_t j = 0;
+  for (size_t i = 0; layer[i] && j + 1 < size; ++i) {
+    char ch = layer[i];
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '_' || ch == '.';
+    buf[j++] = ok ? ch : '_';
+  }
+  buf[j] = 0;
+  snprintf(buf + j, size - j, "%s", suffix);
+}
+
+/* Replaces the constant by table + indices + decode. */
+static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
+                    const char *name) {
+  MlirContext ctx = mlirOperationGetContext(ci->op);
+  IrBuilder b = {ctx, ci->op, {NULL}, mlirOperationGetLocation(ci->op)};
+  MlirType et = elemType(ctx, ci->elem);
+  int64_t tshape[2] = {(int64_t)cl->tables, (int64_t)cl->k};
+  MlirType tt = mlirRankedTensorTypeGet(axis >= 0 ? 2 : 1, axis >= 0 ? tshape : tshape + 1,
+                                        et, mlirAttributeGetNull());
+  void *enc = encodeTable(cl->table, cl->tables * cl->k, ci->elem);
+  if (!enc)
+    return false;
+  MlirAttribute tv = mlirDenseElementsAttrRawBufferGet(
+      tt, cl->tables * cl->k * (ci->elem == ELEM_F32 ? 4 : 2), enc);
+  free(enc);
+
+  bool packed = cl->fmt != CLUSTERRT_IDX_U8 && cl->fmt != CLUSTERRT_IDX_U16;
+  MlirType ie = mlirIntegerTypeGet(ctx, cl->fmt == CLUSTERRT_IDX_U16 ? 16 : 8);
+  int64_t nb = (int64_t)cl->idxBytes;
+  MlirType it = packed ? mlirRankedTensorTypeGet(1, &nb, ie, mlirAttributeGetNull())
+                       : mlirRankedTensorTypeGet(ci->rank, ci->shape, ie,
+                                                 mlirAttributeGetNull());
+  MlirAttribute iv;
+  if (ci->form == FORM_RESOURCE) {
+    /* The blob owns a copy of the indices; MLIR frees it with the context. */
+    void *copy = malloc(cl->idxBytes ? cl->idxBytes : 1);
+    if (!copy)
+      return false;
+    memcpy(copy, cl->idx, cl->idxBytes);
+    char bn[200];
+    blobName(bn, sizeof bn, name, "_idx");
+    iv = mlirUnmanagedDenseResourceElementsAttrGet(
+        it, irStr(bn), copy, cl->idxBytes, cl->fmt == CLUSTERRT_IDX_U16 ? 2 : 1,
+        false, freeBlob, copy);
+  } else {
+    iv = mlirDenseElementsAttrRawBufferGet(it, cl->idxBytes, cl->idx);
+  }
+  if (mlirAttributeIsNull(tv) || mlirAttributeIsNull(iv))
+    return false;
+  MlirValue table = makeConst(&b, ci->op, tv);
+  MlirValue idx = makeConst(&b, ci->op, iv);
+  MlirValue w = buildDecode(&b, ci, cl, axis, table, idx);
+  mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(ci->op, 0), w);
+  mlirOperationDestroy(ci->op);
+  return true;
+}
+
+/* ---- The pass ---------------------------------------------------------- */
+
+typedef struct Collect {
+  ConstInfo *items;
+  size_t count, cap;
+  bool oom;
+} Collect;
+
+static MlirWalkResult collectConst(MlirOperation op, void *user) {
+  Collect *c = user;
+  ConstInfo ci;
+  if (!weightsInspect(op, &ci))
+    return MlirWalkResultAdvance;
+  if (c->count == c->cap) {
+    size_t cap = c->cap ? 2 * c->cap : 32;
+    ConstInfo *grown = realloc(c->items, cap * sizeof *grown);
+    if (!grown) {
+      free(ci.shape);
+      c->oom = true;
+      return MlirWalkResultInterrupt;
+    }
+    c->items = grown;
+    c->cap = cap;
+  }
+  c->items[c->count++] = ci;
+  return MlirWalkResultAdvance;
+}
+
+static void emitErrorf(MlirLocation loc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void emitErrorf(MlirLocation loc, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  mlirEmitError(loc, buf);
+}
+
+static double sqnrDb(double sig, double err) {
+  return err == 0 ? INFINITY : 10.0 * log10(sig / err);
+}
+
+/* Handles one constant; false on a hard error (already diagnosed). */
+static bool processOne(const CwPass *p, const ConstInfo *ci, int index,
+                       int count) {
+  const ClustercClusterWeightsOptions *o = &p->o;
+  char *name = layerName(ci, index);
+  if (!name)
+    return false;
+  char consumer[128] = "";
+  if (!mlirOperationIsNull(ci->consumer)) {
+    MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(ci->consumer));
+    snprintf(consumer, sizeof consumer, "%.*s", (int)s.length, s.data);
+  }
+  static const char *roles[] = {"other", "weight", "bias"};
+  ClustercLayerReport r = {
+      .index = ci->role == ROLE_WEIGHT ? index : -1, .name = name,
+      .consumer = consumer, .role = roles[ci->role],
+      .dtype = weightsElemName(ci->elem), .form = weightsFormName(ci->form),
+      .shape = ci->shape, .rank = ci->rank, .reason = "",
+      .init = clusterrt_init_name(o->init), .elements = ci->elements,
+      .bytes_before = ci->form == FORM_SPLAT ? ci->elemBytes
+                                             : ci->elements * ci->elemBytes};
+  r.bytes_after = r.bytes_before;
+  bool ok = true, isFloat = ci->elem == ELEM_F32 || ci->elem == ELEM_F16 ||
+                            ci->elem == ELEM_BF16;
+  float *w = NULL, *dec = NULL;
+  Clustered cl = {0};
+  unsigned k = 0;
+  int axis = -1;
+  const char *why = "";
+  if (ci->role == ROLE_BIAS)
+    r.reason = "bias";
+  else if (ci->role == ROLE_OTHER)
+    r.reason = "not a weight of a compute op";
+  else if (ci->elem == ELEM_INT)
+    r.reason = "integer weights are left as they are";
+  else if (ci->elem == ELEM_QUANT)
+    r.reason = "quantized weights are left as they are";
+  else if (!isFloat)
+    r.reason = "unsupported element type (f32, f16, bf16 are clustered)";
+  else if (!(k = selectK(o, name, index, count, &why)))
+    r.reason = why;
+  else if (ci->elements == 0)
+    r.reason = "empty tensor";
+  else if (ci->form == FORM_SPLAT)
+    r.reason = "splat (a single value already)";
+  else if (ci->elements < o->min_elements)
+    r.reason = "fewer elements than min-elements";
+  if (*r.reason) {
+    if (o->report && (ci->role != ROLE_OTHER || (isFloat && ci->elements >= o->min_elements)))
+      o->report(&r, o->report_user);
+    free(name);
+    return true;
+  }
+
+  MlirLocation loc = mlirOperationGetLocation(ci->op);
+  r.k_requested = k;
+  if (o->per_channel) {
+    axis = o->channel_axis >= 0 ? o->channel_axis
+           : ci->channelAxis >= 0 ? ci->channelAxis : 0;
+    if (axis >= ci->rank) {
+      emitErrorf(loc, "cluster-weights: channel-axis %d is out of range for "
+                 "weight '%s' of rank %d", axis, name, (int)ci->rank);
+      ok = false;
+      goto out;
+    }
+  }
+  if (!(w = weightsReadF32(ci, &why))) {
+    emitErrorf(loc, "cluster-weights: cannot read weight '%s': %s", name, why);
+    ok = false;
+    goto out;
+  }
+  for (uint64_t i = 0; i < ci->elements; ++i)
+    if (!isfinite(w[i])) {
+      emitErrorf(loc, "cluster-weights: weight '%s' has a non-finite value "
+                 "(%s) at element %llu; cannot cluster", name,
+                 isnan(w[i]) ? "NaN" : "Inf", (unsigned long long)i);
+      ok = false;
+      goto out;
+    }
+  clusterrt_status st = clusterWeights(w, ci, axis, k, o,
+                                       splitmix64(o->seed ^ splitmix64((uint64_t)index)),
+                                       &cl);
+  if (st != CLUSTERRT_OK) {
+    emitErrorf(loc, "cluster-weights: clustering weight '%s' failed: %s", name,
+               clusterrt_status_string(st));
+    ok = false;
+    goto out;
+  }
+  /* Measure the reconstruction with the runtime's own decode. */
+  dec = malloc(sizeof(float) * ci->elements);
+  if (!dec)
+    goto oom;
+  st = axis >= 0 ? clusterrt_decode_per_channel_f32(cl.idx, cl.fmt, cl.outer,
+                                                    cl.tables, cl.inner,
+                                                    cl.table, cl.k, dec)
+                 : clusterrt_decode_f32(cl.idx, cl.fmt, ci->elements, cl.table,
+                                        cl.k, dec);
+  if (st != CLUSTERRT_OK)
+    goto oom;
+  double sig = 0, err = 0;
+  for (uint64_t i = 0; i < ci->elements; ++i) {
+    double d = (double)w[i] - dec[i];
+    sig += (double)w[i] * w[i];
+    err += d * d;
+  }
+  if (!rewrite(ci, &cl, axis, name))
+    goto oom;
+  r.clustered = 1;
+  r.k = (unsigned)cl.k;
+  r.tables = (unsigned)cl.tables;
+  r.bits = clusterrt_format_bits(cl.fmt);
+  r.bytes_after = cl.tables * cl.k * ci->elemBytes + cl.idxBytes;
+  r.mse = err / (double)ci->elements;
+  r.sqnr_db = sqnrDb(sig, err);
+  if (o->report)
+    o->report(&r, o->report_user);
+  goto out;
+oom:
+  emitErrorf(loc, "cluster-weights: out of memory on weight '%s'", name);
+  ok = false;
+out:
+  clusteredFree(&cl);
+  free(w);
+  free(dec);
+  free(name);
+  return ok;
+}
+
+static void cwRun(MlirOperation module, MlirExternalPass pass, void *user) {
+  const CwPass *p = user;
+  Collect c = {0};
+  mlirOperationWalk(module, collectConst, &c, MlirWalkPreOrder);
+  bool ok = !c.oom;
+  if (c.oom)
+    mlirEmitError(mlirOperationGetLocation(module), "cluster-weights: out of memory");
+  int count = 0;
+  for (size_t i = 0; i < c.count; ++i)
+    count += c.items[i].role == ROLE_WEIGHT;
+  int index = 0;
+  for (size_t i = 0; ok && i < c.count; ++i) {
+    int idx = c.items[i].role == ROLE_WEIGHT ? index++ : -1;
+    ok = processOne(p, &c.items[i], idx, count);
+  }
+  for (size_t i = 0; i < c.count; ++i)
+    free(c.items[i].shape);
+  free(c.items);
+  if (!ok)
+    mlirExternalPassSignalFailure(pass);
+}
+
+static void cwConstruct(void *user) { (void)user; }
+
+static void cwDestruct(void *user) {
+  CwPass *p = user;
+  clustercClusterWeightsOptionsFree(&p->o);
+  free(p);
+}
+
+static void *cwClone(void *user) {
+  const CwPass *src = user;
+  CwPass *p = malloc(sizeof *p);
+  if (p && clustercClusterWeightsOptionsCopy(&p->o, &src->o)) {
+    free(p);
+    p = NULL;
+  }
+  return p;
+}
+
+static MlirTypeIDAllocator typeIdAllocator;
+static MlirTypeID cwTypeId;
+static void initTypeId(void) {
+  typeIdAllocator = mlirTypeIDAllocatorCreate();
+  cwTypeId = mlirTypeIDAllocatorAllocateTypeID(typeIdAllocator);
+}
+
+void clustercRegisterDialects(MlirContext ctx) {
+  MlirDialectHandle hs[3] = {mlirGetDialectHandle__arith__(),
+                             mlirGetDialectHandle__linalg__(),
+                             mlirGetDialectHandle__tensor__()};
+  for (int i = 0; i < 3; ++i) {
+    mlirDialectHandleRegisterDialect(hs[i], ctx);
+    mlirDialectHandleLoadDialect(hs[i], ctx);
+  }
+}
+
+MlirPass clustercCreateClusterWeightsPass(const ClustercClusterWeightsOptions *o) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, initTypeId);
+  CwPass *p = malloc(sizeof *p);
+  if (!p)
+    return (MlirPass){NULL};
+  if (clustercClusterWeightsOptionsCopy(&p->o, o)) {
+    free(p);
+    return (MlirPass){NULL};
+  }
+  MlirDialectHandle deps[3] = {mlirGetDialectHandle__arith__(),
+                               mlirGetDialectHandle__linalg__(),
+                               mlirGetDialectHandle__tensor__()};
+  MlirExternalPassCallbacks cb = {cwConstruct, cwDestruct, NULL, cwClone, cwRun};
+  return mlirCreateExternalPass(
+      cwTypeId, irStr("ClusterWeights"), irStr("cluster-weights"),
+      irStr("Cluster weight constants into centroid tables, packed indices "
+            "and a decode"),
+      irStr("builtin.module"), 3, deps, cb, p);
+}

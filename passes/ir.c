@@ -1,0 +1,87 @@
+/* IR-building helpers on the MLIR C API; see ir.h. */
+#include "ir.h"
+
+#include <stdio.h>
+#include <string.h>
+
+MlirStringRef irStr(const char *s) { return mlirStringRefCreateFromCString(s); }
+
+MlirIdentifier irId(MlirContext ctx, const char *s) {
+  return mlirIdentifierGet(ctx, irStr(s));
+}
+
+MlirNamedAttribute irNamed(MlirContext ctx, const char *name, MlirAttribute a) {
+  return mlirNamedAttributeGet(irId(ctx, name), a);
+}
+
+MlirOperation irInsert(IrBuilder *b, MlirOperation op) {
+  if (!mlirOperationIsNull(b->before))
+    mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(b->before),
+                                        b->before, op);
+  else
+    mlirBlockAppendOwnedOperation(b->block, op);
+  return op;
+}
+
+MlirOperation irCreate(IrBuilder *b, const char *name, intptr_t nOperands,
+                       const MlirValue *operands, intptr_t nResults,
+                       const MlirType *results, intptr_t nAttrs,
+                       const MlirNamedAttribute *attrs) {
+  MlirOperationState st = mlirOperationStateGet(irStr(name), b->loc);
+  if (nOperands)
+    mlirOperationStateAddOperands(&st, nOperands, operands);
+  if (nResults)
+    mlirOperationStateAddResults(&st, nResults, results);
+  if (nAttrs)
+    mlirOperationStateAddAttributes(&st, nAttrs, attrs);
+  return irInsert(b, mlirOperationCreate(&st));
+}
+
+MlirValue irCreate1(IrBuilder *b, const char *name, intptr_t nOperands,
+                    const MlirValue *operands, MlirType result,
+                    intptr_t nAttrs, const MlirNamedAttribute *attrs) {
+  return mlirOperationGetResult(
+      irCreate(b, name, nOperands, operands, 1, &result, nAttrs, attrs), 0);
+}
+
+MlirValue irConstInt(IrBuilder *b, MlirType t, int64_t v) {
+  MlirNamedAttribute a = irNamed(b->ctx, "value", mlirIntegerAttrGet(t, v));
+  return irCreate1(b, "arith.constant", 0, NULL, t, 1, &a);
+}
+
+MlirValue irConstIndex(IrBuilder *b, int64_t v) {
+  return irConstInt(b, mlirIndexTypeGet(b->ctx), v);
+}
+
+MlirValue irBinary(IrBuilder *b, const char *name, MlirValue l, MlirValue r) {
+  MlirValue ops[2] = {l, r};
+  return irCreate1(b, name, 2, ops, mlirValueGetType(l), 0, NULL);
+}
+
+MlirValue irCast(IrBuilder *b, const char *name, MlirValue v, MlirType to) {
+  return irCreate1(b, name, 1, &v, to, 0, NULL);
+}
+
+MlirAttribute irParseAttr(MlirContext ctx, const char *text) {
+  return mlirAttributeParseGet(ctx, irStr(text));
+}
+
+typedef struct StrBuf {
+  char *buf;
+  size_t size, len;
+} StrBuf;
+
+static void strbufAppend(MlirStringRef s, void *user) {
+  StrBuf *sb = user;
+  for (size_t i = 0; i < s.length && sb->len + 1 < sb->size; ++i)
+    sb->buf[sb->len++] = s.data[i];
+  sb->buf[sb->len] = 0;
+}
+
+const char *irTypeName(MlirType t, char *buf, size_t size) {
+  StrBuf sb = {buf, size, 0};
+  if (size)
+    buf[0] = 0;
+  mlirTypePrint(t, strbufAppend, &sb);
+  return buf;
+}

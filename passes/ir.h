@@ -1,0 +1,50 @@
+/*
+ * Small helpers for building IR through the MLIR C API, shared by the
+ * passes. Each returns the created op (inserted before `before` when that is
+ * not null) or its single result.
+ */
+#ifndef CLUSTERC_PASSES_IR_H
+#define CLUSTERC_PASSES_IR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/IR.h"
+
+/* A builder: where new ops go. Either before an op or at a block's end. */
+typedef struct IrBuilder {
+  MlirContext ctx;
+  MlirOperation before; /* insert before this op, if not null */
+  MlirBlock block;      /* else append to this block */
+  MlirLocation loc;
+} IrBuilder;
+
+MlirStringRef irStr(const char *s);
+MlirIdentifier irId(MlirContext ctx, const char *s);
+MlirNamedAttribute irNamed(MlirContext ctx, const char *name, MlirAttribute a);
+MlirOperation irInsert(IrBuilder *b, MlirOperation op);
+
+/* Creates op `name` with the given operands, result types and attributes. */
+MlirOperation irCreate(IrBuilder *b, const char *name, intptr_t nOperands,
+                       const MlirValue *operands, intptr_t nResults,
+                       const MlirType *results, intptr_t nAttrs,
+                       const MlirNamedAttribute *attrs);
+MlirValue irCreate1(IrBuilder *b, const char *name, intptr_t nOperands,
+                    const MlirValue *operands, MlirType result,
+                    intptr_t nAttrs, const MlirNamedAttribute *attrs);
+
+MlirValue irConstIndex(IrBuilder *b, int64_t v);
+MlirValue irConstInt(IrBuilder *b, MlirType t, int64_t v);
+MlirValue irBinary(IrBuilder *b, const char *name, MlirValue l, MlirValue r);
+MlirValue irCast(IrBuilder *b, const char *name, MlirValue v, MlirType to);
+
+/* Parses an attribute from text (only where no typed getter exists). */
+MlirAttribute irParseAttr(MlirContext ctx, const char *text);
+
+/* Short name of a scalar type: f32, f16, bf16, f64, i8, ui8, index, ... into
+ * buf; returns buf. */
+const char *irTypeName(MlirType t, char *buf, size_t size);
+
+#endif

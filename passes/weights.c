@@ -1,0 +1,330 @@
+/*
+ * Finding weights: a tensor constant is a weight when a compute op (conv,
+ * depthwise conv, transpose conv, fully connected, matmul, batch matmul, a
+ * linalg contraction) consumes it in a weight slot, directly or through
+ * layout ops (tosa.transpose, tosa.reshape, linalg.transpose,
+ * tensor.expand_shape / collapse_shape). It is a bias when it is such an
+ * op's bias operand or is added elementwise. Everything else is "other".
+ *
+ * The output-channel axis is known when the constant feeds the compute op
+ * directly (table below); through layout ops it is left unknown (-1) and the
+ * pass falls back to axis 0.
+ */
+#include "weights.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capi-ext.h"
+#include "ir.h"
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+
+static bool strEq(MlirStringRef s, const char *lit) {
+  size_t n = strlen(lit);
+  return s.length == n && !memcmp(s.data, lit, n);
+}
+
+static bool startsWith(MlirStringRef s, const char *lit) {
+  size_t n = strlen(lit);
+  return s.length >= n && !memcmp(s.data, lit, n);
+}
+
+static MlirStringRef opName(MlirOperation op) {
+  return mlirIdentifierStr(mlirOperationGetName(op));
+}
+
+char *weightsStrDup(MlirStringRef s) {
+  char *r = malloc(s.length + 1);
+  if (r) {
+    memcpy(r, s.data, s.length);
+    r[s.length] = 0;
+  }
+  return r;
+}
+
+/* Number of DPS inputs of a linalg op (operandSegmentSizes[0]), or -1. */
+static intptr_t linalgNumInputs(MlirOperation op) {
+  MlirAttribute seg =
+      mlirOperationGetAttributeByName(op, irStr("operandSegmentSizes"));
+  if (mlirAttributeIsNull(seg) || !mlirAttributeIsADenseI32Array(seg) ||
+      mlirDenseArrayGetNumElements(seg) < 1)
+    return -1;
+  return mlirDenseI32ArrayGetElement(seg, 0);
+}
+
+static void collectText(MlirStringRef s, void *user) {
+  /* Appends to a fixed buffer; long iterator lists are cut, harmlessly. */
+  char *buf = user;
+  size_t len = strlen(buf);
+  size_t n = s.length < 511 - len ? s.length : 511 - len;
+  memcpy(buf + len, s.data, n);
+  buf[len + n] = 0;
+}
+
+static bool genericHasReduction(MlirOperation op) {
+  MlirAttribute it =
+      mlirOperationGetAttributeByName(op, irStr("iterator_types"));
+  if (mlirAttributeIsNull(it))
+    return false;
+  char buf[512] = {0};
+  mlirAttributePrint(it, collectText, buf);
+  return strstr(buf, "reduction") != NULL;
+}
+
+/* Role of operand `pos` of `user`; sets *axis for direct weights. */
+static WeightRole operandRole(MlirOperation user, unsigned pos, intptr_t rank,
+                              int *axis) {
+  MlirStringRef n = opName(user);
+  char name[128];
+  snprintf(name, sizeof name, "%.*s", (int)n.length, n.data);
+  *axis = -1;
+  if (strEq(n, "tosa.conv2d") || strEq(n, "tosa.conv3d") ||
+      strEq(n, "tosa.transpose_conv2d") || strEq(n, "tosa.fully_connected")) {
+    if (pos == 1)
+      return *axis = 0, ROLE_WEIGHT;
+    return pos == 2 ? ROLE_BIAS : ROLE_OTHER;
+  }
+  if (strEq(n, "tosa.depthwise_conv2d")) {
+    if (pos == 1)
+      return *axis = 2, ROLE_WEIGHT; /* [KH, KW, C, M] */
+    return pos == 2 ? ROLE_BIAS : ROLE_OTHER;
+  }
+  if (strEq(n, "tosa.matmul"))
+    return *axis = (pos == 1 ? 2 : 1), ROLE_WEIGHT;
+  if (strEq(n, "tosa.add") || strEq(n, "arith.addf") || strEq(n, "linalg.add"))
+    return ROLE_BIAS;
+  if (!startsWith(n, "linalg."))
+    return ROLE_OTHER;
+  intptr_t nIn = linalgNumInputs(user);
+  bool isInput = nIn < 0 || (intptr_t)pos < nIn;
+  if (!isInput)
+    return ROLE_OTHER;
+  if (strEq(n, "linalg.generic"))
+    return genericHasReduction(user) ? ROLE_WEIGHT : ROLE_BIAS;
+  if (startsWith(n, "linalg.conv_") || startsWith(n, "linalg.depthwise_conv_")) {
+    if (pos != 1)
+      return ROLE_OTHER;
+    /* Filter layouts: *_hwcf -> F last; *_fchw / *_fhwc -> F first;
+     * depthwise *_hwc / *_hwcm -> C at rank-1 / rank-2; *_chw -> 0. */
+    if (strstr(name, "hwcf"))
+      *axis = (int)rank - 1;
+    else if (startsWith(n, "linalg.depthwise_conv_"))
+      *axis = strstr(name, "_chw") ? 0
+              : strstr(name, "hwcm") ? (int)rank - 2 : (int)rank - 1;
+    else
+      *axis = 0;
+    return ROLE_WEIGHT;
+  }
+  if (startsWith(n, "linalg.matmul") || startsWith(n, "linalg.batch_matmul") ||
+      strEq(n, "linalg.matvec") || strEq(n, "linalg.vecmat") ||
+      strEq(n, "linalg.batch_matvec") || strEq(n, "linalg.batch_vecmat") ||
+      startsWith(n, "linalg.contract")) {
+    bool transB = strstr(name, "transpose_b") != NULL;
+    if (pos == 1 && rank >= 2)
+      *axis = transB ? (int)rank - 2 : (int)rank - 1;
+    else if (pos == 0 && rank >= 2)
+      *axis = (int)rank - 2;
+    return ROLE_WEIGHT;
+  }
+  return ROLE_OTHER;
+}
+
+static bool isLayoutOp(MlirOperation op, unsigned pos) {
+  MlirStringRef n = opName(op);
+  if (pos != 0)
+    return false;
+  return strEq(n, "tosa.transpose") || strEq(n, "tosa.reshape") ||
+         strEq(n, "linalg.transpose") || strEq(n, "tensor.expand_shape") ||
+         strEq(n, "tensor.collapse_shape");
+}
+
+/* Strongest role among the transitive users of v (weight > bias > other). */
+static WeightRole valueRole(MlirValue v, intptr_t rank, int depth,
+                            MlirOperation *consumer, int *axis) {
+  WeightRole best = ROLE_OTHER;
+  for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u);
+       u = mlirOpOperandGetNextUse(u)) {
+    MlirOperation user = mlirOpOperandGetOwner(u);
+    unsigned pos = mlirOpOperandGetOperandNumber(u);
+    MlirOperation c = user;
+    int a = -1;
+    WeightRole r;
+    if (isLayoutOp(user, pos) && depth < 8 && mlirOperationGetNumResults(user) == 1) {
+      r = valueRole(mlirOperationGetResult(user, 0), rank, depth + 1, &c, &a);
+      a = -1; /* the layout changed: the direct axis no longer applies */
+    } else {
+      r = operandRole(user, pos, rank, &a);
+    }
+    if (r > best || (r == best && r != ROLE_OTHER && mlirOperationIsNull(*consumer))) {
+      best = r;
+      *consumer = c;
+      *axis = a;
+    }
+  }
+  return best;
+}
+
+const char *weightsElemName(ElemKind k) {
+  static const char *names[] = {"f32", "f16", "bf16", "f64", "int", "quant", "other"};
+  return names[k];
+}
+
+const char *weightsFormName(ConstForm f) {
+  static const char *names[] = {"dense", "splat", "dense_resource", "unknown"};
+  return names[f];
+}
+
+bool weightsInspect(MlirOperation op, ConstInfo *ci) {
+  MlirStringRef n = opName(op);
+  memset(ci, 0, sizeof *ci);
+  if (!(strEq(n, "arith.constant") || strEq(n, "tosa.const")) ||
+      mlirOperationGetNumResults(op) != 1)
+    return false;
+  MlirType t = mlirValueGetType(mlirOperationGetResult(op, 0));
+  if (!mlirTypeIsARankedTensor(t) || !mlirShapedTypeHasStaticShape(t))
+    return false;
+  MlirAttribute v = mlirOperationGetAttributeByName(op, irStr("value"));
+  if (mlirAttributeIsNull(v))
+    return false;
+  ci->op = op;
+  ci->value = v;
+  ci->type = t;
+  ci->rank = mlirShapedTypeGetRank(t);
+  ci->shape = malloc(sizeof(int64_t) * (size_t)(ci->rank ? ci->rank : 1));
+  if (!ci->shape)
+    return false;
+  ci->elements = 1;
+  for (intptr_t i = 0; i < ci->rank; ++i) {
+    ci->shape[i] = mlirShapedTypeGetDimSize(t, i);
+    ci->elements *= (uint64_t)ci->shape[i];
+  }
+  MlirType et = mlirShapedTypeGetElementType(t);
+  if (mlirTypeIsAF32(et))
+    ci->elem = ELEM_F32, ci->elemBytes = 4;
+  else if (mlirTypeIsAF16(et))
+    ci->elem = ELEM_F16, ci->elemBytes = 2;
+  else if (mlirTypeIsABF16(et))
+    ci->elem = ELEM_BF16, ci->elemBytes = 2;
+  else if (mlirTypeIsAF64(et))
+    ci->elem = ELEM_F64, ci->elemBytes = 8;
+  else if (mlirTypeIsAInteger(et))
+    ci->elem = ELEM_INT, ci->elemBytes = (mlirIntegerTypeGetWidth(et) + 7) / 8;
+  else if (mlirTypeIsAIndex(et))
+    ci->elem = ELEM_INT, ci->elemBytes = 8;
+  else {
+    char buf[64] = {0};
+    mlirTypePrint(et, collectText, buf);
+    ci->elem = strncmp(buf, "!quant.", 7) == 0 ? ELEM_QUANT : ELEM_OTHER;
+  }
+  if (mlirAttributeIsADenseResourceElements(v))
+    ci->form = FORM_RESOURCE;
+  else if (mlirAttributeIsADenseElements(v))
+    ci->form = mlirDenseElementsAttrIsSplat(v) ? FORM_SPLAT : FORM_DENSE;
+  else
+    ci->form = FORM_UNKNOWN;
+  ci->consumer = (MlirOperation){NULL};
+  ci->channelAxis = -1;
+  ci->role = valueRole(mlirOperationGetResult(op, 0), ci->rank, 0,
+                       &ci->consumer, &ci->channelAxis);
+  return true;
+}
+
+/* ---- f16 / bf16 ---------------------------------------------------------- */
+
+float weightsHalfToFloat(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f,
+           man = h & 0x3ff, bits;
+  if (exp == 0x1f)
+    bits = sign | 0x7f800000u | (man << 13);
+  else if (exp == 0) {
+    float f = ldexpf((float)man, -24);
+    return sign ? -f : f;
+  } else
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t weightsFloatToHalf(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+  float a = fabsf(f);
+  if (isnan(f))
+    return sign | 0x7e00;
+  if (a >= 65520.0f) /* rounds to infinity */
+    return sign | 0x7c00;
+  if (a < 6.103515625e-05f) { /* subnormal half: multiples of 2^-24 */
+    float q = nearbyintf(a * 16777216.0f); /* default rounding: to even */
+    return sign | (uint16_t)q;
+  }
+  uint32_t ax;
+  memcpy(&ax, &a, 4);
+  uint32_t exp = (ax >> 23) - 112, man = ax & 0x7fffff;
+  uint32_t h = (exp << 10) | (man >> 13), rest = man & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
+    ++h; /* may carry into the exponent, which is still correct */
+  return sign | (uint16_t)h;
+}
+
+float weightsBF16ToFloat(uint16_t h) {
+  uint32_t bits = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t weightsFloatToBF16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  if (isnan(f))
+    return (uint16_t)((x >> 16) | 0x40);
+  x += 0x7fff + ((x >> 16) & 1);
+  return (uint16_t)(x >> 16);
+}
+
+float *weightsReadF32(const ConstInfo *ci, const char **why) {
+  const void *data = NULL;
+  size_t size = 0;
+  if (ci->form == FORM_RESOURCE) {
+    if (!clustercResourceGetData(ci->value, &data, &size)) {
+      *why = "dense_resource has no blob data (elided or missing)";
+      return NULL;
+    }
+  } else if (ci->form == FORM_DENSE || ci->form == FORM_SPLAT) {
+    data = mlirDenseElementsAttrGetRawData(ci->value);
+    size = ci->form == FORM_SPLAT ? ci->elemBytes : ci->elements * ci->elemBytes;
+  } else {
+    *why = "unsupported attribute form";
+    return NULL;
+  }
+  size_t want = ci->form == FORM_SPLAT ? ci->elemBytes : ci->elements * ci->elemBytes;
+  if (size != want) {
+    *why = "blob size does not match the tensor type";
+    return NULL;
+  }
+  float *w = malloc(sizeof(float) * (ci->elements ? ci->elements : 1));
+  if (!w) {
+    *why = "out of memory";
+    return NULL;
+  }
+  if (ci->elem == ELEM_F32 && ci->form != FORM_SPLAT) {
+    memcpy(w, data, size);
+    return w;
+  }
+  for (uint64_t i = 0; i < ci->elements; ++i) {
+    uint64_t j = ci->form == FORM_SPLAT ? 0 : i;
+    if (ci->elem == ELEM_F32)
+      memcpy(&w[i], (const char *)data + 4 * j, 4);
+    else {
+      uint16_t h;
+      memcpy(&h, (const char *)data + 2 * j, 2);
+      w[i] = ci->elem == ELEM_F16 ? weightsHalfToFloat(h) : weightsBF16ToFloat(h);
+    }
+  }
+  return w;
+}

@@ -1,0 +1,64 @@
+/*
+ * Finding weights in a model, and reading and writing constant data.
+ * Shared by cluster-weights and (later) cluster-train.
+ */
+#ifndef CLUSTERC_PASSES_WEIGHTS_H
+#define CLUSTERC_PASSES_WEIGHTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlir-c/IR.h"
+
+typedef enum WeightRole {
+  ROLE_OTHER = 0, /* not consumed by a compute op as weight or bias */
+  ROLE_WEIGHT,    /* a weight operand of a conv, matmul, fc, contraction */
+  ROLE_BIAS       /* a bias operand, or added to a compute op's result */
+} WeightRole;
+
+typedef enum ElemKind {
+  ELEM_F32, ELEM_F16, ELEM_BF16, ELEM_F64, ELEM_INT, ELEM_QUANT, ELEM_OTHER
+} ElemKind;
+
+typedef enum ConstForm { FORM_DENSE, FORM_SPLAT, FORM_RESOURCE, FORM_UNKNOWN } ConstForm;
+
+/* A tensor constant (`arith.constant`, `tosa.const`) and what feeds on it. */
+typedef struct ConstInfo {
+  MlirOperation op;
+  MlirAttribute value;
+  MlirType type;         /* ranked tensor type of the result */
+  ElemKind elem;
+  ConstForm form;
+  WeightRole role;
+  MlirOperation consumer;/* the compute op (null if none) */
+  int channelAxis;       /* output-channel axis of the constant, -1 unknown */
+  intptr_t rank;
+  int64_t *shape;        /* owned */
+  uint64_t elements;
+  unsigned elemBytes;    /* storage bytes per element (0 if unknown) */
+} ConstInfo;
+
+/* True if op is a tensor constant op we understand; fills *ci (caller frees
+ * ci->shape with free()). */
+bool weightsInspect(MlirOperation op, ConstInfo *ci);
+
+/* Name of a kind and form, for reports. */
+const char *weightsElemName(ElemKind k);
+const char *weightsFormName(ConstForm f);
+
+/* Reads a float constant (f32, f16, bf16; dense or dense_resource) into a
+ * new float buffer of ci->elements values. Returns NULL and sets *why to a
+ * static message on failure (missing blob, size mismatch, out of memory). */
+float *weightsReadF32(const ConstInfo *ci, const char **why);
+
+/* f32 <-> f16/bf16 (round to nearest even). */
+float weightsHalfToFloat(uint16_t h);
+uint16_t weightsFloatToHalf(float f);
+float weightsBF16ToFloat(uint16_t h);
+uint16_t weightsFloatToBF16(float f);
+
+/* Copies a string ref into a new NUL-terminated string (NULL on OOM). */
+char *weightsStrDup(MlirStringRef s);
+
+#endif

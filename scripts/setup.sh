@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what clusterc needs from Debian 12's own packages, only if missing.
+# Idempotent; uses sudo when not root.
+set -euo pipefail
+
+PKGS=(cmake ninja-build gcc g++ python3 zlib1g-dev
+      libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools clang-19
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+      dataset-fashion-mnist)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,26 @@
+# lit configuration for clusterc's pass, driver and end-to-end tests.
+import os
+
+import lit.formats
+
+config.name = "clusterc"
+config.test_format = lit.formats.ShTest(not lit_config.isWindows)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "runtime"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.clusterc_obj_root, "test")
+
+tools_bin = os.path.join(config.clusterc_obj_root, "tools", "clusterc")
+config.environment["PATH"] = os.pathsep.join(
+    [tools_bin, config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])])
+for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "CLUSTERRT_ISA", "HOME", "TMPDIR"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%srcroot", config.clusterc_src_root))
+config.substitutions.append(("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
+config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-cpu-runner")))
+config.substitutions.append(("%mlir_libdir", os.path.join(config.llvm_tools_dir, "..", "lib")))
+if config.sanitized:
+    config.available_features.add("sanitized")
