@@ -302,7 +302,7 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
      * (flat & (per - 1)) * bits; ix = (bytes[byte] >> shift) & mask. */
     unsigned bits = clusterrt_format_bits(cl->fmt), per = 8 / bits;
     unsigned log2per = per == 8 ? 3 : per == 4 ? 2 : 1;
-    MlirValue flat = irConstIndex(&bb, 0);
+    MlirValue flat = ci->rank == 0 ? irConstIndex(&bb, 0) : (MlirValue){NULL};
     for (intptr_t d = 0; d < ci->rank; ++d) {
       MlirNamedAttribute dim = irNamed(ctx, "dim",
                                        mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), d));
@@ -368,6 +368,41 @@ static void blobName(char *buf, size_t size, const char *layer, const char *suff
   snprintf(buf + j, size - j, "%s", suffix);
 }
 
+/* An attribute of type t holding `bytes`: a dense_resource blob (MLIR frees
+ * its copy with the context) when the original was one, else dense. */
+static MlirAttribute makeData(const ConstInfo *ci, MlirType t, const void *bytes,
+                              size_t size, size_t align, const char *name,
+                              const char *suffix) {
+  if (ci->form != FORM_RESOURCE)
+    return mlirDenseElementsAttrRawBufferGet(t, size, bytes);
+  void *copy = malloc(size ? size : 1);
+  if (!copy)
+    return mlirAttributeGetNull();
+  memcpy(copy, bytes, size);
+  char bn[200];
+  blobName(bn, sizeof bn, name, suffix);
+  return mlirUnmanagedDenseResourceElementsAttrGet(t, irStr(bn), copy, size,
+                                                   align, false, freeBlob, copy);
+}
+
+/* decode=fold: replaces the constant by one holding the decoded weights. */
+static bool rewriteFolded(const ConstInfo *ci, const float *dec, const char *name) {
+  MlirContext ctx = mlirOperationGetContext(ci->op);
+  IrBuilder b = {ctx, ci->op, {NULL}, mlirOperationGetLocation(ci->op)};
+  void *enc = encodeTable(dec, ci->elements, ci->elem);
+  if (!enc)
+    return false;
+  MlirAttribute v = makeData(ci, ci->type, enc, ci->elements * ci->elemBytes,
+                             ci->elemBytes, name, "_clustered");
+  free(enc);
+  if (mlirAttributeIsNull(v))
+    return false;
+  MlirValue w = makeConst(&b, ci->op, v);
+  mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(ci->op, 0), w);
+  mlirOperationDestroy(ci->op);
+  return true;
+}
+
 /* Replaces the constant by table + indices + decode. */
 static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
                     const char *name) {
@@ -390,21 +425,8 @@ static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
   MlirType it = packed ? mlirRankedTensorTypeGet(1, &nb, ie, mlirAttributeGetNull())
                        : mlirRankedTensorTypeGet(ci->rank, ci->shape, ie,
                                                  mlirAttributeGetNull());
-  MlirAttribute iv;
-  if (ci->form == FORM_RESOURCE) {
-    /* The blob owns a copy of the indices; MLIR frees it with the context. */
-    void *copy = malloc(cl->idxBytes ? cl->idxBytes : 1);
-    if (!copy)
-      return false;
-    memcpy(copy, cl->idx, cl->idxBytes);
-    char bn[200];
-    blobName(bn, sizeof bn, name, "_idx");
-    iv = mlirUnmanagedDenseResourceElementsAttrGet(
-        it, irStr(bn), copy, cl->idxBytes, cl->fmt == CLUSTERRT_IDX_U16 ? 2 : 1,
-        false, freeBlob, copy);
-  } else {
-    iv = mlirDenseElementsAttrRawBufferGet(it, cl->idxBytes, cl->idx);
-  }
+  MlirAttribute iv = makeData(ci, it, cl->idx, cl->idxBytes,
+                              cl->fmt == CLUSTERRT_IDX_U16 ? 2 : 1, name, "_idx");
   if (mlirAttributeIsNull(tv) || mlirAttributeIsNull(iv))
     return false;
   MlirValue table = makeConst(&b, ci->op, tv);
@@ -563,13 +585,16 @@ static bool processOne(const CwPass *p, const ConstInfo *ci, int index,
     sig += (double)w[i] * w[i];
     err += d * d;
   }
-  if (!rewrite(ci, &cl, axis, name))
+  if (o->decode == CLUSTERC_DECODE_FOLD ? !rewriteFolded(ci, dec, name)
+                                        : !rewrite(ci, &cl, axis, name))
     goto oom;
   r.clustered = 1;
   r.k = (unsigned)cl.k;
   r.tables = (unsigned)cl.tables;
   r.bits = clusterrt_format_bits(cl.fmt);
-  r.bytes_after = cl.tables * cl.k * ci->elemBytes + cl.idxBytes;
+  r.bytes_after = o->decode == CLUSTERC_DECODE_FOLD
+                      ? r.bytes_before
+                      : cl.tables * cl.k * ci->elemBytes + cl.idxBytes;
   r.mse = err / (double)ci->elements;
   r.sqnr_db = sqnrDb(sig, err);
   if (o->report)

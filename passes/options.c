@@ -229,6 +229,14 @@ int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
       if (val && parseBool(val, vl, &b))
         return fail(err, esz, "%.*s expects true or false", (int)kl, key);
       *(KEY("per-channel") ? &o->per_channel : &o->preserve_sparsity) = b;
+    } else if (KEY("decode")) {
+      if (val && vl == 7 && !memcmp(val, "generic", 7))
+        o->decode = CLUSTERC_DECODE_GENERIC;
+      else if (val && vl == 4 && !memcmp(val, "fold", 4))
+        o->decode = CLUSTERC_DECODE_FOLD;
+      else
+        return fail(err, esz, "unknown decode '%.*s' (expected generic or fold)",
+                    (int)vl, val ? val : "");
     } else if (KEY("layers") || KEY("only")) {
       int layers = KEY("layers");
       if (!val || !vl)

@@ -6,7 +6,7 @@ import lit.formats
 config.name = "clusterc"
 config.test_format = lit.formats.ShTest(not lit_config.isWindows)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "runtime"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "runtime", "harness.py", "run-model.sh"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.clusterc_obj_root, "test")
 
@@ -24,3 +24,9 @@ config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir,
 config.substitutions.append(("%mlir_libdir", os.path.join(config.llvm_tools_dir, "..", "lib")))
 if config.sanitized:
     config.available_features.add("sanitized")
+
+# Lowers a model with a @main (e2e/harness.py) and runs it on the JIT.
+config.substitutions.append(("%run_model", "bash %s %s" % (
+    os.path.join(config.test_source_root, "e2e", "run-model.sh"), config.llvm_tools_dir)))
+config.substitutions.append(("%harness", "%s %s" % (
+    config.python_executable, os.path.join(config.test_source_root, "e2e", "harness.py"))))

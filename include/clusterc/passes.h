@@ -19,6 +19,11 @@
  *   preserve-sparsity[=bool] zero is an exact centroid; zeros stay zero
  *   layers=SEL:K,SEL:K      per-layer cluster counts ("skip" for none)
  *   only=SEL,SEL            cluster only weights matching a selector
+ *   decode=generic|fold     generic: table + indices + a linalg.generic
+ *                           decode (default); fold: a plain constant holding
+ *                           c[idx], the clustered weights without the
+ *                           storage saving (for evaluating accuracy, and the
+ *                           reference of the numerical tests)
  * A selector SEL is a glob on the layer name (`conv*`, `fc?.weight`) or a
  * weight index in walk order: `#3`, a range `#3..5`, negative from the end
  * (`#-3..-1` = the last three weights). The layer name is the constant's
@@ -72,6 +77,11 @@ typedef struct ClustercSelector {
   unsigned k;              /* for `layers`: 0 = skip */
 } ClustercSelector;
 
+typedef enum ClustercDecode {
+  CLUSTERC_DECODE_GENERIC = 0,
+  CLUSTERC_DECODE_FOLD = 1
+} ClustercDecode;
+
 typedef struct ClustercClusterWeightsOptions {
   unsigned clusters;
   clusterrt_init init;
@@ -80,6 +90,7 @@ typedef struct ClustercClusterWeightsOptions {
   int per_channel;
   int channel_axis;        /* -1: infer */
   int preserve_sparsity;
+  ClustercDecode decode;
   ClustercSelector *layers;
   size_t num_layers;
   ClustercSelector *only;

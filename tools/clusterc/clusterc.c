@@ -49,6 +49,8 @@ static const char usage[] =
     "  --only=SEL,...          cluster only the matching weights\n"
     "                          SEL is a glob on the layer name or #N, #N..M\n"
     "                          (weight index in walk order, negative from the end)\n"
+    "  --decode=generic|fold   generic: table + indices + decode (default);\n"
+    "                          fold: constants holding c[idx] (no saving)\n"
     "  --pass-options='TEXT'   raw cluster-weights options, e.g. 'clusters=8 seed=3'\n"
     "\n"
     "Output:\n"
@@ -158,7 +160,7 @@ static const struct {
                  {"seed", true},          {"min-elements", true},
                  {"per-channel", false},  {"channel-axis", true},
                  {"preserve-sparsity", false}, {"layers", true},
-                 {"only", true}};
+                 {"only", true},          {"decode", true}};
 
 static int usageError(const char *fmt, const char *arg) {
   fprintf(stderr, "clusterc: error: ");
@@ -291,12 +293,21 @@ int main(int argc, char **argv) {
   opts.report_user = &report;
 
   rc = EXIT_BAD_INPUT;
+  /* Open the output first: a bad path fails before the expensive work. */
+  Output out;
+  if (outputOpen(&out, a.output)) {
+    fprintf(stderr, "%s: error: cannot write output: %s\n", a.output,
+            strerror(errno));
+    free(src);
+    goto done;
+  }
   MlirModule module = clustercParseSourceString(
       ctx, mlirStringRefCreate(src, len), mlirStringRefCreateFromCString(displayName));
   free(src);
   if (mlirModuleIsNull(module)) {
     if (!ds.errors)
       fprintf(stderr, "%s: error: cannot parse the input\n", displayName);
+    outputAbandon(&out);
     goto done;
   }
   MlirPassManager pm = mlirPassManagerCreate(ctx);
@@ -308,13 +319,7 @@ int main(int argc, char **argv) {
     if (!ds.errors)
       fprintf(stderr, "%s: error: clustering failed\n", displayName);
     mlirModuleDestroy(module);
-    goto done;
-  }
-  Output out;
-  if (outputOpen(&out, a.output)) {
-    fprintf(stderr, "%s: error: cannot write output: %s\n", a.output,
-            strerror(errno));
-    mlirModuleDestroy(module);
+    outputAbandon(&out);
     goto done;
   }
   mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, &out);
