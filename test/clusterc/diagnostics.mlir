@@ -10,7 +10,7 @@
 // RUN: not clusterc --layers=conv1 %s 2>&1 | FileCheck %s --check-prefix=LAYERS
 // RUN: not clusterc 2>&1 | FileCheck %s --check-prefix=NOINPUT
 // RUN: not clusterc %t/missing.mlir 2>&1 | FileCheck %s --check-prefix=MISSING -DDIR=%t
-// RUN: not clusterc --min-elements=0 %s -o %t/no/such/dir/out.mlir 2>&1 | FileCheck %s --check-prefix=UNWRITABLE
+// RUN: not clusterc --min-elements=0 --only=ok %s -o %t/no/such/dir/out.mlir 2>&1 | FileCheck %s --check-prefix=UNWRITABLE
 // RUN: clusterc --clusters=2 --min-elements=0 --only=ok %s -o %t/ok.mlir && test -s %t/ok.mlir
 // RUN: not clusterc --per-channel --channel-axis=5 --min-elements=0 --only=ok %s 2>&1 | FileCheck %s --check-prefix=AXIS
 // RUN: clusterc --help | FileCheck %s --check-prefix=HELP

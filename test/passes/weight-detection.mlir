@@ -44,10 +44,10 @@ func.func @fully_connected(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
 }
 
 // CHECK: "name": "hwcf.weight", "consumer": "linalg.conv_2d_nhwc_hwcf", "role": "weight", {{.*}} "clustered": true
+// CHECK: "name": "init.tensor", "consumer": "", "role": "other"
 // CHECK: "name": "dwl.weight", "consumer": "linalg.depthwise_conv_2d_nhwc_hwc", "role": "weight", {{.*}} "clustered": true
 // CHECK: "name": "bmm.weight", "consumer": "linalg.batch_matmul", "role": "weight", {{.*}} "clustered": true
 // CHECK: "name": "contract.weight", "consumer": "linalg.generic", "role": "weight", {{.*}} "clustered": true
-// CHECK: "name": "init.tensor", "consumer": "", "role": "other"
 func.func @linalg_ops(%x: tensor<1x3x3x2xf32>, %a: tensor<1x2x2xf32>, %m: tensor<2x2xf32>)
     -> (tensor<1x3x3x2xf32>, tensor<1x3x3x2xf32>, tensor<1x2x2xf32>, tensor<2x2xf32>) {
   %w = arith.constant dense<[[[[1.0, 2.0], [3.0, 4.0]]]]> : tensor<1x1x2x2xf32> loc("hwcf.weight")
