@@ -1,0 +1,207 @@
+/*
+ * libclusterrt internals shared by the runtime's files. Not installed.
+ *
+ * Naming: public functions are clusterrt_*; internal functions shared
+ * between files are rt_*; kernels are clusterrt_<op>_<type>__<isa>, as in
+ * XNNPACK. Everything else is static.
+ *
+ * The assignment table (rt_table) is the heart of assign: the caller's
+ * centroids sorted ascending with duplicates merged. For unique value u[j]
+ * p[j] is the lowest caller index holding that value, so "ties go to the
+ * lowest caller index" becomes "ties go to the smallest p" over the run of
+ * equal distances (see assign.c for why that run is contiguous).
+ */
+#ifndef CLUSTERRT_INTERNAL_H
+#define CLUSTERRT_INTERNAL_H
+
+#include "clusterc/runtime.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Assertions for internal invariants; compiled out unless CLUSTERRT_DEBUG. */
+#ifdef CLUSTERRT_DEBUG
+#include <assert.h>
+#define rt_assert(c) assert(c)
+#else
+#define rt_assert(c) ((void)0)
+#endif
+
+/* Elements per block when kernels write u16 indices to a scratch buffer
+ * before they are packed into the caller's format. */
+#define RT_BLOCK 2048
+
+typedef struct rt_table {
+  size_t m;          /* unique centroid values, 1 <= m <= k */
+  float *u;          /* u[-1..m]: u[-1] = -Inf, u[m] = +Inf, u[0..m) sorted */
+  uint16_t *p;       /* p[0..m): lowest caller index of u[j] (k <= 65536) */
+  float *mid;        /* mid[0..m-1): 0.5*u[j] + 0.5*u[j+1], then padding */
+  size_t nmid_pad;   /* mid has nmid_pad entries (>= m-1), padded with +Inf */
+  /* Three shifted copies for in-register lookups (only when m <= 32):
+   * lo[c] = u[c-1], ce[c] = u[c], hi[c] = u[c+1], pf[c] = (float-bits) p[c]. */
+  float small_lo[32], small_ce[32], small_hi[32];
+  uint32_t small_p[32];
+  void *mem;         /* one allocation behind u, p, mid */
+} rt_table;
+
+/* Builds the table. c must be finite (checked by the caller). */
+clusterrt_status rt_table_init(rt_table *t, const float *c, size_t k);
+void rt_table_free(rt_table *t);
+
+/* The exact index for one weight (finite or +-Inf, not NaN): the reference
+ * every kernel falls back to when its fast check is inconclusive. */
+uint16_t rt_assign_one(const rt_table *t, float w);
+
+/* True if fabsf(w - u[c]) is strictly smaller than the distances to both
+ * neighbours u[c-1], u[c+1]: then p[c] is the exact answer (assign.c). */
+
+/* ---- Kernel table ------------------------------------------------------- */
+
+/* Assign n <= RT_BLOCK weights to u16 indices. Returns nonzero if some w[i]
+ * is NaN (out is then unspecified). */
+typedef int (*rt_assign_fn)(const rt_table *t, const float *w, size_t n,
+                            uint16_t *out);
+/* Decode n indices in format f (k checked by the caller to fit f).
+ * Returns nonzero if some index is >= k. */
+typedef int (*rt_decode_fn)(const void *idx, clusterrt_index_format f,
+                            size_t n, const float *c, size_t k, float *w);
+/* Accumulate: sums[0..k) += g over each index (indices already validated
+ * < k), counts[0..k) += 1 per index if counts != NULL. */
+typedef void (*rt_accumulate_fn)(const float *g, const void *idx,
+                                 clusterrt_index_format f, size_t n, size_t k,
+                                 float *sums, uint64_t *counts);
+
+typedef struct rt_kernels {
+  clusterrt_isa isa;
+  rt_assign_fn assign;
+  rt_decode_fn decode;
+  rt_accumulate_fn accumulate;
+} rt_kernels;
+
+/* The kernels of the ISA in use (dispatch.c). Never NULL. */
+const rt_kernels *rt_get_kernels(void);
+
+/* Per-ISA kernel sets. Each is defined in its own file; the ones not built
+ * for this target are absent (guarded by CLUSTERRT_HAVE_*). */
+extern const rt_kernels rt_kernels_generic;
+#ifdef CLUSTERRT_HAVE_AVX2
+extern const rt_kernels rt_kernels_avx2;
+#endif
+#ifdef CLUSTERRT_HAVE_AVX512
+extern const rt_kernels rt_kernels_avx512;
+#endif
+#ifdef CLUSTERRT_HAVE_NEON
+extern const rt_kernels rt_kernels_neon;
+#endif
+
+/* Generic kernels, also used by the ISA files for formats and sizes they do
+ * not specialise. */
+int clusterrt_assign_u16__generic(const rt_table *t, const float *w, size_t n,
+                                  uint16_t *out);
+int clusterrt_decode__generic(const void *idx, clusterrt_index_format f,
+                              size_t n, const float *c, size_t k, float *w);
+void clusterrt_accumulate__generic(const float *g, const void *idx,
+                                   clusterrt_index_format f, size_t n,
+                                   size_t k, float *sums, uint64_t *counts);
+
+/* CPU features (cpu.c). */
+int rt_cpu_has_avx2(void);    /* AVX2 + FMA + OS support for YMM state */
+int rt_cpu_has_avx512(void);  /* AVX-512 F/BW/VL + OS support for ZMM */
+int rt_cpu_has_avx512vbmi(void);
+int rt_cpu_has_neon(void);
+
+/* ---- Index buffers ------------------------------------------------------ */
+
+/* Reads index i of a buffer in format f. */
+static inline uint32_t rt_index_get(const void *idx, clusterrt_index_format f,
+                                    size_t i) {
+  const uint8_t *b = (const uint8_t *)idx;
+  switch (f) {
+  case CLUSTERRT_IDX_U1: return (b[i >> 3] >> (i & 7)) & 1u;
+  case CLUSTERRT_IDX_U2: return (b[i >> 2] >> ((i & 3) * 2)) & 3u;
+  case CLUSTERRT_IDX_U4: return (b[i >> 1] >> ((i & 1) * 4)) & 15u;
+  case CLUSTERRT_IDX_U8: return b[i];
+  case CLUSTERRT_IDX_U16: {
+    uint16_t v;
+    __builtin_memcpy(&v, b + 2 * i, 2);
+    return v;
+  }
+  }
+  return 0;
+}
+
+/* Writes n u16 indices (each < 2^bits) at element offset `first` of a buffer
+ * in format f. first must be a multiple of 8 (whole bytes for every format);
+ * the unused high bits of a final partial byte are written as zero. */
+void rt_pack(const uint16_t *in, size_t n, clusterrt_index_format f,
+             void *idx, size_t first);
+
+/* Largest index in n indices of format f starting at element 0. */
+uint32_t rt_index_max(const void *idx, clusterrt_index_format f, size_t n);
+
+/* ---- Sorting and statistics (sort.c) ----------------------------------- */
+
+/* Order-preserving keys of floats (no NaN): key(a) < key(b) iff a < b, and
+ * -0 before +0. */
+static inline uint32_t rt_f32_key(float f) {
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+static inline float rt_key_f32(uint32_t k) {
+  uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+/* Sorts n keys ascending: LSD radix sort, 11/11/10-bit digits, skipping
+ * digits that are equal in every key. tmp holds n keys. */
+void rt_sort_keys(uint32_t *a, uint32_t *tmp, size_t n);
+
+/* The data as sorted distinct values with multiplicities, plus prefix sums
+ * of the values centred on their mean (double), for O(1) range statistics:
+ *   S1[j] = sum_{i<j} cnt[i]*(v[i]-mean), S2 likewise squared, N[j] counts.
+ * -0 and +0 are merged into one distinct value (+0). */
+typedef struct rt_distinct {
+  size_t m;        /* distinct values */
+  float *v;        /* v[0..m) sorted ascending */
+  double *N, *S1, *S2; /* m + 1 entries each */
+  double mean;
+  void *mem;
+} rt_distinct;
+
+/* Builds it from n weights (no NaN/Inf checked here). If want_prefix is 0
+ * the prefix arrays are left NULL (N still filled). */
+clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
+                                  int want_prefix);
+void rt_distinct_free(rt_distinct *d);
+
+/* Sum of squared deviations from their mean of values [a, b). */
+double rt_range_sse(const rt_distinct *d, size_t a, size_t b);
+/* Mean of values [a, b) (b > a). */
+double rt_range_mean(const rt_distinct *d, size_t a, size_t b);
+
+/* Returns CLUSTERRT_ERR_NAN if some w[i] is NaN or Inf, else OK. */
+clusterrt_status rt_check_finite(const float *w, size_t n);
+
+/* Sorts k floats ascending (insertion for small k, else radix). k >= 1. */
+clusterrt_status rt_sort_small(float *c, size_t k);
+
+/* Deterministic PRNG (splitmix64 seeding xoshiro256**). */
+typedef struct rt_rng { uint64_t s[4]; } rt_rng;
+void rt_rng_seed(rt_rng *r, uint64_t seed);
+uint64_t rt_rng_next(rt_rng *r);
+double rt_rng_unit(rt_rng *r); /* uniform in [0, 1) */
+
+/* Lloyd on a rt_distinct (lloyd.c): c[0..k) sorted in and out. */
+clusterrt_status rt_lloyd_distinct(const rt_distinct *d, float *c, size_t k,
+                                   unsigned max_iter, unsigned *iters);
+/* Init on a rt_distinct (init.c): writes k sorted centroids. */
+clusterrt_status rt_init_distinct(const rt_distinct *d, size_t n, size_t k,
+                                  clusterrt_init method, uint64_t seed,
+                                  float *c);
+/* Exact 1-D k-means on a rt_distinct (kmeans1d.c), k <= d->m. */
+clusterrt_status rt_kmeans1d_distinct(const rt_distinct *d, size_t k,
+                                      float *c);
+
+#endif /* CLUSTERRT_INTERNAL_H */

@@ -1,0 +1,90 @@
+/*
+ * clusterrt_accumulate_f32 (SUM, AVG) and clusterrt_counts on one ISA
+ * (argv[1]). Counts must be exact. Sums are compared with a double
+ * reference under the documented bound (runtime/README.md):
+ *   |gc[k] - exact| <= count[k] * 2^-23 * sum_{idx[i]=k} |g[i]|
+ * plus a denormal-sized absolute slack.
+ */
+#include "test-util.h"
+
+static void check_one(clusterrt_index_format f, size_t n, size_t k,
+                      size_t ioff, size_t goff) {
+  size_t bytes = clusterrt_index_bytes(f, n);
+  t_buf ib = t_buf_new(bytes, ioff);
+  t_buf gb = t_buf_new(n * sizeof(float), goff * sizeof(float));
+  t_buf cb = t_buf_new(k * sizeof(float), 0);
+  float *g = (float *)(void *)gb.p, *gc = (float *)(void *)cb.p;
+  uint64_t *cnt = malloc(k * sizeof *cnt), *cnt2 = malloc(k * sizeof *cnt2);
+  double *ref = calloc(k, sizeof *ref), *mag = calloc(k, sizeof *mag);
+  uint64_t *rc = calloc(k, sizeof *rc);
+  if (!cnt || !cnt2 || !ref || !mag || !rc) exit(2);
+  memset(ib.p, 0, bytes);
+  /* Skewed indices: runs of equal indices stress per-lane accumulators. */
+  uint32_t cur = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (t_rand() % 3 == 0) cur = (uint32_t)(t_rand() % k);
+    t_set(ib.p, f, i, cur);
+    g[i] = t_gauss();
+    if (t_rand() % 50 == 0) g[i] = 0.0f;
+    ref[cur] += g[i];
+    mag[cur] += fabs(g[i]);
+    rc[cur]++;
+  }
+  CHECK(clusterrt_accumulate_f32(g, ib.p, f, n, k, CLUSTERRT_REDUCE_SUM, gc,
+                                 cnt) == CLUSTERRT_OK);
+  for (size_t j = 0; j < k; j++) {
+    CHECK_MSG(cnt[j] == rc[j], "count k=%zu j=%zu", k, j);
+    double tol = (double)rc[j] * 0x1.0p-23 * mag[j] + 1e-30;
+    CHECK_MSG(fabs(gc[j] - ref[j]) <= tol,
+              "sum fmt=%s n=%zu k=%zu j=%zu got %g want %g",
+              clusterrt_format_name(f), n, k, j, gc[j], ref[j]);
+  }
+  CHECK(t_buf_guard_ok(&cb));
+  CHECK(clusterrt_accumulate_f32(g, ib.p, f, n, k, CLUSTERRT_REDUCE_AVG, gc,
+                                 NULL) == CLUSTERRT_OK);
+  for (size_t j = 0; j < k; j++) {
+    double want = rc[j] ? ref[j] / (double)rc[j] : 0.0;
+    double tol = rc[j] ? (double)rc[j] * 0x1.0p-22 * mag[j] / (double)rc[j] +
+                             1e-30
+                       : 0.0;
+    CHECK_MSG(fabs(gc[j] - want) <= tol, "avg k=%zu j=%zu", k, j);
+  }
+  CHECK(clusterrt_counts(ib.p, f, n, k, cnt2) == CLUSTERRT_OK);
+  CHECK(memcmp(cnt, cnt2, k * sizeof *cnt) == 0);
+  unsigned bits = clusterrt_format_bits(f);
+  if (n > 0 && (bits == 16 ? k < 65536 : k < (1u << bits))) {
+    size_t pos = t_rand() % n;
+    t_set(ib.p, f, pos, (uint32_t)k);
+    CHECK(clusterrt_accumulate_f32(g, ib.p, f, n, k, CLUSTERRT_REDUCE_SUM, gc,
+                                   NULL) == CLUSTERRT_ERR_INDEX);
+    CHECK(clusterrt_counts(ib.p, f, n, k, cnt2) == CLUSTERRT_ERR_INDEX);
+  }
+  free(cnt);
+  free(cnt2);
+  free(ref);
+  free(mag);
+  free(rc);
+  t_buf_free(&ib);
+  t_buf_free(&gb);
+  t_buf_free(&cb);
+}
+
+int main(int argc, char **argv) {
+  clusterrt_isa isa = t_select_isa(argc, argv);
+  static const size_t big[] = {97, 1021, 40009, 300007};
+  for (int fi = 0; fi < 5; fi++) {
+    clusterrt_index_format f = t_formats[fi];
+    size_t kmax = (size_t)1 << clusterrt_format_bits(f);
+    size_t ks[] = {1, 2, 3, 4, 8, 16, 17, 255, 256, 257, 65536};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+      size_t k = ks[ki];
+      if (k > kmax) continue;
+      for (size_t n = 0; n <= 80; n += (k > 300 ? 9 : 1))
+        check_one(f, n, k, n % 64, n % 16);
+      for (size_t b = 0; b < sizeof big / sizeof big[0]; b++)
+        check_one(f, big[b], k, b, b);
+    }
+    for (size_t io = 0; io < 64; io++) check_one(f, 150, 2, io, io % 16);
+  }
+  return t_finish("accumulate", isa);
+}

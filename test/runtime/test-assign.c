@@ -1,0 +1,236 @@
+/*
+ * clusterrt_assign_f32 and clusterrt_assign_per_channel_f32 on one ISA
+ * (argv[1]) against the brute-force definition (test-util.h), which the
+ * generic kernel must also match; so every ISA is bit-identical to generic.
+ *
+ * Sweeps: n = 0..80 (several 16-lane vectors) plus odd primes and a large
+ * n; every float offset within a 64-byte line for w and every byte offset
+ * for idx; 64 guard bytes after idx; K = 1, 2, 3, 16, 17, 255, 256, 257,
+ * 65536 in the narrowest format and u16; centroid tables sorted, unsorted,
+ * with duplicates and -0/+0, on an integer grid (exact midpoints); weights
+ * with ties, +-0, denormals, +-Inf, huge values (rounding plateaus).
+ */
+#include "test-util.h"
+
+static const size_t Ks[] = {1, 2, 3, 16, 17, 255, 256, 257, 65536};
+
+/* Fills c[0..k) in one of four styles. */
+static void make_centroids(float *c, size_t k, int style) {
+  for (size_t j = 0; j < k; j++) {
+    switch (style) {
+    case 0: /* sorted, evenly spaced */
+      c[j] = k == 1 ? 0.0f : -1.0f + 2.0f * (float)j / (float)(k - 1);
+      break;
+    case 1: /* unsorted random */
+      c[j] = t_gauss() * 0.5f;
+      break;
+    case 2: { /* duplicates, -0 and +0, denormals */
+      static const float pool[] = {-0.0f, 0.0f, 0.25f, -0.25f, 1e-40f,
+                                   -1e-40f, 0.5f, 0.25f, 1.0f, -3.0f};
+      c[j] = (t_rand() % 4 == 0) ? t_gauss() : pool[t_rand() % 10];
+      break;
+    }
+    default: /* integer grid, shuffled: many exact midpoints */
+      c[j] = (float)((int)(t_rand() % (2 * k + 3)) - (int)k);
+      break;
+    }
+  }
+}
+
+static float special_weight(const float *c, size_t k) {
+  switch (t_rand() % 12) {
+  case 0: return 0.0f;
+  case 1: return -0.0f;
+  case 2: return (t_rand() & 1 ? 1 : -1) * 1e-40f;
+  case 3: return INFINITY;
+  case 4: return -INFINITY;
+  case 5: return (t_rand() & 1 ? 1 : -1) * 1e30f;
+  case 6: return c[t_rand() % k];
+  case 7: { /* an exact or nearly exact midpoint */
+    float a = c[t_rand() % k], b = c[t_rand() % k];
+    return (a + b) * 0.5f;
+  }
+  case 8: return (float)((int)(t_rand() % 41) - 20) * 0.5f;
+  case 9: return 3e38f;
+  case 10: return -3e38f;
+  default: return t_gauss() * 1e-3f;
+  }
+}
+
+static void make_weights(float *w, size_t n, const float *c, size_t k,
+                         int style) {
+  for (size_t i = 0; i < n; i++) {
+    if (t_rand() % 4 == 0)
+      w[i] = special_weight(c, k);
+    else
+      w[i] = style == 3 ? (float)((int)(t_rand() % 61) - 30) * 0.5f
+                        : t_gauss() * 0.6f;
+  }
+}
+
+static int check_one(const float *w, size_t n, const float *c, size_t k,
+                     clusterrt_index_format f, size_t woff, size_t ioff) {
+  t_buf wb = t_buf_new(n * sizeof(float), woff * sizeof(float));
+  float *wp = (float *)(void *)wb.p;
+  if (n) memcpy(wp, w, n * sizeof(float));
+  size_t bytes = clusterrt_index_bytes(f, n);
+  t_buf ib = t_buf_new(bytes, ioff);
+  clusterrt_status s = clusterrt_assign_f32(wp, n, c, k, f, ib.p);
+  int bad = 0;
+  CHECK_MSG(s == CLUSTERRT_OK, "status %d n=%zu k=%zu", (int)s, n, k);
+  if (s == CLUSTERRT_OK) {
+    for (size_t i = 0; i < n && !bad; i++) {
+      uint32_t want = t_ref_assign_one(w[i], c, k), got = t_get(ib.p, f, i);
+      if (want != got) {
+        CHECK_MSG(want == got,
+                  "n=%zu k=%zu fmt=%s i=%zu w=%a want %u (%a) got %u (%a)", n,
+                  k, clusterrt_format_name(f), i, (double)w[i], want,
+                  (double)c[want], got, got < k ? (double)c[got] : 0.0);
+        bad = 1;
+      }
+    }
+    /* Unused high bits of the last byte are zero. */
+    unsigned bits = clusterrt_format_bits(f);
+    if (bits < 8 && (n * bits) % 8)
+      CHECK((ib.p[bytes - 1] >> ((n * bits) % 8)) == 0);
+  }
+  CHECK_MSG(t_buf_guard_ok(&ib), "guard bytes overwritten n=%zu k=%zu", n, k);
+  t_buf_free(&wb);
+  t_buf_free(&ib);
+  return bad;
+}
+
+static void sweep(void) {
+  static const size_t big[] = {97, 257, 1021, 4099, 100003};
+  size_t maxn = 100003;
+  float *w = malloc(maxn * sizeof *w), *c = malloc(65536 * sizeof *c);
+  if (!w || !c) exit(2);
+  for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
+    size_t k = Ks[ki];
+    clusterrt_index_format fs[2] = {clusterrt_narrowest_format(k),
+                                     CLUSTERRT_IDX_U16};
+    for (int style = 0; style < 4; style++) {
+      make_centroids(c, k, style);
+      for (int fi = 0; fi < 2; fi++) {
+        clusterrt_index_format f = fs[fi];
+        /* Small n, all of them; brute force costs n*k, keep k large rare. */
+        size_t step = k > 300 ? 7 : 1;
+        for (size_t n = 0; n <= 80; n += step) {
+          make_weights(w, n, c, k, style);
+          check_one(w, n, c, k, f, n % 16, n % 64);
+        }
+        for (size_t b = 0; b < sizeof big / sizeof big[0]; b++) {
+          size_t n = big[b];
+          if (k > 300 && n > 4099) continue;
+          if (k > 4096 && n > 1021) continue;
+          make_weights(w, n, c, k, style);
+          check_one(w, n, c, k, f, b, 3 * b);
+        }
+      }
+    }
+  }
+  /* Every offset of w (in floats) and idx (in bytes) within 64 bytes. */
+  make_centroids(c, 16, 1);
+  make_weights(w, 203, c, 16, 1);
+  for (size_t wo = 0; wo < 16; wo++)
+    for (size_t io = 0; io < 64; io++)
+      check_one(w, 203, c, 16, io % 2 ? CLUSTERRT_IDX_U8 : CLUSTERRT_IDX_U4,
+                wo, io);
+  make_centroids(c, 300, 1);
+  make_weights(w, 203, c, 300, 1);
+  for (size_t wo = 0; wo < 16; wo++)
+    check_one(w, 203, c, 300, CLUSTERRT_IDX_U16, wo, 2 * wo + 1);
+  free(w);
+  free(c);
+}
+
+/* Plateaus: weights so far from the centroids that rounding makes several
+ * of them equally distant; the lowest caller index must win. */
+static void plateaus(void) {
+  float c[6] = {1.0f, 0.5f, 1.0f + 0x1p-23f, 0.75f, -2.0f, 3.0f};
+  float w[8] = {1e9f, -1e9f, 1e30f, -1e30f, 16777216.0f, 3e38f, -3e38f, 1e20f};
+  for (size_t k = 1; k <= 6; k++) check_one(w, 8, c, k, CLUSTERRT_IDX_U8, 0, 0);
+}
+
+static void errors(void) {
+  float c[4] = {0, 1, 2, 3}, w[40];
+  uint8_t idx[64];
+  for (int i = 0; i < 40; i++) w[i] = (float)i * 0.1f;
+  for (int pos = 0; pos < 40; pos += 3) {
+    float save = w[pos];
+    w[pos] = NAN;
+    CHECK(clusterrt_assign_f32(w, 40, c, 4, CLUSTERRT_IDX_U8, idx) ==
+          CLUSTERRT_ERR_NAN);
+    w[pos] = save;
+  }
+  c[2] = NAN;
+  CHECK(clusterrt_assign_f32(w, 40, c, 4, CLUSTERRT_IDX_U8, idx) ==
+        CLUSTERRT_ERR_NAN);
+  c[2] = INFINITY;
+  CHECK(clusterrt_assign_f32(w, 40, c, 4, CLUSTERRT_IDX_U8, idx) ==
+        CLUSTERRT_ERR_NAN);
+  c[2] = 2;
+  CHECK(clusterrt_assign_f32(NULL, 40, c, 4, CLUSTERRT_IDX_U8, idx) ==
+        CLUSTERRT_ERR_NULL);
+  CHECK(clusterrt_assign_f32(w, 40, NULL, 4, CLUSTERRT_IDX_U8, idx) ==
+        CLUSTERRT_ERR_NULL);
+  CHECK(clusterrt_assign_f32(w, 40, c, 4, CLUSTERRT_IDX_U8, NULL) ==
+        CLUSTERRT_ERR_NULL);
+  CHECK(clusterrt_assign_f32(w, 40, c, 0, CLUSTERRT_IDX_U8, idx) ==
+        CLUSTERRT_ERR_K);
+  CHECK(clusterrt_assign_f32(w, 40, c, 65537, CLUSTERRT_IDX_U16, idx) ==
+        CLUSTERRT_ERR_K);
+  CHECK(clusterrt_assign_f32(w, 40, c, 4, CLUSTERRT_IDX_U1, idx) ==
+        CLUSTERRT_ERR_FORMAT);
+  CHECK(clusterrt_assign_f32(w, 40, c, 4, (clusterrt_index_format)3, idx) ==
+        CLUSTERRT_ERR_FORMAT);
+  CHECK(clusterrt_assign_f32(NULL, 0, c, 4, CLUSTERRT_IDX_U2, NULL) ==
+        CLUSTERRT_OK);
+}
+
+static void per_channel(void) {
+  static const size_t shapes[][3] = {{1, 1, 1},  {2, 3, 5},  {3, 4, 7},
+                                     {1, 8, 64}, {4, 2, 33}, {2, 5, 1}};
+  for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+    size_t outer = shapes[si][0], ch = shapes[si][1], inner = shapes[si][2];
+    size_t n = outer * ch * inner;
+    for (size_t kk = 0; kk < 3; kk++) {
+      size_t k = kk == 0 ? 3 : kk == 1 ? 16 : 200;
+      clusterrt_index_format f = clusterrt_narrowest_format(k);
+      float *w = malloc(n * sizeof *w), *c = malloc(ch * k * sizeof *c);
+      t_buf ib = t_buf_new(clusterrt_index_bytes(f, n), 1);
+      if (!w || !c) exit(2);
+      for (size_t q = 0; q < ch; q++) make_centroids(c + q * k, k, (int)(q % 4));
+      make_weights(w, n, c, k, 1);
+      CHECK(clusterrt_assign_per_channel_f32(w, outer, ch, inner, c, k, f,
+                                             ib.p) == CLUSTERRT_OK);
+      for (size_t e = 0; e < n; e++) {
+        size_t q = (e / inner) % ch;
+        CHECK_MSG(t_get(ib.p, f, e) == t_ref_assign_one(w[e], c + q * k, k),
+                  "per-channel e=%zu", e);
+      }
+      CHECK(t_buf_guard_ok(&ib));
+      /* Decode back per channel: every weight becomes its centroid. */
+      float *d = malloc(n * sizeof *d + 1);
+      CHECK(clusterrt_decode_per_channel_f32(ib.p, f, outer, ch, inner, c, k,
+                                             d) == CLUSTERRT_OK);
+      for (size_t e = 0; e < n; e++) {
+        size_t q = (e / inner) % ch;
+        CHECK(d[e] == c[q * k + t_ref_assign_one(w[e], c + q * k, k)]);
+      }
+      free(d);
+      free(w);
+      free(c);
+      t_buf_free(&ib);
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  clusterrt_isa isa = t_select_isa(argc, argv);
+  sweep();
+  plateaus();
+  errors();
+  per_channel();
+  return t_finish("assign", isa);
+}

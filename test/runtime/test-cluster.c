@@ -1,0 +1,265 @@
+/*
+ * Centroid initialisation, Lloyd, exact 1-D k-means and
+ * clusterrt_cluster_f32 (ISA-independent apart from the final assignment,
+ * which uses argv[1]'s kernels).
+ *  - every init: sorted, deterministic per seed, inside [min, max];
+ *  - Lloyd: a fixed point (each centroid the mean of its cell);
+ *  - kmeans1d: equal to a brute-force O(k n^2) DP on small inputs, and
+ *    never worse than Lloyd from k-means++ on real-sized ones;
+ *  - cluster: sorted distinct centroids, k_out = min(k, distinct) in the
+ *    lossless case with exact round trip, sparsity keeps zeros exact.
+ */
+#include "test-util.h"
+
+static double sse_of(const float *w, size_t n, const float *c, size_t k) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = (double)w[i] - (double)c[t_ref_assign_one(w[i], c, k)];
+    s += d * d;
+  }
+  return s;
+}
+
+static int sorted(const float *c, size_t k) {
+  for (size_t i = 1; i < k; i++)
+    if (c[i] < c[i - 1]) return 0;
+  return 1;
+}
+
+static int cmpf(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+/* Optimal SSE by the textbook DP over sorted points. */
+static double brute_opt(const float *w, size_t n, size_t k) {
+  float *v = malloc(n * sizeof *v);
+  double *D = malloc((k + 1) * (n + 1) * sizeof *D);
+  if (!v || !D) exit(2);
+  memcpy(v, w, n * sizeof *v);
+  qsort(v, n, sizeof *v, cmpf);
+  for (size_t q = 0; q <= k; q++)
+    for (size_t e = 0; e <= n; e++) D[q * (n + 1) + e] = INFINITY;
+  D[0] = 0;
+  for (size_t q = 1; q <= k; q++)
+    for (size_t e = 1; e <= n; e++)
+      for (size_t s = 0; s < e; s++) {
+        double prev = D[(q - 1) * (n + 1) + s];
+        if (prev == INFINITY) continue;
+        double m = 0, ss = 0;
+        for (size_t i = s; i < e; i++) m += v[i];
+        m /= (double)(e - s);
+        for (size_t i = s; i < e; i++) ss += (v[i] - m) * (v[i] - m);
+        if (prev + ss < D[q * (n + 1) + e]) D[q * (n + 1) + e] = prev + ss;
+      }
+  double best = INFINITY;
+  for (size_t q = 1; q <= k; q++)
+    if (D[q * (n + 1) + n] < best) best = D[q * (n + 1) + n];
+  free(v);
+  free(D);
+  return best;
+}
+
+static void inits(void) {
+  size_t n = 5000;
+  float *w = malloc(n * sizeof *w), c[300], c2[300];
+  if (!w) exit(2);
+  for (size_t i = 0; i < n; i++) w[i] = t_gauss() * 0.05f;
+  float mn = w[0], mx = w[0];
+  for (size_t i = 0; i < n; i++) {
+    mn = w[i] < mn ? w[i] : mn;
+    mx = w[i] > mx ? w[i] : mx;
+  }
+  for (int m = 0; m <= CLUSTERRT_INIT_KMEANS1D; m++) {
+    size_t ks[] = {1, 2, 16, 256, 300};
+    for (size_t ki = 0; ki < 5; ki++) {
+      size_t k = ks[ki];
+      CHECK(clusterrt_init_f32(w, n, k, (clusterrt_init)m, 42, c) ==
+            CLUSTERRT_OK);
+      CHECK(clusterrt_init_f32(w, n, k, (clusterrt_init)m, 42, c2) ==
+            CLUSTERRT_OK);
+      CHECK_MSG(memcmp(c, c2, k * sizeof *c) == 0, "init %d not deterministic",
+                m);
+      CHECK_MSG(sorted(c, k), "init %d not sorted k=%zu", m, k);
+      for (size_t j = 0; j < k; j++) CHECK(c[j] >= mn && c[j] <= mx);
+    }
+  }
+  /* linear hits both ends; kmeans++ picks data values */
+  CHECK(clusterrt_init_f32(w, n, 5, CLUSTERRT_INIT_LINEAR, 0, c) == 0);
+  CHECK(c[0] == mn && c[4] == mx);
+  CHECK(clusterrt_init_f32(w, n, 64, CLUSTERRT_INIT_KMEANSPP, 7, c) == 0);
+  for (size_t j = 0; j < 64; j++) {
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++) found = w[i] == c[j];
+    CHECK(found);
+  }
+  /* fewer distinct values than k: repeats allowed, still sorted */
+  float few[6] = {1, 1, 2, 2, 3, 3};
+  for (int m = 0; m <= CLUSTERRT_INIT_KMEANS1D; m++) {
+    CHECK(clusterrt_init_f32(few, 6, 8, (clusterrt_init)m, 1, c) == 0);
+    CHECK(sorted(c, 8));
+  }
+  w[17] = NAN;
+  CHECK(clusterrt_init_f32(w, n, 4, CLUSTERRT_INIT_LINEAR, 0, c) ==
+        CLUSTERRT_ERR_NAN);
+  CHECK(clusterrt_init_f32(w, n, 0, CLUSTERRT_INIT_LINEAR, 0, c) ==
+        CLUSTERRT_ERR_K);
+  clusterrt_init im;
+  CHECK(clusterrt_init_parse("kmeans++", 8, &im) == 0 &&
+        im == CLUSTERRT_INIT_KMEANSPP);
+  CHECK(clusterrt_init_parse("kmeans1dX", 8, &im) == 0 &&
+        im == CLUSTERRT_INIT_KMEANS1D);
+  CHECK(clusterrt_init_parse("kmeans", 6, &im) == -1);
+  for (int m = 0; m <= CLUSTERRT_INIT_KMEANS1D; m++) {
+    const char *nm = clusterrt_init_name((clusterrt_init)m);
+    CHECK(nm && clusterrt_init_parse(nm, strlen(nm), &im) == 0 && (int)im == m);
+  }
+  free(w);
+}
+
+static void lloyd(void) {
+  size_t n = 20000, k = 16;
+  float *w = malloc(n * sizeof *w), c[16];
+  if (!w) exit(2);
+  for (size_t i = 0; i < n; i++) w[i] = t_gauss();
+  /* unsorted start with a duplicate */
+  for (size_t j = 0; j < k; j++) c[j] = (float)((j * 7) % 16) * 0.3f - 2.0f;
+  c[5] = c[6];
+  double before = sse_of(w, n, c, k);
+  unsigned it = 0;
+  CHECK(clusterrt_lloyd_f32(w, n, c, k, 500, &it) == CLUSTERRT_OK);
+  CHECK(sorted(c, k));
+  CHECK(it > 0 && it < 500);
+  CHECK(sse_of(w, n, c, k) <= before);
+  /* fixed point: each active centroid is the mean of its cell */
+  double sum[16] = {0}, cnt[16] = {0};
+  for (size_t i = 0; i < n; i++) {
+    uint32_t a = t_ref_assign_one(w[i], c, k);
+    sum[a] += w[i];
+    cnt[a]++;
+  }
+  for (size_t j = 0; j < k; j++)
+    if (cnt[j] > 0)
+      CHECK_MSG(fabs(sum[j] / cnt[j] - c[j]) <= 1e-5 * (1 + fabs(c[j])),
+                "lloyd not a fixed point j=%zu", j);
+  free(w);
+}
+
+static void kmeans1d(void) {
+  /* small: against brute force, with duplicates */
+  for (int trial = 0; trial < 60; trial++) {
+    size_t n = 1 + t_rand() % 40, k = 1 + t_rand() % 6;
+    float w[40], c[6];
+    for (size_t i = 0; i < n; i++)
+      w[i] = trial % 3 == 0 ? (float)(t_rand() % 5) : t_gauss();
+    size_t distinct = 0;
+    float tmp[40];
+    memcpy(tmp, w, n * sizeof *w);
+    qsort(tmp, n, sizeof *tmp, cmpf);
+    for (size_t i = 0; i < n; i++) distinct += i == 0 || tmp[i] != tmp[i - 1];
+    CHECK(clusterrt_kmeans1d_f32(w, n, k, c) == CLUSTERRT_OK);
+    CHECK(sorted(c, k));
+    double got = sse_of(w, n, c, k), want = brute_opt(w, n, k);
+    CHECK_MSG(got <= want * (1 + 1e-6) + 1e-9,
+              "kmeans1d not optimal n=%zu k=%zu got %g want %g (distinct %zu)",
+              n, k, got, want, distinct);
+  }
+  /* real-sized: never worse than Lloyd from k-means++ */
+  size_t n = 200000;
+  float *w = malloc(n * sizeof *w), *c = malloc(256 * sizeof *c),
+        *c2 = malloc(256 * sizeof *c2);
+  if (!w || !c || !c2) exit(2);
+  for (size_t i = 0; i < n; i++) w[i] = t_gauss() * 0.05f;
+  size_t ks[] = {4, 16, 64, 256};
+  for (size_t ki = 0; ki < 4; ki++) {
+    size_t k = ks[ki];
+    if (k == 256) n = 20000; /* keep the test quick (and under qemu) */
+    CHECK(clusterrt_kmeans1d_f32(w, n, k, c) == CLUSTERRT_OK);
+    CHECK(clusterrt_init_f32(w, n, k, CLUSTERRT_INIT_KMEANSPP, 3, c2) == 0);
+    CHECK(clusterrt_lloyd_f32(w, n, c2, k, 300, NULL) == 0);
+    double a = sse_of(w, n, c, k), b = sse_of(w, n, c2, k);
+    CHECK_MSG(a <= b * (1 + 1e-6), "kmeans1d %g worse than lloyd %g (k=%zu)", a,
+              b, k);
+  }
+  free(w);
+  free(c);
+  free(c2);
+}
+
+static void cluster(void) {
+  size_t n = 50000;
+  float *w = malloc(n * sizeof *w), *c = malloc(300 * sizeof *c),
+        *c2 = malloc(300 * sizeof *c2), *back = malloc(n * sizeof *back);
+  uint8_t *idx = malloc(2 * n), *idx2 = malloc(2 * n);
+  if (!w || !c || !c2 || !back || !idx || !idx2) exit(2);
+  for (size_t i = 0; i < n; i++) w[i] = t_gauss() * 0.05f;
+  for (size_t i = 0; i < n; i += 3) w[i] = 0.0f; /* sparse */
+  w[1] = -0.0f;
+  for (int m = 0; m <= CLUSTERRT_INIT_KMEANS1D; m++) {
+    for (int sp = 0; sp < 2; sp++) {
+      size_t ks[] = {1, 2, 16, 256};
+      for (size_t ki = 0; ki < 4; ki++) {
+        clusterrt_cluster_options o = {ks[ki], (clusterrt_init)m, 99, 0, sp};
+        size_t ko = 0, ko2 = 0;
+        clusterrt_index_format f = clusterrt_narrowest_format(ks[ki]);
+        CHECK(clusterrt_cluster_f32(w, n, &o, c, &ko, f, idx) == 0);
+        CHECK(clusterrt_cluster_f32(w, n, &o, c2, &ko2, f, idx2) == 0);
+        CHECK(ko == ko2 && memcmp(c, c2, ko * sizeof *c) == 0);
+        CHECK(memcmp(idx, idx2, clusterrt_index_bytes(f, n)) == 0);
+        CHECK(ko >= 1 && ko <= ks[ki]);
+        for (size_t j = 1; j < ko; j++) CHECK(c[j] > c[j - 1]);
+        for (size_t i = 0; i < n; i++)
+          if (t_get(idx, f, i) != t_ref_assign_one(w[i], c, ko)) {
+            CHECK_MSG(0, "cluster idx not argmin i=%zu", i);
+            break;
+          }
+        if (sp) {
+          int has0 = 0;
+          for (size_t j = 0; j < ko; j++) has0 |= c[j] == 0.0f;
+          CHECK(has0);
+          CHECK(clusterrt_decode_f32(idx, f, n, c, ko, back) == 0);
+          for (size_t i = 0; i < n; i += 3) CHECK(back[i] == 0.0f);
+          CHECK(back[1] == 0.0f);
+        }
+        if (ks[ki] == 16) CHECK(ko == 16);
+      }
+    }
+  }
+  /* lossless: k >= distinct values gives the values themselves */
+  float few[10] = {3, -1, 3, 0.5f, -1, 7, 0.5f, 0, 0, 3};
+  for (int sp = 0; sp < 2; sp++) {
+    clusterrt_cluster_options o = {256, CLUSTERRT_INIT_KMEANSPP, 1, 0, sp};
+    size_t ko;
+    uint8_t id[10];
+    float out[10];
+    CHECK(clusterrt_cluster_f32(few, 10, &o, c, &ko, CLUSTERRT_IDX_U8, id) ==
+          0);
+    CHECK(ko == 5);
+    CHECK(clusterrt_decode_f32(id, CLUSTERRT_IDX_U8, 10, c, ko, out) == 0);
+    CHECK(memcmp(out, few, sizeof few) == 0);
+  }
+  clusterrt_cluster_options o = {4, CLUSTERRT_INIT_LINEAR, 1, 0, 0};
+  size_t ko;
+  CHECK(clusterrt_cluster_f32(w, n, &o, c, &ko, CLUSTERRT_IDX_U1, idx) ==
+        CLUSTERRT_ERR_FORMAT);
+  w[5] = NAN;
+  CHECK(clusterrt_cluster_f32(w, n, &o, c, &ko, CLUSTERRT_IDX_U8, idx) ==
+        CLUSTERRT_ERR_NAN);
+  CHECK(clusterrt_cluster_f32(w, n, NULL, c, &ko, CLUSTERRT_IDX_U8, idx) ==
+        CLUSTERRT_ERR_NULL);
+  free(w);
+  free(c);
+  free(c2);
+  free(back);
+  free(idx);
+  free(idx2);
+}
+
+int main(int argc, char **argv) {
+  clusterrt_isa isa = t_select_isa(argc, argv);
+  inits();
+  lloyd();
+  kmeans1d();
+  cluster();
+  return t_finish("cluster", isa);
+}

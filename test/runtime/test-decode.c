@@ -1,0 +1,79 @@
+/*
+ * clusterrt_decode_f32 on one ISA (argv[1]) against the definition
+ * w[i] = c[idx[i]], bit for bit (including -0 and denormal centroids).
+ * Sweeps n = 0..80, odd primes, a large n; every byte offset of idx and
+ * float offset of w within 64 bytes; guard bytes after w; each format with
+ * k from 1 to its maximum; out-of-range indices give CLUSTERRT_ERR_INDEX
+ * wherever they are.
+ */
+#include "test-util.h"
+
+static void check_one(clusterrt_index_format f, size_t n, size_t k,
+                      size_t ioff, size_t woff, const float *c) {
+  size_t bytes = clusterrt_index_bytes(f, n);
+  t_buf ib = t_buf_new(bytes, ioff);
+  t_buf wb = t_buf_new(n * sizeof(float), woff * sizeof(float));
+  memset(ib.p, 0, bytes);
+  for (size_t i = 0; i < n; i++) t_set(ib.p, f, i, (uint32_t)(t_rand() % k));
+  float *w = (float *)(void *)wb.p;
+  CHECK(clusterrt_decode_f32(ib.p, f, n, c, k, w) == CLUSTERRT_OK);
+  for (size_t i = 0; i < n; i++) {
+    float want = c[t_get(ib.p, f, i)];
+    if (memcmp(&want, &w[i], 4) != 0) {
+      CHECK_MSG(0, "fmt=%s n=%zu k=%zu i=%zu", clusterrt_format_name(f), n, k,
+                i);
+      break;
+    }
+  }
+  CHECK_MSG(t_buf_guard_ok(&wb), "guard fmt=%s n=%zu", clusterrt_format_name(f),
+            n);
+  /* One bad index anywhere is reported (when the format can hold one). */
+  unsigned bits = clusterrt_format_bits(f);
+  if (n > 0 && (bits == 16 ? k < 65536 : k < (1u << bits))) {
+    size_t pos = t_rand() % n;
+    uint32_t save = t_get(ib.p, f, pos);
+    t_set(ib.p, f, pos, (uint32_t)k);
+    CHECK_MSG(clusterrt_decode_f32(ib.p, f, n, c, k, w) == CLUSTERRT_ERR_INDEX,
+              "bad index not reported fmt=%s n=%zu k=%zu pos=%zu",
+              clusterrt_format_name(f), n, k, pos);
+    t_set(ib.p, f, pos, save);
+  }
+  t_buf_free(&ib);
+  t_buf_free(&wb);
+}
+
+int main(int argc, char **argv) {
+  clusterrt_isa isa = t_select_isa(argc, argv);
+  float *c = malloc(65536 * sizeof *c);
+  if (!c) return 2;
+  for (size_t j = 0; j < 65536; j++) c[j] = t_gauss();
+  c[0] = -0.0f;
+  c[1] = 1e-40f;
+  static const size_t big[] = {97, 1021, 4099, 65537, 300007};
+  for (int fi = 0; fi < 5; fi++) {
+    clusterrt_index_format f = t_formats[fi];
+    unsigned bits = clusterrt_format_bits(f);
+    size_t kmax = (size_t)1 << bits;
+    size_t ks[] = {1, 2, 3, 5, 16, 17, 255, 256, 257, 65535, 65536};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+      size_t k = ks[ki];
+      if (k > kmax) continue;
+      for (size_t n = 0; n <= 80; n++) check_one(f, n, k, n % 64, n % 16, c);
+      for (size_t b = 0; b < sizeof big / sizeof big[0]; b++)
+        check_one(f, big[b], k, b, b, c);
+    }
+    for (size_t io = 0; io < 64; io++)
+      for (size_t wo = 0; wo < 16; wo += 5)
+        check_one(f, 211, kmax < 7 ? kmax : 7, io, wo, c);
+  }
+  uint8_t idx[4] = {0};
+  float w[4];
+  CHECK(clusterrt_decode_f32(NULL, CLUSTERRT_IDX_U8, 4, c, 4, w) ==
+        CLUSTERRT_ERR_NULL);
+  CHECK(clusterrt_decode_f32(idx, CLUSTERRT_IDX_U8, 4, c, 0, w) ==
+        CLUSTERRT_ERR_K);
+  CHECK(clusterrt_decode_f32(idx, (clusterrt_index_format)5, 4, c, 4, w) ==
+        CLUSTERRT_ERR_FORMAT);
+  free(c);
+  return t_finish("decode", isa);
+}

@@ -1,0 +1,169 @@
+/*
+ * Helpers shared by the runtime tests: a seeded generator, buffers with
+ * guard bytes, the brute-force reference assignment, and ISA selection.
+ *
+ * Each test binary takes the ISA to test as argv[1] ("generic", "avx2",
+ * "avx512", "neon"); an ISA this CPU or build lacks prints SKIP and exits
+ * with 77, which CTest reports as skipped (SKIP_RETURN_CODE).
+ */
+#ifndef CLUSTERRT_TEST_UTIL_H
+#define CLUSTERRT_TEST_UTIL_H
+
+#include "clusterc/runtime.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int t_failures;
+
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,     \
+              #cond);                                                      \
+      if (++t_failures > 20) exit(1);                                      \
+    }                                                                      \
+  } while (0)
+
+#define CHECK_MSG(cond, ...)                                               \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__,     \
+              #cond);                                                      \
+      fprintf(stderr, __VA_ARGS__);                                        \
+      fputc('\n', stderr);                                                 \
+      if (++t_failures > 20) exit(1);                                      \
+    }                                                                      \
+  } while (0)
+
+static uint64_t t_rng_state = 0x853c49e6748fea9bull;
+static inline uint64_t t_rand(void) {
+  uint64_t z = (t_rng_state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+static inline double t_unit(void) { return (double)(t_rand() >> 11) * 0x1.0p-53; }
+/* Approximately N(0, 1) (sum of uniforms; enough for weight-like data). */
+static inline float t_gauss(void) {
+  double s = 0;
+  for (int i = 0; i < 6; i++) s += t_unit();
+  return (float)((s - 3.0) * 1.41421356);
+}
+
+/* A buffer of `bytes` bytes at byte offset `off` inside an allocation
+ * followed by 64 guard bytes of 0xA5. */
+typedef struct t_buf {
+  unsigned char *base, *p;
+  size_t bytes;
+} t_buf;
+
+static inline t_buf t_buf_new(size_t bytes, size_t off) {
+  t_buf b;
+  b.base = malloc(bytes + off + 64 + 1);
+  if (!b.base) {
+    fprintf(stderr, "out of memory\n");
+    exit(2);
+  }
+  memset(b.base, 0xA5, bytes + off + 64 + 1);
+  b.p = b.base + off;
+  b.bytes = bytes;
+  return b;
+}
+static inline int t_buf_guard_ok(const t_buf *b) {
+  for (size_t i = 0; i < 64; i++)
+    if (b->p[b->bytes + i] != 0xA5) return 0;
+  return 1;
+}
+static inline void t_buf_free(t_buf *b) { free(b->base); }
+
+/* The definition of assignment, by brute force over the caller's order. */
+static inline uint32_t t_ref_assign_one(float w, const float *c, size_t k) {
+  if (w == INFINITY || w == -INFINITY) {
+    uint32_t best = 0;
+    for (size_t j = 1; j < k; j++)
+      if (w > 0 ? c[j] > c[best] : c[j] < c[best]) best = (uint32_t)j;
+    return best;
+  }
+  uint32_t best = 0;
+  float bd = fabsf(w - c[0]);
+  for (size_t j = 1; j < k; j++) {
+    float d = fabsf(w - c[j]);
+    if (d < bd) {
+      bd = d;
+      best = (uint32_t)j;
+    }
+  }
+  return best;
+}
+
+static inline uint32_t t_get(const void *idx, clusterrt_index_format f,
+                             size_t i) {
+  const uint8_t *b = (const uint8_t *)idx;
+  unsigned bits = clusterrt_format_bits(f);
+  if (bits == 16) {
+    uint16_t v;
+    memcpy(&v, b + 2 * i, 2);
+    return v;
+  }
+  if (bits == 8) return b[i];
+  size_t bit = i * bits;
+  return (b[bit / 8] >> (bit % 8)) & ((1u << bits) - 1);
+}
+
+static inline void t_set(void *idx, clusterrt_index_format f, size_t i,
+                         uint32_t v) {
+  uint8_t *b = (uint8_t *)idx;
+  unsigned bits = clusterrt_format_bits(f);
+  if (bits == 16) {
+    uint16_t x = (uint16_t)v;
+    memcpy(b + 2 * i, &x, 2);
+    return;
+  }
+  if (bits == 8) {
+    b[i] = (uint8_t)v;
+    return;
+  }
+  size_t bit = i * bits;
+  unsigned mask = ((1u << bits) - 1) << (bit % 8);
+  b[bit / 8] = (uint8_t)((b[bit / 8] & ~mask) | ((v << (bit % 8)) & mask));
+}
+
+/* Parses argv[1], forces that ISA; exits 77 (SKIP) if unavailable. */
+static inline clusterrt_isa t_select_isa(int argc, char **argv) {
+  const char *name = argc > 1 ? argv[1] : "generic";
+  for (int i = 0; i <= CLUSTERRT_ISA_NEON; i++) {
+    if (strcmp(name, clusterrt_isa_name((clusterrt_isa)i)) == 0) {
+      if (!clusterrt_isa_available((clusterrt_isa)i)) {
+        printf("SKIP: ISA %s not available on this CPU or build\n", name);
+        exit(77);
+      }
+      if (clusterrt_set_isa((clusterrt_isa)i) != CLUSTERRT_OK) {
+        fprintf(stderr, "set_isa(%s) failed\n", name);
+        exit(1);
+      }
+      return (clusterrt_isa)i;
+    }
+  }
+  fprintf(stderr, "unknown ISA %s\n", name);
+  exit(2);
+}
+
+static inline int t_finish(const char *what, clusterrt_isa isa) {
+  if (t_failures) {
+    printf("FAIL: %s [%s]: %d failures\n", what, clusterrt_isa_name(isa),
+           t_failures);
+    return 1;
+  }
+  printf("PASS: %s [%s]\n", what, clusterrt_isa_name(isa));
+  return 0;
+}
+
+static const clusterrt_index_format t_formats[] = {
+    CLUSTERRT_IDX_U1, CLUSTERRT_IDX_U2, CLUSTERRT_IDX_U4, CLUSTERRT_IDX_U8,
+    CLUSTERRT_IDX_U16};
+
+#endif
