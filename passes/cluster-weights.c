@@ -83,9 +83,12 @@ static unsigned selectK(const ClustercClusterWeightsOptions *o,
   return k;
 }
 
-/* Layer name: the constant's NameLoc, its consumer's, or file:line:col. */
+/* Layer name: the constant's NameLoc, a global's symbol, the consumer's
+ * NameLoc, or file:line:col. */
 static char *layerName(const ConstInfo *ci, int index) {
   MlirStringRef s;
+  if (ci->loads && !clustercLocationGetName(mlirOperationGetLocation(ci->op), &s))
+    return weightsStrDup(weightsGlobalName(ci->op));
   if (clustercLocationGetName(mlirOperationGetLocation(ci->op), &s) ||
       (!mlirOperationIsNull(ci->consumer) &&
        clustercLocationGetName(mlirOperationGetLocation(ci->consumer), &s)))
@@ -397,15 +400,44 @@ static bool rewriteFolded(const ConstInfo *ci, const float *dec, const char *nam
   free(enc);
   if (mlirAttributeIsNull(v))
     return false;
+  if (ci->loads) {
+    mlirOperationSetAttributeByName(ci->op, irStr("value"), v);
+    return true;
+  }
   MlirValue w = makeConst(&b, ci->op, v);
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(ci->op, 0), w);
   mlirOperationDestroy(ci->op);
   return true;
 }
 
-/* Replaces the constant by table + indices + decode. */
+/* A private immutable ml_program.global holding v, next to `like`; its
+ * name is made unique in the symbol table. Returns the name attribute. */
+static MlirAttribute makeGlobal(IrBuilder *b, MlirSymbolTable symtab,
+                                MlirOperation like, const char *suffix,
+                                MlirAttribute v) {
+  MlirStringRef base = weightsGlobalName(like);
+  char name[256];
+  snprintf(name, sizeof name, "%.*s%s", (int)base.length, base.data, suffix);
+  MlirNamedAttribute attrs[4] = {
+      irNamed(b->ctx, "sym_name", mlirStringAttrGet(b->ctx, irStr(name))),
+      irNamed(b->ctx, "sym_visibility", mlirStringAttrGet(b->ctx, irStr("private"))),
+      irNamed(b->ctx, "type", mlirTypeAttrGet(mlirAttributeGetType(v))),
+      irNamed(b->ctx, "value", v)};
+  MlirOperation g = irCreate(b, "ml_program.global", 0, NULL, 0, NULL, 4, attrs);
+  return mlirSymbolTableInsert(symtab, g);
+}
+
+static MlirValue loadGlobal(IrBuilder *b, MlirAttribute symName, MlirType t) {
+  MlirNamedAttribute a = irNamed(
+      b->ctx, "global",
+      mlirFlatSymbolRefAttrGet(b->ctx, mlirStringAttrGetValue(symName)));
+  return irCreate1(b, "ml_program.global_load_const", 0, NULL, t, 1, &a);
+}
+
+/* Replaces the constant by table + indices + decode; a global by two
+ * globals, and each of its loads by two loads + decode. */
 static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
-                    const char *name) {
+                    const char *name, MlirSymbolTable symtab) {
   MlirContext ctx = mlirOperationGetContext(ci->op);
   IrBuilder b = {ctx, ci->op, {NULL}, mlirOperationGetLocation(ci->op)};
   MlirType et = elemType(ctx, ci->elem);
@@ -429,6 +461,20 @@ static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
                               cl->fmt == CLUSTERRT_IDX_U16 ? 2 : 1, name, "_idx");
   if (mlirAttributeIsNull(tv) || mlirAttributeIsNull(iv))
     return false;
+  if (ci->loads) {
+    MlirAttribute gt = makeGlobal(&b, symtab, ci->op, "_centroids", tv);
+    MlirAttribute gi = makeGlobal(&b, symtab, ci->op, "_idx", iv);
+    for (size_t i = 0; i < ci->numLoads; ++i) {
+      MlirOperation load = ci->loads[i];
+      IrBuilder lb = {ctx, load, {NULL}, mlirOperationGetLocation(load)};
+      MlirValue table = loadGlobal(&lb, gt, tt), idx = loadGlobal(&lb, gi, it);
+      MlirValue w = buildDecode(&lb, ci, cl, axis, table, idx);
+      mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(load, 0), w);
+      mlirOperationDestroy(load);
+    }
+    mlirSymbolTableErase(symtab, ci->op);
+    return true;
+  }
   MlirValue table = makeConst(&b, ci->op, tv);
   MlirValue idx = makeConst(&b, ci->op, iv);
   MlirValue w = buildDecode(&b, ci, cl, axis, table, idx);
@@ -442,27 +488,66 @@ static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
 typedef struct Collect {
   ConstInfo *items;
   size_t count, cap;
+  MlirOperation *loads; /* every ml_program.global_load_const */
+  size_t numLoads, capLoads;
   bool oom;
 } Collect;
+
+/* Grows *items (of *cap elements of size sz) to hold one more. */
+static bool grow(void **items, size_t count, size_t *cap, size_t sz) {
+  if (count < *cap)
+    return true;
+  size_t n = *cap ? 2 * *cap : 32;
+  void *g = realloc(*items, n * sz);
+  if (!g)
+    return false;
+  *items = g;
+  *cap = n;
+  return true;
+}
 
 static MlirWalkResult collectConst(MlirOperation op, void *user) {
   Collect *c = user;
   ConstInfo ci;
+  MlirStringRef sym;
+  if (weightsIsGlobalLoad(op, &sym)) {
+    if (!grow((void **)&c->loads, c->numLoads, &c->capLoads, sizeof *c->loads))
+      goto oom;
+    c->loads[c->numLoads++] = op;
+    return MlirWalkResultAdvance;
+  }
   if (!weightsInspect(op, &ci))
     return MlirWalkResultAdvance;
-  if (c->count == c->cap) {
-    size_t cap = c->cap ? 2 * c->cap : 32;
-    ConstInfo *grown = realloc(c->items, cap * sizeof *grown);
-    if (!grown) {
-      free(ci.shape);
-      c->oom = true;
-      return MlirWalkResultInterrupt;
-    }
-    c->items = grown;
-    c->cap = cap;
+  if (!grow((void **)&c->items, c->count, &c->cap, sizeof *c->items)) {
+    weightsRelease(&ci);
+    goto oom;
   }
   c->items[c->count++] = ci;
   return MlirWalkResultAdvance;
+oom:
+  c->oom = true;
+  return MlirWalkResultInterrupt;
+}
+
+/* Gives each global its loads; false when out of memory. */
+static bool attachLoads(Collect *c) {
+  for (size_t i = 0; i < c->count; ++i) {
+    ConstInfo *ci = &c->items[i];
+    MlirStringRef op = mlirIdentifierStr(mlirOperationGetName(ci->op));
+    if (op.length != 17 || memcmp(op.data, "ml_program.global", 17))
+      continue;
+    MlirStringRef name = weightsGlobalName(ci->op);
+    ci->loads = malloc(sizeof(MlirOperation) * (c->numLoads + 1));
+    if (!ci->loads)
+      return false;
+    for (size_t j = 0; j < c->numLoads; ++j) {
+      MlirStringRef sym;
+      weightsIsGlobalLoad(c->loads[j], &sym);
+      if (mlirStringRefEqual(sym, name))
+        ci->loads[ci->numLoads++] = c->loads[j];
+    }
+  }
+  return true;
 }
 
 static void emitErrorf(MlirLocation loc, const char *fmt, ...)
@@ -482,7 +567,7 @@ static double sqnrDb(double sig, double err) {
 
 /* Handles one constant; false on a hard error (already diagnosed). */
 static bool processOne(const CwPass *p, const ConstInfo *ci, int index,
-                       int count) {
+                       int count, MlirSymbolTable symtab) {
   const ClustercClusterWeightsOptions *o = &p->o;
   char *name = layerName(ci, index);
   if (!name)
@@ -586,7 +671,7 @@ static bool processOne(const CwPass *p, const ConstInfo *ci, int index,
     err += d * d;
   }
   if (o->decode == CLUSTERC_DECODE_FOLD ? !rewriteFolded(ci, dec, name)
-                                        : !rewrite(ci, &cl, axis, name))
+                                        : !rewrite(ci, &cl, axis, name, symtab))
     goto oom;
   r.clustered = 1;
   r.k = (unsigned)cl.k;
@@ -615,8 +700,11 @@ static void cwRun(MlirOperation module, MlirExternalPass pass, void *user) {
   const CwPass *p = user;
   Collect c = {0};
   mlirOperationWalk(module, collectConst, &c, MlirWalkPreOrder);
-  bool ok = !c.oom;
-  if (c.oom)
+  bool ok = !c.oom && attachLoads(&c);
+  for (size_t i = 0; ok && i < c.count; ++i)
+    weightsClassify(&c.items[i]);
+  MlirSymbolTable symtab = mlirSymbolTableCreate(module);
+  if (!ok)
     mlirEmitError(mlirOperationGetLocation(module), "cluster-weights: out of memory");
   int count = 0;
   for (size_t i = 0; i < c.count; ++i)
@@ -624,11 +712,13 @@ static void cwRun(MlirOperation module, MlirExternalPass pass, void *user) {
   int index = 0;
   for (size_t i = 0; ok && i < c.count; ++i) {
     int idx = c.items[i].role == ROLE_WEIGHT ? index++ : -1;
-    ok = processOne(p, &c.items[i], idx, count);
+    ok = processOne(p, &c.items[i], idx, count, symtab);
   }
+  mlirSymbolTableDestroy(symtab);
   for (size_t i = 0; i < c.count; ++i)
-    free(c.items[i].shape);
+    weightsRelease(&c.items[i]);
   free(c.items);
+  free(c.loads);
   if (!ok)
     mlirExternalPassSignalFailure(pass);
 }

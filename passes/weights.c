@@ -180,14 +180,23 @@ const char *weightsFormName(ConstForm f) {
 bool weightsInspect(MlirOperation op, ConstInfo *ci) {
   MlirStringRef n = opName(op);
   memset(ci, 0, sizeof *ci);
-  if (!(strEq(n, "arith.constant") || strEq(n, "tosa.const")) ||
-      mlirOperationGetNumResults(op) != 1)
-    return false;
-  MlirType t = mlirValueGetType(mlirOperationGetResult(op, 0));
-  if (!mlirTypeIsARankedTensor(t) || !mlirShapedTypeHasStaticShape(t))
-    return false;
+  MlirType t;
   MlirAttribute v = mlirOperationGetAttributeByName(op, irStr("value"));
-  if (mlirAttributeIsNull(v))
+  if (strEq(n, "arith.constant") || strEq(n, "tosa.const")) {
+    if (mlirOperationGetNumResults(op) != 1)
+      return false;
+    t = mlirValueGetType(mlirOperationGetResult(op, 0));
+  } else if (strEq(n, "ml_program.global")) {
+    MlirAttribute ta = mlirOperationGetAttributeByName(op, irStr("type"));
+    if (mlirAttributeIsNull(ta) || !mlirAttributeIsAType(ta) ||
+        !mlirAttributeIsNull(mlirOperationGetAttributeByName(op, irStr("is_mutable"))))
+      return false;
+    t = mlirTypeAttrGetValue(ta);
+  } else {
+    return false;
+  }
+  if (mlirAttributeIsNull(v) || !mlirTypeIsARankedTensor(t) ||
+      !mlirShapedTypeHasStaticShape(t))
     return false;
   ci->op = op;
   ci->value = v;
@@ -225,11 +234,52 @@ bool weightsInspect(MlirOperation op, ConstInfo *ci) {
     ci->form = mlirDenseElementsAttrIsSplat(v) ? FORM_SPLAT : FORM_DENSE;
   else
     ci->form = FORM_UNKNOWN;
+  ci->channelAxis = -1;
+  return true;
+}
+
+void weightsClassify(ConstInfo *ci) {
   ci->consumer = (MlirOperation){NULL};
   ci->channelAxis = -1;
-  ci->role = valueRole(mlirOperationGetResult(op, 0), ci->rank, 0,
-                       &ci->consumer, &ci->channelAxis);
+  ci->role = ROLE_OTHER;
+  if (!ci->loads) {
+    ci->role = valueRole(mlirOperationGetResult(ci->op, 0), ci->rank, 0,
+                         &ci->consumer, &ci->channelAxis);
+    return;
+  }
+  for (size_t i = 0; i < ci->numLoads; ++i) {
+    MlirOperation c = {NULL};
+    int axis = -1;
+    WeightRole r = valueRole(mlirOperationGetResult(ci->loads[i], 0), ci->rank,
+                             0, &c, &axis);
+    if (r > ci->role || (r == ci->role && mlirOperationIsNull(ci->consumer))) {
+      ci->role = r;
+      ci->consumer = c;
+      ci->channelAxis = axis;
+    }
+  }
+}
+
+void weightsRelease(ConstInfo *ci) {
+  free(ci->shape);
+  free(ci->loads);
+  ci->shape = NULL;
+  ci->loads = NULL;
+}
+
+bool weightsIsGlobalLoad(MlirOperation op, MlirStringRef *symbol) {
+  if (!strEq(opName(op), "ml_program.global_load_const"))
+    return false;
+  MlirAttribute g = mlirOperationGetAttributeByName(op, irStr("global"));
+  if (mlirAttributeIsNull(g) || !mlirAttributeIsAFlatSymbolRef(g))
+    return false;
+  *symbol = mlirFlatSymbolRefAttrGetValue(g);
   return true;
+}
+
+MlirStringRef weightsGlobalName(MlirOperation global) {
+  MlirAttribute a = mlirOperationGetAttributeByName(global, irStr("sym_name"));
+  return mlirStringAttrGetValue(a);
 }
 
 /* ---- f16 / bf16 ---------------------------------------------------------- */

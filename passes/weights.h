@@ -23,9 +23,13 @@ typedef enum ElemKind {
 
 typedef enum ConstForm { FORM_DENSE, FORM_SPLAT, FORM_RESOURCE, FORM_UNKNOWN } ConstForm;
 
-/* A tensor constant (`arith.constant`, `tosa.const`) and what feeds on it. */
+/* A tensor constant (`arith.constant`, `tosa.const`, or an immutable
+ * `ml_program.global` read by `ml_program.global_load_const`) and what
+ * feeds on it. */
 typedef struct ConstInfo {
-  MlirOperation op;
+  MlirOperation op;      /* the constant or the global */
+  MlirOperation *loads;  /* for a global: its global_load_const ops (owned) */
+  size_t numLoads;
   MlirAttribute value;
   MlirType type;         /* ranked tensor type of the result */
   ElemKind elem;
@@ -39,9 +43,18 @@ typedef struct ConstInfo {
   unsigned elemBytes;    /* storage bytes per element (0 if unknown) */
 } ConstInfo;
 
-/* True if op is a tensor constant op we understand; fills *ci (caller frees
- * ci->shape with free()). */
+/* True if op is a tensor constant op or an immutable tensor global we
+ * understand; fills *ci except the role (see weightsClassify). Release with
+ * weightsRelease. */
 bool weightsInspect(MlirOperation op, ConstInfo *ci);
+/* Sets ci->role, consumer and channel axis from the users of the constant,
+ * or of the global's loads (ci->loads). */
+void weightsClassify(ConstInfo *ci);
+void weightsRelease(ConstInfo *ci);
+/* True for `ml_program.global_load_const`; *symbol gets the global's name. */
+bool weightsIsGlobalLoad(MlirOperation op, MlirStringRef *symbol);
+/* The symbol name of an ml_program.global. */
+MlirStringRef weightsGlobalName(MlirOperation global);
 
 /* Name of a kind and form, for reports. */
 const char *weightsElemName(ElemKind k);
