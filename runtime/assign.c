@@ -11,22 +11,55 @@
  * centroids equally far, e.g. w = 1e30). The answer is the smallest p
  * (lowest caller index of a value) over that run: rt_assign_one.
  *
- * The fast path used by every kernel: count c = #{mid < w} over the
- * midpoints mid[j] = u[j]/2 + u[j+1]/2, then accept p[c] iff d_c is strictly
- * below both neighbours' distances (u[-1] = -Inf and u[m] = +Inf pad the
- * ends). By the unimodality above a strict local minimum is the unique
- * global minimum, so acceptance is always right whatever the rounding of
- * the midpoints; rejected elements (ties, plateaus, +-Inf) take
- * rt_assign_one. The midpoints only decide how often the check passes.
+ * The fast path used by every kernel: exact switch points. Between two
+ * adjacent values u[j] < u[j+1], the pairwise answer ("p[j+1] wins" =
+ * d_{j+1} < d_j, or equal with p[j+1] < p[j]) is monotone in w, since d_j
+ * grows and d_{j+1} shrinks; thr[j] = the first float where it holds is
+ * found once per table by bisection over the float order. If no rounding
+ * plateau can touch the minimum, the answer for w is p[#{thr <= w}]: no
+ * midpoint approximation, no neighbour check, ties included.
+ *
+ * When is there no plateau? fl(w - a) == fl(w - b) for a < b <= w needs
+ * b - a <= ulp(w - a) <= 2^-23 (w - a). If the largest gap G and the
+ * smallest gap g of u satisfy G < g * 2^20, then for w in [u[0], u[m-1]]
+ * the nearest centroids are within G + g of w and no two adjacent
+ * centroids there can collapse; outside, up to 2^20 gaps beyond the end
+ * centroids, the same bound holds for the two end ones. So the table is
+ * "fast" iff G < g * 2^20, and lanes with w in [lo_safe, hi_safe] (never
+ * NaN or Inf) use the count; other lanes, and tables that are not fast,
+ * take rt_assign_one (or the generic kernel). Assumes the default
+ * floating-point environment (no flush-to-zero / denormals-are-zero).
  *
  * Special case: w = +Inf goes to the largest centroid and w = -Inf to the
  * smallest (the formula would give Inf for every centroid).
  */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Whether p[j+1] is the pairwise answer at w (u[j] <= w <= u[j+1]). */
+static int right_wins(const rt_table *t, size_t j, float w) {
+  float dl = fabsf(w - t->u[j]), dr = fabsf(w - t->u[j + 1]);
+  return dr < dl || (dr == dl && t->p[j + 1] < t->p[j]);
+}
+
+/* The smallest float w in (u[j], u[j+1]] where right_wins holds, by
+ * bisection over the order-preserving keys (right_wins is monotone there
+ * and true at u[j+1]). */
+static float switch_point(const rt_table *t, size_t j) {
+  uint32_t lo = rt_f32_key(t->u[j]), hi = rt_f32_key(t->u[j + 1]);
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (right_wins(t, j, rt_key_f32(mid)))
+      hi = mid;
+    else
+      lo = mid;
+  }
+  return rt_key_f32(hi);
+}
 
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -50,7 +83,7 @@ clusterrt_status rt_table_init(rt_table *t, const float *c, size_t k) {
   size_t P = 1;
   while (P < m) P *= 2;
   size_t bytes = (m + 2) * sizeof(float) + P * sizeof(float) +
-                 m * sizeof(uint16_t);
+                 m * sizeof(uint32_t) + m * sizeof(uint16_t);
   char *mem = malloc(bytes);
   if (!mem) {
     free(kv);
@@ -59,29 +92,54 @@ clusterrt_status rt_table_init(rt_table *t, const float *c, size_t k) {
   t->mem = mem;
   t->m = m;
   t->u = (float *)mem + 1;
-  t->mid = (float *)mem + (m + 2);
-  t->nmid_pad = P;
-  t->p = (uint16_t *)(t->mid + P);
+  t->thr = (float *)mem + (m + 2);
+  t->P = P;
+  t->p32 = (uint32_t *)(t->thr + P);
+  t->p = (uint16_t *)(t->p32 + m);
   t->u[-1] = -INFINITY;
   t->u[m] = INFINITY;
   size_t j = 0;
+  t->p_ident = 1;
   for (size_t i = 0; i < k; i++) {
     if (i > 0 && (kv[i] >> 32) == (kv[i - 1] >> 32)) continue;
     size_t ci = (size_t)(kv[i] & 0xffffffffu);
     t->u[j] = c[ci];
     t->p[j] = (uint16_t)ci;
+    t->p32[j] = (uint32_t)ci;
+    t->p_ident &= ci == j;
     j++;
   }
   free(kv);
+  for (size_t i = 0; i < 32; i++) t->small_p[i] = t->p[i < m ? i : m - 1];
   for (size_t i = 0; i < P; i++)
-    t->mid[i] = i + 1 < m ? 0.5f * t->u[i] + 0.5f * t->u[i + 1] : INFINITY;
-  if (m <= 32) {
-    for (size_t i = 0; i < 32; i++) {
-      size_t q = i < m ? i : m - 1;
-      t->small_lo[i] = t->u[(ptrdiff_t)q - 1];
-      t->small_ce[i] = t->u[q];
-      t->small_hi[i] = t->u[q + 1];
-      t->small_p[i] = t->p[q];
+    t->thr[i] = i + 1 < m ? switch_point(t, i) : INFINITY;
+  /* The gap condition (doubles: the margin 2^20 vs 2^23 absorbs their
+   * rounding). */
+  t->fast = 0;
+  t->lo_safe = t->hi_safe = 0;
+  if (m == 1) {
+    t->fast = 1;
+    t->lo_safe = -FLT_MAX;
+    t->hi_safe = FLT_MAX;
+  } else {
+    double g = INFINITY, G = 0;
+    for (size_t i = 0; i + 1 < m; i++) {
+      double gap = (double)t->u[i + 1] - (double)t->u[i];
+      g = gap < g ? gap : g;
+      G = gap > G ? gap : G;
+    }
+    if (G < g * 0x1p20) {
+      double lo = (double)t->u[0] - ((double)t->u[1] - (double)t->u[0]) * 0x1p20;
+      double hi = (double)t->u[m - 1] +
+                  ((double)t->u[m - 1] - (double)t->u[m - 2]) * 0x1p20;
+      lo = lo < -FLT_MAX ? -FLT_MAX : lo;
+      hi = hi > FLT_MAX ? FLT_MAX : hi;
+      float flo = (float)lo, fhi = (float)hi; /* round inwards */
+      if ((double)flo < lo) flo = nextafterf(flo, INFINITY);
+      if ((double)fhi > hi) fhi = nextafterf(fhi, -INFINITY);
+      t->fast = 1;
+      t->lo_safe = flo;
+      t->hi_safe = fhi;
     }
   }
   return CLUSTERRT_OK;
@@ -129,24 +187,30 @@ uint16_t rt_assign_one(const rt_table *t, float w) {
 
 int clusterrt_assign_u16__generic(const rt_table *t, const float *w, size_t n,
                                   uint16_t *out) {
-  const float *u = t->u, *mid = t->mid;
-  size_t P = t->nmid_pad;
   int nan = 0;
+  if (!t->fast) {
+    for (size_t i = 0; i < n; i++) {
+      float x = w[i];
+      nan |= x != x;
+      out[i] = x != x ? 0 : rt_assign_one(t, x);
+    }
+    return nan;
+  }
+  const float *thr = t->thr;
+  size_t P = t->P;
   for (size_t i = 0; i < n; i++) {
     float x = w[i];
-    if (x != x) {
+    if (x >= t->lo_safe && x <= t->hi_safe) {
+      size_t c = 0;
+      for (size_t step = P / 2; step >= 1; step /= 2)
+        c += thr[c + step - 1] <= x ? step : 0;
+      out[i] = t->p[c];
+    } else if (x != x) {
       nan = 1;
       out[i] = 0;
-      continue;
-    }
-    size_t c = 0;
-    for (size_t step = P / 2; step >= 1; step /= 2)
-      c += mid[c + step - 1] < x ? step : 0;
-    float d = fabsf(x - u[c]);
-    if (d < fabsf(x - u[(ptrdiff_t)c - 1]) && d < fabsf(x - u[c + 1]))
-      out[i] = t->p[c];
-    else
+    } else {
       out[i] = rt_assign_one(t, x);
+    }
   }
   return nan;
 }

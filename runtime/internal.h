@@ -35,13 +35,21 @@ typedef struct rt_table {
   size_t m;          /* unique centroid values, 1 <= m <= k */
   float *u;          /* u[-1..m]: u[-1] = -Inf, u[m] = +Inf, u[0..m) sorted */
   uint16_t *p;       /* p[0..m): lowest caller index of u[j] (k <= 65536) */
-  float *mid;        /* mid[0..m-1): 0.5*u[j] + 0.5*u[j+1], then padding */
-  size_t nmid_pad;   /* mid has nmid_pad entries (>= m-1), padded with +Inf */
-  /* Three shifted copies for in-register lookups (only when m <= 32):
-   * lo[c] = u[c-1], ce[c] = u[c], hi[c] = u[c+1], pf[c] = (float-bits) p[c]. */
-  float small_lo[32], small_ce[32], small_hi[32];
-  uint32_t small_p[32];
-  void *mem;         /* one allocation behind u, p, mid */
+  uint32_t *p32;     /* the same as uint32 (for 32-bit gathers) */
+  /* Exact switch points (assign.c): thr[j] = the smallest float at which
+   * the answer between u[j] and u[j+1] becomes p[j+1]; thr[m-1..P) = +Inf.
+   * P = the smallest power of two >= m. */
+  float *thr;
+  size_t P;
+  /* fast: the gap condition of assign.c holds, so for every w in
+   * [lo_safe, hi_safe] the index is p[#{thr <= w}]. Otherwise kernels use
+   * the generic kernel. */
+  int fast;
+  float lo_safe, hi_safe;
+  int p_ident;       /* p[j] == j for all j: the caller's table was sorted
+                        and distinct, so the count is the index */
+  uint32_t small_p[32]; /* p[j] for j < min(m, 32), then p[m-1] */
+  void *mem;         /* one allocation behind u, p, p32, thr */
 } rt_table;
 
 /* Builds the table. c must be finite (checked by the caller). */
@@ -52,8 +60,6 @@ void rt_table_free(rt_table *t);
  * every kernel falls back to when its fast check is inconclusive. */
 uint16_t rt_assign_one(const rt_table *t, float w);
 
-/* True if fabsf(w - u[c]) is strictly smaller than the distances to both
- * neighbours u[c-1], u[c+1]: then p[c] is the exact answer (assign.c). */
 
 /* ---- Kernel table ------------------------------------------------------- */
 
@@ -103,6 +109,29 @@ int clusterrt_decode__generic(const void *idx, clusterrt_index_format f,
 void clusterrt_accumulate__generic(const float *g, const void *idx,
                                    clusterrt_index_format f, size_t n,
                                    size_t k, float *sums, uint64_t *counts);
+
+/* ISA kernels (assign-<isa>.c, decode-<isa>.c, accumulate-<isa>.c). */
+int clusterrt_assign_u16__avx2(const rt_table *t, const float *w, size_t n,
+                               uint16_t *out);
+int clusterrt_decode__avx2(const void *idx, clusterrt_index_format f, size_t n,
+                           const float *c, size_t k, float *w);
+void clusterrt_accumulate__avx2(const float *g, const void *idx,
+                                clusterrt_index_format f, size_t n, size_t k,
+                                float *sums, uint64_t *counts);
+int clusterrt_assign_u16__avx512(const rt_table *t, const float *w, size_t n,
+                                 uint16_t *out);
+int clusterrt_decode__avx512(const void *idx, clusterrt_index_format f,
+                             size_t n, const float *c, size_t k, float *w);
+void clusterrt_accumulate__avx512(const float *g, const void *idx,
+                                  clusterrt_index_format f, size_t n, size_t k,
+                                  float *sums, uint64_t *counts);
+int clusterrt_assign_u16__neon(const rt_table *t, const float *w, size_t n,
+                               uint16_t *out);
+int clusterrt_decode__neon(const void *idx, clusterrt_index_format f, size_t n,
+                           const float *c, size_t k, float *w);
+void clusterrt_accumulate__neon(const float *g, const void *idx,
+                                clusterrt_index_format f, size_t n, size_t k,
+                                float *sums, uint64_t *counts);
 
 /* CPU features (cpu.c). */
 int rt_cpu_has_avx2(void);    /* AVX2 + FMA + OS support for YMM state */
