@@ -19,11 +19,16 @@
  *   preserve-sparsity[=bool] zero is an exact centroid; zeros stay zero
  *   layers=SEL:K,SEL:K      per-layer cluster counts ("skip" for none)
  *   only=SEL,SEL            cluster only weights matching a selector
- *   decode=generic|fold     generic: table + indices + a linalg.generic
+ *   decode=generic|fold|runtime
+ *                           generic: table + indices + a linalg.generic
  *                           decode (default); fold: a plain constant holding
  *                           c[idx], the clustered weights without the
  *                           storage saving (for evaluating accuracy, and the
- *                           reference of the numerical tests)
+ *                           reference of the numerical tests); runtime: a
+ *                           func.call to libclusterrt's vectorized decode
+ *                           (clusterrt_mlir_decode_i8/_i16, see
+ *                           runtime/memref-abi.c) for f32 weights with one
+ *                           table, the generic decode for the others
  * A selector SEL is a glob on the layer name (`conv*`, `fc?.weight`) or a
  * weight index in walk order: `#3`, a range `#3..5`, negative from the end
  * (`#-3..-1` = the last three weights). The layer name is the constant's
@@ -79,7 +84,8 @@ typedef struct ClustercSelector {
 
 typedef enum ClustercDecode {
   CLUSTERC_DECODE_GENERIC = 0,
-  CLUSTERC_DECODE_FOLD = 1
+  CLUSTERC_DECODE_FOLD = 1,
+  CLUSTERC_DECODE_RUNTIME = 2
 } ClustercDecode;
 
 typedef struct ClustercClusterWeightsOptions {
@@ -115,6 +121,44 @@ MlirPass clustercCreateClusterWeightsPass(const ClustercClusterWeightsOptions *o
 
 /* Registers the dialects the passes create ops of (arith, linalg, tensor). */
 void clustercRegisterDialects(MlirContext ctx);
+
+/* ---- Embedding in other pipelines ------------------------------------------
+ *
+ * Each pass can also be created from option text in pipeline syntax: the
+ * text between the braces of `cluster-weights{...}`, e.g.
+ * "clusters=8 init=linear layers=fc*:4". On bad options the result is a null
+ * pass (`.ptr == NULL`) and the message goes to onError (may be NULL). The
+ * pass is owned by the caller until handed to mlirPassManagerAddOwnedPass or
+ * mlirOpPassManagerAddOwnedPass. */
+MlirPass clustercCreateClusterWeightsPassFromString(MlirStringRef options,
+                                                    MlirStringCallback onError,
+                                                    void *userData);
+
+/* Every clusterc pass, in a fixed order. */
+typedef struct ClustercPassInfo {
+  const char *argument;    /* pipeline name, e.g. "cluster-weights" */
+  const char *name;        /* C name, e.g. "ClusterWeights" */
+  const char *description;
+  MlirPass (*createFromString)(MlirStringRef options,
+                               MlirStringCallback onError, void *userData);
+} ClustercPassInfo;
+
+intptr_t clustercGetNumPasses(void);
+/* Borrowed, static; NULL when pos is out of range. */
+const ClustercPassInfo *clustercGetPassInfo(intptr_t pos);
+/* The pass with this pipeline name, or NULL. */
+const ClustercPassInfo *clustercLookupPass(MlirStringRef argument);
+
+/* Registers every clusterc pass by name in MLIR's pass registry, so textual
+ * pipelines can name them:
+ *   clustercRegisterPasses();
+ *   mlirParsePassPipeline(opm,
+ *       mlirStringRefCreateFromCString(
+ *           "builtin.module(canonicalize,cluster-weights{clusters=8})"),
+ *       onError, userData);
+ * (MLIR 19's C API has no mlirRegisterExternalPass.) Safe to call more than
+ * once and from several threads. The mlir-opt plugin calls it too. */
+void clustercRegisterPasses(void);
 
 #ifdef __cplusplus
 }

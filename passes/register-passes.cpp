@@ -1,0 +1,143 @@
+// clustercRegisterPasses: the clusterc passes by name in MLIR's pass
+// registry, so any textual pipeline can use them (`cluster-weights{...}` in
+// mlirParsePassPipeline, or in mlir-opt through ClusterCPlugin.so). MLIR 19's
+// C API cannot do this (no mlirRegisterExternalPass), hence this C++ shim.
+//
+// The registered pass is a thin wrapper, TextOptionsPass: it keeps its
+// options as text, hands that text to the pass's C option parser (through
+// ClustercPassInfo::createFromString) in initializeOptions, so arbitrary
+// keys work and errors read as in the driver, and runs the resulting C pass
+// as a dynamic pipeline on its own op. All clustering stays in C.
+//
+// Limitation: MLIR prints a pass's options from its declared PassOptions;
+// this wrapper declares none, so a printed pipeline (--dump-pass-pipeline,
+// crash reproducers) shows `cluster-weights` without its options.
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clusterc/passes.h"
+#include "mlir/CAPI/Pass.h"
+#include "mlir/CAPI/Support.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/TypeID.h"
+
+using namespace mlir;
+
+namespace {
+
+// What one registered pass needs; created once and never freed (MLIR's
+// registry keeps allocators that point here for the life of the process).
+struct Entry {
+  const ClustercPassInfo *info;
+  TypeID id;
+  std::string anchor; // op name the C pass runs on; empty: any op
+};
+
+void appendTo(MlirStringRef s, void *user) {
+  static_cast<std::string *>(user)->append(s.data, s.length);
+}
+
+class TextOptionsPass : public Pass {
+public:
+  explicit TextOptionsPass(const Entry &e)
+      : Pass(e.id, e.anchor.empty() ? std::nullopt
+                                    : std::optional<StringRef>(e.anchor)),
+        entry(e) {
+    // Default options never fail to parse.
+    (void)setOptions("", [](const Twine &) { return failure(); });
+  }
+  TextOptionsPass(const TextOptionsPass &other)
+      : Pass(other), entry(other.entry),
+        pipeline(other.pipeline
+                     ? std::make_unique<OpPassManager>(*other.pipeline)
+                     : nullptr) {}
+
+  StringRef getName() const override { return entry.info->name; }
+  StringRef getArgument() const override { return entry.info->argument; }
+  StringRef getDescription() const override {
+    return entry.info->description;
+  }
+
+  bool canScheduleOn(RegisteredOperationName opName) const override {
+    return entry.anchor.empty() || opName.getStringRef() == entry.anchor;
+  }
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    if (pipeline)
+      pipeline->getDependentDialects(registry);
+  }
+
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    return setOptions(options, errorHandler);
+  }
+
+protected:
+  void runOnOperation() override {
+    if (!pipeline || failed(runPipeline(*pipeline, getOperation())))
+      signalPassFailure();
+  }
+
+  std::unique_ptr<Pass> clonePass() const override {
+    return std::make_unique<TextOptionsPass>(*this);
+  }
+
+private:
+  LogicalResult
+  setOptions(StringRef options,
+             function_ref<LogicalResult(const Twine &)> errorHandler) {
+    std::string message;
+    MlirPass pass =
+        entry.info->createFromString(wrap(options), appendTo, &message);
+    if (!pass.ptr)
+      return errorHandler(message);
+    auto pm = entry.anchor.empty()
+                  ? std::make_unique<OpPassManager>()
+                  : std::make_unique<OpPassManager>(entry.anchor);
+    pm->addPass(std::unique_ptr<Pass>(unwrap(pass)));
+    pipeline = std::move(pm);
+    return success();
+  }
+
+  const Entry &entry;
+  std::unique_ptr<OpPassManager> pipeline; // the C pass; null only on OOM
+};
+
+std::vector<std::unique_ptr<Entry>> &entries() {
+  static std::vector<std::unique_ptr<Entry>> all;
+  return all;
+}
+
+void registerAll() {
+  static TypeIDAllocator ids;
+  for (intptr_t i = 0, n = clustercGetNumPasses(); i < n; ++i) {
+    const ClustercPassInfo *info = clustercGetPassInfo(i);
+    auto e = std::make_unique<Entry>(Entry{info, ids.allocate(), ""});
+    // The anchor is whatever the C pass declares.
+    MlirPass proto = info->createFromString(wrap(StringRef()), nullptr, nullptr);
+    if (proto.ptr) {
+      std::unique_ptr<Pass> p(unwrap(proto));
+      if (std::optional<StringRef> op = p->getOpName())
+        e->anchor = op->str();
+    }
+    const Entry *entry = e.get();
+    entries().push_back(std::move(e));
+    registerPass([entry]() -> std::unique_ptr<Pass> {
+      return std::make_unique<TextOptionsPass>(*entry);
+    });
+  }
+}
+
+} // namespace
+
+extern "C" void clustercRegisterPasses(void) {
+  static std::once_flag once;
+  std::call_once(once, registerAll);
+}
