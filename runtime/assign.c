@@ -66,6 +66,9 @@ static int cmp_u64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+static clusterrt_status finish_table(rt_table *t);
+static clusterrt_status build_buckets(rt_table *t);
+
 clusterrt_status rt_table_init(rt_table *t, const float *c, size_t k) {
   memset(t, 0, sizeof *t);
   uint64_t *kv = malloc(k * sizeof *kv);
@@ -82,7 +85,7 @@ clusterrt_status rt_table_init(rt_table *t, const float *c, size_t k) {
 
   size_t P = 1;
   while (P < m) P *= 2;
-  size_t bytes = (m + 2) * sizeof(float) + P * sizeof(float) +
+  size_t bytes = (m + 2) * sizeof(float) + (P + RT_THR_PAD) * sizeof(float) +
                  m * sizeof(uint32_t) + m * sizeof(uint16_t);
   char *mem = malloc(bytes);
   if (!mem) {
@@ -94,7 +97,7 @@ clusterrt_status rt_table_init(rt_table *t, const float *c, size_t k) {
   t->u = (float *)mem + 1;
   t->thr = (float *)mem + (m + 2);
   t->P = P;
-  t->p32 = (uint32_t *)(t->thr + P);
+  t->p32 = (uint32_t *)(t->thr + P + RT_THR_PAD);
   t->p = (uint16_t *)(t->p32 + m);
   t->u[-1] = -INFINITY;
   t->u[m] = INFINITY;
@@ -111,8 +114,55 @@ clusterrt_status rt_table_init(rt_table *t, const float *c, size_t k) {
   }
   free(kv);
   for (size_t i = 0; i < 32; i++) t->small_p[i] = t->p[i < m ? i : m - 1];
-  for (size_t i = 0; i < P; i++)
+  for (size_t i = 0; i < P + RT_THR_PAD; i++)
     t->thr[i] = i + 1 < m ? switch_point(t, i) : INFINITY;
+  clusterrt_status s = finish_table(t);
+  if (s == CLUSTERRT_OK) s = build_buckets(t);
+  if (s != CLUSTERRT_OK) rt_table_free(t);
+  return s;
+}
+
+/* The bucket guess (internal.h). G ~ 64 buckets per switch point over
+ * [thr[0], thr[m-2]] (at most 2^18), so most weights land in a bucket
+ * with no switch point and need no probe; any positive scale is correct,
+ * a good one keeps bmax small. Not built (bmax = 0) for m <= 16 or when
+ * bmax would exceed RT_THR_PAD. */
+static clusterrt_status build_buckets(rt_table *t) {
+  size_t m = t->m;
+  t->bmax = 0;
+  if (m <= 16) return CLUSTERRT_OK;
+  size_t G = 1;
+  while (G < 64 * (m - 1) && G < ((size_t)1 << 18)) G *= 2;
+  double span = (double)t->thr[m - 2] - (double)t->thr[0];
+  float scale = (float)((double)G / span);
+  if (!(span > 0) || !(scale > 0) || !(scale < INFINITY)) return CLUSTERRT_OK;
+  t->G = G;
+  t->bbase = t->thr[0];
+  t->bscale = scale;
+  uint32_t *bkt = malloc(G * sizeof *bkt);
+  if (!bkt) return CLUSTERRT_ERR_NOMEM;
+  /* bkt[b] = #{j : bucket(thr[j]) < b}; count per bucket for bmax. */
+  size_t j = 0, most = 0;
+  for (size_t b = 0; b < G; b++) {
+    bkt[b] = (uint32_t)j;
+    size_t start = j;
+    while (j + 1 < m && rt_bucket(t, t->thr[j]) == b) j++;
+    most = j - start > most ? j - start : most;
+    if (j > start) bkt[b] |= 0x80000000u;
+  }
+  if (most > RT_THR_PAD) {
+    free(bkt);
+    return CLUSTERRT_OK;
+  }
+  t->bkt = bkt;
+  t->bmem = bkt;
+  t->bmax = most ? (unsigned)most : 1;
+  return CLUSTERRT_OK;
+}
+
+/* The gap condition of the file comment: sets fast, lo_safe, hi_safe. */
+static clusterrt_status finish_table(rt_table *t) {
+  size_t m = t->m;
   /* The gap condition (doubles: the margin 2^20 vs 2^23 absorbs their
    * rounding). */
   t->fast = 0;
@@ -147,6 +197,7 @@ clusterrt_status rt_table_init(rt_table *t, const float *c, size_t k) {
 
 void rt_table_free(rt_table *t) {
   free(t->mem);
+  free(t->bmem);
   memset(t, 0, sizeof *t);
 }
 
@@ -185,14 +236,14 @@ uint16_t rt_assign_one(const rt_table *t, float w) {
   return best;
 }
 
-int clusterrt_assign_u16__generic(const rt_table *t, const float *w, size_t n,
-                                  uint16_t *out) {
+int clusterrt_assign__generic(const rt_table *t, const float *w, size_t n,
+                              void *out, int wide) {
   int nan = 0;
   if (!t->fast) {
     for (size_t i = 0; i < n; i++) {
       float x = w[i];
       nan |= x != x;
-      out[i] = x != x ? 0 : rt_assign_one(t, x);
+      rt_store_idx(out, wide, i, x != x ? 0 : rt_assign_one(t, x));
     }
     return nan;
   }
@@ -202,14 +253,22 @@ int clusterrt_assign_u16__generic(const rt_table *t, const float *w, size_t n,
     float x = w[i];
     if (x >= t->lo_safe && x <= t->hi_safe) {
       size_t c = 0;
-      for (size_t step = P / 2; step >= 1; step /= 2)
-        c += thr[c + step - 1] <= x ? step : 0;
-      out[i] = t->p[c];
+      if (t->bmax) {
+        uint32_t e = t->bkt[rt_bucket(t, x)];
+        size_t c0 = e & 0x7fffffffu;
+        if (e >> 31)
+          for (unsigned q = 0; q < t->bmax; q++) c += thr[c0 + q] <= x;
+        c += c0;
+      } else {
+        for (size_t step = P / 2; step >= 1; step /= 2)
+          c += thr[c + step - 1] <= x ? step : 0;
+      }
+      rt_store_idx(out, wide, i, t->p[c]);
     } else if (x != x) {
       nan = 1;
-      out[i] = 0;
+      rt_store_idx(out, wide, i, 0);
     } else {
-      out[i] = rt_assign_one(t, x);
+      rt_store_idx(out, wide, i, rt_assign_one(t, x));
     }
   }
   return nan;
@@ -235,14 +294,19 @@ clusterrt_status clusterrt_assign_f32(const float *w, size_t n, const float *c,
   rt_table t;
   if ((s = rt_table_init(&t, c, k))) return s;
   const rt_kernels *kern = rt_get_kernels();
-  uint16_t buf[RT_BLOCK];
-  for (size_t i = 0; i < n; i += RT_BLOCK) {
-    size_t nb = n - i < RT_BLOCK ? n - i : RT_BLOCK;
-    if (kern->assign(&t, w + i, nb, buf)) {
+  if (f == CLUSTERRT_IDX_U8 || f == CLUSTERRT_IDX_U16) {
+    if (kern->assign(&t, w, n, idx, f == CLUSTERRT_IDX_U16))
       s = CLUSTERRT_ERR_NAN;
-      break;
+  } else {
+    uint8_t buf[RT_BLOCK];
+    for (size_t i = 0; i < n; i += RT_BLOCK) {
+      size_t nb = n - i < RT_BLOCK ? n - i : RT_BLOCK;
+      if (kern->assign(&t, w + i, nb, buf, 0)) {
+        s = CLUSTERRT_ERR_NAN;
+        break;
+      }
+      rt_pack(buf, nb, f, idx, i);
     }
-    rt_pack(buf, nb, f, idx, i);
   }
   rt_table_free(&t);
   return s;
@@ -272,6 +336,8 @@ clusterrt_status clusterrt_assign_per_channel_f32(
   if (!s) {
     const rt_kernels *kern = rt_get_kernels();
     uint16_t buf[RT_BLOCK];
+    uint8_t buf8[RT_BLOCK];
+    unsigned bits = clusterrt_format_bits(f);
     /* Walk flat blocks; split each block at channel-slice boundaries. */
     for (size_t i = 0; i < n && !s; i += RT_BLOCK) {
       size_t nb = n - i < RT_BLOCK ? n - i : RT_BLOCK;
@@ -279,13 +345,22 @@ clusterrt_status clusterrt_assign_per_channel_f32(
         size_t ch = (e / inner) % channels;
         size_t end = (e / inner + 1) * inner;
         if (end > i + nb) end = i + nb;
-        if (kern->assign(&tabs[ch], w + e, end - e, buf + (e - i))) {
+        if (kern->assign(&tabs[ch], w + e, end - e, buf + (e - i), 1)) {
           s = CLUSTERRT_ERR_NAN;
           break;
         }
         e = end;
       }
-      if (!s) rt_pack(buf, nb, f, idx, i);
+      if (s) break;
+      if (bits == 16) {
+        memcpy((uint8_t *)idx + 2 * i, buf, 2 * nb);
+      } else {
+        for (size_t q = 0; q < nb; q++) buf8[q] = (uint8_t)buf[q];
+        if (bits == 8)
+          memcpy((uint8_t *)idx + i, buf8, nb);
+        else
+          rt_pack(buf8, nb, f, idx, i);
+      }
     }
   }
   for (size_t i = 0; i < built; i++) rt_table_free(&tabs[i]);

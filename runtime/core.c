@@ -91,19 +91,15 @@ const char *clusterrt_isa_name(clusterrt_isa isa) {
   return NULL;
 }
 
-void rt_pack(const uint16_t *in, size_t n, clusterrt_index_format f,
+void rt_pack(const uint8_t *in, size_t n, clusterrt_index_format f,
              void *idx, size_t first) {
   uint8_t *b = (uint8_t *)idx;
   rt_assert(first % 8 == 0);
   switch (f) {
   case CLUSTERRT_IDX_U16:
-    memcpy(b + 2 * first, in, 2 * n);
+  case CLUSTERRT_IDX_U8:
+    rt_assert(0); /* kernels write these directly */
     return;
-  case CLUSTERRT_IDX_U8: {
-    uint8_t *o = b + first;
-    for (size_t i = 0; i < n; i++) o[i] = (uint8_t)in[i];
-    return;
-  }
   case CLUSTERRT_IDX_U4: {
     uint8_t *o = b + first / 2;
     size_t i = 0;

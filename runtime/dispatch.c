@@ -15,22 +15,22 @@
 #include <string.h>
 
 const rt_kernels rt_kernels_generic = {
-    CLUSTERRT_ISA_GENERIC, clusterrt_assign_u16__generic,
+    CLUSTERRT_ISA_GENERIC, clusterrt_assign__generic,
     clusterrt_decode__generic, clusterrt_accumulate__generic};
 
 #ifdef CLUSTERRT_HAVE_AVX2
 const rt_kernels rt_kernels_avx2 = {
-    CLUSTERRT_ISA_AVX2, clusterrt_assign_u16__avx2, clusterrt_decode__avx2,
+    CLUSTERRT_ISA_AVX2, clusterrt_assign__avx2, clusterrt_decode__avx2,
     clusterrt_accumulate__avx2};
 #endif
 #ifdef CLUSTERRT_HAVE_AVX512
 const rt_kernels rt_kernels_avx512 = {
-    CLUSTERRT_ISA_AVX512, clusterrt_assign_u16__avx512,
+    CLUSTERRT_ISA_AVX512, clusterrt_assign__avx512,
     clusterrt_decode__avx512, clusterrt_accumulate__avx512};
 #endif
 #ifdef CLUSTERRT_HAVE_NEON
 const rt_kernels rt_kernels_neon = {
-    CLUSTERRT_ISA_NEON, clusterrt_assign_u16__neon, clusterrt_decode__neon,
+    CLUSTERRT_ISA_NEON, clusterrt_assign__neon, clusterrt_decode__neon,
     clusterrt_accumulate__neon};
 #endif
 

@@ -27,8 +27,8 @@
 #define rt_assert(c) ((void)0)
 #endif
 
-/* Elements per block when kernels write u16 indices to a scratch buffer
- * before they are packed into the caller's format. */
+/* Elements per block when kernels write u8 indices to a scratch buffer
+ * before they are packed into a 1, 2 or 4-bit format. */
 #define RT_BLOCK 2048
 
 typedef struct rt_table {
@@ -49,8 +49,31 @@ typedef struct rt_table {
   int p_ident;       /* p[j] == j for all j: the caller's table was sorted
                         and distinct, so the count is the index */
   uint32_t small_p[32]; /* p[j] for j < min(m, 32), then p[m-1] */
+  /* Bucket guess for the count (tables with m > 16 only; bmax == 0 when
+   * unused). rt_bucket(t, w) maps w monotonically to [0, G); bkt[b] =
+   * #{j : rt_bucket(thr[j]) < b}, with bit 31 set when some switch point
+   * falls in bucket b. At most bmax share a bucket, so #{thr <= w} =
+   * bkt[b] (bit 31 clear) or bkt[b] + #{q < bmax : thr[bkt[b] + q] <= w}.
+   * thr has RT_THR_PAD entries of +Inf after P for that probe. */
+  uint32_t *bkt;
+  size_t G;
+  float bbase, bscale;
+  unsigned bmax;
   void *mem;         /* one allocation behind u, p, p32, thr */
+  void *bmem;        /* bkt */
 } rt_table;
+
+#define RT_THR_PAD 8 /* largest usable bmax */
+
+/* The bucket of w: every ISA must compute exactly this, in this order, in
+ * single precision (sub, mul, clamp, truncate), so all agree on it. */
+static inline uint32_t rt_bucket(const rt_table *t, float w) {
+  float y = (w - t->bbase) * t->bscale;
+  y = y > 0.0f ? y : 0.0f; /* also maps NaN to 0 */
+  float top = (float)(t->G - 1);
+  y = y < top ? y : top;
+  return (uint32_t)y;
+}
 
 /* Builds the table. c must be finite (checked by the caller). */
 clusterrt_status rt_table_init(rt_table *t, const float *c, size_t k);
@@ -63,10 +86,21 @@ uint16_t rt_assign_one(const rt_table *t, float w);
 
 /* ---- Kernel table ------------------------------------------------------- */
 
-/* Assign n <= RT_BLOCK weights to u16 indices. Returns nonzero if some w[i]
- * is NaN (out is then unspecified). */
+/* Assign n weights; out receives n indices as uint8 (wide = 0, k <= 256)
+ * or native-endian uint16 (wide = 1), at any alignment. Returns nonzero if
+ * some w[i] is NaN (out is then unspecified). */
 typedef int (*rt_assign_fn)(const rt_table *t, const float *w, size_t n,
-                            uint16_t *out);
+                            void *out, int wide);
+
+/* out[i] = v in the layout above. */
+static inline void rt_store_idx(void *out, int wide, size_t i, uint32_t v) {
+  if (wide) {
+    uint16_t x = (uint16_t)v;
+    __builtin_memcpy((uint8_t *)out + 2 * i, &x, 2);
+  } else {
+    ((uint8_t *)out)[i] = (uint8_t)v;
+  }
+}
 /* Decode n indices in format f (k checked by the caller to fit f).
  * Returns nonzero if some index is >= k. */
 typedef int (*rt_decode_fn)(const void *idx, clusterrt_index_format f,
@@ -102,8 +136,8 @@ extern const rt_kernels rt_kernels_neon;
 
 /* Generic kernels, also used by the ISA files for formats and sizes they do
  * not specialise. */
-int clusterrt_assign_u16__generic(const rt_table *t, const float *w, size_t n,
-                                  uint16_t *out);
+int clusterrt_assign__generic(const rt_table *t, const float *w, size_t n,
+                          void *out, int wide);
 int clusterrt_decode__generic(const void *idx, clusterrt_index_format f,
                               size_t n, const float *c, size_t k, float *w);
 void clusterrt_accumulate__generic(const float *g, const void *idx,
@@ -111,22 +145,22 @@ void clusterrt_accumulate__generic(const float *g, const void *idx,
                                    size_t k, float *sums, uint64_t *counts);
 
 /* ISA kernels (assign-<isa>.c, decode-<isa>.c, accumulate-<isa>.c). */
-int clusterrt_assign_u16__avx2(const rt_table *t, const float *w, size_t n,
-                               uint16_t *out);
+int clusterrt_assign__avx2(const rt_table *t, const float *w, size_t n,
+                          void *out, int wide);
 int clusterrt_decode__avx2(const void *idx, clusterrt_index_format f, size_t n,
                            const float *c, size_t k, float *w);
 void clusterrt_accumulate__avx2(const float *g, const void *idx,
                                 clusterrt_index_format f, size_t n, size_t k,
                                 float *sums, uint64_t *counts);
-int clusterrt_assign_u16__avx512(const rt_table *t, const float *w, size_t n,
-                                 uint16_t *out);
+int clusterrt_assign__avx512(const rt_table *t, const float *w, size_t n,
+                          void *out, int wide);
 int clusterrt_decode__avx512(const void *idx, clusterrt_index_format f,
                              size_t n, const float *c, size_t k, float *w);
 void clusterrt_accumulate__avx512(const float *g, const void *idx,
                                   clusterrt_index_format f, size_t n, size_t k,
                                   float *sums, uint64_t *counts);
-int clusterrt_assign_u16__neon(const rt_table *t, const float *w, size_t n,
-                               uint16_t *out);
+int clusterrt_assign__neon(const rt_table *t, const float *w, size_t n,
+                          void *out, int wide);
 int clusterrt_decode__neon(const void *idx, clusterrt_index_format f, size_t n,
                            const float *c, size_t k, float *w);
 void clusterrt_accumulate__neon(const float *g, const void *idx,
@@ -159,10 +193,10 @@ static inline uint32_t rt_index_get(const void *idx, clusterrt_index_format f,
   return 0;
 }
 
-/* Writes n u16 indices (each < 2^bits) at element offset `first` of a buffer
- * in format f. first must be a multiple of 8 (whole bytes for every format);
- * the unused high bits of a final partial byte are written as zero. */
-void rt_pack(const uint16_t *in, size_t n, clusterrt_index_format f,
+/* Writes n u8 indices (each < 2^bits) at element offset `first` of a
+ * buffer in format u1, u2 or u4. first must be a multiple of 8 (whole
+ * bytes); the unused high bits of a final partial byte are written as 0. */
+void rt_pack(const uint8_t *in, size_t n, clusterrt_index_format f,
              void *idx, size_t first);
 
 /* Largest index in n indices of format f starting at element 0. */
