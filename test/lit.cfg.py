@@ -25,6 +25,11 @@ config.substitutions.append(("%mlir_libdir", os.path.join(config.llvm_tools_dir,
 if config.sanitized:
     config.available_features.add("sanitized")
 
+# mlir-opt with the clusterc plugin; LD_BIND_NOW=1 fails the load if the
+# plugin needs a symbol mlir-opt does not export.
+config.substitutions.append(("%mlir_plugin_opt", "env LD_BIND_NOW=1 %s --load-pass-plugin=%s" % (
+    os.path.join(config.llvm_tools_dir, "mlir-opt"), config.clusterc_plugin)))
+
 # Lowers a model with a @main (e2e/harness.py) and runs it on the JIT.
 config.substitutions.append(("%run_model", "bash %s %s" % (
     os.path.join(config.test_source_root, "e2e", "run-model.sh"), config.llvm_tools_dir)))

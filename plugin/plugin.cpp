@@ -1,0 +1,17 @@
+// ClusterCPlugin.so: the clusterc passes in Debian's mlir-opt-19.
+//
+//   mlir-opt --load-pass-plugin=ClusterCPlugin.so \
+//       --pass-pipeline='builtin.module(cluster-weights{clusters=16})'
+//
+// The plugin holds the passes, libclusterrt and the MLIR C API objects they
+// call, but no C++ MLIR: those symbols resolve against mlir-opt itself
+// (which links MLIR statically and exports it), so there is one pass
+// registry, one set of TypeIDs and one copy of every dialect.
+#include "clusterc/passes.h"
+#include "mlir/Tools/Plugins/PassPlugin.h"
+
+extern "C" LLVM_ATTRIBUTE_WEAK ::mlir::PassPluginLibraryInfo
+mlirGetPassPluginInfo() {
+  return {MLIR_PLUGIN_API_VERSION, "ClusterCPlugin", CLUSTERC_VERSION,
+          clustercRegisterPasses};
+}
