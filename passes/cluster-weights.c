@@ -8,6 +8,8 @@
  *   %idx = tosa.const {value = dense<...> : tensor<576xi8>}   // 4-bit packed
  *   %e   = tensor.empty() : tensor<16x3x3x8xf32>
  *   %w   = linalg.generic {...} outs(%e) {  // idx -> shift/mask -> extract c
+ * With decode=runtime the linalg.generic is a func.call to libclusterrt's
+ * vectorized decode instead (f32 weights with one table; see below).
  *
  * Which constants: weights of compute ops (see weights.c), float (f32, f16,
  * bf16), at least min-elements, selected by `only` and not skipped by
@@ -358,6 +360,130 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
   return mlirOperationGetResult(irInsert(b, mlirOperationCreate(&st)), 0);
 }
 
+/* ---- decode=runtime --------------------------------------------------------
+ *
+ * The decode as a call into libclusterrt's vectorized kernel, in
+ * destination-passing style (runtime/memref-abi.c has the callee):
+ *   %i = tensor.collapse_shape %idx [[0, 1, ...]]  // u8/u16 indices only
+ *   %e = tensor.empty() : tensor<Nxf32>
+ *   %s = func.call @clusterrt_mlir_decode_i8(%i', %bits, %c', %e')
+ *          : (tensor<?xi8>, i32, tensor<?xf32>, tensor<?xf32>) -> i32
+ *   %w = tensor.expand_shape (tensor.cast %e') ...  // back to the weight shape
+ * (%x' = tensor.cast %x to a dynamic 1-D type). The callee is declared with
+ * bufferization.access = "read"/"write" on its arguments, so one-shot
+ * bufferization hands it the tensor.empty buffer to write in place and reads
+ * the decoded weights from that buffer afterwards. The status the call
+ * returns is not checked: the shapes it checks are the ones built here. */
+
+static const char kDecodeI8[] = "clusterrt_mlir_decode_i8";
+static const char kDecodeI16[] = "clusterrt_mlir_decode_i16";
+
+static MlirType dyn1d(MlirType elem) {
+  int64_t d = mlirShapedTypeGetDynamicSize();
+  return mlirRankedTensorTypeGet(1, &d, elem, mlirAttributeGetNull());
+}
+
+/* Declares the decode function once per module; false if func is missing. */
+static bool declareDecode(MlirOperation module, MlirSymbolTable symtab,
+                          bool i16, MlirLocation loc) {
+  const char *name = i16 ? kDecodeI16 : kDecodeI8;
+  if (!mlirOperationIsNull(mlirSymbolTableLookup(symtab, irStr(name))))
+    return true;
+  MlirContext ctx = mlirOperationGetContext(module);
+  if (!mlirContextIsRegisteredOperation(ctx, irStr("func.func"))) {
+    mlirEmitError(loc, "cluster-weights: decode=runtime needs the func dialect");
+    return false;
+  }
+  MlirType f32 = mlirF32TypeGet(ctx), i32 = mlirIntegerTypeGet(ctx, 32);
+  MlirType in[4], out = i32;
+  MlirAttribute argAttrs[4];
+  MlirAttribute none = mlirDictionaryAttrGet(ctx, 0, NULL);
+  MlirNamedAttribute rd = irNamed(ctx, "bufferization.access",
+                                  mlirStringAttrGet(ctx, irStr("read")));
+  MlirNamedAttribute wr = irNamed(ctx, "bufferization.access",
+                                  mlirStringAttrGet(ctx, irStr("write")));
+  intptr_t n = 0;
+  in[n] = dyn1d(mlirIntegerTypeGet(ctx, i16 ? 16 : 8));
+  argAttrs[n++] = mlirDictionaryAttrGet(ctx, 1, &rd);
+  if (!i16) {
+    in[n] = i32;
+    argAttrs[n++] = none;
+  }
+  in[n] = dyn1d(f32);
+  argAttrs[n++] = mlirDictionaryAttrGet(ctx, 1, &rd);
+  in[n] = dyn1d(f32);
+  argAttrs[n++] = mlirDictionaryAttrGet(ctx, 1, &wr);
+  MlirType fnType = mlirFunctionTypeGet(ctx, n, in, 1, &out);
+  MlirNamedAttribute attrs[5] = {
+      irNamed(ctx, "sym_name", mlirStringAttrGet(ctx, irStr(name))),
+      irNamed(ctx, "sym_visibility", mlirStringAttrGet(ctx, irStr("private"))),
+      irNamed(ctx, "function_type", mlirTypeAttrGet(fnType)),
+      irNamed(ctx, "arg_attrs", mlirArrayAttrGet(ctx, n, argAttrs)),
+      irNamed(ctx, "llvm.emit_c_interface", mlirUnitAttrGet(ctx))};
+  MlirRegion body = mlirRegionCreate();
+  MlirOperationState st = mlirOperationStateGet(irStr("func.func"), loc);
+  mlirOperationStateAddAttributes(&st, 5, attrs);
+  mlirOperationStateAddOwnedRegions(&st, 1, &body);
+  MlirOperation fn = mlirOperationCreate(&st);
+  MlirBlock top = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  mlirBlockInsertOwnedOperation(top, 0, fn);
+  mlirSymbolTableInsert(symtab, fn);
+  return true;
+}
+
+/* [[0, 1, ..., rank-1]]: every dimension into one. */
+static MlirAttribute allDims(MlirContext ctx, intptr_t rank) {
+  MlirAttribute *dims = malloc(sizeof *dims * (size_t)(rank ? rank : 1));
+  if (!dims)
+    return mlirAttributeGetNull();
+  for (intptr_t i = 0; i < rank; ++i)
+    dims[i] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), i);
+  MlirAttribute group = mlirArrayAttrGet(ctx, rank, dims);
+  free(dims);
+  return mlirArrayAttrGet(ctx, 1, &group);
+}
+
+/* Builds the decode as a call (see above); null on out of memory. Only for
+ * f32 weights with one table. */
+static MlirValue buildRuntimeDecode(IrBuilder *b, const ConstInfo *ci,
+                                    const Clustered *cl, MlirValue table,
+                                    MlirValue idx) {
+  MlirContext ctx = b->ctx;
+  MlirType f32 = mlirF32TypeGet(ctx), i32 = mlirIntegerTypeGet(ctx, 32);
+  bool packed = cl->fmt != CLUSTERRT_IDX_U8 && cl->fmt != CLUSTERRT_IDX_U16;
+  bool i16 = cl->fmt == CLUSTERRT_IDX_U16;
+  MlirType idxElem = mlirShapedTypeGetElementType(mlirValueGetType(idx));
+  int64_t n = (int64_t)ci->elements;
+  MlirAttribute reassoc = allDims(ctx, ci->rank);
+  if (mlirAttributeIsNull(reassoc))
+    return (MlirValue){NULL};
+  MlirNamedAttribute ra = irNamed(ctx, "reassociation", reassoc);
+  if (!packed && ci->rank != 1) {
+    MlirType flat = mlirRankedTensorTypeGet(1, &n, idxElem, mlirAttributeGetNull());
+    idx = irCreate1(b, "tensor.collapse_shape", 1, &idx, flat, 1, &ra);
+  }
+  MlirType wFlat = mlirRankedTensorTypeGet(1, &n, f32, mlirAttributeGetNull());
+  MlirValue empty = irCreate1(b, "tensor.empty", 0, NULL, wFlat, 0, NULL);
+  MlirValue out = irCast(b, "tensor.cast", empty, dyn1d(f32));
+  MlirValue args[4];
+  intptr_t na = 0;
+  args[na++] = irCast(b, "tensor.cast", idx, dyn1d(idxElem));
+  if (!i16)
+    args[na++] = irConstInt(b, i32, clusterrt_format_bits(cl->fmt));
+  args[na++] = irCast(b, "tensor.cast", table, dyn1d(f32));
+  args[na++] = out;
+  MlirNamedAttribute callee = irNamed(
+      ctx, "callee", mlirFlatSymbolRefAttrGet(ctx, irStr(i16 ? kDecodeI16 : kDecodeI8)));
+  irCreate(b, "func.call", na, args, 1, &i32, 1, &callee);
+  MlirValue w = irCast(b, "tensor.cast", out, wFlat);
+  if (ci->rank == 1)
+    return w;
+  MlirNamedAttribute attrs[2] = {
+      ra, irNamed(ctx, "static_output_shape",
+                  mlirDenseI64ArrayGet(ctx, ci->rank, ci->shape))};
+  return irCreate1(b, "tensor.expand_shape", 1, &w, ci->type, 2, attrs);
+}
+
 /* Name for a new dense_resource blob, from the layer name. */
 static void blobName(char *buf, size_t size, const char *layer, const char *suffix) {
   size_t j = 0;
@@ -437,7 +563,8 @@ static MlirValue loadGlobal(IrBuilder *b, MlirAttribute symName, MlirType t) {
 /* Replaces the constant by table + indices + decode; a global by two
  * globals, and each of its loads by two loads + decode. */
 static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
-                    const char *name, MlirSymbolTable symtab) {
+                    const char *name, MlirOperation module,
+                    MlirSymbolTable symtab, bool runtime) {
   MlirContext ctx = mlirOperationGetContext(ci->op);
   IrBuilder b = {ctx, ci->op, {NULL}, mlirOperationGetLocation(ci->op)};
   MlirType et = elemType(ctx, ci->elem);
@@ -461,6 +588,13 @@ static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
                               cl->fmt == CLUSTERRT_IDX_U16 ? 2 : 1, name, "_idx");
   if (mlirAttributeIsNull(tv) || mlirAttributeIsNull(iv))
     return false;
+  runtime = runtime && ci->elem == ELEM_F32 && axis < 0 && ci->rank > 0;
+  if (runtime && !declareDecode(module, symtab, cl->fmt == CLUSTERRT_IDX_U16,
+                                mlirOperationGetLocation(ci->op)))
+    return false;
+#define DECODE(bld)                                                            \
+  (runtime ? buildRuntimeDecode(bld, ci, cl, table, idx)                       \
+           : buildDecode(bld, ci, cl, axis, table, idx))
   if (ci->loads) {
     MlirAttribute gt = makeGlobal(&b, symtab, ci->op, "_centroids", tv);
     MlirAttribute gi = makeGlobal(&b, symtab, ci->op, "_idx", iv);
@@ -468,7 +602,9 @@ static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
       MlirOperation load = ci->loads[i];
       IrBuilder lb = {ctx, load, {NULL}, mlirOperationGetLocation(load)};
       MlirValue table = loadGlobal(&lb, gt, tt), idx = loadGlobal(&lb, gi, it);
-      MlirValue w = buildDecode(&lb, ci, cl, axis, table, idx);
+      MlirValue w = DECODE(&lb);
+      if (mlirValueIsNull(w))
+        return false;
       mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(load, 0), w);
       mlirOperationDestroy(load);
     }
@@ -477,7 +613,10 @@ static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
   }
   MlirValue table = makeConst(&b, ci->op, tv);
   MlirValue idx = makeConst(&b, ci->op, iv);
-  MlirValue w = buildDecode(&b, ci, cl, axis, table, idx);
+  MlirValue w = DECODE(&b);
+#undef DECODE
+  if (mlirValueIsNull(w))
+    return false;
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(ci->op, 0), w);
   mlirOperationDestroy(ci->op);
   return true;
@@ -567,7 +706,7 @@ static double sqnrDb(double sig, double err) {
 
 /* Handles one constant; false on a hard error (already diagnosed). */
 static bool processOne(const CwPass *p, const ConstInfo *ci, int index,
-                       int count, MlirSymbolTable symtab) {
+                       int count, MlirOperation module, MlirSymbolTable symtab) {
   const ClustercClusterWeightsOptions *o = &p->o;
   char *name = layerName(ci, index);
   if (!name)
@@ -671,7 +810,8 @@ static bool processOne(const CwPass *p, const ConstInfo *ci, int index,
     err += d * d;
   }
   if (o->decode == CLUSTERC_DECODE_FOLD ? !rewriteFolded(ci, dec, name)
-                                        : !rewrite(ci, &cl, axis, name, symtab))
+                                        : !rewrite(ci, &cl, axis, name, module, symtab,
+                                                   o->decode == CLUSTERC_DECODE_RUNTIME))
     goto oom;
   r.clustered = 1;
   r.k = (unsigned)cl.k;
@@ -712,7 +852,7 @@ static void cwRun(MlirOperation module, MlirExternalPass pass, void *user) {
   int index = 0;
   for (size_t i = 0; ok && i < c.count; ++i) {
     int idx = c.items[i].role == ROLE_WEIGHT ? index++ : -1;
-    ok = processOne(p, &c.items[i], idx, count, symtab);
+    ok = processOne(p, &c.items[i], idx, count, module, symtab);
   }
   mlirSymbolTableDestroy(symtab);
   for (size_t i = 0; i < c.count; ++i)
@@ -778,3 +918,11 @@ MlirPass clustercCreateClusterWeightsPass(const ClustercClusterWeightsOptions *o
             "and a decode"),
       irStr("builtin.module"), 3, deps, cb, p);
 }
+
+/* Selection and naming, shared with cluster-train (declared in weights.h). */
+unsigned cwSelectK(const ClustercClusterWeightsOptions *o, const char *name,
+                   int index, int count, const char **why) {
+  return selectK(o, name, index, count, why);
+}
+
+char *cwLayerName(const ConstInfo *ci, int index) { return layerName(ci, index); }

@@ -85,3 +85,11 @@ const char *irTypeName(MlirType t, char *buf, size_t size) {
   mlirTypePrint(t, strbufAppend, &sb);
   return buf;
 }
+
+const char *irAttrText(MlirAttribute a, char *buf, size_t size) {
+  StrBuf sb = {buf, size, 0};
+  if (size)
+    buf[0] = 0;
+  mlirAttributePrint(a, strbufAppend, &sb);
+  return buf;
+}

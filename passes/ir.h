@@ -43,6 +43,9 @@ MlirValue irCast(IrBuilder *b, const char *name, MlirValue v, MlirType to);
 /* Parses an attribute from text (only where no typed getter exists). */
 MlirAttribute irParseAttr(MlirContext ctx, const char *text);
 
+/* Prints an attribute into buf (cut to size); returns buf. */
+const char *irAttrText(MlirAttribute a, char *buf, size_t size);
+
 /* Short name of a scalar type: f32, f16, bf16, f64, i8, ui8, index, ... into
  * buf; returns buf. */
 const char *irTypeName(MlirType t, char *buf, size_t size);

@@ -234,9 +234,11 @@ int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
         o->decode = CLUSTERC_DECODE_GENERIC;
       else if (val && vl == 4 && !memcmp(val, "fold", 4))
         o->decode = CLUSTERC_DECODE_FOLD;
+      else if (val && vl == 7 && !memcmp(val, "runtime", 7))
+        o->decode = CLUSTERC_DECODE_RUNTIME;
       else
-        return fail(err, esz, "unknown decode '%.*s' (expected generic or fold)",
-                    (int)vl, val ? val : "");
+        return fail(err, esz, "unknown decode '%.*s' (expected generic, fold "
+                    "or runtime)", (int)vl, val ? val : "");
     } else if (KEY("layers") || KEY("only")) {
       int layers = KEY("layers");
       if (!val || !vl)

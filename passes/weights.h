@@ -74,4 +74,11 @@ uint16_t weightsFloatToBF16(float f);
 /* Copies a string ref into a new NUL-terminated string (NULL on OOM). */
 char *weightsStrDup(MlirStringRef s);
 
+/* Defined in cluster-weights.c: the cluster count the options give a weight
+ * (0 = not selected, *why says why), and its layer name (caller frees). */
+struct ClustercClusterWeightsOptions;
+unsigned cwSelectK(const struct ClustercClusterWeightsOptions *o,
+                   const char *name, int index, int count, const char **why);
+char *cwLayerName(const ConstInfo *ci, int index);
+
 #endif

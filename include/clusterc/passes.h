@@ -122,6 +122,47 @@ MlirPass clustercCreateClusterWeightsPass(const ClustercClusterWeightsOptions *o
 /* Registers the dialects the passes create ops of (arith, linalg, tensor). */
 void clustercRegisterDialects(MlirContext ctx);
 
+/* ---- cluster-train ------------------------------------------------------------
+ *
+ * Generates @<fn>_train_step and @<fn>_train_init from a forward function
+ * (see passes/cluster-train.c). Options: every cluster-weights option that
+ * selects and clusters weights (clusters, init, seed, min-elements, layers,
+ * only, preserve-sparsity), plus
+ *   mode=ste|centroids-only|float   (default ste)
+ *   loss=softmax-ce|mse             (default softmax-ce)
+ *   reduce=sum|avg                  centroid gradient aggregation (default sum)
+ *   function=NAME                   the model (default: forward, or the only
+ *                                   public function) */
+typedef enum ClustercTrainMode {
+  CLUSTERC_TRAIN_STE = 0,
+  CLUSTERC_TRAIN_CENTROIDS_ONLY = 1,
+  CLUSTERC_TRAIN_FLOAT = 2
+} ClustercTrainMode;
+
+typedef enum ClustercLoss {
+  CLUSTERC_LOSS_SOFTMAX_CE = 0,
+  CLUSTERC_LOSS_MSE = 1
+} ClustercLoss;
+
+typedef struct ClustercClusterTrainOptions {
+  ClustercClusterWeightsOptions cluster; /* selection and clustering */
+  ClustercTrainMode mode;
+  ClustercLoss loss;
+  clusterrt_reduce reduce;
+  char *function; /* owned; NULL = default */
+} ClustercClusterTrainOptions;
+
+void clustercClusterTrainOptionsInit(ClustercClusterTrainOptions *o);
+int clustercClusterTrainOptionsParse(ClustercClusterTrainOptions *o,
+                                     const char *text, size_t len, char *err,
+                                     size_t err_size);
+void clustercClusterTrainOptionsFree(ClustercClusterTrainOptions *o);
+/* A module pass (`cluster-train`); the pass copies *o. */
+MlirPass clustercCreateClusterTrainPass(const ClustercClusterTrainOptions *o);
+MlirPass clustercCreateClusterTrainPassFromString(MlirStringRef options,
+                                                  MlirStringCallback onError,
+                                                  void *userData);
+
 /* ---- Embedding in other pipelines ------------------------------------------
  *
  * Each pass can also be created from option text in pipeline syntax: the

@@ -25,6 +25,7 @@
 #include "mlir-c/IR.h"
 #include "mlir-c/Pass.h"
 #include "mlir-c/RegisterEverything.h"
+#include "codegen.h"
 #include "output.h"
 #include "report.h"
 
@@ -57,7 +58,7 @@ static const char usage[] =
     "  -o FILE                 output file (default: stdout; '-' is stdout)\n"
     "  --report                print a per-layer report on stderr\n"
     "  --report=json=FILE      write the report as JSON ('-' for stdout)\n"
-    "  --emit=mlir             what to write (default mlir)\n"
+    "  --emit=KIND             what to write (default mlir; see below)\n"
     "  --help, --version\n";
 
 /* ---- Diagnostics ------------------------------------------------------- */
@@ -138,6 +139,7 @@ typedef struct Args {
   const char *input, *output, *reportJson, *emit;
   bool report;
   char *passOptions; /* accumulated cluster-weights option text */
+  CgOptions cg;      /* code generation (codegen.h) */
 } Args;
 
 static int appendOption(Args *a, const char *text) {
@@ -175,6 +177,7 @@ static int parseArgs(int argc, char **argv, Args *a) {
     const char *arg = argv[i];
     if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
       fputs(usage, stdout);
+      fputs(cgUsage, stdout);
       return 0;
     }
     if (!strcmp(arg, "--version")) {
@@ -202,10 +205,17 @@ static int parseArgs(int argc, char **argv, Args *a) {
       a->reportJson = arg + 14;
       continue;
     }
+    char cgErr[256];
+    int cg = cgParseArg(&a->cg, arg, cgErr, sizeof cgErr);
+    if (cg < 0)
+      return usageError("%s", cgErr);
+    if (cg > 0)
+      continue;
     if (!strncmp(arg, "--emit=", 7)) {
       a->emit = arg + 7;
       if (strcmp(a->emit, "mlir"))
-        return usageError("unsupported --emit value '%s' (supported: mlir)", a->emit);
+        return usageError("unsupported --emit value '%s' (supported: mlir, "
+                          "llvm-dialect, llvm, bc, asm, obj)", a->emit);
       continue;
     }
     if (!strncmp(arg, "--pass-options=", 15)) {
@@ -232,8 +242,15 @@ static int parseArgs(int argc, char **argv, Args *a) {
       return usageError("more than one input file ('%s')", arg);
     a->input = arg;
   }
+  if (a->cg.printPipeline) {
+    puts(a->cg.pipeline ? a->cg.pipeline : cgDefaultPipeline());
+    return 0;
+  }
   if (!a->input)
     return usageError("%s", "no input file");
+  char cgErr[512];
+  if (cgNeedsTarget(&a->cg) && cgCheckTarget(&a->cg, cgErr, sizeof cgErr))
+    return usageError("%s", cgErr);
   return -1;
 }
 
@@ -248,6 +265,7 @@ static void onSignal(int sig) {
 int main(int argc, char **argv) {
   Args a = {0};
   a.output = "-";
+  cgOptionsInit(&a.cg);
   int rc = parseArgs(argc, argv, &a);
   if (rc >= 0) {
     free(a.passOptions);
@@ -322,8 +340,16 @@ int main(int argc, char **argv) {
     outputAbandon(&out);
     goto done;
   }
-  mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, &out);
-  outputWrite(mlirStringRefCreateFromCString("\n"), &out);
+  if (a.cg.emit != CG_EMIT_MLIR || a.cg.header) {
+    if (cgRun(module, &a.cg, &out, displayName)) {
+      mlirModuleDestroy(module);
+      outputAbandon(&out);
+      goto done;
+    }
+  } else {
+    mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, &out);
+    outputWrite(mlirStringRefCreateFromCString("\n"), &out);
+  }
   mlirModuleDestroy(module);
   if (outputCommit(&out)) {
     fprintf(stderr, "%s: error: cannot write output: %s\n", a.output,

@@ -1,0 +1,1166 @@
+/*
+ * --cluster-train: generate the clustering-aware training step of a model.
+ *
+ * From a forward function @f(inputs...) -> logits whose weights are
+ * constants, the pass adds
+ *
+ *   @f_train_step(inputs..., labels, W_1..W_m, c_1..c_m, p_1..p_r)
+ *       -> (loss, dW_1..dW_m, dc_1..dc_m, dp_1..dp_r, idx_1..idx_m)
+ *   @f_train_init() -> (W_1..W_m, c_1..c_m, p_1..p_r)
+ *
+ * and keeps @f. W_j are the clustered weights (selected exactly as
+ * cluster-weights selects them), c_j their centroids, p the other trainable
+ * parameters (biases and unclustered float weights). The step:
+ *
+ *   forward   idx_j = assign(W_j, c_j)            libclusterrt argmin, per step
+ *             Wc_j  = c_j[idx_j]                  a linalg.generic gather
+ *             z     = the model on Wc_j, p        lowered to linalg
+ *             loss  = softmax cross-entropy(z, labels) | mean squared error
+ *   backward  reverse mode over the model (autodiff.c), seeded with dz
+ *             dW_j  = dWc_j                       straight-through estimator
+ *             dc_j  = gather_accumulate(dWc_j, idx_j)   libclusterrt, SUM|AVG
+ *
+ * mode=centroids-only (the method before STE): idx_j are arguments in place
+ * of W_j, fixed; no dW, no idx results. mode=float: no clustering, every
+ * weight is a p (a baseline from the same tool). The optimizer is the
+ * host's (libclusterrt's clusterrt_adam_f32 / sgd), so one step function
+ * serves every optimizer.
+ *
+ * How: the forward function is cloned into a scratch module, its trainable
+ * constants become arguments, tosa is lowered to linalg and named linalg
+ * ops are generalized (so the autodiff sees linalg.generic and a few tensor
+ * ops only), the loss and backward are appended, and the finished function
+ * is cloned back. The labels are i32 class indices (tensor<B x i32>) for
+ * softmax-ce, a tensor of the logits' type for mse. Shapes must be static.
+ * @f_train_step carries `clusterc.arguments` / `clusterc.results`: one
+ * "kind:name" string per argument and result, kinds input, labels, weight,
+ * centroids, param, loss, grad_weight, grad_centroids, grad_param, indices.
+ */
+#include "clusterc/passes.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autodiff.h"
+#include "ir.h"
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Conversion.h"
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/Dialect/Arith.h"
+#include "mlir-c/Dialect/Func.h"
+#include "mlir-c/Dialect/Linalg.h"
+#include "mlir-c/Dialect/Tensor.h"
+#include "weights.h"
+
+/* ---- Options ---------------------------------------------------------------- */
+
+void clustercClusterTrainOptionsInit(ClustercClusterTrainOptions *o) {
+  memset(o, 0, sizeof *o);
+  clustercClusterWeightsOptionsInit(&o->cluster);
+  o->mode = CLUSTERC_TRAIN_STE;
+  o->loss = CLUSTERC_LOSS_SOFTMAX_CE;
+  o->reduce = CLUSTERRT_REDUCE_SUM;
+}
+
+void clustercClusterTrainOptionsFree(ClustercClusterTrainOptions *o) {
+  clustercClusterWeightsOptionsFree(&o->cluster);
+  free(o->function);
+  o->function = NULL;
+}
+
+static int copyOptions(ClustercClusterTrainOptions *dst,
+                       const ClustercClusterTrainOptions *src) {
+  *dst = *src;
+  dst->function = NULL;
+  if (clustercClusterWeightsOptionsCopy(&dst->cluster, &src->cluster))
+    return -1;
+  if (src->function && !(dst->function = strdup(src->function))) {
+    clustercClusterWeightsOptionsFree(&dst->cluster);
+    return -1;
+  }
+  return 0;
+}
+
+static bool tokenIs(const char *s, size_t n, const char *lit) {
+  return n == strlen(lit) && !memcmp(s, lit, n);
+}
+
+int clustercClusterTrainOptionsParse(ClustercClusterTrainOptions *o,
+                                     const char *text, size_t len, char *err,
+                                     size_t esz) {
+  /* Our keys here; the rest (selection, clusters, init, ...) go to the
+   * cluster-weights parser, so both passes select weights the same way. */
+  char *rest = malloc(len + 1);
+  if (!rest) {
+    snprintf(err, esz, "out of memory");
+    return -1;
+  }
+  size_t restLen = 0, i = 0;
+  int rc = 0;
+  while (i < len && rc == 0) {
+    while (i < len && isspace((unsigned char)text[i]))
+      ++i;
+    size_t start = i;
+    while (i < len && !isspace((unsigned char)text[i]))
+      ++i;
+    if (start == i)
+      break;
+    const char *tok = text + start, *eq = memchr(tok, '=', i - start);
+    size_t kl = eq ? (size_t)(eq - tok) : i - start;
+    const char *v = eq ? eq + 1 : "";
+    size_t vl = eq ? (size_t)(text + i - v) : 0;
+    if (tokenIs(tok, kl, "mode")) {
+      if (tokenIs(v, vl, "ste"))
+        o->mode = CLUSTERC_TRAIN_STE;
+      else if (tokenIs(v, vl, "centroids-only"))
+        o->mode = CLUSTERC_TRAIN_CENTROIDS_ONLY;
+      else if (tokenIs(v, vl, "float"))
+        o->mode = CLUSTERC_TRAIN_FLOAT;
+      else
+        rc = -1, snprintf(err, esz, "unknown mode '%.*s' (expected ste, "
+                      "centroids-only or float)", (int)vl, v);
+    } else if (tokenIs(tok, kl, "loss")) {
+      if (tokenIs(v, vl, "softmax-ce"))
+        o->loss = CLUSTERC_LOSS_SOFTMAX_CE;
+      else if (tokenIs(v, vl, "mse"))
+        o->loss = CLUSTERC_LOSS_MSE;
+      else
+        rc = -1, snprintf(err, esz, "unknown loss '%.*s' (expected softmax-ce or mse)",
+                      (int)vl, v);
+    } else if (tokenIs(tok, kl, "reduce")) {
+      if (tokenIs(v, vl, "sum"))
+        o->reduce = CLUSTERRT_REDUCE_SUM;
+      else if (tokenIs(v, vl, "avg"))
+        o->reduce = CLUSTERRT_REDUCE_AVG;
+      else
+        rc = -1, snprintf(err, esz, "unknown reduce '%.*s' (expected sum or avg)",
+                      (int)vl, v);
+    } else if (tokenIs(tok, kl, "function")) {
+      free(o->function);
+      if (!vl || !(o->function = strndup(v, vl)))
+        rc = -1, snprintf(err, esz, "function needs a name");
+    } else {
+      memcpy(rest + restLen, tok, i - start);
+      restLen += i - start;
+      rest[restLen++] = ' ';
+    }
+  }
+  if (rc == 0 && restLen &&
+      clustercClusterWeightsOptionsParse(&o->cluster, rest, restLen, err, esz)) {
+    /* Say which pass the unknown option was given to. */
+    char *at = strstr(err, "of cluster-weights");
+    if (at)
+      memcpy(at, "of cluster-train  ", 18);
+    rc = -1;
+  }
+  free(rest);
+  return rc;
+}
+
+/* ---- Small IR helpers ------------------------------------------------------- */
+
+static int64_t numElements(MlirType t) {
+  int64_t n = 1;
+  for (intptr_t i = 0; i < mlirShapedTypeGetRank(t); ++i)
+    n *= mlirShapedTypeGetDimSize(t, i);
+  return n;
+}
+
+static MlirType tensorType(intptr_t rank, const int64_t *shape, MlirType elem) {
+  return mlirRankedTensorTypeGet(rank, shape, elem, mlirAttributeGetNull());
+}
+
+static MlirType tensor1(int64_t n, MlirType elem) { return tensorType(1, &n, elem); }
+
+static MlirType dyn1(MlirType elem) {
+  int64_t d = mlirShapedTypeGetDynamicSize();
+  return tensorType(1, &d, elem);
+}
+
+static MlirAttribute identity(MlirContext ctx, intptr_t rank) {
+  return mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(ctx, rank));
+}
+
+static MlirAttribute iteratorsAttr(MlirContext ctx, const char *kinds) {
+  /* kinds: a string of 'p' and 'r'. */
+  char buf[1024];
+  size_t at = 0, n = strlen(kinds);
+  buf[at++] = '[';
+  for (size_t i = 0; i < n; ++i)
+    at += (size_t)snprintf(buf + at, sizeof buf - at, "%s#linalg.iterator_type<%s>",
+                           i ? "," : "", kinds[i] == 'r' ? "reduction" : "parallel");
+  buf[at++] = ']';
+  buf[at] = 0;
+  return irParseAttr(ctx, buf);
+}
+
+/* A map (d0..d{nDims-1}) -> (d{dims[0]}, ...). */
+static MlirAttribute projMap(MlirContext ctx, intptr_t nDims, intptr_t nRes,
+                             const intptr_t *dims) {
+  MlirAffineExpr e[8];
+  for (intptr_t i = 0; i < nRes; ++i)
+    e[i] = mlirAffineDimExprGet(ctx, dims[i]);
+  return mlirAffineMapAttrGet(mlirAffineMapGet(ctx, nDims, 0, nRes, e));
+}
+
+static MlirValue generic(IrBuilder *b, intptr_t nIns, const MlirValue *ins,
+                         MlirValue out, const MlirAttribute *maps,
+                         const char *iters, MlirBlock body) {
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, body);
+  int32_t seg[2] = {(int32_t)nIns, 1};
+  MlirNamedAttribute attrs[3] = {
+      irNamed(b->ctx, "indexing_maps", mlirArrayAttrGet(b->ctx, nIns + 1, maps)),
+      irNamed(b->ctx, "iterator_types", iteratorsAttr(b->ctx, iters)),
+      irNamed(b->ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(b->ctx, 2, seg))};
+  MlirOperationState st = mlirOperationStateGet(irStr("linalg.generic"), b->loc);
+  mlirOperationStateAddOperands(&st, nIns, ins);
+  mlirOperationStateAddOperands(&st, 1, &out);
+  MlirType t = mlirValueGetType(out);
+  mlirOperationStateAddResults(&st, 1, &t);
+  mlirOperationStateAddAttributes(&st, 3, attrs);
+  mlirOperationStateAddOwnedRegions(&st, 1, &region);
+  return mlirOperationGetResult(irInsert(b, mlirOperationCreate(&st)), 0);
+}
+
+static MlirBlock block(IrBuilder *b, intptr_t n, const MlirType *types) {
+  MlirLocation locs[8];
+  for (intptr_t i = 0; i < n; ++i)
+    locs[i] = b->loc;
+  return mlirBlockCreate(n, types, locs);
+}
+
+static MlirValue fconst(IrBuilder *b, MlirType t, double v) {
+  MlirNamedAttribute a = irNamed(b->ctx, "value", mlirFloatAttrDoubleGet(b->ctx, t, v));
+  return irCreate1(b, "arith.constant", 0, NULL, t, 1, &a);
+}
+
+static MlirValue empty(IrBuilder *b, MlirType t) {
+  return irCreate1(b, "tensor.empty", 0, NULL, t, 0, NULL);
+}
+
+/* A tensor of type t filled with v. */
+static MlirValue filled(IrBuilder *b, MlirType t, double v) {
+  MlirType et = mlirShapedTypeGetElementType(t);
+  intptr_t rank = mlirShapedTypeGetRank(t);
+  MlirBlock body = block(b, 1, &et);
+  IrBuilder bb = {b->ctx, {NULL}, body, b->loc};
+  MlirValue c = fconst(&bb, et, v);
+  irCreate(&bb, "linalg.yield", 1, &c, 0, NULL, 0, NULL);
+  MlirAttribute m = identity(b->ctx, rank);
+  char it[17] = "pppppppppppppppp";
+  it[rank] = 0;
+  return generic(b, 0, NULL, empty(b, t), &m, it, body);
+}
+
+static MlirAttribute reassocAll(MlirContext ctx, intptr_t rank) {
+  MlirAttribute dims[16];
+  for (intptr_t i = 0; i < rank; ++i)
+    dims[i] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), i);
+  MlirAttribute group = mlirArrayAttrGet(ctx, rank, dims);
+  return mlirArrayAttrGet(ctx, 1, &group);
+}
+
+/* Collapses a static tensor to 1-D, then casts to tensor<?xT>. */
+static MlirValue flatDyn(IrBuilder *b, MlirValue v) {
+  MlirType t = mlirValueGetType(v), et = mlirShapedTypeGetElementType(t);
+  intptr_t rank = mlirShapedTypeGetRank(t);
+  if (rank != 1) {
+    int64_t n = numElements(t);
+    MlirNamedAttribute a = irNamed(b->ctx, "reassociation", reassocAll(b->ctx, rank));
+    v = irCreate1(b, "tensor.collapse_shape", 1, &v, tensor1(n, et), 1, &a);
+  }
+  return irCast(b, "tensor.cast", v, dyn1(et));
+}
+
+/* tensor<?xT> back to the static shape of `like`. */
+static MlirValue unflat(IrBuilder *b, MlirValue v, MlirType like) {
+  MlirType et = mlirShapedTypeGetElementType(mlirValueGetType(v));
+  intptr_t rank = mlirShapedTypeGetRank(like);
+  int64_t shape[16], n = numElements(like);
+  for (intptr_t i = 0; i < rank; ++i)
+    shape[i] = mlirShapedTypeGetDimSize(like, i);
+  v = irCast(b, "tensor.cast", v, tensor1(n, et));
+  if (rank == 1)
+    return v;
+  MlirNamedAttribute a[2] = {
+      irNamed(b->ctx, "reassociation", reassocAll(b->ctx, rank)),
+      irNamed(b->ctx, "static_output_shape", mlirDenseI64ArrayGet(b->ctx, rank, shape))};
+  return irCreate1(b, "tensor.expand_shape", 1, &v, tensorType(rank, shape, et), 2, a);
+}
+
+/* ---- Runtime calls ------------------------------------------------------------ */
+
+typedef struct RtFn {
+  const char *name;
+  int nArgs;
+  const char *args;   /* per argument: f (tensor<?xf32>), b (tensor<?xi8>),
+                       * h (tensor<?xi16>), i (i32) */
+  const char *access; /* per argument: r, w */
+} RtFn;
+
+static const RtFn kAssignI8 = {"clusterrt_mlir_assign_i8", 3, "ffb", "rrw"};
+static const RtFn kAssignI16 = {"clusterrt_mlir_assign_i16", 3, "ffh", "rrw"};
+static const RtFn kAccumI8 = {"clusterrt_mlir_accumulate_i8", 4, "fbif", "rrrw"};
+static const RtFn kAccumI16 = {"clusterrt_mlir_accumulate_i16", 4, "fhif", "rrrw"};
+
+static MlirType rtArgType(MlirContext ctx, char k) {
+  switch (k) {
+  case 'f': return dyn1(mlirF32TypeGet(ctx));
+  case 'b': return dyn1(mlirIntegerTypeGet(ctx, 8));
+  case 'h': return dyn1(mlirIntegerTypeGet(ctx, 16));
+  default: return mlirIntegerTypeGet(ctx, 32);
+  }
+}
+
+/* Declares fn in `module` unless present: private, llvm.emit_c_interface,
+ * each tensor argument marked bufferization.access read or write so that
+ * one-shot bufferization neither copies inputs nor the output buffer. */
+static void declareRuntime(MlirOperation module, const RtFn *fn) {
+  MlirContext ctx = mlirOperationGetContext(module);
+  MlirSymbolTable st = mlirSymbolTableCreate(module);
+  bool have = !mlirOperationIsNull(mlirSymbolTableLookup(st, irStr(fn->name)));
+  mlirSymbolTableDestroy(st);
+  if (have)
+    return;
+  MlirType args[8];
+  MlirAttribute argAttrs[8];
+  for (int i = 0; i < fn->nArgs; ++i) {
+    args[i] = rtArgType(ctx, fn->args[i]);
+    if (fn->args[i] == 'i') {
+      argAttrs[i] = mlirDictionaryAttrGet(ctx, 0, NULL);
+      continue;
+    }
+    MlirNamedAttribute acc = irNamed(ctx, "bufferization.access",
+                                     mlirStringAttrGet(ctx, irStr(fn->access[i] == 'w' ? "write" : "read")));
+    argAttrs[i] = mlirDictionaryAttrGet(ctx, 1, &acc);
+  }
+  MlirType i32 = mlirIntegerTypeGet(ctx, 32);
+  MlirType ft = mlirFunctionTypeGet(ctx, fn->nArgs, args, 1, &i32);
+  MlirNamedAttribute attrs[5] = {
+      irNamed(ctx, "sym_name", mlirStringAttrGet(ctx, irStr(fn->name))),
+      irNamed(ctx, "function_type", mlirTypeAttrGet(ft)),
+      irNamed(ctx, "sym_visibility", mlirStringAttrGet(ctx, irStr("private"))),
+      irNamed(ctx, "llvm.emit_c_interface", mlirUnitAttrGet(ctx)),
+      irNamed(ctx, "arg_attrs", mlirArrayAttrGet(ctx, fn->nArgs, argAttrs))};
+  MlirOperationState s = mlirOperationStateGet(irStr("func.func"),
+                                               mlirOperationGetLocation(module));
+  mlirOperationStateAddAttributes(&s, 5, attrs);
+  MlirRegion r = mlirRegionCreate();
+  mlirOperationStateAddOwnedRegions(&s, 1, &r);
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  mlirBlockInsertOwnedOperation(body, 0, mlirOperationCreate(&s));
+}
+
+/* func.call fn(args...) where the output argument `out` (a tensor.empty) is
+ * written in place; returns out, which holds the result afterwards. */
+static MlirValue callRuntime(IrBuilder *b, const RtFn *fn, const MlirValue *args) {
+  MlirType i32 = mlirIntegerTypeGet(b->ctx, 32);
+  MlirNamedAttribute callee = irNamed(
+      b->ctx, "callee", mlirFlatSymbolRefAttrGet(b->ctx, irStr(fn->name)));
+  irCreate(b, "func.call", fn->nArgs, args, 1, &i32, 1, &callee);
+  for (int i = 0; i < fn->nArgs; ++i)
+    if (fn->access[i] == 'w')
+      return args[i];
+  return (MlirValue){NULL};
+}
+
+/* ---- The pass -------------------------------------------------------------------- */
+
+typedef struct CtPass {
+  ClustercClusterTrainOptions o;
+} CtPass;
+
+typedef enum Kind { K_NONE, K_CLUSTERED, K_PARAM } Kind;
+
+typedef struct Trainable {
+  ConstInfo ci;
+  Kind kind;
+  char *name;
+  unsigned kReq;
+  size_t k;        /* centroids after the initial clustering */
+  float *c;        /* initial centroids (k) */
+  int index;       /* weight index in walk order, or -1 */
+  bool wide;       /* u16 indices */
+} Trainable;
+
+typedef struct Work {
+  const CtPass *p;
+  MlirContext ctx;
+  Trainable *t;
+  size_t n;
+  size_t nClustered, nParams;
+  char err[512];
+  MlirLocation errLoc;
+} Work;
+
+static bool failf(Work *w, MlirLocation loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool failf(Work *w, MlirLocation loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(w->err, sizeof w->err, fmt, ap);
+  va_end(ap);
+  w->errLoc = loc;
+  return false;
+}
+
+static bool opIs(MlirOperation op, const char *name) {
+  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
+  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
+}
+
+static MlirStringRef symName(MlirOperation op) {
+  return mlirStringAttrGetValue(mlirOperationGetAttributeByName(op, irStr("sym_name")));
+}
+
+/* The function to train: options' name, else "forward", else the only
+ * public function with a body. */
+static MlirOperation findFunction(MlirOperation module, const char *want, Work *w) {
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  MlirOperation only = {NULL}, fwd = {NULL};
+  int publics = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    if (!opIs(op, "func.func"))
+      continue;
+    MlirStringRef n = symName(op);
+    if (want && mlirStringRefEqual(n, irStr(want)))
+      return op;
+    bool hasBody = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)).ptr != NULL;
+    MlirAttribute vis = mlirOperationGetAttributeByName(op, irStr("sym_visibility"));
+    bool isPublic = mlirAttributeIsNull(vis) ||
+                    mlirStringRefEqual(mlirStringAttrGetValue(vis), irStr("public"));
+    if (hasBody && mlirStringRefEqual(n, irStr("forward")))
+      fwd = op;
+    if (hasBody && isPublic) {
+      only = op;
+      ++publics;
+    }
+  }
+  if (want) {
+    failf(w, mlirOperationGetLocation(module), "cluster-train: no function '%s' "
+          "in the module", want);
+    return (MlirOperation){NULL};
+  }
+  if (!mlirOperationIsNull(fwd))
+    return fwd;
+  if (publics == 1)
+    return only;
+  failf(w, mlirOperationGetLocation(module), "cluster-train: cannot tell which "
+        "function is the model (%d public functions, none named 'forward'); "
+        "use function=NAME", publics);
+  return (MlirOperation){NULL};
+}
+
+static uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+typedef struct ConstList {
+  ConstInfo *items;
+  size_t n, cap;
+  bool oom;
+} ConstList;
+
+static MlirWalkResult collect(MlirOperation op, void *user) {
+  ConstList *l = user;
+  ConstInfo ci;
+  if (!weightsInspect(op, &ci))
+    return MlirWalkResultAdvance;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 32;
+    ConstInfo *g = realloc(l->items, cap * sizeof *g);
+    if (!g) {
+      weightsRelease(&ci);
+      l->oom = true;
+      return MlirWalkResultInterrupt;
+    }
+    l->items = g;
+    l->cap = cap;
+  }
+  l->items[l->n++] = ci;
+  return MlirWalkResultAdvance;
+}
+
+/* Decides what is trained, on the original function, and computes the
+ * initial centroids. */
+static bool selectTrainables(Work *w, MlirOperation fn) {
+  const ClustercClusterTrainOptions *o = &w->p->o;
+  ConstList l = {0};
+  mlirOperationWalk(fn, collect, &l, MlirWalkPreOrder);
+  if (l.oom)
+    return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
+  for (size_t i = 0; i < l.n; ++i)
+    weightsClassify(&l.items[i]);
+  int count = 0;
+  for (size_t i = 0; i < l.n; ++i)
+    count += l.items[i].role == ROLE_WEIGHT;
+  w->t = calloc(l.n ? l.n : 1, sizeof *w->t);
+  if (!w->t) {
+    for (size_t i = 0; i < l.n; ++i)
+      weightsRelease(&l.items[i]);
+    free(l.items);
+    return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
+  }
+  w->n = l.n;
+  int index = 0;
+  bool ok = true;
+  for (size_t i = 0; i < l.n; ++i) {
+    Trainable *t = &w->t[i];
+    t->ci = l.items[i];
+    t->index = t->ci.role == ROLE_WEIGHT ? index++ : -1;
+    if (t->ci.role == ROLE_OTHER)
+      continue;
+    bool isFloat = t->ci.elem == ELEM_F32 || t->ci.elem == ELEM_F16 ||
+                   t->ci.elem == ELEM_BF16;
+    if (!isFloat)
+      continue;
+    if (!(t->name = cwLayerName(&t->ci, t->index)))
+      return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
+    MlirLocation loc = mlirOperationGetLocation(t->ci.op);
+    if (t->ci.elem != ELEM_F32) {
+      ok = failf(w, loc, "cluster-train: '%s' is %s; training supports f32 "
+                 "parameters", t->name, weightsElemName(t->ci.elem));
+      break;
+    }
+    const char *why = "";
+    unsigned k = 0;
+    if (o->mode != CLUSTERC_TRAIN_FLOAT && t->ci.role == ROLE_WEIGHT &&
+        t->ci.form != FORM_SPLAT && t->ci.elements >= o->cluster.min_elements)
+      k = cwSelectK(&o->cluster, t->name, t->index, count, &why);
+    t->kind = k ? K_CLUSTERED : K_PARAM;
+    t->kReq = k;
+    if (!k) {
+      w->nParams++;
+      continue;
+    }
+    w->nClustered++;
+    const char *rwhy;
+    float *vals = weightsReadF32(&t->ci, &rwhy);
+    if (!vals) {
+      ok = failf(w, loc, "cluster-train: cannot read weight '%s': %s", t->name, rwhy);
+      break;
+    }
+    for (uint64_t e = 0; e < t->ci.elements; ++e)
+      if (!isfinite(vals[e])) {
+        free(vals);
+        return failf(w, loc, "cluster-train: weight '%s' has a non-finite value "
+                     "at element %llu", t->name, (unsigned long long)e);
+      }
+    t->c = malloc(sizeof(float) * k);
+    clusterrt_cluster_options co = {
+        .k = k, .init = o->cluster.init,
+        .seed = splitmix64(o->cluster.seed ^ splitmix64((uint64_t)t->index)),
+        .preserve_sparsity = o->cluster.preserve_sparsity};
+    clusterrt_status st = t->c ? clusterrt_cluster_f32(vals, t->ci.elements, &co, t->c,
+                                                       &t->k, CLUSTERRT_IDX_U16, NULL)
+                               : CLUSTERRT_ERR_NOMEM;
+    free(vals);
+    if (st != CLUSTERRT_OK) {
+      ok = failf(w, loc, "cluster-train: clustering '%s' failed: %s", t->name,
+                 clusterrt_status_string(st));
+      break;
+    }
+    t->wide = t->k > 256;
+  }
+  free(l.items);
+  return ok;
+}
+
+static void freeWork(Work *w) {
+  for (size_t i = 0; i < w->n; ++i) {
+    weightsRelease(&w->t[i].ci);
+    free(w->t[i].name);
+    free(w->t[i].c);
+  }
+  free(w->t);
+}
+
+static MlirType funcType(MlirOperation fn) {
+  return mlirTypeAttrGetValue(mlirOperationGetAttributeByName(fn, irStr("function_type")));
+}
+
+static void setFuncType(MlirOperation fn, MlirBlock entry, MlirOperation ret) {
+  MlirContext ctx = mlirOperationGetContext(fn);
+  intptr_t na = mlirBlockGetNumArguments(entry), nr = mlirOperationGetNumOperands(ret);
+  MlirType *ts = malloc(sizeof(MlirType) * (size_t)(na + nr + 1));
+  if (!ts)
+    return;
+  for (intptr_t i = 0; i < na; ++i)
+    ts[i] = mlirValueGetType(mlirBlockGetArgument(entry, i));
+  for (intptr_t i = 0; i < nr; ++i)
+    ts[na + i] = mlirValueGetType(mlirOperationGetOperand(ret, i));
+  mlirOperationSetAttributeByName(fn, irStr("function_type"),
+                                  mlirTypeAttrGet(mlirFunctionTypeGet(ctx, na, ts, nr, ts + na)));
+  mlirOperationRemoveAttributeByName(fn, irStr("arg_attrs"));
+  mlirOperationRemoveAttributeByName(fn, irStr("res_attrs"));
+  free(ts);
+}
+
+static MlirType indexTensorType(MlirContext ctx, const Trainable *t) {
+  return tensorType(t->ci.rank, t->ci.shape, mlirIntegerTypeGet(ctx, t->wide ? 16 : 8));
+}
+
+/* Wc = c[idx]: a gather generic over the weight's shape. */
+static MlirValue buildGather(IrBuilder *b, MlirValue c, MlirValue idx, MlirType wt) {
+  MlirContext ctx = b->ctx;
+  MlirType et = mlirF32TypeGet(ctx);
+  MlirType it = mlirShapedTypeGetElementType(mlirValueGetType(idx));
+  intptr_t rank = mlirShapedTypeGetRank(wt);
+  MlirType types[2] = {it, et};
+  MlirBlock body = block(b, 2, types);
+  IrBuilder bb = {ctx, {NULL}, body, b->loc};
+  MlirValue ix = irCast(&bb, "arith.index_castui", mlirBlockGetArgument(body, 0),
+                        mlirIndexTypeGet(ctx));
+  MlirValue ops[2] = {c, ix};
+  MlirValue v = irCreate1(&bb, "tensor.extract", 2, ops, et, 0, NULL);
+  irCreate(&bb, "linalg.yield", 1, &v, 0, NULL, 0, NULL);
+  MlirAttribute m = identity(ctx, rank), maps[2] = {m, m};
+  char iters[17] = "pppppppppppppppp";
+  iters[rank] = 0;
+  return generic(b, 1, &idx, empty(b, wt), maps, iters, body);
+}
+
+/* Turns the trainable constants of the scratch copy into arguments, with
+ * assign + gather for the clustered ones. Appends argument kinds to
+ * argNames. Returns false on error. */
+static bool parameterize(Work *w, MlirOperation fn, MlirOperation scratch,
+                         MlirAttribute *argNames, intptr_t *nArgNames) {
+  MlirContext ctx = w->ctx;
+  const ClustercClusterTrainOptions *o = &w->p->o;
+  MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(fn, 0));
+  ConstList l = {0};
+  mlirOperationWalk(fn, collect, &l, MlirWalkPreOrder);
+  if (l.oom || l.n != w->n) {
+    for (size_t i = 0; i < l.n; ++i)
+      weightsRelease(&l.items[i]);
+    free(l.items);
+    return failf(w, mlirOperationGetLocation(fn), "cluster-train: internal error "
+                 "matching constants");
+  }
+  MlirType outT = mlirFunctionTypeGetResult(funcType(fn), 0);
+  MlirLocation loc = mlirOperationGetLocation(fn);
+  /* labels */
+  MlirType labelsT = outT;
+  if (o->loss == CLUSTERC_LOSS_SOFTMAX_CE) {
+    int64_t bsz = mlirShapedTypeGetDimSize(outT, 0);
+    labelsT = tensor1(bsz, mlirIntegerTypeGet(ctx, 32));
+  }
+  mlirBlockAddArgument(entry, labelsT, loc);
+  argNames[(*nArgNames)++] = mlirStringAttrGet(ctx, irStr("labels:labels"));
+
+  IrBuilder b = {ctx, mlirBlockGetFirstOperation(entry), {NULL}, loc};
+  bool ste = o->mode == CLUSTERC_TRAIN_STE;
+  MlirValue *wArg = calloc(w->n + 1, sizeof *wArg);
+  if (!wArg)
+    return failf(w, loc, "cluster-train: out of memory");
+  char nameBuf[512];
+  /* W (or idx), then c, then p: three passes keep the argument order. */
+  for (int pass = 0; pass < 3; ++pass)
+    for (size_t i = 0; i < w->n; ++i) {
+      Trainable *t = &w->t[i];
+      if ((pass < 2) != (t->kind == K_CLUSTERED) || t->kind == K_NONE)
+        continue;
+      MlirType ty;
+      const char *kind;
+      if (pass == 0) {
+        ty = ste ? t->ci.type : indexTensorType(ctx, t);
+        kind = ste ? "weight" : "indices";
+      } else if (pass == 1) {
+        ty = tensor1((int64_t)t->k, mlirF32TypeGet(ctx));
+        kind = "centroids";
+      } else {
+        ty = t->ci.type;
+        kind = "param";
+      }
+      MlirValue a = mlirBlockAddArgument(entry, ty, mlirOperationGetLocation(l.items[i].op));
+      if (pass == 0)
+        wArg[i] = a;
+      snprintf(nameBuf, sizeof nameBuf, "%s:%s", kind, t->name);
+      argNames[(*nArgNames)++] = mlirStringAttrGet(ctx, irStr(nameBuf));
+      MlirValue repl = a;
+      if (pass == 1) {
+        /* idx = assign(W, c) (or the idx argument), Wc = c[idx]. */
+        MlirValue idx = wArg[i];
+        if (ste) {
+          MlirType it = indexTensorType(ctx, t);
+          MlirValue args[3] = {flatDyn(&b, wArg[i]), irCast(&b, "tensor.cast", a, dyn1(mlirF32TypeGet(ctx))),
+                               flatDyn(&b, empty(&b, it))};
+          MlirValue out = callRuntime(&b, t->wide ? &kAssignI16 : &kAssignI8, args);
+          idx = unflat(&b, out, it);
+        }
+        repl = buildGather(&b, a, idx, t->ci.type);
+        MlirOperation g = mlirOpResultGetOwner(repl);
+        mlirOperationSetAttributeByName(
+            g, irStr("clusterc.decoded"),
+            mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), (int64_t)i));
+        if (ste)
+          mlirOperationSetAttributeByName(
+              mlirOpResultGetOwner(idx), irStr("clusterc.indices"),
+              mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), (int64_t)i));
+      }
+      if (pass >= 1) {
+        mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(l.items[i].op, 0), repl);
+        mlirOperationDestroy(l.items[i].op);
+      }
+    }
+  (void)scratch;
+  free(wArg);
+  for (size_t i = 0; i < l.n; ++i)
+    weightsRelease(&l.items[i]);
+  free(l.items);
+  return true;
+}
+
+static MlirOperation findTagged(MlirOperation root, const char *attrName, int64_t value);
+
+typedef struct FindTag {
+  const char *name;
+  int64_t value;
+  MlirOperation found;
+} FindTag;
+
+static MlirWalkResult findTag(MlirOperation op, void *user) {
+  FindTag *f = user;
+  MlirAttribute a = mlirOperationGetAttributeByName(op, irStr(f->name));
+  if (!mlirAttributeIsNull(a) && mlirIntegerAttrGetValueInt(a) == f->value) {
+    f->found = op;
+    return MlirWalkResultInterrupt;
+  }
+  return MlirWalkResultAdvance;
+}
+
+static MlirOperation findTagged(MlirOperation root, const char *attrName, int64_t value) {
+  FindTag f = {attrName, value, {NULL}};
+  mlirOperationWalk(root, findTag, &f, MlirWalkPreOrder);
+  return f.found;
+}
+
+/* Softmax cross-entropy over z [B, C] with i32 labels [B]:
+ *   loss = mean_b (logsumexp(z_b) - z_b[label_b])
+ *   dz   = (softmax(z) - onehot(labels)) / B
+ * or mean squared error against t: loss = mean (z - t)^2, dz = 2 (z - t) / N. */
+static bool buildLoss(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
+                      MlirValue *loss, MlirValue *dz) {
+  MlirContext ctx = w->ctx;
+  MlirType zt = mlirValueGetType(z), f32 = mlirF32TypeGet(ctx);
+  MlirType scalarT = tensorType(0, NULL, f32);
+  if (w->p->o.loss == CLUSTERC_LOSS_MSE) {
+    intptr_t rank = mlirShapedTypeGetRank(zt);
+    double n = (double)numElements(zt);
+    char par[17] = "pppppppppppppppp", red[17] = "rrrrrrrrrrrrrrrr";
+    par[rank] = red[rank] = 0;
+    MlirType ts[3] = {f32, f32, f32};
+    /* loss */
+    MlirBlock lb = block(b, 3, ts);
+    IrBuilder lbb = {ctx, {NULL}, lb, b->loc};
+    MlirValue d = irBinary(&lbb, "arith.subf", mlirBlockGetArgument(lb, 0), mlirBlockGetArgument(lb, 1));
+    MlirValue sq = irBinary(&lbb, "arith.mulf", irBinary(&lbb, "arith.mulf", d, d), fconst(&lbb, f32, 1.0 / n));
+    MlirValue acc = irBinary(&lbb, "arith.addf", mlirBlockGetArgument(lb, 2), sq);
+    irCreate(&lbb, "linalg.yield", 1, &acc, 0, NULL, 0, NULL);
+    MlirValue ins[2] = {z, labels};
+    MlirAttribute m = identity(ctx, rank), scalarMap = mlirAffineMapAttrGet(mlirAffineMapGet(ctx, rank, 0, 0, NULL));
+    MlirAttribute maps[3] = {m, m, scalarMap};
+    *loss = generic(b, 2, ins, filled(b, scalarT, 0.0), maps, red, lb);
+    /* dz */
+    MlirBlock gb = block(b, 3, ts);
+    IrBuilder gbb = {ctx, {NULL}, gb, b->loc};
+    MlirValue d2 = irBinary(&gbb, "arith.subf", mlirBlockGetArgument(gb, 0), mlirBlockGetArgument(gb, 1));
+    MlirValue g = irBinary(&gbb, "arith.mulf", d2, fconst(&gbb, f32, 2.0 / n));
+    irCreate(&gbb, "linalg.yield", 1, &g, 0, NULL, 0, NULL);
+    MlirAttribute gmaps[3] = {m, m, m};
+    *dz = generic(b, 2, ins, empty(b, zt), gmaps, par, gb);
+    return true;
+  }
+  if (mlirShapedTypeGetRank(zt) != 2)
+    return failf(w, b->loc, "cluster-train: softmax-ce needs logits of rank 2 "
+                 "[batch, classes]; use loss=mse for other outputs");
+  int64_t B = mlirShapedTypeGetDimSize(zt, 0);
+  MlirType rowT = tensor1(B, f32), i32 = mlirIntegerTypeGet(ctx, 32);
+  MlirType indexT = mlirIndexTypeGet(ctx);
+  intptr_t bc[2] = {0, 1}, bOnly[1] = {0};
+  MlirAttribute mBC = projMap(ctx, 2, 2, bc), mB = projMap(ctx, 2, 1, bOnly);
+  /* m = max_c z */
+  MlirType t2[2] = {f32, f32};
+  MlirBlock mb = block(b, 2, t2);
+  IrBuilder mbb = {ctx, {NULL}, mb, b->loc};
+  MlirValue mx = irBinary(&mbb, "arith.maximumf", mlirBlockGetArgument(mb, 1), mlirBlockGetArgument(mb, 0));
+  irCreate(&mbb, "linalg.yield", 1, &mx, 0, NULL, 0, NULL);
+  MlirAttribute mmaps[2] = {mBC, mB};
+  MlirValue m = generic(b, 1, &z, filled(b, rowT, -INFINITY), mmaps, "pr", mb);
+  /* s = sum_c exp(z - m); picked = sum_c z * onehot */
+  MlirType t4[4] = {f32, f32, i32, f32};
+  MlirBlock sb = block(b, 4, t4);
+  IrBuilder sbb = {ctx, {NULL}, sb, b->loc};
+  MlirValue e = irCast(&sbb, "math.exp", irBinary(&sbb, "arith.subf", mlirBlockGetArgument(sb, 0), mlirBlockGetArgument(sb, 1)), f32);
+  MlirValue s = irBinary(&sbb, "arith.addf", mlirBlockGetArgument(sb, 3), e);
+  irCreate(&sbb, "linalg.yield", 1, &s, 0, NULL, 0, NULL);
+  MlirValue sins[3] = {z, m, labels};
+  MlirAttribute smaps[4] = {mBC, mB, mB, mB};
+  MlirValue sum = generic(b, 3, sins, filled(b, rowT, 0.0), smaps, "pr", sb);
+  /* onehot(b, c) = (labels[b] == c), via linalg.index 1 */
+  MlirBlock pb = block(b, 4, t4);
+  IrBuilder pbb = {ctx, {NULL}, pb, b->loc};
+  MlirNamedAttribute dim1 = irNamed(ctx, "dim", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 1));
+  MlirValue ci = irCreate1(&pbb, "linalg.index", 0, NULL, indexT, 1, &dim1);
+  MlirValue li = irCast(&pbb, "arith.index_cast", mlirBlockGetArgument(pb, 2), indexT);
+  MlirValue cmpOps[2] = {li, ci};
+  MlirNamedAttribute eqp = irNamed(ctx, "predicate", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 0));
+  MlirValue eq = irCreate1(&pbb, "arith.cmpi", 2, cmpOps, mlirIntegerTypeGet(ctx, 1), 1, &eqp);
+  MlirValue selOps[3] = {eq, mlirBlockGetArgument(pb, 0), fconst(&pbb, f32, 0.0)};
+  MlirValue pick = irCreate1(&pbb, "arith.select", 3, selOps, f32, 0, NULL);
+  MlirValue pacc = irBinary(&pbb, "arith.addf", mlirBlockGetArgument(pb, 3), pick);
+  irCreate(&pbb, "linalg.yield", 1, &pacc, 0, NULL, 0, NULL);
+  MlirValue picked = generic(b, 3, sins, filled(b, rowT, 0.0), smaps, "pr", pb);
+  /* lse = log(s) + m ; loss = sum_b (lse - picked) / B */
+  MlirType t3[3] = {f32, f32, f32};
+  MlirBlock lb = block(b, 3, t3);
+  IrBuilder lbb = {ctx, {NULL}, lb, b->loc};
+  MlirValue lse = irBinary(&lbb, "arith.addf", irCast(&lbb, "math.log", mlirBlockGetArgument(lb, 0), f32), mlirBlockGetArgument(lb, 1));
+  irCreate(&lbb, "linalg.yield", 1, &lse, 0, NULL, 0, NULL);
+  MlirValue lins[2] = {sum, m};
+  MlirAttribute i1 = identity(ctx, 1), lmaps[3] = {i1, i1, i1};
+  MlirValue lseT = generic(b, 2, lins, empty(b, rowT), lmaps, "p", lb);
+  MlirBlock tb = block(b, 3, t3);
+  IrBuilder tbb = {ctx, {NULL}, tb, b->loc};
+  MlirValue diff = irBinary(&tbb, "arith.subf", mlirBlockGetArgument(tb, 0), mlirBlockGetArgument(tb, 1));
+  MlirValue scaled = irBinary(&tbb, "arith.mulf", diff, fconst(&tbb, f32, 1.0 / (double)B));
+  MlirValue tacc = irBinary(&tbb, "arith.addf", mlirBlockGetArgument(tb, 2), scaled);
+  irCreate(&tbb, "linalg.yield", 1, &tacc, 0, NULL, 0, NULL);
+  MlirValue tins[2] = {lseT, picked};
+  MlirAttribute toScalar = mlirAffineMapAttrGet(mlirAffineMapGet(ctx, 1, 0, 0, NULL));
+  MlirAttribute tmaps[3] = {i1, i1, toScalar};
+  *loss = generic(b, 2, tins, filled(b, scalarT, 0.0), tmaps, "r", tb);
+  /* dz = (exp(z - lse) - onehot) / B */
+  MlirType t4g[4] = {f32, f32, i32, f32};
+  MlirBlock gb = block(b, 4, t4g);
+  IrBuilder gbb = {ctx, {NULL}, gb, b->loc};
+  MlirValue sm = irCast(&gbb, "math.exp", irBinary(&gbb, "arith.subf", mlirBlockGetArgument(gb, 0), mlirBlockGetArgument(gb, 1)), f32);
+  MlirValue gci = irCreate1(&gbb, "linalg.index", 0, NULL, indexT, 1, &dim1);
+  MlirValue gli = irCast(&gbb, "arith.index_cast", mlirBlockGetArgument(gb, 2), indexT);
+  MlirValue gcmp[2] = {gli, gci};
+  MlirValue geq = irCreate1(&gbb, "arith.cmpi", 2, gcmp, mlirIntegerTypeGet(ctx, 1), 1, &eqp);
+  MlirValue gsel[3] = {geq, fconst(&gbb, f32, 1.0), fconst(&gbb, f32, 0.0)};
+  MlirValue oh = irCreate1(&gbb, "arith.select", 3, gsel, f32, 0, NULL);
+  MlirValue gd = irBinary(&gbb, "arith.mulf", irBinary(&gbb, "arith.subf", sm, oh), fconst(&gbb, f32, 1.0 / (double)B));
+  irCreate(&gbb, "linalg.yield", 1, &gd, 0, NULL, 0, NULL);
+  MlirValue gins[3] = {z, lseT, labels};
+  MlirAttribute gmaps[4] = {mBC, mB, mB, mBC};
+  *dz = generic(b, 3, gins, empty(b, zt), gmaps, "pp", gb);
+  return true;
+}
+
+/* Lowers the scratch module to what the autodiff understands. */
+static bool prepare(Work *w, MlirModule scratch) {
+  MlirPassManager pm = mlirPassManagerCreate(w->ctx);
+  MlirOpPassManager fpm = mlirPassManagerGetNestedUnder(pm, irStr("func.func"));
+  mlirOpPassManagerAddOwnedPass(fpm, mlirCreateConversionTosaToLinalgNamed());
+  mlirOpPassManagerAddOwnedPass(fpm, mlirCreateConversionTosaToLinalg());
+  mlirOpPassManagerAddOwnedPass(fpm, mlirCreateConversionTosaToArith());
+  mlirOpPassManagerAddOwnedPass(fpm, mlirCreateConversionTosaToTensor());
+  mlirOpPassManagerAddOwnedPass(fpm, mlirCreateLinalgConvertElementwiseToLinalgPass());
+  mlirOpPassManagerAddOwnedPass(fpm, mlirCreateLinalgLinalgGeneralizeNamedOpsPass());
+  MlirLogicalResult r = mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(scratch));
+  mlirPassManagerDestroy(pm);
+  if (mlirLogicalResultIsFailure(r))
+    return failf(w, mlirOperationGetLocation(mlirModuleGetOperation(scratch)),
+                 "cluster-train: lowering the model to linalg failed");
+  return true;
+}
+
+/* The training step, built in the scratch module. */
+static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
+                      MlirOperation *stepOut) {
+  MlirContext ctx = w->ctx;
+  const ClustercClusterTrainOptions *o = &w->p->o;
+  MlirOperation sm = mlirModuleGetOperation(scratch);
+  MlirBlock sbody = mlirModuleGetBody(scratch);
+  MlirOperation fn = mlirBlockGetFirstOperation(sbody);
+  while (!mlirOperationIsNull(fn) && !opIs(fn, "func.func"))
+    fn = mlirOperationGetNextInBlock(fn);
+  MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(fn, 0));
+  MlirType ft = funcType(fn);
+  if (mlirFunctionTypeGetNumResults(ft) != 1)
+    return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model must "
+                 "return one tensor (its logits); it returns %d values",
+                 (int)mlirFunctionTypeGetNumResults(ft));
+  intptr_t nIn = mlirFunctionTypeGetNumInputs(ft);
+  size_t cap = 4 + 4 * (w->n + (size_t)nIn);
+  MlirAttribute *argNames = calloc(cap, sizeof *argNames);
+  MlirAttribute *resNames = calloc(cap, sizeof *resNames);
+  MlirValue *params = calloc(w->n + 1, sizeof *params);
+  MlirValue *grads = calloc(w->n + 1, sizeof *grads);
+  MlirValue *rets = calloc(cap, sizeof *rets);
+  bool ok = argNames && resNames && params && grads && rets;
+  if (!ok) {
+    failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
+    goto out;
+  }
+  intptr_t nArgNames = 0, nRes = 0;
+  char buf[512];
+  for (intptr_t i = 0; i < nIn; ++i) {
+    snprintf(buf, sizeof buf, "input:arg%d", (int)i);
+    argNames[nArgNames++] = mlirStringAttrGet(ctx, irStr(buf));
+  }
+  declareRuntime(sm, &kAssignI8);
+  declareRuntime(sm, &kAssignI16);
+  declareRuntime(sm, &kAccumI8);
+  declareRuntime(sm, &kAccumI16);
+  if (!(ok = parameterize(w, fn, sm, argNames, &nArgNames)))
+    goto out;
+  if (!(ok = prepare(w, scratch)))
+    goto out;
+
+  MlirOperation ret = mlirBlockGetTerminator(entry);
+  MlirValue z = mlirOperationGetOperand(ret, 0);
+  MlirValue labels = mlirBlockGetArgument(entry, nIn);
+  IrBuilder b = {ctx, ret, {NULL}, mlirOperationGetLocation(ret)};
+  MlirValue loss, dz;
+  if (!(ok = buildLoss(w, &b, z, labels, &loss, &dz)))
+    goto out;
+
+  /* AD parameters: Wc of each clustered weight, then the params. */
+  size_t np = 0;
+  intptr_t argAt = nIn + 1 + (intptr_t)w->nClustered * 2;
+  for (size_t i = 0; i < w->n; ++i)
+    if (w->t[i].kind == K_CLUSTERED)
+      params[np++] = mlirOperationGetResult(findTagged(fn, "clusterc.decoded", (int64_t)i), 0);
+  for (size_t i = 0; i < w->n; ++i)
+    if (w->t[i].kind == K_PARAM)
+      params[np++] = mlirBlockGetArgument(entry, argAt++);
+  AdError aerr;
+  if (!adReverse(entry, ret, z, dz, params, np, grads, &aerr)) {
+    ok = failf(w, mlirLocationIsNull(aerr.loc) ? mlirOperationGetLocation(fn) : aerr.loc,
+               "cluster-train: %s", aerr.message);
+    goto out;
+  }
+  /* Results. */
+  rets[nRes] = loss;
+  resNames[nRes++] = mlirStringAttrGet(ctx, irStr("loss:loss"));
+  size_t gi = 0;
+  bool ste = o->mode == CLUSTERC_TRAIN_STE;
+  if (ste)
+    for (size_t i = 0; i < w->n; ++i)
+      if (w->t[i].kind == K_CLUSTERED) {
+        rets[nRes] = grads[gi++];
+        snprintf(buf, sizeof buf, "grad_weight:%s", w->t[i].name);
+        resNames[nRes++] = mlirStringAttrGet(ctx, irStr(buf));
+      }
+  gi = 0;
+  intptr_t idxArg = nIn + 1;
+  for (size_t i = 0; i < w->n; ++i) {
+    Trainable *t = &w->t[i];
+    if (t->kind != K_CLUSTERED)
+      continue;
+    MlirValue idx = ste ? mlirOperationGetResult(findTagged(fn, "clusterc.indices", (int64_t)i), 0)
+                        : mlirBlockGetArgument(entry, idxArg);
+    idxArg++;
+    MlirType i32 = mlirIntegerTypeGet(ctx, 32);
+    MlirValue mode = irConstInt(&b, i32, o->reduce);
+    MlirType ct = tensor1((int64_t)t->k, mlirF32TypeGet(ctx));
+    MlirValue args[4] = {flatDyn(&b, grads[gi++]), flatDyn(&b, idx), mode,
+                         irCast(&b, "tensor.cast", empty(&b, ct), dyn1(mlirF32TypeGet(ctx)))};
+    MlirValue dc = callRuntime(&b, t->wide ? &kAccumI16 : &kAccumI8, args);
+    rets[nRes] = irCast(&b, "tensor.cast", dc, ct);
+    snprintf(buf, sizeof buf, "grad_centroids:%s", t->name);
+    resNames[nRes++] = mlirStringAttrGet(ctx, irStr(buf));
+  }
+  for (size_t i = 0; i < w->n; ++i)
+    if (w->t[i].kind == K_PARAM) {
+      rets[nRes] = grads[gi++];
+      snprintf(buf, sizeof buf, "grad_param:%s", w->t[i].name);
+      resNames[nRes++] = mlirStringAttrGet(ctx, irStr(buf));
+    }
+  if (ste)
+    for (size_t i = 0; i < w->n; ++i)
+      if (w->t[i].kind == K_CLUSTERED) {
+        rets[nRes] = mlirOperationGetResult(findTagged(fn, "clusterc.indices", (int64_t)i), 0);
+        snprintf(buf, sizeof buf, "indices:%s", w->t[i].name);
+        resNames[nRes++] = mlirStringAttrGet(ctx, irStr(buf));
+      }
+  MlirOperation newRet = irCreate(&b, "func.return", nRes, rets, 0, NULL, 0, NULL);
+  mlirOperationDestroy(ret);
+  setFuncType(fn, entry, newRet);
+  MlirStringRef base = symName(fn);
+  snprintf(buf, sizeof buf, "%.*s_train_step", (int)base.length, base.data);
+  mlirOperationSetAttributeByName(fn, irStr("sym_name"), mlirStringAttrGet(ctx, irStr(buf)));
+  mlirOperationRemoveAttributeByName(fn, irStr("sym_visibility"));
+  mlirOperationSetAttributeByName(fn, irStr("llvm.emit_c_interface"), mlirUnitAttrGet(ctx));
+  mlirOperationSetAttributeByName(fn, irStr("clusterc.arguments"),
+                                  mlirArrayAttrGet(ctx, nArgNames, argNames));
+  mlirOperationSetAttributeByName(fn, irStr("clusterc.results"),
+                                  mlirArrayAttrGet(ctx, nRes, resNames));
+  (void)module;
+  *stepOut = fn;
+out:
+  free(argNames);
+  free(resNames);
+  free(params);
+  free(grads);
+  free(rets);
+  return ok;
+}
+
+/* @f_train_init() -> (W or idx..., c..., p...): the starting values. */
+static bool buildInit(Work *w, MlirOperation module, MlirOperation fn) {
+  MlirContext ctx = w->ctx;
+  bool ste = w->p->o.mode == CLUSTERC_TRAIN_STE;
+  MlirLocation loc = mlirOperationGetLocation(fn);
+  MlirBlock body = mlirBlockCreate(0, NULL, NULL);
+  IrBuilder b = {ctx, {NULL}, body, loc};
+  MlirValue *rets = calloc(3 * w->n + 1, sizeof *rets);
+  if (!rets) {
+    mlirBlockDestroy(body);
+    return failf(w, loc, "cluster-train: out of memory");
+  }
+  intptr_t n = 0;
+  bool ok = true;
+  for (int pass = 0; pass < 3 && ok; ++pass)
+    for (size_t i = 0; i < w->n && ok; ++i) {
+      Trainable *t = &w->t[i];
+      if ((pass < 2) != (t->kind == K_CLUSTERED) || t->kind == K_NONE)
+        continue;
+      MlirAttribute v;
+      if (pass == 1) {
+        v = mlirDenseElementsAttrFloatGet(tensor1((int64_t)t->k, mlirF32TypeGet(ctx)),
+                                          (intptr_t)t->k, t->c);
+      } else if (pass == 0 && !ste) {
+        /* centroids-only: the fixed assignment to the initial centroids. */
+        const char *why;
+        float *vals = weightsReadF32(&t->ci, &why);
+        size_t bytes = t->ci.elements * (t->wide ? 2 : 1);
+        void *idx = malloc(bytes ? bytes : 1);
+        ok = vals && idx &&
+             clusterrt_assign_f32(vals, t->ci.elements, t->c, t->k,
+                                  t->wide ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8,
+                                  idx) == CLUSTERRT_OK;
+        if (ok)
+          v = mlirDenseElementsAttrRawBufferGet(indexTensorType(ctx, t), bytes, idx);
+        free(vals);
+        free(idx);
+        if (!ok)
+          failf(w, loc, "cluster-train: assigning '%s' failed", t->name);
+      } else {
+        v = t->ci.value;
+      }
+      if (!ok)
+        break;
+      MlirNamedAttribute a = irNamed(ctx, "value", v);
+      rets[n++] = irCreate1(&b, "arith.constant", 0, NULL, mlirAttributeGetType(v), 1, &a);
+    }
+  if (!ok) {
+    free(rets);
+    mlirBlockDestroy(body);
+    return false;
+  }
+  MlirOperation ret = irCreate(&b, "func.return", n, rets, 0, NULL, 0, NULL);
+  MlirType *rt = malloc(sizeof(MlirType) * (size_t)(n + 1));
+  for (intptr_t i = 0; rt && i < n; ++i)
+    rt[i] = mlirValueGetType(rets[i]);
+  MlirStringRef base = symName(fn);
+  char name[300];
+  snprintf(name, sizeof name, "%.*s_train_init", (int)base.length, base.data);
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, body);
+  MlirNamedAttribute attrs[3] = {
+      irNamed(ctx, "sym_name", mlirStringAttrGet(ctx, irStr(name))),
+      irNamed(ctx, "function_type", mlirTypeAttrGet(mlirFunctionTypeGet(ctx, 0, NULL, n, rt))),
+      irNamed(ctx, "llvm.emit_c_interface", mlirUnitAttrGet(ctx))};
+  MlirOperationState s = mlirOperationStateGet(irStr("func.func"), loc);
+  mlirOperationStateAddAttributes(&s, 3, attrs);
+  mlirOperationStateAddOwnedRegions(&s, 1, &region);
+  MlirBlock mbody = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  mlirBlockInsertOwnedOperationAfter(mbody, fn, mlirOperationCreate(&s));
+  (void)ret;
+  free(rt);
+  free(rets);
+  return true;
+}
+
+static void ctRun(MlirOperation module, MlirExternalPass pass, void *user) {
+  Work w = {.p = user, .ctx = mlirOperationGetContext(module)};
+  bool ok = false;
+  MlirModule scratch = {NULL};
+  MlirOperation fn = findFunction(module, w.p->o.function, &w);
+  if (mlirOperationIsNull(fn) || !selectTrainables(&w, fn))
+    goto out;
+  scratch = mlirModuleCreateEmpty(mlirOperationGetLocation(fn));
+  mlirBlockAppendOwnedOperation(mlirModuleGetBody(scratch), mlirOperationClone(fn));
+  MlirOperation step;
+  if (!buildStep(&w, module, scratch, &step))
+    goto out;
+  /* Move the step into the module, after the model, with its callees. */
+  declareRuntime(module, &kAssignI8);
+  declareRuntime(module, &kAssignI16);
+  declareRuntime(module, &kAccumI8);
+  declareRuntime(module, &kAccumI16);
+  MlirBlock mbody = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  MlirOperation copy = mlirOperationClone(step);
+  mlirBlockInsertOwnedOperationAfter(mbody, fn, copy);
+  ok = buildInit(&w, module, fn);
+out:
+  if (!ok) {
+    mlirEmitError(mlirLocationIsNull(w.errLoc) ? mlirOperationGetLocation(module) : w.errLoc,
+                  w.err[0] ? w.err : "cluster-train failed");
+    mlirExternalPassSignalFailure(pass);
+  }
+  if (!mlirModuleIsNull(scratch))
+    mlirModuleDestroy(scratch);
+  freeWork(&w);
+}
+
+static void ctConstruct(void *user) { (void)user; }
+
+static void ctDestruct(void *user) {
+  CtPass *p = user;
+  clustercClusterTrainOptionsFree(&p->o);
+  free(p);
+}
+
+static void *ctClone(void *user) {
+  const CtPass *src = user;
+  CtPass *p = malloc(sizeof *p);
+  if (p && copyOptions(&p->o, &src->o)) {
+    free(p);
+    p = NULL;
+  }
+  return p;
+}
+
+static MlirTypeIDAllocator allocator;
+static MlirTypeID ctTypeId;
+static void initTypeId(void) {
+  allocator = mlirTypeIDAllocatorCreate();
+  ctTypeId = mlirTypeIDAllocatorAllocateTypeID(allocator);
+}
+
+MlirPass clustercCreateClusterTrainPass(const ClustercClusterTrainOptions *o) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, initTypeId);
+  CtPass *p = malloc(sizeof *p);
+  if (!p)
+    return (MlirPass){NULL};
+  if (copyOptions(&p->o, o)) {
+    free(p);
+    return (MlirPass){NULL};
+  }
+  MlirDialectHandle deps[4] = {
+      mlirGetDialectHandle__arith__(), mlirGetDialectHandle__linalg__(),
+      mlirGetDialectHandle__tensor__(), mlirGetDialectHandle__func__()};
+  MlirExternalPassCallbacks cb = {ctConstruct, ctDestruct, NULL, ctClone, ctRun};
+  return mlirCreateExternalPass(
+      ctTypeId, irStr("ClusterTrain"), irStr("cluster-train"),
+      irStr("Generate the clustering-aware (STE) training step of a model by "
+            "reverse-mode differentiation"),
+      irStr("builtin.module"), 4, deps, cb, p);
+}

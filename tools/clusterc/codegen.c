@@ -1,0 +1,485 @@
+/*
+ * Code generation (see codegen.h): lowering pipeline, translation to LLVM IR,
+ * LLVM optimisation and emission for x86-64 and AArch64.
+ *
+ * Invariants:
+ *  - Nothing is written before everything succeeded: the IR, bitcode or
+ *    object goes to a memory buffer first, then through the driver's Output
+ *    (temporary file renamed into place on commit). The header likewise.
+ *  - Floating point is not reassociated or contracted (no fast-math flags
+ *    are added, FP fusion stays "standard"), so every -O level and both
+ *    targets compute what the JIT computes, bit for bit.
+ *  - Objects are position-independent (they link into PIE executables and
+ *    shared libraries) and need only libc and libclusterrt: the one MLIR
+ *    runtime helper the lowering may call, memrefCopy, is linked in with
+ *    internal linkage (memref-copy.c).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "codegen.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llvm-c/Analysis.h"
+#include "llvm-c/BitWriter.h"
+#include "llvm-c/Core.h"
+#include "llvm-c/IRReader.h"
+#include "llvm-c/Linker.h"
+#include "llvm-c/Target.h"
+#include "llvm-c/TargetMachine.h"
+#include "llvm-c/Transforms/PassBuilder.h"
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/Pass.h"
+#include "mlir-c/RegisterEverything.h"
+#include "mlir-c/Target/LLVMIR.h"
+
+/* Tosa to linalg; bufferize with identity layouts at function boundaries
+ * (C passes contiguous arrays) and caller-allocated results; free what the
+ * function allocates; linalg to loops, which LLVM's loop vectorizer
+ * vectorizes where that keeps the order of floating-point operations (the
+ * elementwise ops, the decode; not the reductions). */
+static const char defaultPipeline[] =
+    "builtin.module("
+    "func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor),"
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-results-to-out-params{hoist-static-allocs},"
+    "buffer-deallocation-pipeline,"
+    "func.func(convert-linalg-to-loops),"
+    "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+    "finalize-memref-to-llvm,convert-to-llvm,reconcile-unrealized-casts)";
+
+const char *cgDefaultPipeline(void) { return defaultPipeline; }
+
+const char cgUsage[] =
+    "Code generation:\n"
+    "  --emit=KIND             mlir (default), llvm-dialect, llvm (IR text), bc,\n"
+    "                          asm or obj\n"
+    "  --target=TRIPLE         x86_64-linux-gnu or aarch64-linux-gnu (default: host)\n"
+    "  --mcpu=CPU              target CPU (default generic; 'native': this host's)\n"
+    "  --mattr=+F,-G           target features\n"
+    "  -O0 .. -O3              LLVM optimisation level (default -O2)\n"
+    "  --pipeline='TEXT'       replace the lowering pipeline (pass-pipeline syntax)\n"
+    "  --print-pipeline        print the lowering pipeline and exit\n"
+    "  --emit-header=FILE      write a C header declaring the entry points\n";
+
+void cgOptionsInit(CgOptions *o) {
+  memset(o, 0, sizeof *o);
+  o->optLevel = 2;
+}
+
+static const char *const emitNames[] = {"mlir", "llvm-dialect", "llvm",
+                                        "bc",   "asm",          "obj"};
+
+static bool prefixed(const char *arg, const char *prefix, const char **value) {
+  size_t n = strlen(prefix);
+  if (strncmp(arg, prefix, n))
+    return false;
+  *value = arg + n;
+  return true;
+}
+
+int cgParseArg(CgOptions *o, const char *arg, char *err, size_t errSize) {
+  const char *v;
+  if (prefixed(arg, "--emit=", &v)) {
+    for (size_t i = 0; i < sizeof emitNames / sizeof emitNames[0]; ++i)
+      if (!strcmp(v, emitNames[i])) {
+        o->emit = (CgEmit)i;
+        return 1;
+      }
+    return 0; /* other --emit values belong to the driver */
+  }
+  if (prefixed(arg, "--target=", &v) || prefixed(arg, "--mcpu=", &v) ||
+      prefixed(arg, "--mattr=", &v) || prefixed(arg, "--pipeline=", &v) ||
+      prefixed(arg, "--emit-header=", &v)) {
+    if (!*v) {
+      snprintf(err, errSize, "option '%s' needs a value", arg);
+      return -1;
+    }
+    const char **slot = arg[2] == 't' ? &o->triple
+                        : arg[3] == 'c' ? &o->cpu
+                        : arg[3] == 'a' ? &o->features
+                        : arg[2] == 'p' ? &o->pipeline : &o->header;
+    *slot = v;
+    return 1;
+  }
+  if (!strcmp(arg, "--print-pipeline")) {
+    o->printPipeline = true;
+    return 1;
+  }
+  if (arg[0] == '-' && arg[1] == 'O' && arg[2]) {
+    if (arg[2] < '0' || arg[2] > '3' || arg[3]) {
+      snprintf(err, errSize, "bad optimisation level '%s' (expected -O0..-O3)", arg);
+      return -1;
+    }
+    o->optLevel = arg[2] - '0';
+    return 1;
+  }
+  return 0;
+}
+
+bool cgNeedsTarget(const CgOptions *o) {
+  return o->emit >= CG_EMIT_LLVM || o->triple || o->cpu || o->features;
+}
+
+/* ---- Target ---------------------------------------------------------------- */
+
+static void initTargets(void) {
+  static bool done;
+  if (done)
+    return;
+  done = true;
+  LLVMInitializeX86TargetInfo();
+  LLVMInitializeX86Target();
+  LLVMInitializeX86TargetMC();
+  LLVMInitializeX86AsmPrinter();
+  LLVMInitializeAArch64TargetInfo();
+  LLVMInitializeAArch64Target();
+  LLVMInitializeAArch64TargetMC();
+  LLVMInitializeAArch64AsmPrinter();
+}
+
+/* The normalized triple (LLVMDisposeMessage it). */
+static char *tripleOf(const CgOptions *o) {
+  if (!o->triple)
+    return LLVMGetDefaultTargetTriple();
+  return LLVMNormalizeTargetTriple(o->triple);
+}
+
+static bool sameArch(const char *a, const char *b) {
+  size_t la = strcspn(a, "-"), lb = strcspn(b, "-");
+  return la == lb && !strncmp(a, b, la);
+}
+
+int cgCheckTarget(const CgOptions *o, char *err, size_t errSize) {
+  initTargets();
+  char *triple = tripleOf(o), *msg = NULL;
+  LLVMTargetRef t;
+  int rc = 0;
+  if (LLVMGetTargetFromTriple(triple, &t, &msg)) {
+    snprintf(err, errSize, "unsupported target '%s' (clusterc emits code for "
+             "x86_64 and aarch64 triples, e.g. aarch64-linux-gnu): %s",
+             o->triple ? o->triple : triple, msg ? msg : "");
+    rc = -1;
+  } else if (o->cpu && !strcmp(o->cpu, "native")) {
+    char *host = LLVMGetDefaultTargetTriple();
+    if (!sameArch(host, triple)) {
+      snprintf(err, errSize, "--mcpu=native needs the host's target (%s), not '%s'",
+               host, triple);
+      rc = -1;
+    }
+    LLVMDisposeMessage(host);
+  }
+  LLVMDisposeMessage(msg);
+  LLVMDisposeMessage(triple);
+  return rc;
+}
+
+/* ---- MLIR side -------------------------------------------------------------- */
+
+bool cgIsEntryPoint(MlirOperation op) {
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+  if (!mlirStringRefEqual(name, mlirStringRefCreateFromCString("func.func")))
+    return false;
+  MlirAttribute vis = mlirOperationGetAttributeByName(
+      op, mlirStringRefCreateFromCString("sym_visibility"));
+  if (!mlirAttributeIsNull(vis) &&
+      !mlirStringRefEqual(mlirStringAttrGetValue(vis),
+                          mlirStringRefCreateFromCString("public")))
+    return false;
+  MlirRegion body = mlirOperationGetRegion(op, 0);
+  return !mlirBlockIsNull(mlirRegionGetFirstBlock(body));
+}
+
+void cgMarkEntryPoints(MlirModule module) {
+  MlirContext ctx = mlirModuleGetContext(module);
+  for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(module));
+       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
+    if (cgIsEntryPoint(op))
+      mlirOperationSetAttributeByName(
+          op, mlirStringRefCreateFromCString("llvm.emit_c_interface"),
+          mlirUnitAttrGet(ctx));
+}
+
+typedef struct Text {
+  char buf[1024];
+  size_t len;
+} Text;
+
+static void appendText(MlirStringRef s, void *user) {
+  Text *t = user;
+  size_t n = s.length < sizeof t->buf - 1 - t->len ? s.length
+                                                   : sizeof t->buf - 1 - t->len;
+  memcpy(t->buf + t->len, s.data, n);
+  t->len += n;
+  t->buf[t->len] = 0;
+}
+
+/* Runs the lowering pipeline; false after a diagnostic. */
+static bool lower(MlirModule module, const char *pipeline, const char *displayName) {
+  MlirContext ctx = mlirModuleGetContext(module);
+  static bool registered;
+  if (!registered) {
+    mlirRegisterAllPasses();
+    registered = true;
+  }
+  MlirPassManager pm = mlirPassManagerCreate(ctx);
+  mlirPassManagerEnableVerifier(pm, true);
+  Text msg = {.len = 0};
+  msg.buf[0] = 0;
+  bool ok = true;
+  if (mlirLogicalResultIsFailure(mlirParsePassPipeline(
+          mlirPassManagerGetAsOpPassManager(pm),
+          mlirStringRefCreateFromCString(pipeline), appendText, &msg))) {
+    fprintf(stderr, "clusterc: error: bad lowering pipeline: %s\n", msg.buf);
+    ok = false;
+  } else if (mlirLogicalResultIsFailure(
+                 mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module)))) {
+    fprintf(stderr, "%s: error: lowering failed\n", displayName);
+    ok = false;
+  }
+  mlirPassManagerDestroy(pm);
+  return ok;
+}
+
+/* First op not in the LLVM dialect, to diagnose before translation. */
+static MlirWalkResult findNonLLVM(MlirOperation op, void *user) {
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+  if ((name.length > 5 && !strncmp(name.data, "llvm.", 5)) ||
+      mlirStringRefEqual(name, mlirStringRefCreateFromCString("builtin.module")))
+    return MlirWalkResultAdvance;
+  *(MlirOperation *)user = op;
+  return MlirWalkResultInterrupt;
+}
+
+static bool checkLowered(MlirModule module) {
+  MlirOperation bad = {NULL};
+  mlirOperationWalk(mlirModuleGetOperation(module), findNonLLVM, &bad,
+                    MlirWalkPreOrder);
+  if (mlirOperationIsNull(bad))
+    return true;
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(bad));
+  char msg[256];
+  snprintf(msg, sizeof msg, "'%.*s' is not lowered to the LLVM dialect by the "
+           "lowering pipeline (unsupported op for code generation)",
+           (int)name.length, name.data);
+  mlirEmitError(mlirOperationGetLocation(bad), msg);
+  return false;
+}
+
+/* ---- LLVM side --------------------------------------------------------------- */
+
+/* Links memrefCopy in (internal) when the module calls it. */
+static bool linkMemrefCopy(LLVMModuleRef mod, const char *displayName) {
+  LLVMValueRef decl = LLVMGetNamedFunction(mod, "memrefCopy");
+  if (!decl || !LLVMIsDeclaration(decl))
+    return true;
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange(
+      cgMemrefCopyIR, strlen(cgMemrefCopyIR), "memref-copy", 0);
+  LLVMModuleRef helper;
+  char *msg = NULL;
+  if (LLVMParseIRInContext(ctx, buf, &helper, &msg)) {
+    fprintf(stderr, "%s: error: internal: memrefCopy IR: %s\n", displayName,
+            msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return false;
+  }
+  LLVMSetTarget(helper, LLVMGetTarget(mod));
+  LLVMSetDataLayout(helper, LLVMGetDataLayoutStr(mod));
+  if (LLVMLinkModules2(mod, helper)) {
+    fprintf(stderr, "%s: error: internal: cannot link memrefCopy\n", displayName);
+    return false;
+  }
+  LLVMSetLinkage(LLVMGetNamedFunction(mod, "memrefCopy"), LLVMInternalLinkage);
+  return true;
+}
+
+static LLVMTargetMachineRef createTargetMachine(const CgOptions *o, char *triple) {
+  LLVMTargetRef t;
+  char *msg = NULL;
+  if (LLVMGetTargetFromTriple(triple, &t, &msg)) {
+    LLVMDisposeMessage(msg);
+    return NULL;
+  }
+  char *cpu = NULL, *feat = NULL;
+  if (o->cpu && !strcmp(o->cpu, "native")) {
+    cpu = LLVMGetHostCPUName();
+    feat = LLVMGetHostCPUFeatures();
+  }
+  size_t fl = (feat ? strlen(feat) : 0) + (o->features ? strlen(o->features) : 0) + 2;
+  char *features = malloc(fl);
+  if (!features) {
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(feat);
+    return NULL;
+  }
+  snprintf(features, fl, "%s%s%s", feat ? feat : "",
+           feat && o->features ? "," : "", o->features ? o->features : "");
+  static const LLVMCodeGenOptLevel levels[] = {
+      LLVMCodeGenLevelNone, LLVMCodeGenLevelLess, LLVMCodeGenLevelDefault,
+      LLVMCodeGenLevelAggressive};
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(
+      t, triple, cpu ? cpu : o->cpu ? o->cpu : "generic", features,
+      levels[o->optLevel], LLVMRelocPIC, LLVMCodeModelDefault);
+  free(features);
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(feat);
+  return tm;
+}
+
+static void writeMemoryBuffer(LLVMMemoryBufferRef buf, Output *out) {
+  outputWrite(mlirStringRefCreate(LLVMGetBufferStart(buf), LLVMGetBufferSize(buf)),
+              out);
+  LLVMDisposeMemoryBuffer(buf);
+}
+
+/* Translates, optimizes and emits; false after a message. */
+static bool emitLLVM(MlirModule module, const CgOptions *o, Output *out,
+                     const char *displayName) {
+  MlirContext mctx = mlirModuleGetContext(module);
+  mlirRegisterAllLLVMTranslations(mctx);
+  initTargets();
+  char *triple = tripleOf(o);
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMTargetMachineRef tm = createTargetMachine(o, triple);
+  LLVMModuleRef mod = NULL;
+  bool ok = false;
+  char *msg = NULL;
+  if (!tm) {
+    fprintf(stderr, "%s: error: cannot create a target machine for '%s'\n",
+            displayName, triple);
+    goto done;
+  }
+  mod = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module), ctx);
+  if (!mod) {
+    fprintf(stderr, "%s: error: translation to LLVM IR failed\n", displayName);
+    goto done;
+  }
+  LLVMSetTarget(mod, triple);
+  LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+  LLVMSetModuleDataLayout(mod, dl);
+  LLVMDisposeTargetData(dl);
+  if (!linkMemrefCopy(mod, displayName))
+    goto done;
+  if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+    fprintf(stderr, "%s: error: invalid LLVM IR: %s\n", displayName, msg);
+    goto done;
+  }
+  LLVMDisposeMessage(msg);
+  msg = NULL;
+  char passes[32];
+  snprintf(passes, sizeof passes, "default<O%d>", o->optLevel);
+  LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopVectorization(pbo, o->optLevel >= 2);
+  LLVMPassBuilderOptionsSetSLPVectorization(pbo, o->optLevel >= 2);
+  LLVMPassBuilderOptionsSetLoopInterleaving(pbo, o->optLevel >= 2);
+  LLVMErrorRef e = LLVMRunPasses(mod, passes, tm, pbo);
+  LLVMDisposePassBuilderOptions(pbo);
+  if (e) {
+    msg = LLVMGetErrorMessage(e);
+    fprintf(stderr, "%s: error: LLVM optimisation failed: %s\n", displayName, msg);
+    LLVMDisposeErrorMessage(msg);
+    msg = NULL;
+    goto done;
+  }
+  LLVMMemoryBufferRef buf = NULL;
+  switch (o->emit) {
+  case CG_EMIT_LLVM: {
+    char *text = LLVMPrintModuleToString(mod);
+    outputWrite(mlirStringRefCreateFromCString(text), out);
+    LLVMDisposeMessage(text);
+    ok = true;
+    break;
+  }
+  case CG_EMIT_BC:
+    writeMemoryBuffer(LLVMWriteBitcodeToMemoryBuffer(mod), out);
+    ok = true;
+    break;
+  default:
+    if (LLVMTargetMachineEmitToMemoryBuffer(
+            tm, mod, o->emit == CG_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile,
+            &msg, &buf)) {
+      fprintf(stderr, "%s: error: code generation failed: %s\n", displayName,
+              msg ? msg : "");
+      break;
+    }
+    writeMemoryBuffer(buf, out);
+    ok = true;
+  }
+done:
+  LLVMDisposeMessage(msg);
+  if (mod)
+    LLVMDisposeModule(mod);
+  if (tm)
+    LLVMDisposeTargetMachine(tm);
+  LLVMContextDispose(ctx);
+  LLVMDisposeMessage(triple);
+  return ok;
+}
+
+/* The model's name for the header: the input's base name without suffix. */
+static void modelName(const char *displayName, char *buf, size_t size) {
+  const char *base = strrchr(displayName, '/');
+  base = base ? base + 1 : displayName;
+  snprintf(buf, size, "%s", base);
+  char *dot = strchr(buf, '.');
+  if (dot && dot != buf)
+    *dot = 0;
+}
+
+int cgRun(MlirModule module, const CgOptions *o, Output *out,
+          const char *displayName) {
+  char *header = NULL;
+  Output hout;
+  bool hopen = false;
+  int rc = -1;
+  if (o->header) {
+    char name[256], err[512];
+    modelName(displayName, name, sizeof name);
+    if (!(header = cgHeaderText(module, name, err, sizeof err))) {
+      fprintf(stderr, "%s: error: %s\n", displayName, err);
+      return -1;
+    }
+    if (outputOpen(&hout, o->header)) {
+      fprintf(stderr, "%s: error: cannot write header: %s\n", o->header,
+              strerror(errno));
+      free(header);
+      return -1;
+    }
+    hopen = true;
+  }
+  cgMarkEntryPoints(module);
+  if (o->emit == CG_EMIT_MLIR) {
+    mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, out);
+    outputWrite(mlirStringRefCreateFromCString("\n"), out);
+  } else {
+    if (!lower(module, o->pipeline ? o->pipeline : defaultPipeline, displayName) ||
+        !checkLowered(module))
+      goto done;
+    if (o->emit == CG_EMIT_LLVM_DIALECT) {
+      mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, out);
+      outputWrite(mlirStringRefCreateFromCString("\n"), out);
+    } else if (!emitLLVM(module, o, out, displayName)) {
+      goto done;
+    }
+  }
+  if (hopen) {
+    outputWrite(mlirStringRefCreateFromCString(header), &hout);
+    hopen = false;
+    if (outputCommit(&hout)) {
+      fprintf(stderr, "%s: error: cannot write header: %s\n", o->header,
+              strerror(errno));
+      goto done;
+    }
+  }
+  rc = 0;
+done:
+  if (hopen)
+    outputAbandon(&hout);
+  free(header);
+  return rc;
+}
