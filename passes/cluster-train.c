@@ -918,6 +918,8 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
   declareRuntime(sm, &kAccumI16);
   if (!(ok = parameterize(w, fn, sm, argNames, &nArgNames)))
     goto out;
+  /* The new arguments: keep the function verifying for the passes. */
+  setFuncType(fn, entry, mlirBlockGetTerminator(entry));
   if (!(ok = prepare(w, scratch)))
     goto out;
 
