@@ -339,20 +339,25 @@ static MlirValue backwardOperand(Ad *ad, MlirOperation op, intptr_t nIn,
   bmaps[n] = outMap;
   types[n] = mlirShapedTypeGetElementType(mlirValueGetType(acc));
 
+  /* Iterators: a dimension is parallel when distinct values of it write
+   * distinct elements of the adjoint, i.e. it is a result of the output
+   * map and every result is a distinct dimension or a constant (tosa's
+   * lowering indexes unit dimensions with 0). Otherwise the iterations
+   * collide and every dimension is a reduction. */
   MlirAffineMap am = mlirAffineMapAttrGetValue(outMap);
-  bool red[64];
-  bool projected = mlirAffineMapIsProjectedPermutation(am);
-  for (intptr_t d = 0; d < nDims; ++d)
-    red[d] = !projected;
-  if (projected) {
-    for (intptr_t d = 0; d < nDims; ++d)
-      red[d] = true;
-    for (intptr_t r = 0; r < mlirAffineMapGetNumResults(am); ++r) {
-      MlirAffineExpr e = mlirAffineMapGetResult(am, r);
-      if (mlirAffineExprIsADim(e))
-        red[mlirAffineDimExprGetPosition(e)] = false;
+  bool red[64], seen[64] = {0}, simple = true;
+  for (intptr_t r = 0; r < mlirAffineMapGetNumResults(am); ++r) {
+    MlirAffineExpr e = mlirAffineMapGetResult(am, r);
+    if (mlirAffineExprIsADim(e)) {
+      intptr_t d = mlirAffineDimExprGetPosition(e);
+      simple &= !seen[d];
+      seen[d] = true;
+    } else if (!mlirAffineExprIsAConstant(e)) {
+      simple = false;
     }
   }
+  for (intptr_t d = 0; d < nDims; ++d)
+    red[d] = !(simple && seen[d]);
 
   MlirBlock body = newBlock(ad, n + 1, types);
   IrBuilder bb = {ctx, {NULL}, body, ad->b.loc};

@@ -689,6 +689,9 @@ static bool parameterize(Work *w, MlirOperation fn, MlirOperation scratch,
       snprintf(nameBuf, sizeof nameBuf, "%s:%s", kind, t->name);
       argNames[(*nArgNames)++] = mlirStringAttrGet(ctx, irStr(nameBuf));
       MlirValue repl = a;
+      /* New ops go right before the constant they replace: it dominates
+       * every use, and stays in place until it is destroyed below. */
+      b.before = l.items[i].op;
       if (pass == 1) {
         /* idx = assign(W, c) (or the idx argument), Wc = c[idx]. */
         MlirValue idx = wArg[i];

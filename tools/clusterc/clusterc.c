@@ -26,10 +26,9 @@
 #include "mlir-c/Pass.h"
 #include "mlir-c/RegisterEverything.h"
 #include "codegen.h"
+#include "driver.h"
 #include "output.h"
 #include "report.h"
-
-enum { EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
 
 static const char usage[] =
     "usage: clusterc [options] <input.mlir|-> [-o <output.mlir|->]\n"
@@ -60,78 +59,6 @@ static const char usage[] =
     "  --report=json=FILE      write the report as JSON ('-' for stdout)\n"
     "  --emit=KIND             what to write (default mlir; see below)\n"
     "  --help, --version\n";
-
-/* ---- Diagnostics ------------------------------------------------------- */
-
-typedef struct DiagState {
-  const char *filename;
-  int errors;
-} DiagState;
-
-static void printToFile(MlirStringRef s, void *user) {
-  fwrite(s.data, 1, s.length, (FILE *)user);
-}
-
-static void printLocPrefix(MlirLocation loc, const char *fallback) {
-  MlirStringRef file;
-  unsigned line, col;
-  MlirStringRef name;
-  if (clustercLocationGetFileLineCol(loc, &file, &line, &col))
-    fprintf(stderr, "%.*s:%u:%u: ", (int)file.length, file.data, line, col);
-  else if (clustercLocationGetName(loc, &name))
-    fprintf(stderr, "%s: loc(\"%.*s\"): ", fallback, (int)name.length, name.data);
-  else
-    fprintf(stderr, "%s: ", fallback);
-}
-
-static MlirLogicalResult onDiagnostic(MlirDiagnostic d, void *user) {
-  DiagState *ds = user;
-  static const char *sev[] = {"error", "warning", "note", "remark"};
-  MlirDiagnosticSeverity s = mlirDiagnosticGetSeverity(d);
-  if (s == MlirDiagnosticError)
-    ds->errors++;
-  printLocPrefix(mlirDiagnosticGetLocation(d), ds->filename);
-  fprintf(stderr, "%s: ", sev[s]);
-  mlirDiagnosticPrint(d, printToFile, stderr);
-  fputc('\n', stderr);
-  for (intptr_t i = 0; i < mlirDiagnosticGetNumNotes(d); ++i) {
-    MlirDiagnostic note = mlirDiagnosticGetNote(d, i);
-    printLocPrefix(mlirDiagnosticGetLocation(note), ds->filename);
-    fputs("note: ", stderr);
-    mlirDiagnosticPrint(note, printToFile, stderr);
-    fputc('\n', stderr);
-  }
-  return mlirLogicalResultSuccess();
-}
-
-/* ---- Input --------------------------------------------------------------- */
-
-static char *readAll(const char *path, size_t *len) {
-  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-  if (!f)
-    return NULL;
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (n < cap) {
-      if (ferror(f)) {
-        free(buf);
-        buf = NULL;
-      }
-      break;
-    }
-    char *grown = realloc(buf, cap *= 2);
-    if (!grown)
-      free(buf);
-    buf = grown;
-  }
-  if (f != stdin)
-    fclose(f);
-  *len = n;
-  return buf;
-}
 
 /* ---- Options ------------------------------------------------------------- */
 
@@ -286,24 +213,9 @@ int main(int argc, char **argv) {
   signal(SIGINT, onSignal);
   signal(SIGTERM, onSignal);
 
-  const char *displayName = strcmp(a.input, "-") ? a.input : "<stdin>";
-  size_t len;
-  char *src = readAll(a.input, &len);
-  if (!src) {
-    fprintf(stderr, "%s: error: cannot read input: %s\n", displayName,
-            strerror(errno));
-    clustercClusterWeightsOptionsFree(&opts);
-    return EXIT_BAD_INPUT;
-  }
-
-  MlirDialectRegistry registry = mlirDialectRegistryCreate();
-  mlirRegisterAllDialects(registry);
-  MlirContext ctx = mlirContextCreate();
-  mlirContextAppendDialectRegistry(ctx, registry);
-  mlirDialectRegistryDestroy(registry);
-  mlirContextLoadAllAvailableDialects(ctx);
+  const char *displayName = driverDisplayName(a.input);
   DiagState ds = {displayName, 0};
-  mlirContextAttachDiagnosticHandler(ctx, onDiagnostic, &ds, NULL);
+  MlirContext ctx = driverCreateContext(&ds);
 
   Report report;
   reportInit(&report);
@@ -316,15 +228,10 @@ int main(int argc, char **argv) {
   if (outputOpen(&out, a.output)) {
     fprintf(stderr, "%s: error: cannot write output: %s\n", a.output,
             strerror(errno));
-    free(src);
     goto done;
   }
-  MlirModule module = clustercParseSourceString(
-      ctx, mlirStringRefCreate(src, len), mlirStringRefCreateFromCString(displayName));
-  free(src);
+  MlirModule module = driverLoadModule(ctx, a.input, &ds);
   if (mlirModuleIsNull(module)) {
-    if (!ds.errors)
-      fprintf(stderr, "%s: error: cannot parse the input\n", displayName);
     outputAbandon(&out);
     goto done;
   }

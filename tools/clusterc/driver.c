@@ -1,0 +1,107 @@
+/* Shared driver plumbing: context, diagnostics, input (see driver.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "driver.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../passes/capi-ext.h"
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/RegisterEverything.h"
+
+static void printToFile(MlirStringRef s, void *user) {
+  fwrite(s.data, 1, s.length, (FILE *)user);
+}
+
+static void printLocPrefix(MlirLocation loc, const char *fallback) {
+  MlirStringRef file;
+  unsigned line, col;
+  MlirStringRef name;
+  if (clustercLocationGetFileLineCol(loc, &file, &line, &col))
+    fprintf(stderr, "%.*s:%u:%u: ", (int)file.length, file.data, line, col);
+  else if (clustercLocationGetName(loc, &name))
+    fprintf(stderr, "%s: loc(\"%.*s\"): ", fallback, (int)name.length, name.data);
+  else
+    fprintf(stderr, "%s: ", fallback);
+}
+
+static MlirLogicalResult onDiagnostic(MlirDiagnostic d, void *user) {
+  DiagState *ds = user;
+  static const char *sev[] = {"error", "warning", "note", "remark"};
+  MlirDiagnosticSeverity s = mlirDiagnosticGetSeverity(d);
+  if (s == MlirDiagnosticError)
+    ds->errors++;
+  printLocPrefix(mlirDiagnosticGetLocation(d), ds->filename);
+  fprintf(stderr, "%s: ", sev[s]);
+  mlirDiagnosticPrint(d, printToFile, stderr);
+  fputc('\n', stderr);
+  for (intptr_t i = 0; i < mlirDiagnosticGetNumNotes(d); ++i) {
+    MlirDiagnostic note = mlirDiagnosticGetNote(d, i);
+    printLocPrefix(mlirDiagnosticGetLocation(note), ds->filename);
+    fputs("note: ", stderr);
+    mlirDiagnosticPrint(note, printToFile, stderr);
+    fputc('\n', stderr);
+  }
+  return mlirLogicalResultSuccess();
+}
+
+MlirContext driverCreateContext(DiagState *ds) {
+  MlirDialectRegistry registry = mlirDialectRegistryCreate();
+  mlirRegisterAllDialects(registry);
+  MlirContext ctx = mlirContextCreate();
+  mlirContextAppendDialectRegistry(ctx, registry);
+  mlirDialectRegistryDestroy(registry);
+  mlirContextLoadAllAvailableDialects(ctx);
+  mlirContextAttachDiagnosticHandler(ctx, onDiagnostic, ds, NULL);
+  return ctx;
+}
+
+char *driverReadAll(const char *path, size_t *len) {
+  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+  if (!f)
+    return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (n < cap) {
+      if (ferror(f)) {
+        free(buf);
+        buf = NULL;
+        errno = EIO;
+      }
+      break;
+    }
+    char *grown = realloc(buf, cap *= 2);
+    if (!grown)
+      free(buf);
+    buf = grown;
+  }
+  if (f != stdin)
+    fclose(f);
+  *len = n;
+  return buf;
+}
+
+const char *driverDisplayName(const char *path) {
+  return strcmp(path, "-") ? path : "<stdin>";
+}
+
+MlirModule driverLoadModule(MlirContext ctx, const char *path, DiagState *ds) {
+  const char *name = driverDisplayName(path);
+  size_t len;
+  char *src = driverReadAll(path, &len);
+  if (!src) {
+    fprintf(stderr, "%s: error: cannot read input: %s\n", name, strerror(errno));
+    return (MlirModule){NULL};
+  }
+  MlirModule m = clustercParseSourceString(ctx, mlirStringRefCreate(src, len),
+                                           mlirStringRefCreateFromCString(name));
+  free(src);
+  if (mlirModuleIsNull(m) && !ds->errors)
+    fprintf(stderr, "%s: error: cannot parse the input\n", name);
+  return m;
+}

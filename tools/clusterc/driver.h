@@ -1,0 +1,34 @@
+/*
+ * What every clusterc command shares: an MLIR context with all dialects
+ * and MLIR-style diagnostics on stderr (`file:line:col: error: ...`), and
+ * reading a model from a file or stdin.
+ */
+#ifndef CLUSTERC_DRIVER_H
+#define CLUSTERC_DRIVER_H
+
+#include <stddef.h>
+
+#include "mlir-c/IR.h"
+
+enum { EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
+
+typedef struct DiagState {
+  const char *filename; /* shown for locations without a file */
+  int errors;           /* errors reported so far */
+} DiagState;
+
+/* A context with every dialect loaded and diagnostics printed on stderr,
+ * counted in *ds (which must outlive the context). */
+MlirContext driverCreateContext(DiagState *ds);
+
+/* The whole of a file ('-' is stdin); NULL with errno set on failure. */
+char *driverReadAll(const char *path, size_t *len);
+
+/* Reads and parses a model. On failure prints a diagnostic and returns a
+ * null module. */
+MlirModule driverLoadModule(MlirContext ctx, const char *path, DiagState *ds);
+
+/* "<stdin>" for "-", else path. */
+const char *driverDisplayName(const char *path);
+
+#endif
