@@ -15,23 +15,40 @@
 #include <string.h>
 
 const rt_kernels rt_kernels_generic = {
-    CLUSTERRT_ISA_GENERIC, clusterrt_assign__generic,
-    clusterrt_decode__generic, clusterrt_accumulate__generic};
+    .isa = CLUSTERRT_ISA_GENERIC,
+    .assign = clusterrt_assign__generic,
+    .decode = clusterrt_decode__generic,
+    .accumulate = clusterrt_accumulate__generic,
+    .sgd = clusterrt_sgd__generic,
+    .adam = clusterrt_adam__generic};
 
 #ifdef CLUSTERRT_HAVE_AVX2
 const rt_kernels rt_kernels_avx2 = {
-    CLUSTERRT_ISA_AVX2, clusterrt_assign__avx2, clusterrt_decode__avx2,
-    clusterrt_accumulate__avx2};
+    .isa = CLUSTERRT_ISA_AVX2,
+    .assign = clusterrt_assign__avx2,
+    .decode = clusterrt_decode__avx2,
+    .accumulate = clusterrt_accumulate__avx2,
+    .sgd = clusterrt_sgd__avx2,
+    .adam = clusterrt_adam__avx2};
 #endif
 #ifdef CLUSTERRT_HAVE_AVX512
 const rt_kernels rt_kernels_avx512 = {
-    CLUSTERRT_ISA_AVX512, clusterrt_assign__avx512,
-    clusterrt_decode__avx512, clusterrt_accumulate__avx512};
+    .isa = CLUSTERRT_ISA_AVX512,
+    .assign = clusterrt_assign__avx512,
+    .decode = clusterrt_decode__avx512,
+    .accumulate = clusterrt_accumulate__avx512,
+    .sgd = clusterrt_sgd__avx512,
+    .adam = clusterrt_adam__avx512};
 #endif
 #ifdef CLUSTERRT_HAVE_NEON
+/* The generic optimizer loops auto-vectorize to NEON already. */
 const rt_kernels rt_kernels_neon = {
-    CLUSTERRT_ISA_NEON, clusterrt_assign__neon, clusterrt_decode__neon,
-    clusterrt_accumulate__neon};
+    .isa = CLUSTERRT_ISA_NEON,
+    .assign = clusterrt_assign__neon,
+    .decode = clusterrt_decode__neon,
+    .accumulate = clusterrt_accumulate__neon,
+    .sgd = clusterrt_sgd__generic,
+    .adam = clusterrt_adam__generic};
 #endif
 
 static _Atomic(const rt_kernels *) current;

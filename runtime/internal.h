@@ -111,11 +111,26 @@ typedef void (*rt_accumulate_fn)(const float *g, const void *idx,
                                  clusterrt_index_format f, size_t n, size_t k,
                                  float *sums, uint64_t *counts);
 
+/* Optimizer steps (optim.c): arguments already checked, n > 0. The Adam
+ * constants are the hyper-parameters rounded to float once. */
+typedef void (*rt_sgd_fn)(float *w, const float *g, float *v, size_t n,
+                          float lr, float momentum, float wd);
+typedef struct rt_adam_consts {
+  float b1, omb1, b2, omb2; /* beta1, 1-beta1, beta2, 1-beta2 */
+  float nss;                /* -lr / (1 - beta1^step) */
+  float bc2s;               /* sqrt(1 - beta2^step) */
+  float eps;
+} rt_adam_consts;
+typedef void (*rt_adam_fn)(float *w, const float *g, float *m, float *v,
+                           size_t n, const rt_adam_consts *k);
+
 typedef struct rt_kernels {
   clusterrt_isa isa;
   rt_assign_fn assign;
   rt_decode_fn decode;
   rt_accumulate_fn accumulate;
+  rt_sgd_fn sgd;
+  rt_adam_fn adam;
 } rt_kernels;
 
 /* The kernels of the ISA in use (dispatch.c). Never NULL. */
@@ -144,7 +159,21 @@ void clusterrt_accumulate__generic(const float *g, const void *idx,
                                    clusterrt_index_format f, size_t n,
                                    size_t k, float *sums, uint64_t *counts);
 
-/* ISA kernels (assign-<isa>.c, decode-<isa>.c, accumulate-<isa>.c). */
+void clusterrt_sgd__generic(float *w, const float *g, float *v, size_t n,
+                            float lr, float momentum, float wd);
+void clusterrt_adam__generic(float *w, const float *g, float *m, float *v,
+                             size_t n, const rt_adam_consts *k);
+
+/* ISA kernels (assign-<isa>.c, decode-<isa>.c, accumulate-<isa>.c,
+ * optim-<isa>.c). */
+void clusterrt_sgd__avx2(float *w, const float *g, float *v, size_t n,
+                         float lr, float momentum, float wd);
+void clusterrt_adam__avx2(float *w, const float *g, float *m, float *v,
+                          size_t n, const rt_adam_consts *k);
+void clusterrt_sgd__avx512(float *w, const float *g, float *v, size_t n,
+                           float lr, float momentum, float wd);
+void clusterrt_adam__avx512(float *w, const float *g, float *m, float *v,
+                            size_t n, const rt_adam_consts *k);
 int clusterrt_assign__avx2(const rt_table *t, const float *w, size_t n,
                           void *out, int wide);
 int clusterrt_decode__avx2(const void *idx, clusterrt_index_format f, size_t n,

@@ -111,6 +111,40 @@ clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
 clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
                                   size_t n, size_t k, uint64_t *counts);
 
+/* ---- Optimizer steps (training) ------------------------------------------
+ * One update of n parameters in place, in PyTorch's conventions (torch.optim
+ * SGD and Adam, single-tensor path), computed in float in the order noted
+ * below, without fused multiply-add: every ISA gives bit-identical results
+ * (runtime/README.md). Buffers may be at any alignment; w, g, v, m must
+ * not overlap. NaN or Inf in g or w propagate (they are not checked).
+ * Hyper-parameters are checked: CLUSTERRT_ERR_ARG for NaN, Inf or negative
+ * lr, momentum, weight_decay or eps, a beta outside [0, 1), or step == 0;
+ * CLUSTERRT_ERR_NULL for a missing buffer when n > 0. */
+
+/* SGD with momentum (dampening 0, no Nesterov):
+ *   g' = g + weight_decay*w       (g' = g when weight_decay == 0)
+ *   v  = momentum*v + g'          (v = g' when momentum == 0; v may be
+ *                                  NULL then)
+ *   w  = w - lr*v                 (w - lr*g' when momentum == 0)
+ * Zero v before the first step; momentum*0 + g' = g' is then PyTorch's
+ * first step, which initialises its buffer with g'. */
+clusterrt_status clusterrt_sgd_f32(float *w, const float *g, float *v,
+                                   size_t n, float lr, float momentum,
+                                   float weight_decay);
+
+/* Adam (no weight decay, no AMSGrad), step >= 1 counting from 1; zero m and
+ * v before the first step:
+ *   m = beta1*m + (1-beta1)*g
+ *   v = beta2*v + ((1-beta2)*g)*g
+ *   w = w + (-s*m) / (sqrt(v)/b + eps),
+ *       s = lr/(1 - beta1^step), b = sqrt(1 - beta2^step)
+ * i.e. w -= lr * (m/(1-beta1^step)) / (sqrt(v/(1-beta2^step)) + eps); the
+ * scalars 1-beta, s and b are computed in double and rounded to float once,
+ * as PyTorch does. */
+clusterrt_status clusterrt_adam_f32(float *w, const float *g, float *m,
+                                    float *v, size_t n, float lr, float beta1,
+                                    float beta2, float eps, uint64_t step);
+
 /* ---- Centroid initialisation and refinement ---------------------------- */
 
 typedef enum clusterrt_init {
