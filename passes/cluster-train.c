@@ -883,7 +883,7 @@ static bool prepare(Work *w, MlirModule scratch) {
 
 /* The training step, built in the scratch module. */
 static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
-                      MlirOperation *stepOut) {
+                      MlirOperation *stepOut, MlirOperation *evalOut) {
   MlirContext ctx = w->ctx;
   const ClustercClusterTrainOptions *o = &w->p->o;
   MlirOperation sm = mlirModuleGetOperation(scratch);
@@ -925,6 +925,37 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
   setFuncType(fn, entry, mlirBlockGetTerminator(entry));
   if (!(ok = prepare(w, scratch)))
     goto out;
+
+  /* The evaluation function: the parameterized model as it stands now
+   * (assign + gather + forward), without the labels. */
+  {
+    MlirOperation ev = mlirOperationClone(fn);
+    mlirBlockInsertOwnedOperationAfter(sbody, fn, ev);
+    MlirBlock eentry = mlirRegionGetFirstBlock(mlirOperationGetRegion(ev, 0));
+    mlirBlockEraseArgument(eentry, (unsigned)nIn);
+    setFuncType(ev, eentry, mlirBlockGetTerminator(eentry));
+    MlirStringRef base = symName(fn);
+    snprintf(buf, sizeof buf, "%.*s_train_eval", (int)base.length, base.data);
+    mlirOperationSetAttributeByName(ev, irStr("sym_name"), mlirStringAttrGet(ctx, irStr(buf)));
+    mlirOperationRemoveAttributeByName(ev, irStr("sym_visibility"));
+    mlirOperationSetAttributeByName(ev, irStr("llvm.emit_c_interface"), mlirUnitAttrGet(ctx));
+    MlirAttribute *evArgs = malloc(sizeof *evArgs * (size_t)(nArgNames ? nArgNames : 1));
+    if (!evArgs) {
+      ok = failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
+      goto out;
+    }
+    intptr_t ne = 0;
+    for (intptr_t i = 0; i < nArgNames; ++i)
+      if (i != nIn)
+        evArgs[ne++] = argNames[i];
+    mlirOperationSetAttributeByName(ev, irStr("clusterc.arguments"),
+                                    mlirArrayAttrGet(ctx, ne, evArgs));
+    free(evArgs);
+    MlirAttribute logits = mlirStringAttrGet(ctx, irStr("logits:logits"));
+    mlirOperationSetAttributeByName(ev, irStr("clusterc.results"),
+                                    mlirArrayAttrGet(ctx, 1, &logits));
+    *evalOut = ev;
+  }
 
   MlirOperation ret = mlirBlockGetTerminator(entry);
   MlirValue z = mlirOperationGetOperand(ret, 0);
@@ -1101,8 +1132,8 @@ static void ctRun(MlirOperation module, MlirExternalPass pass, void *user) {
     goto out;
   scratch = mlirModuleCreateEmpty(mlirOperationGetLocation(fn));
   mlirBlockAppendOwnedOperation(mlirModuleGetBody(scratch), mlirOperationClone(fn));
-  MlirOperation step;
-  if (!buildStep(&w, module, scratch, &step))
+  MlirOperation step, eval;
+  if (!buildStep(&w, module, scratch, &step, &eval))
     goto out;
   /* Move the step into the module, after the model, with its callees. */
   declareRuntime(module, &kAssignI8);
@@ -1112,6 +1143,7 @@ static void ctRun(MlirOperation module, MlirExternalPass pass, void *user) {
   MlirBlock mbody = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   MlirOperation copy = mlirOperationClone(step);
   mlirBlockInsertOwnedOperationAfter(mbody, fn, copy);
+  mlirBlockInsertOwnedOperationAfter(mbody, copy, mlirOperationClone(eval));
   ok = buildInit(&w, module, fn);
 out:
   if (!ok) {

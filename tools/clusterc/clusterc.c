@@ -27,6 +27,7 @@
 #include "mlir-c/RegisterEverything.h"
 #include "codegen.h"
 #include "driver.h"
+#include "gradcheck.h"
 #include "output.h"
 #include "report.h"
 
@@ -190,6 +191,8 @@ static void onSignal(int sig) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "gradcheck"))
+    return gradcheckMain(argc - 1, argv + 1);
   Args a = {0};
   a.output = "-";
   cgOptionsInit(&a.cg);

@@ -105,3 +105,15 @@ MlirModule driverLoadModule(MlirContext ctx, const char *path, DiagState *ds) {
     fprintf(stderr, "%s: error: cannot parse the input\n", name);
   return m;
 }
+
+int driverAppendOption(char **text, const char *opt) {
+  size_t old = *text ? strlen(*text) : 0;
+  char *s = realloc(*text, old + strlen(opt) + 2);
+  if (!s)
+    return -1;
+  if (old)
+    s[old++] = ' ';
+  strcpy(s + old, opt);
+  *text = s;
+  return 0;
+}

@@ -31,4 +31,8 @@ MlirModule driverLoadModule(MlirContext ctx, const char *path, DiagState *ds);
 /* "<stdin>" for "-", else path. */
 const char *driverDisplayName(const char *path);
 
+/* Appends "opt" to the space-separated option text *text (pass-pipeline
+ * option syntax); -1 when out of memory. */
+int driverAppendOption(char **text, const char *opt);
+
 #endif

@@ -1,0 +1,492 @@
+/*
+ * clusterc gradcheck: checks the gradients cluster-train generates.
+ *
+ *   clusterc gradcheck [--mode=float|ste|centroids-only] [--loss=L]
+ *                      [--reduce=sum|avg] [cluster options]
+ *                      [--eps=E] [--tol=T] [--samples=N] [--data-seed=N]
+ *                      model.mlir
+ *
+ * The model gets random inputs (N(0,1)) and labels, and its training step
+ * runs on the JIT.
+ *  - float and centroids-only: each gradient (of the parameters, and of
+ *    the centroids with fixed indices) is compared with central finite
+ *    differences of the loss, (L(p + eps) - L(p - eps)) / 2eps, at up to
+ *    N elements per tensor (all of them when the tensor is that small).
+ *  - ste: the loss is piecewise constant in W and in c through the
+ *    re-assignment, so finite differences do not apply; instead
+ *      idx    == argmin_k |W - c_k| (libclusterrt's generic kernel),
+ *      dW     == the float model's gradient at W = c[idx] (the STE
+ *                identity: dL/dW is dL/dWc, unchanged),
+ *      dc_k   == sum (or mean) of dW over {i : idx_i = k},
+ *    the last two within the tolerance.
+ * Error measure: |a - b| / max(|a|, |b|, floor), floor = 1e-3 times the
+ * largest gradient magnitude of the tensor (rounding noise of tiny
+ * gradients is not an error), and for finite differences at least the
+ * noise of an f32 difference quotient over the tolerance. Exit 0 when every
+ * check passes, 1 otherwise.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clusterc/passes.h"
+#include "clusterc/runtime.h"
+#include "driver.h"
+#include "gradcheck.h"
+#include "jit.h"
+#include "mlir-c/Pass.h"
+#include "trainsig.h"
+
+typedef struct GcArgs {
+  const char *input;
+  char *options; /* cluster-train option text */
+  double eps, tol;
+  int samples;
+  uint64_t dataSeed;
+} GcArgs;
+
+static uint64_t rngState;
+static uint64_t rngNext(void) {
+  uint64_t z = (rngState += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+static double rngUnit(void) { return (double)(rngNext() >> 11) * 0x1.0p-53; }
+static float rngNormal(void) {
+  double u = rngUnit(), v = rngUnit();
+  return (float)(sqrt(-2 * log(u > 1e-300 ? u : 1e-300)) * cos(6.283185307179586 * v));
+}
+
+/* A compiled training module: its JIT, signature and functions. */
+typedef struct Model {
+  Jit *jit;
+  TrainSig sig;
+  const JitFunc *step, *eval, *init;
+} Model;
+
+static void modelFree(Model *m) {
+  jitDestroy(m->jit);
+  tsFree(&m->sig);
+}
+
+/* Parses `path`, runs cluster-train with `options`, compiles. */
+static bool modelLoad(Model *m, MlirContext ctx, const char *path, const char *options,
+                      DiagState *ds) {
+  memset(m, 0, sizeof *m);
+  MlirModule module = driverLoadModule(ctx, path, ds);
+  if (mlirModuleIsNull(module))
+    return false;
+  ClustercClusterTrainOptions o;
+  clustercClusterTrainOptionsInit(&o);
+  char err[512];
+  bool ok = !clustercClusterTrainOptionsParse(&o, options, strlen(options), err, sizeof err);
+  if (!ok)
+    fprintf(stderr, "clusterc: error: %s\n", err);
+  if (ok) {
+    MlirPassManager pm = mlirPassManagerCreate(ctx);
+    mlirPassManagerAddOwnedPass(pm, clustercCreateClusterTrainPass(&o));
+    ok = mlirLogicalResultIsSuccess(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module)));
+    mlirPassManagerDestroy(pm);
+    if (!ok && !ds->errors)
+      fprintf(stderr, "%s: error: cluster-train failed\n", driverDisplayName(path));
+  }
+  clustercClusterTrainOptionsFree(&o);
+  ok = ok && tsRead(module, &m->sig);
+  ok = ok && (m->jit = jitCreate(module, NULL, 2, driverDisplayName(path))) != NULL;
+  ok = ok && (m->step = jitFunc(m->jit, m->sig.step.name)) != NULL;
+  ok = ok && (m->eval = jitFunc(m->jit, m->sig.eval.name)) != NULL;
+  ok = ok && (m->init = jitFunc(m->jit, m->sig.init.name)) != NULL;
+  mlirModuleDestroy(module);
+  if (ok && (m->step->nArgs != m->sig.step.nArgs ||
+             m->step->nResults != m->sig.step.nResults)) {
+    fprintf(stderr, "clusterc: error: internal: step signature mismatch\n");
+    ok = false;
+  }
+  if (!ok)
+    modelFree(m);
+  return ok;
+}
+
+/* Step arguments: random inputs and labels, then init's values. */
+static bool fillArgs(const Model *m, TsBuffers *args) {
+  if (!tsAlloc(args, m->step, true))
+    return false;
+  const TsFunc *s = &m->sig.step;
+  int li = tsFind(s->args, s->nArgs, TS_LABELS, NULL);
+  for (int i = 0; i < s->nArgs; ++i) {
+    const JitTensor *t = &m->step->args[i];
+    if ((s->args[i].kind == TS_INPUT || s->args[i].kind == TS_LABELS) && t->elem == JIT_F32)
+      for (size_t e = 0; e < t->count; ++e)
+        ((float *)args->data[i])[e] = rngNormal();
+  }
+  if (li >= 0 && m->step->args[li].elem == JIT_I32) {
+    const JitTensor *logits = &m->eval->results[0];
+    int64_t classes = logits->rank == 2 ? logits->shape[1] : 1;
+    for (size_t e = 0; e < m->step->args[li].count; ++e)
+      ((int32_t *)args->data[li])[e] = (int32_t)(rngNext() % (uint64_t)classes);
+  }
+  /* init's results are the trainable arguments, in order. */
+  TsBuffers init;
+  if (!tsAlloc(&init, m->init, false)) {
+    tsRelease(args);
+    return false;
+  }
+  jitCall(m->init, NULL, init.data);
+  for (int r = 0; r < m->init->nResults && li + 1 + r < s->nArgs; ++r)
+    memcpy(args->data[li + 1 + r], init.data[r], m->init->results[r].bytes);
+  tsRelease(&init);
+  return true;
+}
+
+static float lossOf(const Model *m, TsBuffers *args, TsBuffers *res) {
+  jitCall(m->step, args->data, res->data);
+  return *(const float *)res->data[0];
+}
+
+/* Running comparison of one tensor's gradient with a reference. */
+typedef struct Cmp {
+  double maxErr;
+  size_t checked, bad;
+} Cmp;
+
+static double relErr(double a, double b, double floor) {
+  double d = fabs(a - b), s = fmax(fmax(fabs(a), fabs(b)), floor);
+  return s > 0 ? d / s : 0;
+}
+
+static double maxAbs(const float *g, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; ++i)
+    m = fmax(m, fabs(g[i]));
+  return m;
+}
+
+static void report(const char *what, const char *name, const Cmp *c, size_t n,
+                   double tol) {
+  printf("  %-15s %-24s %6zu of %-8zu max err %.2e  %s\n", what, name, c->checked,
+         n, c->maxErr, c->maxErr <= tol ? "ok" : "FAIL");
+}
+
+/* The indices of the `want` largest |g| (the gradients that matter most). */
+static void largest(const float *g, size_t n, size_t want, size_t *out) {
+  size_t have = 0;
+  for (size_t i = 0; i < n; ++i) {
+    size_t at = have < want ? have++ : want;
+    if (at == want) {
+      if (fabsf(g[i]) <= fabsf(g[out[want - 1]]))
+        continue;
+      at = want - 1;
+    }
+    while (at > 0 && fabsf(g[out[at - 1]]) < fabsf(g[i])) {
+      out[at] = out[at - 1];
+      at--;
+    }
+    out[at] = i;
+  }
+}
+
+/* Finite differences on argument argIdx against result resIdx: the
+ * largest gradients and as many random elements. The loss is f32, so a
+ * difference quotient carries noise of about 32 ulp(loss) / eps; a check
+ * passes when |fd - g| <= tol max(|fd|, |g|) + noise. */
+static bool checkFd(const GcArgs *ga, const Model *m, TsBuffers *args, TsBuffers *res,
+                    TsBuffers *scratch, int argIdx, int resIdx, float loss) {
+  const JitTensor *t = &m->step->args[argIdx];
+  float *p = args->data[argIdx];
+  const float *g = res->data[resIdx];
+  double noise = 32 * FLT_EPSILON * fmax(1.0, fabs(loss)) / ga->eps;
+  double floor = fmax(1e-3 * maxAbs(g, t->count), noise / ga->tol);
+  Cmp c = {0};
+  size_t n = t->count, want = (size_t)ga->samples < n ? (size_t)ga->samples : n;
+  size_t *pick = malloc(sizeof *pick * (want ? want : 1));
+  if (!pick)
+    return false;
+  if (want == n)
+    for (size_t i = 0; i < n; ++i)
+      pick[i] = i;
+  else {
+    largest(g, n, want / 2, pick);
+    for (size_t s = want / 2; s < want; ++s)
+      pick[s] = (size_t)(rngNext() % n);
+  }
+  for (size_t s = 0; s < want; ++s) {
+    size_t i = pick[s];
+    float keep = p[i];
+    p[i] = keep + (float)ga->eps;
+    double up = lossOf(m, args, scratch);
+    p[i] = keep - (float)ga->eps;
+    double down = lossOf(m, args, scratch);
+    p[i] = keep;
+    double fd = (up - down) / (2 * ga->eps);
+    c.maxErr = fmax(c.maxErr, relErr(fd, g[i], floor));
+    c.checked++;
+  }
+  free(pick);
+  report(m->sig.step.results[resIdx].kind == TS_GRAD_PARAM ? "param" : "centroids",
+         m->sig.step.results[resIdx].name, &c, n, ga->tol);
+  return c.maxErr <= ga->tol;
+}
+
+static bool runFd(const GcArgs *ga, const Model *m) {
+  TsBuffers args, res, scratch;
+  if (!fillArgs(m, &args))
+    return false;
+  if (!tsAlloc(&res, m->step, false) || !tsAlloc(&scratch, m->step, false)) {
+    tsRelease(&args);
+    return false;
+  }
+  float loss = lossOf(m, &args, &res);
+  printf("gradcheck: loss %.6g, eps %g, tolerance %g\n", loss, ga->eps, ga->tol);
+  bool ok = isfinite(loss);
+  const TsFunc *s = &m->sig.step;
+  for (int r = 0; r < s->nResults; ++r) {
+    TsKind ak = s->results[r].kind == TS_GRAD_PARAM       ? TS_PARAM
+              : s->results[r].kind == TS_GRAD_CENTROIDS ? TS_CENTROIDS : TS_UNKNOWN;
+    if (ak == TS_UNKNOWN)
+      continue;
+    int a = tsFind(s->args, s->nArgs, ak, s->results[r].name);
+    if (a < 0)
+      continue;
+    ok &= checkFd(ga, m, &args, &res, &scratch, a, r, loss);
+  }
+  tsRelease(&args);
+  tsRelease(&res);
+  tsRelease(&scratch);
+  return ok;
+}
+
+/* STE: compare with the float model at the decoded weights. */
+static bool runSte(const GcArgs *ga, const Model *ste, const Model *flt,
+                   clusterrt_reduce reduce) {
+  TsBuffers args, res, fargs, fres;
+  if (!fillArgs(ste, &args))
+    return false;
+  if (!tsAlloc(&res, ste->step, false) || !fillArgs(flt, &fargs) ||
+      !tsAlloc(&fres, flt->step, false))
+    return false;
+  float loss = lossOf(ste, &args, &res);
+  const TsFunc *s = &ste->sig.step, *f = &flt->sig.step;
+  /* The float model sees the same inputs and labels, W = c[idx] for the
+   * clustered weights and the same other parameters. */
+  for (int i = 0; i < f->nArgs; ++i) {
+    const char *name = f->args[i].name;
+    int j = -1;
+    if (f->args[i].kind == TS_INPUT || f->args[i].kind == TS_LABELS)
+      j = i;
+    else if ((j = tsFind(s->args, s->nArgs, TS_PARAM, name)) < 0 &&
+             (j = tsFind(s->args, s->nArgs, TS_WEIGHT, name)) >= 0) {
+      int ci = tsFind(s->args, s->nArgs, TS_CENTROIDS, name);
+      int ii = tsFind(s->results, s->nResults, TS_INDICES, name);
+      const JitTensor *it = &ste->step->results[ii];
+      clusterrt_status st = clusterrt_decode_f32(
+          res.data[ii], it->elem == JIT_I16 ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8,
+          it->count, args.data[ci], ste->step->args[ci].count, fargs.data[i]);
+      if (st != CLUSTERRT_OK)
+        return false;
+      continue;
+    }
+    if (j >= 0)
+      memcpy(fargs.data[i], args.data[j], flt->step->args[i].bytes);
+  }
+  float floss = lossOf(flt, &fargs, &fres);
+  printf("gradcheck: STE loss %.6g, float loss at c[idx] %.6g, tolerance %g\n", loss,
+         floss, ga->tol);
+  bool ok = isfinite(loss) && relErr(loss, floss, 1e-6) <= ga->tol;
+  for (int r = 0; r < s->nResults; ++r) {
+    if (s->results[r].kind != TS_GRAD_WEIGHT)
+      continue;
+    const char *name = s->results[r].name;
+    int wi = tsFind(s->args, s->nArgs, TS_WEIGHT, name);
+    int ci = tsFind(s->args, s->nArgs, TS_CENTROIDS, name);
+    int ii = tsFind(s->results, s->nResults, TS_INDICES, name);
+    int dci = tsFind(s->results, s->nResults, TS_GRAD_CENTROIDS, name);
+    int fr = tsFind(f->results, f->nResults, TS_GRAD_PARAM, name);
+    if (wi < 0 || ci < 0 || ii < 0 || dci < 0 || fr < 0) {
+      printf("  %s: missing results\n", name);
+      ok = false;
+      continue;
+    }
+    const JitTensor *wt = &ste->step->args[wi], *it = &ste->step->results[ii];
+    size_t n = wt->count, k = ste->step->args[ci].count;
+    clusterrt_index_format fmt = it->elem == JIT_I16 ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8;
+    /* idx == argmin */
+    void *want = malloc(it->bytes ? it->bytes : 1);
+    size_t badIdx = 0;
+    if (!want || clusterrt_assign_f32(args.data[wi], n, args.data[ci], k, fmt, want))
+      return false;
+    badIdx = memcmp(want, res.data[ii], it->bytes) != 0;
+    free(want);
+    printf("  %-15s %-24s %s\n", "indices", name, badIdx ? "FAIL (differ from argmin)" : "ok (argmin)");
+    ok &= !badIdx;
+    /* dW == float dW at c[idx] */
+    const float *dw = res.data[r], *fdw = fres.data[fr];
+    double floor = 1e-3 * maxAbs(fdw, n);
+    Cmp c = {0};
+    for (size_t i = 0; i < n; ++i)
+      c.maxErr = fmax(c.maxErr, relErr(dw[i], fdw[i], floor));
+    c.checked = n;
+    report("weight (STE)", name, &c, n, ga->tol);
+    ok &= c.maxErr <= ga->tol;
+    /* dc == per-cluster sum (or mean) of dW, in double on the host */
+    double *sum = calloc(k, sizeof *sum);
+    size_t *cnt = calloc(k, sizeof *cnt);
+    if (!sum || !cnt)
+      return false;
+    for (size_t i = 0; i < n; ++i) {
+      size_t j = fmt == CLUSTERRT_IDX_U16 ? ((const uint16_t *)res.data[ii])[i]
+                                          : ((const uint8_t *)res.data[ii])[i];
+      sum[j] += dw[i];
+      cnt[j]++;
+    }
+    const float *dc = res.data[dci];
+    double dcMax = 0;
+    for (size_t j = 0; j < k; ++j) {
+      if (reduce == CLUSTERRT_REDUCE_AVG)
+        sum[j] = cnt[j] ? sum[j] / (double)cnt[j] : 0;
+      dcMax = fmax(dcMax, fabs(sum[j]));
+    }
+    Cmp cc = {0};
+    for (size_t j = 0; j < k; ++j)
+      cc.maxErr = fmax(cc.maxErr, relErr(dc[j], sum[j], 1e-3 * dcMax));
+    cc.checked = k;
+    report(reduce == CLUSTERRT_REDUCE_AVG ? "centroids (avg)" : "centroids (sum)",
+           name, &cc, k, ga->tol);
+    ok &= cc.maxErr <= ga->tol;
+    free(sum);
+    free(cnt);
+  }
+  /* The other parameters: same gradients as the float model's. */
+  for (int r = 0; r < s->nResults; ++r) {
+    if (s->results[r].kind != TS_GRAD_PARAM)
+      continue;
+    int fr = tsFind(f->results, f->nResults, TS_GRAD_PARAM, s->results[r].name);
+    if (fr < 0)
+      continue;
+    const float *a = res.data[r], *b = fres.data[fr];
+    size_t n = ste->step->results[r].count;
+    Cmp c = {0};
+    double floor = 1e-3 * maxAbs(b, n);
+    for (size_t i = 0; i < n; ++i)
+      c.maxErr = fmax(c.maxErr, relErr(a[i], b[i], floor));
+    c.checked = n;
+    report("param", s->results[r].name, &c, n, ga->tol);
+    ok &= c.maxErr <= ga->tol;
+  }
+  tsRelease(&args);
+  tsRelease(&res);
+  tsRelease(&fargs);
+  tsRelease(&fres);
+  return ok;
+}
+
+static const char gcUsage[] =
+    "usage: clusterc gradcheck [options] model.mlir\n"
+    "\n"
+    "Checks the training step cluster-train generates for the model, on\n"
+    "random inputs, on the JIT: finite differences (float, centroids-only),\n"
+    "or the STE identities (ste). Exit 0 when every check passes.\n"
+    "\n"
+    "  --mode=float|ste|centroids-only   (default float)\n"
+    "  --loss=softmax-ce|mse, --reduce=sum|avg, --function=NAME\n"
+    "  --clusters=K, --init=M, --layers=..., --only=... (as cluster-weights)\n"
+    "  --eps=E          finite-difference step (default 1e-2)\n"
+    "  --tol=T          largest relative error accepted (default 2e-2)\n"
+    "  --samples=N      elements checked per tensor (default 16)\n"
+    "  --data-seed=N    seed of the random inputs (default 1)\n";
+
+int gradcheckMain(int argc, char **argv) {
+  GcArgs ga = {NULL, NULL, 1e-2, 2e-2, 16, 1};
+  bool modeGiven = false;
+  for (int i = 1; i < argc; ++i) {
+    const char *a = argv[i];
+    char *end;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      fputs(gcUsage, stdout);
+      free(ga.options);
+      return 0;
+    } else if (!strncmp(a, "--eps=", 6)) {
+      ga.eps = strtod(a + 6, &end);
+      if (*end || !(ga.eps > 0))
+        goto bad;
+    } else if (!strncmp(a, "--tol=", 6)) {
+      ga.tol = strtod(a + 6, &end);
+      if (*end || !(ga.tol > 0))
+        goto bad;
+    } else if (!strncmp(a, "--samples=", 10)) {
+      ga.samples = (int)strtol(a + 10, &end, 10);
+      if (*end || ga.samples < 1)
+        goto bad;
+    } else if (!strncmp(a, "--data-seed=", 12)) {
+      ga.dataSeed = strtoull(a + 12, &end, 10);
+      if (*end)
+        goto bad;
+    } else if (!strncmp(a, "--", 2) && a[2]) {
+      modeGiven |= !strncmp(a, "--mode=", 7);
+      if (driverAppendOption(&ga.options, a + 2))
+        goto bad;
+    } else if (!ga.input) {
+      ga.input = a;
+    } else {
+      fprintf(stderr, "clusterc gradcheck: error: more than one input ('%s')\n", a);
+      free(ga.options);
+      return EXIT_USAGE;
+    }
+    continue;
+  bad:
+    fprintf(stderr, "clusterc gradcheck: error: bad option '%s'\n", a);
+    free(ga.options);
+    return EXIT_USAGE;
+  }
+  if (!ga.input) {
+    fprintf(stderr, "clusterc gradcheck: error: no input file\n");
+    free(ga.options);
+    return EXIT_USAGE;
+  }
+  if (!modeGiven && driverAppendOption(&ga.options, "mode=float")) {
+    free(ga.options);
+    return EXIT_BAD_INPUT;
+  }
+  ClustercClusterTrainOptions o;
+  clustercClusterTrainOptionsInit(&o);
+  char err[512];
+  const char *text = ga.options ? ga.options : "";
+  if (clustercClusterTrainOptionsParse(&o, text, strlen(text), err, sizeof err)) {
+    fprintf(stderr, "clusterc gradcheck: error: %s\n", err);
+    clustercClusterTrainOptionsFree(&o);
+    free(ga.options);
+    return EXIT_USAGE;
+  }
+  ClustercTrainMode mode = o.mode;
+  clusterrt_reduce reduce = o.reduce;
+  clustercClusterTrainOptionsFree(&o);
+
+  DiagState ds = {driverDisplayName(ga.input), 0};
+  MlirContext ctx = driverCreateContext(&ds);
+  int rc = EXIT_BAD_INPUT;
+  rngState = ga.dataSeed;
+  Model m, f;
+  if (modelLoad(&m, ctx, ga.input, text, &ds)) {
+    if (mode != CLUSTERC_TRAIN_STE) {
+      rc = runFd(&ga, &m) ? 0 : 1;
+    } else {
+      /* The float twin: same options, mode=float (the last mode wins). */
+      char *ftext = strdup(text);
+      if (ftext && !driverAppendOption(&ftext, "mode=float") &&
+          modelLoad(&f, ctx, ga.input, ftext, &ds)) {
+        rc = runSte(&ga, &m, &f, reduce) ? 0 : 1;
+        modelFree(&f);
+      }
+      free(ftext);
+    }
+    modelFree(&m);
+    printf("gradcheck: %s\n", rc == 0 ? "all gradients match" : "FAILED");
+  }
+  mlirContextDestroy(ctx);
+  free(ga.options);
+  return rc;
+}

@@ -1,0 +1,125 @@
+/* Reading cluster-train's function signatures (see trainsig.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "trainsig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlir-c/BuiltinAttributes.h"
+
+static const char *kindNames[] = {
+    "input", "labels", "weight", "indices", "centroids", "param", "loss",
+    "grad_weight", "grad_centroids", "grad_param", "logits"};
+
+static TsKind kindOf(const char *s, size_t n) {
+  for (size_t i = 0; i < sizeof kindNames / sizeof kindNames[0]; ++i)
+    if (strlen(kindNames[i]) == n && !memcmp(kindNames[i], s, n))
+      return (TsKind)i;
+  return TS_UNKNOWN;
+}
+
+static MlirAttribute attrOf(MlirOperation op, const char *name) {
+  return mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(name));
+}
+
+static bool readSlots(MlirAttribute arr, TsSlot **out, int *n) {
+  *n = (int)mlirArrayAttrGetNumElements(arr);
+  *out = calloc((size_t)(*n ? *n : 1), sizeof **out);
+  if (!*out)
+    return false;
+  for (int i = 0; i < *n; ++i) {
+    MlirStringRef s = mlirStringAttrGetValue(mlirArrayAttrGetElement(arr, i));
+    const char *colon = memchr(s.data, ':', s.length);
+    size_t kl = colon ? (size_t)(colon - s.data) : s.length;
+    (*out)[i].kind = kindOf(s.data, kl);
+    (*out)[i].name = colon ? strndup(colon + 1, s.length - kl - 1) : strdup("");
+    if (!(*out)[i].name)
+      return false;
+  }
+  return true;
+}
+
+static void freeFunc(TsFunc *f) {
+  for (int i = 0; i < f->nArgs; ++i)
+    free(f->args[i].name);
+  for (int i = 0; i < f->nResults; ++i)
+    free(f->results[i].name);
+  free(f->args);
+  free(f->results);
+  free(f->name);
+  memset(f, 0, sizeof *f);
+}
+
+void tsFree(TrainSig *sig) {
+  freeFunc(&sig->step);
+  freeFunc(&sig->eval);
+  freeFunc(&sig->init);
+}
+
+static bool endsWith(MlirStringRef s, const char *suffix) {
+  size_t n = strlen(suffix);
+  return s.length >= n && !memcmp(s.data + s.length - n, suffix, n);
+}
+
+bool tsRead(MlirModule module, TrainSig *sig) {
+  memset(sig, 0, sizeof *sig);
+  MlirBlock body = mlirModuleGetBody(module);
+  bool oom = false;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    MlirAttribute sym = attrOf(op, "sym_name");
+    if (mlirAttributeIsNull(sym) || !mlirAttributeIsAString(sym))
+      continue;
+    MlirStringRef n = mlirStringAttrGetValue(sym);
+    TsFunc *f = endsWith(n, "_train_step") ? &sig->step
+              : endsWith(n, "_train_eval") ? &sig->eval
+              : endsWith(n, "_train_init") ? &sig->init : NULL;
+    if (!f || f->name)
+      continue;
+    f->name = strndup(n.data, n.length);
+    oom |= !f->name;
+    MlirAttribute a = attrOf(op, "clusterc.arguments"), r = attrOf(op, "clusterc.results");
+    if (!mlirAttributeIsNull(a))
+      oom |= !readSlots(a, &f->args, &f->nArgs);
+    if (!mlirAttributeIsNull(r))
+      oom |= !readSlots(r, &f->results, &f->nResults);
+  }
+  if (oom || !sig->step.name || !sig->eval.name || !sig->init.name) {
+    fprintf(stderr, "clusterc: error: %s\n", oom ? "out of memory"
+            : "the module has no complete training functions (cluster-train "
+              "generates <model>_train_step, _train_eval and _train_init)");
+    tsFree(sig);
+    return false;
+  }
+  return true;
+}
+
+int tsFind(const TsSlot *slots, int n, TsKind kind, const char *name) {
+  for (int i = 0; i < n; ++i)
+    if (slots[i].kind == kind && (!name || !strcmp(slots[i].name, name)))
+      return i;
+  return -1;
+}
+
+bool tsAlloc(TsBuffers *b, const JitFunc *f, bool args) {
+  b->n = args ? f->nArgs : f->nResults;
+  b->data = calloc((size_t)(b->n ? b->n : 1), sizeof *b->data);
+  if (!b->data)
+    return false;
+  const JitTensor *t = args ? f->args : f->results;
+  for (int i = 0; i < b->n; ++i)
+    if (!(b->data[i] = calloc(1, t[i].bytes ? t[i].bytes : 1))) {
+      tsRelease(b);
+      return false;
+    }
+  return true;
+}
+
+void tsRelease(TsBuffers *b) {
+  for (int i = 0; b->data && i < b->n; ++i)
+    free(b->data[i]);
+  free(b->data);
+  b->data = NULL;
+  b->n = 0;
+}

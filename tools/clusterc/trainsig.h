@@ -1,0 +1,55 @@
+/*
+ * The functions cluster-train generates, as the host sees them: which
+ * argument and result is what (the `clusterc.arguments` / `clusterc.results`
+ * "kind:name" strings), and buffers for all of them.
+ */
+#ifndef CLUSTERC_TRAINSIG_H
+#define CLUSTERC_TRAINSIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "jit.h"
+#include "mlir-c/IR.h"
+
+typedef enum TsKind {
+  TS_INPUT, TS_LABELS, TS_WEIGHT, TS_INDICES, TS_CENTROIDS, TS_PARAM,
+  TS_LOSS, TS_GRAD_WEIGHT, TS_GRAD_CENTROIDS, TS_GRAD_PARAM, TS_LOGITS,
+  TS_UNKNOWN
+} TsKind;
+
+typedef struct TsSlot {
+  TsKind kind;
+  char *name; /* the layer name ("arg0" for inputs) */
+} TsSlot;
+
+typedef struct TsFunc {
+  char *name;
+  int nArgs, nResults;
+  TsSlot *args, *results;
+} TsFunc;
+
+/* The three functions of one model, read from the module before lowering. */
+typedef struct TrainSig {
+  TsFunc step, eval, init;
+} TrainSig;
+
+/* Reads the generated functions of the module (after cluster-train). False
+ * with a message on stderr when they are missing. */
+bool tsRead(MlirModule module, TrainSig *sig);
+void tsFree(TrainSig *sig);
+
+/* The index of the first slot of `kind` named `name` (NULL: any), or -1. */
+int tsFind(const TsSlot *slots, int n, TsKind kind, const char *name);
+
+/* A set of buffers, one per argument or result of a JIT function. */
+typedef struct TsBuffers {
+  int n;
+  void **data;
+} TsBuffers;
+
+/* Allocates zeroed buffers for f's arguments (args = true) or results. */
+bool tsAlloc(TsBuffers *b, const JitFunc *f, bool args);
+void tsRelease(TsBuffers *b);
+
+#endif
