@@ -59,15 +59,18 @@ MlirContext driverCreateContext(DiagState *ds) {
 }
 
 char *driverReadAll(const char *path, size_t *len) {
+  /* Always NUL-terminated: parseSourceString does not copy the text, and
+   * its lexer stops at the NUL an llvm::MemoryBuffer would have. */
   FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
   if (!f)
     return NULL;
   size_t cap = 1 << 16, n = 0;
   char *buf = malloc(cap);
   while (buf) {
-    size_t got = fread(buf + n, 1, cap - n, f);
+    size_t got = fread(buf + n, 1, cap - 1 - n, f);
     n += got;
-    if (n < cap) {
+    if (n < cap - 1) {
+      buf[n] = 0; /* the MLIR lexer reads up to a NUL */
       if (ferror(f)) {
         free(buf);
         buf = NULL;

@@ -21,7 +21,8 @@ typedef struct DiagState {
  * counted in *ds (which must outlive the context). */
 MlirContext driverCreateContext(DiagState *ds);
 
-/* The whole of a file ('-' is stdin); NULL with errno set on failure. */
+/* The whole of a file ('-' is stdin), NUL-terminated; NULL with errno set
+ * on failure. */
 char *driverReadAll(const char *path, size_t *len);
 
 /* Reads and parses a model. On failure prints a diagnostic and returns a
