@@ -409,7 +409,7 @@ static MlirValue backwardOperand(Ad *ad, MlirOperation op, intptr_t nIn,
     if (!scalarRule(&bb, c, g, &sadj, &oom)) {
       char name[64];
       opNameBuf(c, name, sizeof name);
-      fail(ad, mlirOperationGetLocation(op),
+      fail(ad, mlirOperationGetLocation(c),
            "cannot differentiate '%s' in the body of a linalg.generic", name);
     }
   }

@@ -1123,23 +1123,68 @@ static bool buildInit(Work *w, MlirOperation module, MlirOperation fn) {
   return true;
 }
 
+typedef struct CallFind {
+  const char *callee;
+  bool found;
+} CallFind;
+
+static MlirWalkResult findCall(MlirOperation op, void *user) {
+  CallFind *cf = user;
+  if (!opIs(op, "func.call"))
+    return MlirWalkResultAdvance;
+  MlirAttribute c = mlirOperationGetAttributeByName(op, irStr("callee"));
+  if (mlirStringRefEqual(mlirSymbolRefAttrGetRootReference(c), irStr(cf->callee))) {
+    cf->found = true;
+    return MlirWalkResultInterrupt;
+  }
+  return MlirWalkResultAdvance;
+}
+
+/* Whether fn calls `callee`. */
+static bool calls(MlirOperation fn, const char *callee) {
+  CallFind cf = {callee, false};
+  mlirOperationWalk(fn, findCall, &cf, MlirWalkPreOrder);
+  return cf.found;
+}
+
+/* The training functions take and return statically shaped tensors. */
+static bool checkSignature(Work *w, MlirOperation fn) {
+  MlirType ft = funcType(fn);
+  intptr_t na = mlirFunctionTypeGetNumInputs(ft), nr = mlirFunctionTypeGetNumResults(ft);
+  if (!mlirRegionGetFirstBlock(mlirOperationGetRegion(fn, 0)).ptr)
+    return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model has no body");
+  for (intptr_t i = 0; i < na + nr; ++i) {
+    MlirType t = i < na ? mlirFunctionTypeGetInput(ft, i) : mlirFunctionTypeGetResult(ft, i - na);
+    if (mlirTypeIsARankedTensor(t) && mlirShapedTypeHasStaticShape(t) &&
+        mlirTypeIsAF32(mlirShapedTypeGetElementType(t)))
+      continue;
+    char buf[128];
+    return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model's %s %d "
+                 "has type %s; training needs statically shaped f32 tensors",
+                 i < na ? "argument" : "result", (int)(i < na ? i : i - na),
+                 irTypeName(t, buf, sizeof buf));
+  }
+  return true;
+}
+
 static void ctRun(MlirOperation module, MlirExternalPass pass, void *user) {
   Work w = {.p = user, .ctx = mlirOperationGetContext(module)};
   bool ok = false;
   MlirModule scratch = {NULL};
   MlirOperation fn = findFunction(module, w.p->o.function, &w);
-  if (mlirOperationIsNull(fn) || !selectTrainables(&w, fn))
+  if (mlirOperationIsNull(fn) || !checkSignature(&w, fn) || !selectTrainables(&w, fn))
     goto out;
   scratch = mlirModuleCreateEmpty(mlirOperationGetLocation(fn));
   mlirBlockAppendOwnedOperation(mlirModuleGetBody(scratch), mlirOperationClone(fn));
-  MlirOperation step, eval;
+  MlirOperation step = {NULL}, eval = {NULL};
   if (!buildStep(&w, module, scratch, &step, &eval))
     goto out;
-  /* Move the step into the module, after the model, with its callees. */
-  declareRuntime(module, &kAssignI8);
-  declareRuntime(module, &kAssignI16);
-  declareRuntime(module, &kAccumI8);
-  declareRuntime(module, &kAccumI16);
+  /* Move the step into the module, after the model, with the callees it
+   * uses. */
+  static const RtFn *const rtFns[] = {&kAssignI8, &kAssignI16, &kAccumI8, &kAccumI16};
+  for (size_t i = 0; i < sizeof rtFns / sizeof rtFns[0]; ++i)
+    if (calls(step, rtFns[i]->name))
+      declareRuntime(module, rtFns[i]);
   MlirBlock mbody = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   MlirOperation copy = mlirOperationClone(step);
   mlirBlockInsertOwnedOperationAfter(mbody, fn, copy);
