@@ -175,6 +175,8 @@ static void report(const char *what, const char *name, const Cmp *c, size_t n,
 /* The indices of the `want` largest |g| (the gradients that matter most). */
 static void largest(const float *g, size_t n, size_t want, size_t *out) {
   size_t have = 0;
+  if (!want)
+    return;
   for (size_t i = 0; i < n; ++i) {
     size_t at = have < want ? have++ : want;
     if (at == want) {
