@@ -26,6 +26,8 @@ static void check_one(clusterrt_index_format f, size_t n, size_t k,
     t_set(ib.p, f, i, cur);
     g[i] = t_gauss();
     if (t_rand() % 50 == 0) g[i] = 0.0f;
+    if (t_rand() % 53 == 0) g[i] = -0.0f;
+    if (t_rand() % 59 == 0) g[i] = (t_rand() & 1 ? 1 : -1) * 1e-40f;
     ref[cur] += g[i];
     mag[cur] += fabs(g[i]);
     rc[cur]++;
@@ -38,6 +40,30 @@ static void check_one(clusterrt_index_format f, size_t n, size_t k,
     CHECK_MSG(fabs(gc[j] - ref[j]) <= tol,
               "sum fmt=%s n=%zu k=%zu j=%zu got %g want %g",
               clusterrt_format_name(f), n, k, j, gc[j], ref[j]);
+  }
+  CHECK(t_buf_guard_ok(&cb));
+  /* Again from copies of g and idx that end at an inaccessible page. */
+  if (n <= 300) {
+    t_edge ei = t_edge_new(ib.p, bytes), eg = t_edge_new(g, n * sizeof *g);
+    float *gc2 = malloc(k * sizeof *gc2);
+    CHECK(clusterrt_accumulate_f32((const float *)(void *)eg.p, ei.p, f, n, k,
+                                   CLUSTERRT_REDUCE_SUM, gc2, cnt2) ==
+          CLUSTERRT_OK);
+    CHECK(memcmp(gc, gc2, k * sizeof *gc) == 0);
+    CHECK(memcmp(cnt, cnt2, k * sizeof *cnt) == 0);
+    free(gc2);
+    t_edge_free(&ei);
+    t_edge_free(&eg);
+  }
+  /* Without counts (kernels may take another path): the same sums. */
+  for (size_t j = 0; j < k; j++) gc[j] = NAN;
+  CHECK(clusterrt_accumulate_f32(g, ib.p, f, n, k, CLUSTERRT_REDUCE_SUM, gc,
+                                 NULL) == CLUSTERRT_OK);
+  for (size_t j = 0; j < k; j++) {
+    double tol = (double)rc[j] * 0x1.0p-23 * mag[j] + 1e-30;
+    CHECK_MSG(fabs(gc[j] - ref[j]) <= tol, "sum (no counts) fmt=%s n=%zu "
+              "k=%zu j=%zu got %g want %g", clusterrt_format_name(f), n, k, j,
+              gc[j], ref[j]);
   }
   CHECK(t_buf_guard_ok(&cb));
   CHECK(clusterrt_accumulate_f32(g, ib.p, f, n, k, CLUSTERRT_REDUCE_AVG, gc,
@@ -75,7 +101,7 @@ int main(int argc, char **argv) {
   for (int fi = 0; fi < 5; fi++) {
     clusterrt_index_format f = t_formats[fi];
     size_t kmax = (size_t)1 << clusterrt_format_bits(f);
-    size_t ks[] = {1, 2, 3, 4, 8, 16, 17, 255, 256, 257, 65536};
+    size_t ks[] = {1, 2, 3, 4, 5, 8, 9, 16, 17, 255, 256, 257, 65536};
     for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
       size_t k = ks[ki];
       if (k > kmax) continue;

@@ -5,14 +5,17 @@
  *
  * Sweeps: n = 0..80 (several 16-lane vectors) plus odd primes and a large
  * n; every float offset within a 64-byte line for w and every byte offset
- * for idx; 64 guard bytes after idx; K = 1, 2, 3, 16, 17, 255, 256, 257,
- * 65536 in the narrowest format and u16; centroid tables sorted, unsorted,
+ * for idx; 64 guard bytes around idx; K = 1, 2, 3, 16, 17, 33, 64, 65,
+ * 100, 129, 255, 256, 257, 65536 in the narrowest format and u16; centroid tables sorted, unsorted,
  * with duplicates and -0/+0, on an integer grid (exact midpoints); weights
  * with ties, +-0, denormals, +-Inf, huge values (rounding plateaus).
  */
 #include "test-util.h"
 
-static const size_t Ks[] = {1, 2, 3, 16, 17, 255, 256, 257, 65536};
+/* The issue's list, plus sizes that reach each depth of the AVX-512
+ * register search (P = 32, 64, 128). */
+static const size_t Ks[] = {1,  2,  3,   16,  17,  33,  64,    65,
+                            100, 129, 255, 256, 257, 65536};
 
 /* Fills c[0..k) in one of four styles. */
 static void make_centroids(float *c, size_t k, int style) {
@@ -95,6 +98,16 @@ static int check_one(const float *w, size_t n, const float *c, size_t k,
       CHECK((ib.p[bytes - 1] >> ((n * bits) % 8)) == 0);
   }
   CHECK_MSG(t_buf_guard_ok(&ib), "guard bytes overwritten n=%zu k=%zu", n, k);
+  /* Again from a copy of w that ends at an inaccessible page. */
+  if (n <= 100 && s == CLUSTERRT_OK) {
+    t_edge e = t_edge_new(w, n * sizeof(float));
+    uint8_t *i2 = malloc(bytes + 1);
+    CHECK(clusterrt_assign_f32((const float *)(void *)e.p, n, c, k, f, i2) ==
+          CLUSTERRT_OK);
+    CHECK(bytes == 0 || memcmp(ib.p, i2, bytes) == 0);
+    free(i2);
+    t_edge_free(&e);
+  }
   t_buf_free(&wb);
   t_buf_free(&ib);
   return bad;
@@ -121,7 +134,7 @@ static void sweep(void) {
         }
         for (size_t b = 0; b < sizeof big / sizeof big[0]; b++) {
           size_t n = big[b];
-          if (k > 300 && n > 4099) continue;
+          if ((k > 300 || (k > 17 && k < 255)) && n > 4099) continue;
           if (k > 4096 && n > 1021) continue;
           make_weights(w, n, c, k, style);
           check_one(w, n, c, k, f, b, 3 * b);

@@ -2,8 +2,9 @@
  * clusterrt_decode_f32 on one ISA (argv[1]) against the definition
  * w[i] = c[idx[i]], bit for bit (including -0 and denormal centroids).
  * Sweeps n = 0..80, odd primes, a large n; every byte offset of idx and
- * float offset of w within 64 bytes; guard bytes after w; each format with
- * k from 1 to its maximum; out-of-range indices give CLUSTERRT_ERR_INDEX
+ * float offset of w within 64 bytes; guard bytes around w; each format
+ * with k from 1 to its maximum (sizes that pick each in-register table
+ * width: 16, 32, 64, 128, 256 entries, and the gather beyond); out-of-range indices give CLUSTERRT_ERR_INDEX
  * wherever they are.
  */
 #include "test-util.h"
@@ -27,6 +28,15 @@ static void check_one(clusterrt_index_format f, size_t n, size_t k,
   }
   CHECK_MSG(t_buf_guard_ok(&wb), "guard fmt=%s n=%zu", clusterrt_format_name(f),
             n);
+  /* Again from a copy of idx that ends at an inaccessible page. */
+  if (n <= 300) {
+    t_edge e = t_edge_new(ib.p, bytes);
+    float *w2 = malloc(n * sizeof *w2 + 1);
+    CHECK(clusterrt_decode_f32(e.p, f, n, c, k, w2) == CLUSTERRT_OK);
+    CHECK(n == 0 || memcmp(w, w2, n * sizeof *w) == 0);
+    free(w2);
+    t_edge_free(&e);
+  }
   /* One bad index anywhere is reported (when the format can hold one). */
   unsigned bits = clusterrt_format_bits(f);
   if (n > 0 && (bits == 16 ? k < 65536 : k < (1u << bits))) {
@@ -54,7 +64,8 @@ int main(int argc, char **argv) {
     clusterrt_index_format f = t_formats[fi];
     unsigned bits = clusterrt_format_bits(f);
     size_t kmax = (size_t)1 << bits;
-    size_t ks[] = {1, 2, 3, 5, 16, 17, 255, 256, 257, 65535, 65536};
+    size_t ks[] = {1,  2,   3,   5,   16,  17,  33,    65,
+                   100, 129, 255, 256, 257, 65535, 65536};
     for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
       size_t k = ks[ki];
       if (k > kmax) continue;
@@ -63,7 +74,7 @@ int main(int argc, char **argv) {
         check_one(f, big[b], k, b, b, c);
     }
     for (size_t io = 0; io < 64; io++)
-      for (size_t wo = 0; wo < 16; wo += 5)
+      for (size_t wo = 0; wo < 16; wo++)
         check_one(f, 211, kmax < 7 ? kmax : 7, io, wo, c);
   }
   uint8_t idx[4] = {0};

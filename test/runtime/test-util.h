@@ -9,7 +9,11 @@
 #ifndef CLUSTERRT_TEST_UTIL_H
 #define CLUSTERRT_TEST_UTIL_H
 
+#define _DEFAULT_SOURCE /* mmap, MAP_ANONYMOUS, sysconf */
 #include "clusterc/runtime.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -73,12 +77,41 @@ static inline t_buf t_buf_new(size_t bytes, size_t off) {
   b.bytes = bytes;
   return b;
 }
+/* The guard bytes after the buffer and the padding before it (the
+ * offset) are untouched. */
 static inline int t_buf_guard_ok(const t_buf *b) {
   for (size_t i = 0; i < 64; i++)
     if (b->p[b->bytes + i] != 0xA5) return 0;
+  for (unsigned char *q = b->base; q < b->p; q++)
+    if (*q != 0xA5) return 0;
   return 1;
 }
 static inline void t_buf_free(t_buf *b) { free(b->base); }
+
+/* A read-only input copy that ends exactly where an inaccessible page
+ * begins: a kernel that reads past n faults (masked vector loads only
+ * touch the bytes of the lanes they load). */
+typedef struct t_edge {
+  unsigned char *map, *p;
+  size_t len;
+} t_edge;
+
+static inline t_edge t_edge_new(const void *src, size_t bytes) {
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  size_t data = (bytes + pg - 1) / pg * pg;
+  t_edge e;
+  e.len = data + pg;
+  e.map = mmap(NULL, e.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+               -1, 0);
+  if (e.map == MAP_FAILED || mprotect(e.map + data, pg, PROT_NONE) != 0) {
+    fprintf(stderr, "mmap/mprotect failed\n");
+    exit(2);
+  }
+  e.p = e.map + data - bytes;
+  if (bytes) memcpy(e.p, src, bytes);
+  return e;
+}
+static inline void t_edge_free(t_edge *e) { munmap(e->map, e->len); }
 
 /* The definition of assignment, by brute force over the caller's order. */
 static inline uint32_t t_ref_assign_one(float w, const float *c, size_t k) {

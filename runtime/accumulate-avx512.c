@@ -1,0 +1,150 @@
+/*
+ * Gather-accumulate, AVX-512 (F/BW/VL).
+ *
+ * k <= 16, any format: private per-lane accumulators in registers. Sixteen
+ * indices per step (avx512-util.h); for each cluster j a compare gives the
+ * lanes holding j, and acc[j] += g and cnt[j] += 1 on those lanes only
+ * (masked add). The tail is one masked step. At the end each acc[j] is
+ * reduced over its 16 lanes (_mm512_reduce_add_ps: a fixed tree).
+ *
+ * u8 and u16 indices with 16 < k <= 256: the compare costs grow with k, so
+ * scalar code with eight banks of partial sums (element i to bank i % 8,
+ * indices read eight at a time) so that repeated indices do not serialise
+ * on one address; banks combined as ((b0+b1)+(b2+b3))+((b4+b5)+(b6+b7)).
+ * Larger k: the generic kernel.
+ *
+ * Orders differ from generic; the bound of runtime/README.md holds.
+ */
+#include "internal.h"
+#include "avx512-util.h"
+
+/* One step of 16 lanes; live = the lanes < n. Counts are popcounts of
+ * the lane masks, in general registers, leaving the vector registers to
+ * the sums. */
+static inline __attribute__((always_inline)) void
+acc_step(__m512 *acc, uint32_t *cnt, unsigned NK, int with_counts,
+         __m512i ix, __m512 gv, __mmask16 live) {
+  for (unsigned j = 0; j < NK; j++) {
+    __mmask16 m = _mm512_mask_cmpeq_epi32_mask(live, ix,
+                                               _mm512_set1_epi32((int)j));
+    acc[j] = _mm512_mask_add_ps(acc[j], m, acc[j], gv);
+    if (with_counts) cnt[j] += (uint32_t)__builtin_popcount((unsigned)m);
+  }
+}
+
+/* NK clusters (k <= NK), indices of `bits` (a constant after inlining). */
+static inline __attribute__((always_inline)) void
+acc_regs(const float *g, const uint8_t *b, int bits, size_t n, size_t k,
+         unsigned NK, int with_counts, float *sums, uint64_t *counts) {
+  __m512 acc[16];
+  uint32_t cnt[16] = {0};
+  for (unsigned j = 0; j < 16; j++) /* all 16: k <= NK is not visible */
+    acc[j] = _mm512_setzero_ps();
+  /* 32-bit counts cannot overflow: the caller's blocks are small. */
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    acc_step(acc, cnt, NK, with_counts, rt_avx512_load_idx16(b, bits, i, 16),
+             _mm512_loadu_ps(g + i), (__mmask16)0xffff);
+  if (i < n) {
+    __mmask16 live = rt_avx512_lanes(n - i);
+    acc_step(acc, cnt, NK, with_counts,
+             rt_avx512_load_idx16(b, bits, i, n - i),
+             _mm512_maskz_loadu_ps(live, g + i), live);
+  }
+  for (size_t j = 0; j < k; j++) {
+    sums[j] += _mm512_reduce_add_ps(acc[j]);
+    if (with_counts) counts[j] += cnt[j];
+  }
+}
+
+/* Specialised on the cluster bound and the index width (BITS 0 = read the
+ * width at run time: the less common pairings). */
+#define DEFINE_REGS(NK, BITS)                                                \
+  static void acc_regs##NK##_##BITS(const float *g, const uint8_t *b,        \
+                                    int bits, size_t n, size_t k,            \
+                                    float *sums, uint64_t *counts) {         \
+    int bb = BITS ? BITS : bits;                                             \
+    if (counts)                                                              \
+      acc_regs(g, b, bb, n, k, NK, 1, sums, counts);                         \
+    else                                                                     \
+      acc_regs(g, b, bb, n, k, NK, 0, sums, counts);                         \
+  }
+DEFINE_REGS(2, 1)
+DEFINE_REGS(4, 2)
+DEFINE_REGS(16, 4)
+DEFINE_REGS(2, 8)
+DEFINE_REGS(4, 8)
+DEFINE_REGS(8, 8)
+DEFINE_REGS(16, 8)
+DEFINE_REGS(2, 0)
+DEFINE_REGS(4, 0)
+DEFINE_REGS(8, 0)
+DEFINE_REGS(16, 0)
+
+/* Eight banks of scalar partial sums, indices of `bits` 8 or 16. */
+static void acc_banks(const float *g, const uint8_t *b, int bits, size_t n,
+                      size_t k, float *sums, uint64_t *counts) {
+  float a[8][256];
+  uint32_t c[8][256];
+  for (int q = 0; q < 8; q++)
+    for (size_t j = 0; j < k; j++) a[q][j] = 0.0f, c[q][j] = 0;
+  size_t i = 0;
+  if (bits == 8 && !counts) {
+    for (; i + 8 <= n; i += 8) {
+      uint64_t x;
+      memcpy(&x, b + i, 8);
+      for (int q = 0; q < 8; q++) a[q][(uint8_t)(x >> (8 * q))] += g[i + q];
+    }
+  } else if (bits == 8) {
+    for (; i + 8 <= n; i += 8) {
+      uint64_t x;
+      memcpy(&x, b + i, 8);
+      for (int q = 0; q < 8; q++) {
+        uint8_t v = (uint8_t)(x >> (8 * q));
+        a[q][v] += g[i + q];
+        c[q][v]++;
+      }
+    }
+  } else {
+    for (; i + 8 <= n; i += 8) {
+      uint16_t x[8];
+      memcpy(x, b + 2 * i, 16);
+      for (int q = 0; q < 8; q++) {
+        a[q][x[q]] += g[i + q];
+        c[q][x[q]]++;
+      }
+    }
+  }
+  for (; i < n; i++) {
+    uint32_t v = rt_index_get(b, bits == 8 ? CLUSTERRT_IDX_U8 : CLUSTERRT_IDX_U16, i);
+    a[i % 8][v] += g[i];
+    c[i % 8][v]++;
+  }
+  for (size_t j = 0; j < k; j++) {
+    sums[j] += ((a[0][j] + a[1][j]) + (a[2][j] + a[3][j])) +
+               ((a[4][j] + a[5][j]) + (a[6][j] + a[7][j]));
+    if (counts)
+      for (int q = 0; q < 8; q++) counts[j] += c[q][j];
+  }
+}
+
+void clusterrt_accumulate__avx512(const float *g, const void *idx,
+                                  clusterrt_index_format f, size_t n,
+                                  size_t k, float *sums, uint64_t *counts) {
+  int bits = (int)clusterrt_format_bits(f);
+  const uint8_t *b = (const uint8_t *)idx;
+  typedef void (*regs_fn)(const float *, const uint8_t *, int, size_t, size_t,
+                          float *, uint64_t *);
+  regs_fn fn = NULL;
+  if (k <= 2)
+    fn = bits == 1 ? acc_regs2_1 : bits == 8 ? acc_regs2_8 : acc_regs2_0;
+  else if (k <= 4)
+    fn = bits == 2 ? acc_regs4_2 : bits == 8 ? acc_regs4_8 : acc_regs4_0;
+  else if (k <= 8)
+    fn = bits == 8 ? acc_regs8_8 : acc_regs8_0;
+  else if (k <= 16)
+    fn = bits == 4 ? acc_regs16_4 : bits == 8 ? acc_regs16_8 : acc_regs16_0;
+  if (fn) fn(g, b, bits, n, k, sums, counts);
+  else if (k <= 256) acc_banks(g, b, bits, n, k, sums, counts);
+  else clusterrt_accumulate__generic(g, idx, f, n, k, sums, counts);
+}
