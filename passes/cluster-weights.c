@@ -362,73 +362,188 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
 
 /* ---- decode=runtime --------------------------------------------------------
  *
- * The decode as a call into libclusterrt's vectorized kernel, in
- * destination-passing style (runtime/memref-abi.c has the callee):
- *   %i = tensor.collapse_shape %idx [[0, 1, ...]]  // u8/u16 indices only
- *   %e = tensor.empty() : tensor<Nxf32>
- *   %s = func.call @clusterrt_mlir_decode_i8(%i', %bits, %c', %e')
- *          : (tensor<?xi8>, i32, tensor<?xf32>, tensor<?xf32>) -> i32
- *   %w = tensor.expand_shape (tensor.cast %e') ...  // back to the weight shape
- * (%x' = tensor.cast %x to a dynamic 1-D type). The callee is declared with
- * bufferization.access = "read"/"write" on its arguments, so one-shot
- * bufferization hands it the tensor.empty buffer to write in place and reads
- * the decoded weights from that buffer afterwards. The status the call
- * returns is not checked: the shapes it checks are the ones built here. */
+ * The decode as a call into libclusterrt's vectorized kernel, made once
+ * per weight when the program starts instead of on every call:
+ *
+ *   memref.global "private" constant @fc1.weight_idx : memref<100352xi8> = dense<..>
+ *   memref.global "private" constant @fc1.weight_centroids : memref<16xf32> = ..
+ *   memref.global "private" @fc1.weight_decoded : memref<256x784xf32>
+ *       = uninitialized {alignment = 64 : i64}
+ *   func.func @forward(..) {
+ *     %m = memref.get_global @fc1.weight_decoded : memref<256x784xf32>
+ *     %w = bufferization.to_tensor %m restrict : memref<256x784xf32>
+ *     ..  // every user of the weight now uses %w
+ *   }
+ *   func.func private @clusterc_decode_weights() {  // one per module
+ *     %i = memref.get_global @fc1.weight_idx ..; %c = ..; %d = ..
+ *     %d1 = memref.collapse_shape %d [[0, 1]] ..   // then memref.cast to ?
+ *     %s = func.call @clusterrt_mlir_decode_i8(%i', %bits, %c', %d1')
+ *            : (memref<?xi8>, i32, memref<?xf32>, memref<?xf32>) -> i32
+ *     return
+ *   }
+ *
+ * The initializer (CLUSTERC_DECODE_INIT, clusterc/passes.h) must run once
+ * before any entry point: clusterc's code generation registers it as a
+ * global constructor, so a compiled model decodes its weights when it is
+ * loaded; other clients call it themselves. Entry points only read the
+ * decoded buffer (to_tensor without `writable`: bufferization copies before
+ * any in-place write), so concurrent calls are safe. The buffer is
+ * zero-initialized memory: it costs memory at run time, not bytes in the
+ * binary. The callee takes memrefs, so bufferization never has to guess
+ * what it reads or writes. Its status is not checked: the shapes it checks
+ * are the ones built here. */
+
+static void blobName(char *buf, size_t size, const char *layer, const char *suffix);
+static void emitErrorf(MlirLocation loc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static const char kDecodeI8[] = "clusterrt_mlir_decode_i8";
 static const char kDecodeI16[] = "clusterrt_mlir_decode_i16";
 
-static MlirType dyn1d(MlirType elem) {
+static MlirType dynMemref1d(MlirType elem) {
   int64_t d = mlirShapedTypeGetDynamicSize();
-  return mlirRankedTensorTypeGet(1, &d, elem, mlirAttributeGetNull());
+  return mlirMemRefTypeContiguousGet(elem, 1, &d, mlirAttributeGetNull());
 }
 
-/* Declares the decode function once per module; false if func is missing. */
+static bool checkRuntimeDialects(MlirContext ctx, MlirLocation loc) {
+  static const char *const ops[] = {"func.func", "memref.global",
+                                    "bufferization.to_tensor"};
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; ++i)
+    if (!mlirContextIsRegisteredOperation(ctx, irStr(ops[i]))) {
+      emitErrorf(loc, "cluster-weights: decode=runtime needs the func, memref "
+                 "and bufferization dialects loaded ('%s' is not)", ops[i]);
+      return false;
+    }
+  return true;
+}
+
+/* The decode function's type: (memref<?xi8>, i32, memref<?xf32>,
+ * memref<?xf32>) -> i32, or (memref<?xi16>, memref<?xf32>, memref<?xf32>). */
+static MlirType decodeFnType(MlirContext ctx, bool i16) {
+  MlirType f32 = mlirF32TypeGet(ctx), i32 = mlirIntegerTypeGet(ctx, 32);
+  MlirType in[4];
+  intptr_t n = 0;
+  in[n++] = dynMemref1d(mlirIntegerTypeGet(ctx, i16 ? 16 : 8));
+  if (!i16)
+    in[n++] = i32;
+  in[n++] = dynMemref1d(f32);
+  in[n++] = dynMemref1d(f32);
+  return mlirFunctionTypeGet(ctx, n, in, 1, &i32);
+}
+
+static MlirType funcTypeOf(MlirOperation fn) {
+  return mlirTypeAttrGetValue(
+      mlirOperationGetAttributeByName(fn, irStr("function_type")));
+}
+
+/* A private func.func `name` of type `type` at the module's end, with an
+ * empty body (one block holding func.return) unless `declOnly`. */
+static MlirOperation createFunc(MlirOperation module, MlirSymbolTable symtab,
+                                const char *name, MlirType type, bool declOnly,
+                                bool cInterface, MlirLocation loc) {
+  MlirContext ctx = mlirOperationGetContext(module);
+  MlirNamedAttribute attrs[4] = {
+      irNamed(ctx, "sym_name", mlirStringAttrGet(ctx, irStr(name))),
+      irNamed(ctx, "sym_visibility", mlirStringAttrGet(ctx, irStr("private"))),
+      irNamed(ctx, "function_type", mlirTypeAttrGet(type)),
+      irNamed(ctx, "llvm.emit_c_interface", mlirUnitAttrGet(ctx))};
+  MlirRegion body = mlirRegionCreate();
+  if (!declOnly) {
+    MlirBlock entry = mlirBlockCreate(0, NULL, NULL);
+    mlirRegionAppendOwnedBlock(body, entry);
+    IrBuilder rb = {ctx, {NULL}, entry, loc};
+    irCreate(&rb, "func.return", 0, NULL, 0, NULL, 0, NULL);
+  }
+  MlirOperationState st = mlirOperationStateGet(irStr("func.func"), loc);
+  mlirOperationStateAddAttributes(&st, cInterface ? 4 : 3, attrs);
+  mlirOperationStateAddOwnedRegions(&st, 1, &body);
+  MlirOperation fn = mlirOperationCreate(&st);
+  mlirBlockAppendOwnedOperation(
+      mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0)), fn);
+  mlirSymbolTableInsert(symtab, fn);
+  return fn;
+}
+
+/* Declares the decode function once per module; false after a diagnostic
+ * if a different symbol of that name exists. */
 static bool declareDecode(MlirOperation module, MlirSymbolTable symtab,
                           bool i16, MlirLocation loc) {
   const char *name = i16 ? kDecodeI16 : kDecodeI8;
-  if (!mlirOperationIsNull(mlirSymbolTableLookup(symtab, irStr(name))))
-    return true;
   MlirContext ctx = mlirOperationGetContext(module);
-  if (!mlirContextIsRegisteredOperation(ctx, irStr("func.func"))) {
-    mlirEmitError(loc, "cluster-weights: decode=runtime needs the func dialect");
-    return false;
+  MlirType type = decodeFnType(ctx, i16);
+  MlirOperation old = mlirSymbolTableLookup(symtab, irStr(name));
+  if (mlirOperationIsNull(old)) {
+    createFunc(module, symtab, name, type, true, true, loc);
+    return true;
   }
-  MlirType f32 = mlirF32TypeGet(ctx), i32 = mlirIntegerTypeGet(ctx, 32);
-  MlirType in[4], out = i32;
-  MlirAttribute argAttrs[4];
-  MlirAttribute none = mlirDictionaryAttrGet(ctx, 0, NULL);
-  MlirNamedAttribute rd = irNamed(ctx, "bufferization.access",
-                                  mlirStringAttrGet(ctx, irStr("read")));
-  MlirNamedAttribute wr = irNamed(ctx, "bufferization.access",
-                                  mlirStringAttrGet(ctx, irStr("write")));
+  if (mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(old)),
+                         irStr("func.func")) &&
+      mlirTypeEqual(funcTypeOf(old), type))
+    return true;
+  emitErrorf(loc, "cluster-weights: decode=runtime: the module already has a "
+             "symbol '%s' that is not the libclusterrt decode function", name);
+  return false;
+}
+
+/* The initializer's func.return (new ops go before it), creating the
+ * function on first use; null after a diagnostic. */
+static MlirOperation initReturn(MlirOperation module, MlirSymbolTable symtab,
+                                MlirLocation loc) {
+  MlirContext ctx = mlirOperationGetContext(module);
+  MlirType type = mlirFunctionTypeGet(ctx, 0, NULL, 0, NULL);
+  MlirOperation fn = mlirSymbolTableLookup(symtab, irStr(CLUSTERC_DECODE_INIT));
+  if (mlirOperationIsNull(fn))
+    fn = createFunc(module, symtab, CLUSTERC_DECODE_INIT, type, false, false, loc);
+  else if (!mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(fn)),
+                               irStr("func.func")) ||
+           !mlirTypeEqual(funcTypeOf(fn), type))
+    fn = (MlirOperation){NULL};
+  MlirBlock body = mlirOperationIsNull(fn)
+                       ? (MlirBlock){NULL}
+                       : mlirRegionGetFirstBlock(mlirOperationGetRegion(fn, 0));
+  MlirOperation ret = mlirBlockIsNull(body) ? (MlirOperation){NULL}
+                                            : mlirBlockGetTerminator(body);
+  if (mlirOperationIsNull(ret) ||
+      !mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(ret)),
+                          irStr("func.return"))) {
+    emitErrorf(loc, "cluster-weights: decode=runtime: the module has a symbol "
+               "'%s' that is not the decode initializer (a func.func () -> () "
+               "with one block)", CLUSTERC_DECODE_INIT);
+    return (MlirOperation){NULL};
+  }
+  return ret;
+}
+
+/* A private memref.global named <base><suffix> (made unique) before
+ * `anchor`: constant with `init`, else uninitialized. Returns its name. */
+static MlirAttribute memrefGlobal(MlirContext ctx, MlirSymbolTable symtab,
+                                  MlirOperation anchor, MlirLocation loc,
+                                  const char *base, const char *suffix,
+                                  MlirType memref, MlirAttribute init,
+                                  int64_t align) {
+  char name[256];
+  blobName(name, sizeof name, base, suffix);
+  MlirNamedAttribute attrs[6];
   intptr_t n = 0;
-  in[n] = dyn1d(mlirIntegerTypeGet(ctx, i16 ? 16 : 8));
-  argAttrs[n++] = mlirDictionaryAttrGet(ctx, 1, &rd);
-  if (!i16) {
-    in[n] = i32;
-    argAttrs[n++] = none;
-  }
-  in[n] = dyn1d(f32);
-  argAttrs[n++] = mlirDictionaryAttrGet(ctx, 1, &rd);
-  in[n] = dyn1d(f32);
-  argAttrs[n++] = mlirDictionaryAttrGet(ctx, 1, &wr);
-  MlirType fnType = mlirFunctionTypeGet(ctx, n, in, 1, &out);
-  MlirNamedAttribute attrs[5] = {
-      irNamed(ctx, "sym_name", mlirStringAttrGet(ctx, irStr(name))),
-      irNamed(ctx, "sym_visibility", mlirStringAttrGet(ctx, irStr("private"))),
-      irNamed(ctx, "function_type", mlirTypeAttrGet(fnType)),
-      irNamed(ctx, "arg_attrs", mlirArrayAttrGet(ctx, n, argAttrs)),
-      irNamed(ctx, "llvm.emit_c_interface", mlirUnitAttrGet(ctx))};
-  MlirRegion body = mlirRegionCreate();
-  MlirOperationState st = mlirOperationStateGet(irStr("func.func"), loc);
-  mlirOperationStateAddAttributes(&st, 5, attrs);
-  mlirOperationStateAddOwnedRegions(&st, 1, &body);
-  MlirOperation fn = mlirOperationCreate(&st);
-  MlirBlock top = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
-  mlirBlockInsertOwnedOperation(top, 0, fn);
-  mlirSymbolTableInsert(symtab, fn);
-  return true;
+  attrs[n++] = irNamed(ctx, "sym_name", mlirStringAttrGet(ctx, irStr(name)));
+  attrs[n++] = irNamed(ctx, "sym_visibility", mlirStringAttrGet(ctx, irStr("private")));
+  attrs[n++] = irNamed(ctx, "type", mlirTypeAttrGet(memref));
+  attrs[n++] = irNamed(ctx, "initial_value",
+                       mlirAttributeIsNull(init) ? mlirUnitAttrGet(ctx) : init);
+  if (!mlirAttributeIsNull(init))
+    attrs[n++] = irNamed(ctx, "constant", mlirUnitAttrGet(ctx));
+  if (align)
+    attrs[n++] = irNamed(ctx, "alignment",
+                         mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), align));
+  IrBuilder b = {ctx, anchor, {NULL}, loc};
+  MlirOperation g = irCreate(&b, "memref.global", 0, NULL, 0, NULL, n, attrs);
+  return mlirSymbolTableInsert(symtab, g);
+}
+
+static MlirValue getGlobal(IrBuilder *b, MlirAttribute name, MlirType memref) {
+  MlirNamedAttribute a = irNamed(
+      b->ctx, "name", mlirFlatSymbolRefAttrGet(b->ctx, mlirStringAttrGetValue(name)));
+  return irCreate1(b, "memref.get_global", 0, NULL, memref, 1, &a);
 }
 
 /* [[0, 1, ..., rank-1]]: every dimension into one. */
@@ -443,45 +558,80 @@ static MlirAttribute allDims(MlirContext ctx, intptr_t rank) {
   return mlirArrayAttrGet(ctx, 1, &group);
 }
 
-/* Builds the decode as a call (see above); null on out of memory. Only for
- * f32 weights with one table. */
-static MlirValue buildRuntimeDecode(IrBuilder *b, const ConstInfo *ci,
-                                    const Clustered *cl, MlirValue table,
-                                    MlirValue idx) {
-  MlirContext ctx = b->ctx;
-  MlirType f32 = mlirF32TypeGet(ctx), i32 = mlirIntegerTypeGet(ctx, 32);
-  bool packed = cl->fmt != CLUSTERRT_IDX_U8 && cl->fmt != CLUSTERRT_IDX_U16;
+/* The op at the module's top level that holds op (or op itself). */
+static MlirOperation topLevelOf(MlirOperation op, MlirOperation module) {
+  for (MlirOperation p = mlirOperationGetParentOperation(op);
+       !mlirOperationIsNull(p) && !mlirOperationEqual(p, module);
+       p = mlirOperationGetParentOperation(p))
+    op = p;
+  return op;
+}
+
+/* Replaces the constant (or each load of the global) by a read of a global
+ * buffer that the initializer fills with libclusterrt's decode (see above).
+ * `tv` and `iv` are the table and the index data, `iv` typed 1-D. Only for
+ * f32 weights with one table. False after a diagnostic. */
+static bool rewriteRuntime(const ConstInfo *ci, const Clustered *cl,
+                           MlirAttribute tv, MlirAttribute iv, const char *name,
+                           MlirOperation module, MlirSymbolTable symtab) {
+  MlirContext ctx = mlirOperationGetContext(ci->op);
+  MlirLocation loc = mlirOperationGetLocation(ci->op);
   bool i16 = cl->fmt == CLUSTERRT_IDX_U16;
-  MlirType idxElem = mlirShapedTypeGetElementType(mlirValueGetType(idx));
-  int64_t n = (int64_t)ci->elements;
-  MlirAttribute reassoc = allDims(ctx, ci->rank);
-  if (mlirAttributeIsNull(reassoc))
-    return (MlirValue){NULL};
-  MlirNamedAttribute ra = irNamed(ctx, "reassociation", reassoc);
-  if (!packed && ci->rank != 1) {
-    MlirType flat = mlirRankedTensorTypeGet(1, &n, idxElem, mlirAttributeGetNull());
-    idx = irCreate1(b, "tensor.collapse_shape", 1, &idx, flat, 1, &ra);
-  }
-  MlirType wFlat = mlirRankedTensorTypeGet(1, &n, f32, mlirAttributeGetNull());
-  MlirValue empty = irCreate1(b, "tensor.empty", 0, NULL, wFlat, 0, NULL);
-  MlirValue out = irCast(b, "tensor.cast", empty, dyn1d(f32));
+  MlirOperation ret;
+  if (!checkRuntimeDialects(ctx, loc) || !declareDecode(module, symtab, i16, loc) ||
+      mlirOperationIsNull(ret = initReturn(module, symtab, loc)))
+    return false;
+  MlirType f32 = mlirF32TypeGet(ctx), i32 = mlirIntegerTypeGet(ctx, 32);
+  MlirType ie = mlirShapedTypeGetElementType(mlirAttributeGetType(iv));
+  int64_t n = (int64_t)ci->elements, k = (int64_t)cl->k,
+          nb = mlirShapedTypeGetDimSize(mlirAttributeGetType(iv), 0);
+  MlirType im = mlirMemRefTypeContiguousGet(ie, 1, &nb, mlirAttributeGetNull());
+  MlirType tm = mlirMemRefTypeContiguousGet(f32, 1, &k, mlirAttributeGetNull());
+  MlirType dm = mlirMemRefTypeContiguousGet(f32, ci->rank, ci->shape,
+                                            mlirAttributeGetNull());
+  MlirOperation anchor = topLevelOf(ci->op, module);
+  MlirAttribute gi = memrefGlobal(ctx, symtab, anchor, loc, name, "_idx", im, iv, 0);
+  MlirAttribute gt = memrefGlobal(ctx, symtab, anchor, loc, name, "_centroids", tm, tv, 0);
+  MlirAttribute gd = memrefGlobal(ctx, symtab, anchor, loc, name, "_decoded", dm,
+                                  mlirAttributeGetNull(), 64);
+
+  /* The initializer: decode into the buffer. */
+  IrBuilder ib = {ctx, ret, {NULL}, loc};
   MlirValue args[4];
   intptr_t na = 0;
-  args[na++] = irCast(b, "tensor.cast", idx, dyn1d(idxElem));
+  args[na++] = irCast(&ib, "memref.cast", getGlobal(&ib, gi, im), dynMemref1d(ie));
   if (!i16)
-    args[na++] = irConstInt(b, i32, clusterrt_format_bits(cl->fmt));
-  args[na++] = irCast(b, "tensor.cast", table, dyn1d(f32));
-  args[na++] = out;
+    args[na++] = irConstInt(&ib, i32, clusterrt_format_bits(cl->fmt));
+  args[na++] = irCast(&ib, "memref.cast", getGlobal(&ib, gt, tm), dynMemref1d(f32));
+  MlirValue d = getGlobal(&ib, gd, dm);
+  if (ci->rank != 1) {
+    MlirAttribute reassoc = allDims(ctx, ci->rank);
+    if (mlirAttributeIsNull(reassoc))
+      return false;
+    MlirNamedAttribute ra = irNamed(ctx, "reassociation", reassoc);
+    MlirType flat = mlirMemRefTypeContiguousGet(f32, 1, &n, mlirAttributeGetNull());
+    d = irCreate1(&ib, "memref.collapse_shape", 1, &d, flat, 1, &ra);
+  }
+  args[na++] = irCast(&ib, "memref.cast", d, dynMemref1d(f32));
   MlirNamedAttribute callee = irNamed(
       ctx, "callee", mlirFlatSymbolRefAttrGet(ctx, irStr(i16 ? kDecodeI16 : kDecodeI8)));
-  irCreate(b, "func.call", na, args, 1, &i32, 1, &callee);
-  MlirValue w = irCast(b, "tensor.cast", out, wFlat);
-  if (ci->rank == 1)
-    return w;
-  MlirNamedAttribute attrs[2] = {
-      ra, irNamed(ctx, "static_output_shape",
-                  mlirDenseI64ArrayGet(ctx, ci->rank, ci->shape))};
-  return irCreate1(b, "tensor.expand_shape", 1, &w, ci->type, 2, attrs);
+  irCreate(&ib, "func.call", na, args, 1, &i32, 1, &callee);
+
+  /* The users read the buffer. */
+  MlirNamedAttribute restrict_ = irNamed(ctx, "restrict", mlirUnitAttrGet(ctx));
+  size_t nUses = ci->loads ? ci->numLoads : 1;
+  for (size_t i = 0; i < nUses; ++i) {
+    MlirOperation use = ci->loads ? ci->loads[i] : ci->op;
+    IrBuilder ub = {ctx, use, {NULL}, mlirOperationGetLocation(use)};
+    MlirValue m = getGlobal(&ub, gd, dm);
+    MlirValue w = irCreate1(&ub, "bufferization.to_tensor", 1, &m, ci->type, 1,
+                            &restrict_);
+    mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(use, 0), w);
+    mlirOperationDestroy(use);
+  }
+  if (ci->loads)
+    mlirSymbolTableErase(symtab, ci->op);
+  return true;
 }
 
 /* Name for a new dense_resource blob, from the layer name. */
@@ -560,11 +710,15 @@ static MlirValue loadGlobal(IrBuilder *b, MlirAttribute symName, MlirType t) {
   return irCreate1(b, "ml_program.global_load_const", 0, NULL, t, 1, &a);
 }
 
+/* rewrite's outcome: RW_OOM is diagnosed by the caller, RW_FAILED already. */
+enum { RW_OK, RW_OOM, RW_FAILED };
+
 /* Replaces the constant by table + indices + decode; a global by two
- * globals, and each of its loads by two loads + decode. */
-static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
-                    const char *name, MlirOperation module,
-                    MlirSymbolTable symtab, bool runtime) {
+ * globals, and each of its loads by two loads + decode. With `runtime`,
+ * f32 weights with one table get the load-time decode of rewriteRuntime. */
+static int rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
+                   const char *name, MlirOperation module,
+                   MlirSymbolTable symtab, bool runtime) {
   MlirContext ctx = mlirOperationGetContext(ci->op);
   IrBuilder b = {ctx, ci->op, {NULL}, mlirOperationGetLocation(ci->op)};
   MlirType et = elemType(ctx, ci->elem);
@@ -573,28 +727,26 @@ static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
                                         et, mlirAttributeGetNull());
   void *enc = encodeTable(cl->table, cl->tables * cl->k, ci->elem);
   if (!enc)
-    return false;
+    return RW_OOM;
   MlirAttribute tv = mlirDenseElementsAttrRawBufferGet(
       tt, cl->tables * cl->k * (ci->elem == ELEM_F32 ? 4 : 2), enc);
   free(enc);
 
+  runtime = runtime && ci->elem == ELEM_F32 && axis < 0 && ci->rank > 0;
   bool packed = cl->fmt != CLUSTERRT_IDX_U8 && cl->fmt != CLUSTERRT_IDX_U16;
   MlirType ie = mlirIntegerTypeGet(ctx, cl->fmt == CLUSTERRT_IDX_U16 ? 16 : 8);
-  int64_t nb = (int64_t)cl->idxBytes;
-  MlirType it = packed ? mlirRankedTensorTypeGet(1, &nb, ie, mlirAttributeGetNull())
-                       : mlirRankedTensorTypeGet(ci->rank, ci->shape, ie,
-                                                 mlirAttributeGetNull());
+  /* Packed bytes, or for the runtime decode the indices flat. */
+  int64_t nb = packed ? (int64_t)cl->idxBytes : (int64_t)ci->elements;
+  MlirType it = packed || runtime
+                    ? mlirRankedTensorTypeGet(1, &nb, ie, mlirAttributeGetNull())
+                    : mlirRankedTensorTypeGet(ci->rank, ci->shape, ie,
+                                              mlirAttributeGetNull());
   MlirAttribute iv = makeData(ci, it, cl->idx, cl->idxBytes,
                               cl->fmt == CLUSTERRT_IDX_U16 ? 2 : 1, name, "_idx");
   if (mlirAttributeIsNull(tv) || mlirAttributeIsNull(iv))
-    return false;
-  runtime = runtime && ci->elem == ELEM_F32 && axis < 0 && ci->rank > 0;
-  if (runtime && !declareDecode(module, symtab, cl->fmt == CLUSTERRT_IDX_U16,
-                                mlirOperationGetLocation(ci->op)))
-    return false;
-#define DECODE(bld)                                                            \
-  (runtime ? buildRuntimeDecode(bld, ci, cl, table, idx)                       \
-           : buildDecode(bld, ci, cl, axis, table, idx))
+    return RW_OOM;
+  if (runtime)
+    return rewriteRuntime(ci, cl, tv, iv, name, module, symtab) ? RW_OK : RW_FAILED;
   if (ci->loads) {
     MlirAttribute gt = makeGlobal(&b, symtab, ci->op, "_centroids", tv);
     MlirAttribute gi = makeGlobal(&b, symtab, ci->op, "_idx", iv);
@@ -602,24 +754,23 @@ static bool rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
       MlirOperation load = ci->loads[i];
       IrBuilder lb = {ctx, load, {NULL}, mlirOperationGetLocation(load)};
       MlirValue table = loadGlobal(&lb, gt, tt), idx = loadGlobal(&lb, gi, it);
-      MlirValue w = DECODE(&lb);
+      MlirValue w = buildDecode(&lb, ci, cl, axis, table, idx);
       if (mlirValueIsNull(w))
-        return false;
+        return RW_OOM;
       mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(load, 0), w);
       mlirOperationDestroy(load);
     }
     mlirSymbolTableErase(symtab, ci->op);
-    return true;
+    return RW_OK;
   }
   MlirValue table = makeConst(&b, ci->op, tv);
   MlirValue idx = makeConst(&b, ci->op, iv);
-  MlirValue w = DECODE(&b);
-#undef DECODE
+  MlirValue w = buildDecode(&b, ci, cl, axis, table, idx);
   if (mlirValueIsNull(w))
-    return false;
+    return RW_OOM;
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(ci->op, 0), w);
   mlirOperationDestroy(ci->op);
-  return true;
+  return RW_OK;
 }
 
 /* ---- The pass ---------------------------------------------------------- */
@@ -809,9 +960,15 @@ static bool processOne(const CwPass *p, const ConstInfo *ci, int index,
     sig += (double)w[i] * w[i];
     err += d * d;
   }
-  if (o->decode == CLUSTERC_DECODE_FOLD ? !rewriteFolded(ci, dec, name)
-                                        : !rewrite(ci, &cl, axis, name, module, symtab,
-                                                   o->decode == CLUSTERC_DECODE_RUNTIME))
+  int rw = o->decode == CLUSTERC_DECODE_FOLD
+               ? (rewriteFolded(ci, dec, name) ? RW_OK : RW_OOM)
+               : rewrite(ci, &cl, axis, name, module, symtab,
+                         o->decode == CLUSTERC_DECODE_RUNTIME);
+  if (rw == RW_FAILED) {
+    ok = false;
+    goto out;
+  }
+  if (rw != RW_OK)
     goto oom;
   r.clustered = 1;
   r.k = (unsigned)cl.k;

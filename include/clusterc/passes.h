@@ -24,11 +24,15 @@
  *                           decode (default); fold: a plain constant holding
  *                           c[idx], the clustered weights without the
  *                           storage saving (for evaluating accuracy, and the
- *                           reference of the numerical tests); runtime: a
- *                           func.call to libclusterrt's vectorized decode
+ *                           reference of the numerical tests); runtime: f32
+ *                           weights with one table are decoded once, by
+ *                           libclusterrt's vectorized decode
  *                           (clusterrt_mlir_decode_i8/_i16, see
- *                           runtime/memref-abi.c) for f32 weights with one
- *                           table, the generic decode for the others
+ *                           runtime/memref-abi.c) called from the function
+ *                           CLUSTERC_DECODE_INIT into a global buffer the
+ *                           model reads; the generic decode for the others.
+ *                           Run that function once before the model (clusterc's
+ *                           code generation makes it a global constructor)
  * A selector SEL is a glob on the layer name (`conv*`, `fc?.weight`) or a
  * weight index in walk order: `#3`, a range `#3..5`, negative from the end
  * (`#-3..-1` = the last three weights). The layer name is the constant's
@@ -49,6 +53,10 @@ extern "C" {
 #endif
 
 #define CLUSTERC_VERSION "0.1.0"
+
+/* With decode=runtime: the module's initializer, `func.func private
+ * @clusterc_decode_weights()`, which fills the decoded-weight buffers. */
+#define CLUSTERC_DECODE_INIT "clusterc_decode_weights"
 
 /* One row of the report: a weight clustered, or a constant left alone. */
 typedef struct ClustercLayerReport {
