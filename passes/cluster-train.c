@@ -1201,6 +1201,82 @@ out:
   freeWork(&w);
 }
 
+/* ---- Writing trained values back ------------------------------------------ */
+
+int clustercSetTrainedValues(MlirOperation module, const char *function, size_t n,
+                             const char *const *names, const float *const *values,
+                             char *err, size_t errSize) {
+  ClustercClusterTrainOptions o;
+  clustercClusterTrainOptionsInit(&o);
+  CtPass p = {o};
+  Work w = {.p = &p, .ctx = mlirOperationGetContext(module)};
+  MlirOperation fn = findFunction(module, function, &w);
+  clustercClusterTrainOptionsFree(&o);
+  if (mlirOperationIsNull(fn)) {
+    snprintf(err, errSize, "%s", w.err);
+    return -1;
+  }
+  ConstList l = {0};
+  mlirOperationWalk(fn, collect, &l, MlirWalkPreOrder);
+  int rc = l.oom ? -1 : 0;
+  if (rc)
+    snprintf(err, errSize, "out of memory");
+  int index = 0;
+  char **layer = calloc(l.n + 1, sizeof *layer);
+  for (size_t i = 0; !rc && i < l.n; ++i) {
+    weightsClassify(&l.items[i]);
+    int idx = l.items[i].role == ROLE_WEIGHT ? index++ : -1;
+    if (!layer || !(layer[i] = cwLayerName(&l.items[i], idx))) {
+      snprintf(err, errSize, "out of memory");
+      rc = -1;
+    }
+  }
+  bool *used = calloc(l.n + 1, sizeof *used);
+  for (size_t k = 0; !rc && k < n; ++k) {
+    size_t i = 0;
+    while (i < l.n && (used[i] || strcmp(layer[i], names[k])))
+      ++i;
+    if (i == l.n) {
+      snprintf(err, errSize, "no constant named '%s' in the model", names[k]);
+      rc = -1;
+      break;
+    }
+    used[i] = true;
+    ConstInfo *ci = &l.items[i];
+    if (ci->loads || (ci->elem != ELEM_F32 && ci->elem != ELEM_F16 && ci->elem != ELEM_BF16)) {
+      snprintf(err, errSize, "'%s' is not a float constant", names[k]);
+      rc = -1;
+      break;
+    }
+    MlirAttribute v;
+    if (ci->elem == ELEM_F32) {
+      v = mlirDenseElementsAttrFloatGet(ci->type, (intptr_t)ci->elements, values[k]);
+    } else {
+      uint16_t *h = malloc(sizeof *h * (ci->elements ? ci->elements : 1));
+      if (!h) {
+        snprintf(err, errSize, "out of memory");
+        rc = -1;
+        break;
+      }
+      for (uint64_t e = 0; e < ci->elements; ++e)
+        h[e] = ci->elem == ELEM_F16 ? weightsFloatToHalf(values[k][e])
+                                    : weightsFloatToBF16(values[k][e]);
+      v = mlirDenseElementsAttrRawBufferGet(ci->type, 2 * ci->elements, h);
+      free(h);
+    }
+    mlirOperationSetAttributeByName(ci->op, irStr("value"), v);
+  }
+  for (size_t i = 0; i < l.n; ++i) {
+    if (layer)
+      free(layer[i]);
+    weightsRelease(&l.items[i]);
+  }
+  free(layer);
+  free(used);
+  free(l.items);
+  return rc;
+}
+
 static void ctConstruct(void *user) { (void)user; }
 
 static void ctDestruct(void *user) {

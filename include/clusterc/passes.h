@@ -171,6 +171,15 @@ MlirPass clustercCreateClusterTrainPassFromString(MlirStringRef options,
                                                   MlirStringCallback onError,
                                                   void *userData);
 
+/* Writes trained values back into a model: for each i, the float constant
+ * of `function` (NULL: as cluster-train chooses) that cluster-train names
+ * names[i] (the "kind:NAME" suffix of clusterc.arguments) gets values[i], f32
+ * in the constant's shape (converted to its element type). Returns 0, or -1
+ * with a message in err (unknown name, not a float constant). */
+int clustercSetTrainedValues(MlirOperation module, const char *function, size_t n,
+                             const char *const *names, const float *const *values,
+                             char *err, size_t errSize);
+
 /* ---- Embedding in other pipelines ------------------------------------------
  *
  * Each pass can also be created from option text in pipeline syntax: the

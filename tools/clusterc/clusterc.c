@@ -28,11 +28,14 @@
 #include "codegen.h"
 #include "driver.h"
 #include "gradcheck.h"
+#include "train.h"
 #include "output.h"
 #include "report.h"
 
 static const char usage[] =
     "usage: clusterc [options] <input.mlir|-> [-o <output.mlir|->]\n"
+    "       clusterc train model.mlir [options]     (see clusterc train --help)\n"
+    "       clusterc gradcheck model.mlir [options] (see clusterc gradcheck --help)\n"
     "\n"
     "Clusters the weights of an MLIR model (tosa, linalg, arith, tensor, func):\n"
     "each selected weight constant becomes a centroid table, a packed index\n"
@@ -215,6 +218,8 @@ static void onSignal(int sig) {
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "gradcheck"))
     return gradcheckMain(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "train"))
+    return trainMain(argc - 1, argv + 1);
   Args a = {0};
   a.output = "-";
   cgOptionsInit(&a.cg);

@@ -1,0 +1,315 @@
+/*
+ * Reading IDX and .npy files (see data.h).
+ *
+ * IDX: a big-endian header, magic 0x0000TTDD (TT the element type, 0x08 =
+ * u8, 0x0B = i16, 0x0C = i32, 0x0D = f32, 0x0E = f64; DD the number of
+ * dimensions), DD big-endian u32 sizes, then the data, big-endian.
+ * .npy: "\x93NUMPY", version, header length, a Python dict literal with
+ * 'descr', 'fortran_order' and 'shape', then the data.
+ * Both are read through gzread, which reads plain files unchanged.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "data.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static int fail(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(const char *path, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: error: ", path);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return -1;
+}
+
+/* An array as read: elements of one type, any rank. */
+typedef enum Elem { E_U8, E_I16, E_I32, E_I64, E_F32, E_F64 } Elem;
+typedef struct Array {
+  Elem elem;
+  int rank;
+  int64_t shape[8];
+  size_t count;
+  void *data;
+} Array;
+
+static size_t elemSize(Elem e) {
+  static const size_t s[] = {1, 2, 4, 8, 4, 8};
+  return s[e];
+}
+
+/* Reads exactly n bytes; 0, or -1 with a diagnostic. */
+static int readAll(gzFile f, const char *path, void *buf, size_t n, const char *what) {
+  size_t got = 0;
+  while (got < n) {
+    unsigned chunk = n - got > (1u << 30) ? (1u << 30) : (unsigned)(n - got);
+    int r = gzread(f, (char *)buf + got, chunk);
+    if (r < 0) {
+      int zerr;
+      const char *msg = gzerror(f, &zerr);
+      return fail(path, "cannot read %s: %s", what, zerr == Z_ERRNO ? strerror(errno) : msg);
+    }
+    if (r == 0)
+      return fail(path, "truncated file: %s needs %zu bytes, the file has %zu", what, n, got);
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+static uint32_t be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void swapBytes(void *data, size_t count, size_t size) {
+  unsigned char *p = data;
+  for (size_t i = 0; i < count; ++i, p += size)
+    for (size_t a = 0, b = size - 1; a < b; ++a, --b) {
+      unsigned char t = p[a];
+      p[a] = p[b];
+      p[b] = t;
+    }
+}
+
+static bool sizeOk(Array *a, const char *path) {
+  a->count = 1;
+  for (int i = 0; i < a->rank; ++i) {
+    if (a->shape[i] < 0 || (a->shape[i] && a->count > SIZE_MAX / 16 / (size_t)a->shape[i])) {
+      fail(path, "array dimensions too large");
+      return false;
+    }
+    a->count *= (size_t)a->shape[i];
+  }
+  return true;
+}
+
+static int readIdx(gzFile f, const char *path, const unsigned char *head, Array *a) {
+  static const struct { unsigned code; Elem e; } types[] = {
+      {0x08, E_U8}, {0x0B, E_I16}, {0x0C, E_I32}, {0x0D, E_F32}, {0x0E, E_F64}};
+  unsigned code = head[2], dims = head[3];
+  size_t t = 0;
+  while (t < 5 && types[t].code != code)
+    ++t;
+  if (t == 5)
+    return fail(path, "IDX element type 0x%02X is not supported (u8, i16, i32, f32, f64)", code);
+  if (dims < 1 || dims > 8)
+    return fail(path, "IDX file with %u dimensions (1 to 8 supported)", dims);
+  a->elem = types[t].e;
+  a->rank = (int)dims;
+  unsigned char sz[32];
+  if (readAll(f, path, sz, 4 * dims, "the IDX header"))
+    return -1;
+  for (unsigned i = 0; i < dims; ++i)
+    a->shape[i] = be32(sz + 4 * i);
+  if (!sizeOk(a, path))
+    return -1;
+  size_t bytes = a->count * elemSize(a->elem);
+  if (!(a->data = malloc(bytes ? bytes : 1)))
+    return fail(path, "out of memory (%zu bytes)", bytes);
+  if (readAll(f, path, a->data, bytes, "the IDX data"))
+    return -1;
+  swapBytes(a->data, a->count, elemSize(a->elem)); /* big-endian on disk */
+  char extra;
+  if (gzread(f, &extra, 1) > 0)
+    return fail(path, "%zu bytes of IDX data expected; the file has more", bytes);
+  return 0;
+}
+
+/* The value of 'key' in a .npy header dict, or NULL. */
+static const char *npyField(const char *hdr, const char *key) {
+  const char *p = strstr(hdr, key);
+  if (!p)
+    return NULL;
+  p = strchr(p + strlen(key), ':');
+  if (!p)
+    return NULL;
+  ++p;
+  while (*p == ' ')
+    ++p;
+  return p;
+}
+
+static int readNpy(gzFile f, const char *path, const unsigned char *head, Array *a) {
+  unsigned char rest[6];
+  if (readAll(f, path, rest, 6, "the .npy header")) /* "PY", major, minor, len */
+    return -1;
+  if (memcmp(rest, "PY", 2))
+    return fail(path, "not a .npy file (bad magic)");
+  unsigned major = rest[2];
+  size_t hlen = rest[4] | (size_t)rest[5] << 8;
+  if (major >= 2) {
+    unsigned char more[2];
+    if (readAll(f, path, more, 2, "the .npy header"))
+      return -1;
+    hlen |= (size_t)more[0] << 16 | (size_t)more[1] << 24;
+  }
+  if (hlen > 1 << 20)
+    return fail(path, ".npy header too long (%zu bytes)", hlen);
+  char *hdr = malloc(hlen + 1);
+  if (!hdr)
+    return fail(path, "out of memory");
+  if (readAll(f, path, hdr, hlen, "the .npy header")) {
+    free(hdr);
+    return -1;
+  }
+  hdr[hlen] = 0;
+  (void)head;
+  int rc = -1;
+  const char *descr = npyField(hdr, "'descr'"), *fo = npyField(hdr, "'fortran_order'");
+  const char *shape = npyField(hdr, "'shape'");
+  static const struct { const char *d; Elem e; } types[] = {
+      {"'|u1'", E_U8}, {"'<u1'", E_U8}, {"'<i2'", E_I16}, {"'<i4'", E_I32},
+      {"'<i8'", E_I64}, {"'<f4'", E_F32}, {"'<f8'", E_F64}};
+  size_t t = 0;
+  while (descr && t < sizeof types / sizeof types[0] && strncmp(descr, types[t].d, strlen(types[t].d)))
+    ++t;
+  if (!descr || !shape || !fo)
+    fail(path, "malformed .npy header: %s", hdr);
+  else if (t == sizeof types / sizeof types[0])
+    fail(path, ".npy dtype %.6s is not supported (u1, i2, i4, i8, f4, f8, little-endian)", descr);
+  else if (!strncmp(fo, "True", 4))
+    fail(path, ".npy array in Fortran order is not supported");
+  else if (*shape != '(')
+    fail(path, "malformed .npy shape");
+  else {
+    a->elem = types[t].e;
+    a->rank = 0;
+    const char *p = shape + 1;
+    bool ok = true;
+    while (ok && *p && *p != ')') {
+      while (*p == ' ' || *p == ',')
+        ++p;
+      if (*p == ')')
+        break;
+      char *end;
+      long long v = strtoll(p, &end, 10);
+      if (end == p || v < 0 || a->rank == 8)
+        ok = false;
+      else
+        a->shape[a->rank++] = v;
+      p = end;
+    }
+    if (!ok || a->rank == 0)
+      fail(path, "malformed or unsupported .npy shape");
+    else if (sizeOk(a, path)) {
+      size_t bytes = a->count * elemSize(a->elem);
+      if (!(a->data = malloc(bytes ? bytes : 1)))
+        fail(path, "out of memory (%zu bytes)", bytes);
+      else if (!readAll(f, path, a->data, bytes, "the .npy data")) {
+        char extra;
+        if (gzread(f, &extra, 1) > 0)
+          fail(path, "%zu bytes of .npy data expected; the file has more", bytes);
+        else
+          rc = 0;
+      }
+    }
+  }
+  free(hdr);
+  return rc;
+}
+
+static int readArray(const char *path, Array *a) {
+  memset(a, 0, sizeof *a);
+  gzFile f = gzopen(path, "rb");
+  if (!f)
+    return fail(path, "cannot open: %s", strerror(errno ? errno : ENOMEM));
+  gzbuffer(f, 1 << 17);
+  unsigned char head[4];
+  int rc;
+  if (readAll(f, path, head, 4, "the header"))
+    rc = -1;
+  else if (head[0] == 0x93 && head[1] == 'N' && head[2] == 'U' && head[3] == 'M')
+    rc = readNpy(f, path, head, a);
+  else if (head[0] == 0 && head[1] == 0)
+    rc = readIdx(f, path, head, a);
+  else
+    rc = fail(path, "not an IDX or .npy file (gzip or plain)");
+  gzclose(f);
+  if (rc) {
+    free(a->data);
+    a->data = NULL;
+  }
+  return rc;
+}
+
+static double valueAt(const Array *a, size_t i) {
+  switch (a->elem) {
+  case E_U8: return ((const uint8_t *)a->data)[i];
+  case E_I16: return ((const int16_t *)a->data)[i];
+  case E_I32: return ((const int32_t *)a->data)[i];
+  case E_I64: return (double)((const int64_t *)a->data)[i];
+  case E_F32: return ((const float *)a->data)[i];
+  default: return ((const double *)a->data)[i];
+  }
+}
+
+int dataLoad(Dataset *d, const char *images, const char *labels) {
+  memset(d, 0, sizeof *d);
+  Array im, lb = {0};
+  if (readArray(images, &im))
+    return -1;
+  if (im.rank < 2 || im.rank > 5) {
+    free(im.data);
+    return fail(images, "samples must have rank 2 to 5 ([N, ...]); this array has rank %d",
+                im.rank);
+  }
+  d->n = (size_t)im.shape[0];
+  d->rank = im.rank - 1;
+  d->sampleSize = d->n ? im.count / d->n : 1;
+  for (int i = 0; i < d->rank; ++i)
+    d->shape[i] = im.shape[i + 1];
+  if (im.elem == E_F32) {
+    d->x = im.data; /* as is */
+    im.data = NULL;
+  } else {
+    d->x = malloc(sizeof *d->x * (im.count ? im.count : 1));
+    if (!d->x) {
+      free(im.data);
+      return fail(images, "out of memory");
+    }
+    double scale = im.elem == E_U8 ? 1.0 / 255.0 : 1.0; /* pixels to [0, 1] */
+    for (size_t i = 0; i < im.count; ++i)
+      d->x[i] = (float)(valueAt(&im, i) * scale);
+  }
+  free(im.data);
+  if (!labels)
+    return 0;
+  if (readArray(labels, &lb)) {
+    dataFree(d);
+    return -1;
+  }
+  int rc = 0;
+  if (lb.rank != 1)
+    rc = fail(labels, "labels must have rank 1; this array has rank %d", lb.rank);
+  else if ((size_t)lb.shape[0] != d->n)
+    rc = fail(labels, "%lld labels for %zu samples in %s", (long long)lb.shape[0], d->n, images);
+  else if (lb.elem == E_F32 || lb.elem == E_F64)
+    rc = fail(labels, "labels must be integers (class indices)");
+  else if (!(d->y = malloc(sizeof *d->y * (d->n ? d->n : 1))))
+    rc = fail(labels, "out of memory");
+  else
+    for (size_t i = 0; i < d->n; ++i) {
+      double v = valueAt(&lb, i);
+      if (v < 0 || v > 1e9) {
+        rc = fail(labels, "label %zu is %.0f; class indices are 0 or more", i, v);
+        break;
+      }
+      d->y[i] = (int32_t)v;
+    }
+  free(lb.data);
+  if (rc)
+    dataFree(d);
+  return rc;
+}
+
+void dataFree(Dataset *d) {
+  free(d->x);
+  free(d->y);
+  memset(d, 0, sizeof *d);
+}
