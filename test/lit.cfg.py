@@ -1,5 +1,6 @@
 # lit configuration for clusterc's pass, driver and end-to-end tests.
 import os
+import shutil
 
 import lit.formats
 
@@ -35,3 +36,15 @@ config.substitutions.append(("%run_model", "bash %s %s" % (
     os.path.join(config.test_source_root, "e2e", "run-model.sh"), config.llvm_tools_dir)))
 config.substitutions.append(("%harness", "%s %s" % (
     config.python_executable, os.path.join(config.test_source_root, "e2e", "harness.py"))))
+
+# Code generation (codegen/): compiled models are linked with a C harness
+# and libclusterrt by the project's C compiler (with the sanitizers of a
+# sanitized build, whose libclusterrt needs them); AArch64 objects with the
+# cross compiler, run under qemu-aarch64.
+config.substitutions.append(("%cc", "%s%s" % (
+    config.c_compiler, " -fsanitize=address,undefined" if config.sanitized else "")))
+config.substitutions.append(("%clusterrt_a", os.path.join(config.clusterc_obj_root, "runtime", "libclusterrt.a")))
+config.substitutions.append(("%clusterrt_so", os.path.join(config.clusterc_obj_root, "runtime", "libclusterrt.so")))
+if (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")
+        and os.path.isdir("/usr/aarch64-linux-gnu")):
+    config.available_features.add("aarch64-cross")

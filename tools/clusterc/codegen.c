@@ -10,9 +10,15 @@
  *    are added, FP fusion stays "standard"), so every -O level and both
  *    targets compute what the JIT computes, bit for bit.
  *  - Objects are position-independent (they link into PIE executables and
- *    shared libraries) and need only libc and libclusterrt: the one MLIR
- *    runtime helper the lowering may call, memrefCopy, is linked in with
- *    internal linkage (memref-copy.c).
+ *    shared libraries) and need only libc, libm and libclusterrt: the one
+ *    MLIR runtime helper the lowering may call, memrefCopy, is linked in
+ *    with internal linkage (memref-copy.c).
+ *  - Only entry points (public functions with a body) are exported; private
+ *    functions get internal linkage, so several models link together.
+ *  - With decode=runtime the decode initializer becomes a global
+ *    constructor (llvm.global_ctors in IR, an .init_array entry in ELF
+ *    objects, see ctorsToInitArray): weights are decoded once, when the
+ *    object is loaded.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "codegen.h"
@@ -30,8 +36,11 @@
 #include "llvm-c/Target.h"
 #include "llvm-c/TargetMachine.h"
 #include "llvm-c/Transforms/PassBuilder.h"
+#include "clusterc/passes.h"
 #include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/Diagnostics.h"
+#include "mlir-c/Dialect/LLVM.h"
 #include "mlir-c/Pass.h"
 #include "mlir-c/RegisterEverything.h"
 #include "mlir-c/Target/LLVMIR.h"
@@ -40,17 +49,29 @@
  * (C passes contiguous arrays) and caller-allocated results; free what the
  * function allocates; linalg to loops, which LLVM's loop vectorizer
  * vectorizes where that keeps the order of floating-point operations (the
- * elementwise ops, the decode; not the reductions). */
+ * elementwise ops, the decode; not the reductions).
+ *
+ * Results are computed into the function's own buffer and copied into the
+ * caller's at the end, not computed in place (hoist-static-allocs): MLIR
+ * 19's buffer-results-to-out-params crashes with that option when a
+ * function returns one of its arguments, and a caller's pointer, which may
+ * alias the inputs, keeps LLVM from holding accumulators in registers (the
+ * tosa CNN ran 2x slower). The copy is of the outputs only.
+ *
+ * Math functions LLVM has no intrinsic for (tanh, erf, atan, ...) are left
+ * by the first convert-to-llvm and become libm calls (convert-math-to-libm
+ * first would also turn exp, sqrt, fma, ... into calls). */
 static const char defaultPipeline[] =
     "builtin.module("
     "func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-results-to-out-params{hoist-static-allocs},"
+    "buffer-results-to-out-params,"
     "buffer-deallocation-pipeline,"
     "func.func(convert-linalg-to-loops),"
     "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm,convert-to-llvm,reconcile-unrealized-casts)";
+    "finalize-memref-to-llvm,convert-to-llvm,"
+    "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts)";
 
 const char *cgDefaultPipeline(void) { return defaultPipeline; }
 
@@ -92,20 +113,21 @@ int cgParseArg(CgOptions *o, const char *arg, char *err, size_t errSize) {
       }
     return 0; /* other --emit values belong to the driver */
   }
-  if (prefixed(arg, "--target=", &v) || prefixed(arg, "--mcpu=", &v) ||
-      prefixed(arg, "--mattr=", &v) || prefixed(arg, "--pipeline=", &v) ||
-      prefixed(arg, "--emit-header=", &v)) {
-    if (!*v) {
-      snprintf(err, errSize, "option '%s' needs a value", arg);
-      return -1;
+  const struct {
+    const char *prefix;
+    const char **slot;
+  } valued[] = {{"--target=", &o->triple},   {"--mcpu=", &o->cpu},
+                {"--mattr=", &o->features},  {"--pipeline=", &o->pipeline},
+                {"--emit-header=", &o->header}};
+  for (size_t i = 0; i < sizeof valued / sizeof valued[0]; ++i)
+    if (prefixed(arg, valued[i].prefix, &v)) {
+      if (!*v) {
+        snprintf(err, errSize, "option '%s' needs a value", arg);
+        return -1;
+      }
+      *valued[i].slot = v;
+      return 1;
     }
-    const char **slot = arg[2] == 't' ? &o->triple
-                        : arg[3] == 'c' ? &o->cpu
-                        : arg[3] == 'a' ? &o->features
-                        : arg[2] == 'p' ? &o->pipeline : &o->header;
-    *slot = v;
-    return 1;
-  }
   if (!strcmp(arg, "--print-pipeline")) {
     o->printPipeline = true;
     return 1;
@@ -154,6 +176,8 @@ static bool sameArch(const char *a, const char *b) {
   return la == lb && !strncmp(a, b, la);
 }
 
+static LLVMTargetMachineRef createTargetMachine(const CgOptions *o, char *triple);
+
 int cgCheckTarget(const CgOptions *o, char *err, size_t errSize) {
   initTargets();
   char *triple = tripleOf(o), *msg = NULL;
@@ -172,6 +196,22 @@ int cgCheckTarget(const CgOptions *o, char *err, size_t errSize) {
       rc = -1;
     }
     LLVMDisposeMessage(host);
+  }
+  if (!rc) {
+    /* The lowering uses 64-bit indices and descriptors (MLIR's default data
+     * layout): only 64-bit targets match it and the generated header. */
+    LLVMTargetMachineRef tm = createTargetMachine(o, triple);
+    LLVMTargetDataRef dl = tm ? LLVMCreateTargetDataLayout(tm) : NULL;
+    if (!dl || LLVMPointerSize(dl) != 8) {
+      snprintf(err, errSize, "unsupported target '%s': clusterc emits code for "
+               "64-bit targets only (x86_64, aarch64)",
+               o->triple ? o->triple : triple);
+      rc = -1;
+    }
+    if (dl)
+      LLVMDisposeTargetData(dl);
+    if (tm)
+      LLVMDisposeTargetMachine(tm);
   }
   LLVMDisposeMessage(msg);
   LLVMDisposeMessage(triple);
@@ -202,6 +242,28 @@ void cgMarkEntryPoints(MlirModule module) {
       mlirOperationSetAttributeByName(
           op, mlirStringRefCreateFromCString("llvm.emit_c_interface"),
           mlirUnitAttrGet(ctx));
+}
+
+/* Private functions with a body (helpers, the decode initializer) get
+ * internal linkage (func-to-llvm reads llvm.linkage), so two models linked
+ * into one program never clash; func.func alone lowers to external. */
+static void internalizePrivate(MlirModule module) {
+  MlirContext ctx = mlirModuleGetContext(module);
+  for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(module));
+       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+    if (!mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                            mlirStringRefCreateFromCString("func.func")) ||
+        mlirBlockIsNull(mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0))))
+      continue;
+    MlirAttribute vis = mlirOperationGetAttributeByName(
+        op, mlirStringRefCreateFromCString("sym_visibility"));
+    if (!mlirAttributeIsNull(vis) &&
+        !mlirStringRefEqual(mlirStringAttrGetValue(vis),
+                            mlirStringRefCreateFromCString("public")))
+      mlirOperationSetAttributeByName(
+          op, mlirStringRefCreateFromCString("llvm.linkage"),
+          mlirLLVMLinkageAttrGet(ctx, MlirLLVMLinkageInternal));
+  }
 }
 
 typedef struct Text {
@@ -238,27 +300,43 @@ static bool lower(MlirModule module, const char *pipeline, const char *displayNa
     ok = false;
   } else if (mlirLogicalResultIsFailure(
                  mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module)))) {
-    fprintf(stderr, "%s: error: lowering failed\n", displayName);
+    fprintf(stderr, "%s: error: lowering failed: the lowering pipeline could "
+            "not convert the model (see the errors above; unsupported ops for "
+            "code generation)\n", displayName);
     ok = false;
   }
   mlirPassManagerDestroy(pm);
   return ok;
 }
 
-/* First op not in the LLVM dialect, to diagnose before translation. */
+/* The first op not in the LLVM dialect, to diagnose before translation;
+ * an op the conversions did not know rather than the casts they left
+ * around it (those would point at its operands' definitions). */
+typedef struct NonLLVM {
+  MlirOperation op, cast;
+} NonLLVM;
+
 static MlirWalkResult findNonLLVM(MlirOperation op, void *user) {
+  NonLLVM *found = user;
   MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
   if ((name.length > 5 && !strncmp(name.data, "llvm.", 5)) ||
       mlirStringRefEqual(name, mlirStringRefCreateFromCString("builtin.module")))
     return MlirWalkResultAdvance;
-  *(MlirOperation *)user = op;
+  if (mlirStringRefEqual(name, mlirStringRefCreateFromCString(
+                                   "builtin.unrealized_conversion_cast"))) {
+    if (mlirOperationIsNull(found->cast))
+      found->cast = op;
+    return MlirWalkResultAdvance;
+  }
+  found->op = op;
   return MlirWalkResultInterrupt;
 }
 
 static bool checkLowered(MlirModule module) {
-  MlirOperation bad = {NULL};
-  mlirOperationWalk(mlirModuleGetOperation(module), findNonLLVM, &bad,
+  NonLLVM found = {{NULL}, {NULL}};
+  mlirOperationWalk(mlirModuleGetOperation(module), findNonLLVM, &found,
                     MlirWalkPreOrder);
+  MlirOperation bad = mlirOperationIsNull(found.op) ? found.cast : found.op;
   if (mlirOperationIsNull(bad))
     return true;
   MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(bad));
@@ -268,6 +346,60 @@ static bool checkLowered(MlirModule module) {
            (int)name.length, name.data);
   mlirEmitError(mlirOperationGetLocation(bad), msg);
   return false;
+}
+
+/* The decode=runtime initializer (CLUSTERC_DECODE_INIT, see
+ * cluster-weights.c), if the module has one. */
+static MlirOperation findInitializer(MlirModule module, const char *opName) {
+  for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(module));
+       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+    MlirAttribute name = mlirOperationGetAttributeByName(
+        op, mlirStringRefCreateFromCString("sym_name"));
+    if (mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                           mlirStringRefCreateFromCString(opName)) &&
+        !mlirAttributeIsNull(name) && mlirAttributeIsAString(name) &&
+        mlirStringRefEqual(mlirStringAttrGetValue(name),
+                           mlirStringRefCreateFromCString(CLUSTERC_DECODE_INIT)))
+      return op;
+  }
+  return (MlirOperation){NULL};
+}
+
+bool cgHasInitializer(MlirModule module) {
+  return !mlirOperationIsNull(findInitializer(module, "func.func"));
+}
+
+/* Makes the lowered initializer a global constructor, so the weights are
+ * decoded once, when the object is loaded (before main, or in dlopen). It
+ * is private, hence internal (internalizePrivate). False after a diagnostic
+ * when the pipeline dropped it. */
+static bool registerInitializer(MlirModule module, bool expected) {
+  MlirOperation fn = findInitializer(module, "llvm.func");
+  if (mlirOperationIsNull(fn)) {
+    if (expected)
+      mlirEmitError(mlirOperationGetLocation(mlirModuleGetOperation(module)),
+                    "the lowering pipeline removed or did not lower the "
+                    "decode=runtime initializer '" CLUSTERC_DECODE_INIT
+                    "' (it must become an llvm.func; do not run symbol-dce "
+                    "before code generation)");
+    return !expected;
+  }
+  MlirContext ctx = mlirModuleGetContext(module);
+  MlirAttribute ctor = mlirFlatSymbolRefAttrGet(
+      ctx, mlirStringRefCreateFromCString(CLUSTERC_DECODE_INIT));
+  MlirAttribute prio = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 32), 65535);
+  MlirNamedAttribute attrs[2] = {
+      mlirNamedAttributeGet(mlirIdentifierGet(ctx, mlirStringRefCreateFromCString("ctors")),
+                            mlirArrayAttrGet(ctx, 1, &ctor)),
+      mlirNamedAttributeGet(
+          mlirIdentifierGet(ctx, mlirStringRefCreateFromCString("priorities")),
+          mlirArrayAttrGet(ctx, 1, &prio))};
+  MlirOperationState st = mlirOperationStateGet(
+      mlirStringRefCreateFromCString("llvm.mlir.global_ctors"),
+      mlirOperationGetLocation(fn));
+  mlirOperationStateAddAttributes(&st, 2, attrs);
+  mlirBlockAppendOwnedOperation(mlirModuleGetBody(module), mlirOperationCreate(&st));
+  return true;
 }
 
 /* ---- LLVM side --------------------------------------------------------------- */
@@ -295,6 +427,60 @@ static bool linkMemrefCopy(LLVMModuleRef mod, const char *displayName) {
     return false;
   }
   LLVMSetLinkage(LLVMGetNamedFunction(mod, "memrefCopy"), LLVMInternalLinkage);
+  return true;
+}
+
+/* ELF unless the triple names another object format's system. */
+static bool isElf(const char *triple) {
+  static const char *const other[] = {"apple", "darwin", "macos", "ios",
+                                      "windows", "win32", "mingw", "cygwin"};
+  for (size_t i = 0; i < sizeof other / sizeof other[0]; ++i)
+    if (strstr(triple, other[i]))
+      return false;
+  return true;
+}
+
+/* Moves the constructors of llvm.global_ctors into .init_array entries.
+ * LLVM's C API cannot set TargetOptions::UseInitArray, so the back end
+ * would put them in .ctors, which GNU ld and gold fold into .init_array but
+ * lld (14, Debian's) leaves where the C runtime never runs it: the weights
+ * would silently stay zero. An internal pointer in a section named
+ * .init_array (SHT_INIT_ARRAY), kept by llvm.used, is what clang's
+ * __attribute__((constructor)) amounts to. Returns false when out of
+ * memory. */
+static bool ctorsToInitArray(LLVMModuleRef mod) {
+  LLVMValueRef ctors = LLVMGetNamedGlobal(mod, "llvm.global_ctors");
+  if (!ctors || !LLVMGetInitializer(ctors))
+    return true;
+  LLVMValueRef list = LLVMGetInitializer(ctors);
+  int n = LLVMGetNumOperands(list);
+  LLVMValueRef *fns = malloc(sizeof *fns * (size_t)(n ? n : 1));
+  if (!fns)
+    return false;
+  for (int i = 0; i < n; ++i)
+    fns[i] = LLVMGetOperand(LLVMGetOperand(list, (unsigned)i), 1);
+  LLVMDeleteGlobal(ctors);
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
+  for (int i = 0; i < n; ++i) {
+    LLVMValueRef g = LLVMAddGlobal(mod, ptr, "clusterc.init_array");
+    LLVMSetInitializer(g, fns[i]);
+    LLVMSetLinkage(g, LLVMInternalLinkage);
+    LLVMSetSection(g, ".init_array");
+    LLVMSetAlignment(g, 8);
+    fns[i] = g;
+  }
+  LLVMValueRef used = LLVMGetNamedGlobal(mod, "llvm.used");
+  if (used) { /* not made by the MLIR lowering; keep it simple */
+    free(fns);
+    return true;
+  }
+  LLVMValueRef arr = LLVMConstArray2(ptr, fns, (uint64_t)n);
+  used = LLVMAddGlobal(mod, LLVMTypeOf(arr), "llvm.used");
+  LLVMSetInitializer(used, arr);
+  LLVMSetLinkage(used, LLVMAppendingLinkage);
+  LLVMSetSection(used, "llvm.metadata");
+  free(fns);
   return true;
 }
 
@@ -400,6 +586,10 @@ static bool emitLLVM(MlirModule module, const CgOptions *o, Output *out,
     ok = true;
     break;
   default:
+    if (isElf(triple) && !ctorsToInitArray(mod)) {
+      fprintf(stderr, "%s: error: out of memory\n", displayName);
+      break;
+    }
     if (LLVMTargetMachineEmitToMemoryBuffer(
             tm, mod, o->emit == CG_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile,
             &msg, &buf)) {
@@ -457,8 +647,10 @@ int cgRun(MlirModule module, const CgOptions *o, Output *out,
     mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, out);
     outputWrite(mlirStringRefCreateFromCString("\n"), out);
   } else {
+    bool hasInit = cgHasInitializer(module);
+    internalizePrivate(module);
     if (!lower(module, o->pipeline ? o->pipeline : defaultPipeline, displayName) ||
-        !checkLowered(module))
+        !checkLowered(module) || !registerInitializer(module, hasInit))
       goto done;
     if (o->emit == CG_EMIT_LLVM_DIALECT) {
       mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, out);
@@ -468,6 +660,13 @@ int cgRun(MlirModule module, const CgOptions *o, Output *out,
     }
   }
   if (hopen) {
+    /* The main output is committed by the driver after this; write it out
+     * now so that a full disk fails before the header appears. */
+    if (out->failed || fflush(out->f)) {
+      fprintf(stderr, "%s: error: cannot write output: %s\n", out->path,
+              strerror(errno ? errno : EIO));
+      goto done;
+    }
     outputWrite(mlirStringRefCreateFromCString(header), &hout);
     hopen = false;
     if (outputCommit(&hout)) {

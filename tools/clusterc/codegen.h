@@ -11,6 +11,8 @@
  * `llvm.emit_c_interface`, so C calls `_mlir_ciface_<name>` with memref
  * descriptors. The default pipeline bufferizes with identity layouts and
  * turns tensor results into trailing out-parameters the caller allocates.
+ * A decode=runtime model's initializer (CLUSTERC_DECODE_INIT) becomes a
+ * global constructor. See docs/CODEGEN.md.
  */
 #ifndef CLUSTERC_CODEGEN_H
 #define CLUSTERC_CODEGEN_H
@@ -68,6 +70,10 @@ int cgRun(MlirModule module, const CgOptions *o, Output *out,
 bool cgIsEntryPoint(MlirOperation op);
 /* Marks every entry point with llvm.emit_c_interface. */
 void cgMarkEntryPoints(MlirModule module);
+
+/* True when cluster-weights (decode=runtime) gave the module a decode
+ * initializer, which code generation makes a global constructor. */
+bool cgHasInitializer(MlirModule module);
 
 /* header.c: the C header declaring the entry points of `module` (tensor or
  * memref signatures, before lowering) as compiled by the default pipeline.

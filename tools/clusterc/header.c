@@ -157,6 +157,12 @@ static bool declareEntry(MlirOperation fn, Buf *decls, Buf *protos, char *err,
       fn, mlirStringRefCreateFromCString("sym_name")));
   MlirType ft = mlirTypeAttrGetValue(mlirOperationGetAttributeByName(
       fn, mlirStringRefCreateFromCString("function_type")));
+  for (size_t i = 0; i < fname.length; ++i)
+    if (!isalnum((unsigned char)fname.data[i]) && fname.data[i] != '_') {
+      snprintf(err, errSize, "cannot declare entry point '%.*s' in a C header: "
+               "its name is not a C identifier", (int)fname.length, fname.data);
+      return false;
+    }
   intptr_t nIn = mlirFunctionTypeGetNumInputs(ft);
   intptr_t nOut = mlirFunctionTypeGetNumResults(ft);
   char ret[96] = "void ", ty[96];
@@ -231,10 +237,17 @@ char *cgHeaderText(MlirModule module, const char *modelName, char *err,
               " * shown. Each call allocates and frees its own scratch memory (malloc),\n"
               " * so calls from several threads are safe. The declarations match the\n"
               " * default lowering pipeline (clusterc --print-pipeline).\n"
+              "%s"
               " */\n"
               "#ifndef %s\n#define %s\n\n#include <stdbool.h>\n#include <stdint.h>\n\n"
               "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
-              modelName, modelName, CLUSTERC_VERSION, modelName, guard, guard);
+              modelName, modelName, CLUSTERC_VERSION, modelName,
+              cgHasInitializer(module)
+                  ? " *\n"
+                    " * The clustered weights are decoded once, by libclusterrt, when the\n"
+                    " * object is loaded (a global constructor): calls only read them.\n"
+                  : "",
+              guard, guard);
     bufPrintf(&out, "%s%s", decls.s ? decls.s : "", protos.s ? protos.s : "");
     bufPrintf(&out, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
     if (out.failed || decls.failed || protos.failed) {
