@@ -67,7 +67,7 @@ step16(const rt_table *t, const tree *tr, unsigned L1, unsigned LP,
   }
   __m512i c = _mm512_sub_epi32(j, _mm512_set1_epi32(1 << L1));
   if (LP > 8) { /* the remaining levels of the P-entry search */
-    c = _mm512_slli_epi32(c, LP - 8);
+    c = _mm512_sll_epi32(c, _mm_cvtsi32_si128((int)LP - 8));
     for (size_t s = t->P >> 9; s >= 1; s >>= 1) {
       __m512i probe = _mm512_add_epi32(c, _mm512_set1_epi32((int)s - 1));
       __m512 tv = _mm512_i32gather_ps(probe, t->thr, 4);

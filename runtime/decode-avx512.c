@@ -42,10 +42,15 @@ static __m512i decode_u8_16(const uint8_t *b, size_t n, __m512 h0, float *w) {
   for (; i + 64 <= n; i += 64) {
     __m512i x = _mm512_loadu_si512((const void *)(b + i));
     mx = _mm512_max_epu8(mx, x);
-    for (int q = 0; q < 4; q++) {
-      __m512i ix = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, q));
-      _mm512_storeu_ps(w + i + 16 * q, _mm512_permutexvar_ps(ix, h0));
-    }
+    /* (the lane number of vextracti32x4 must be a literal) */
+    _mm512_storeu_ps(w + i, _mm512_permutexvar_ps(
+        _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, 0)), h0));
+    _mm512_storeu_ps(w + i + 16, _mm512_permutexvar_ps(
+        _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, 1)), h0));
+    _mm512_storeu_ps(w + i + 32, _mm512_permutexvar_ps(
+        _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, 2)), h0));
+    _mm512_storeu_ps(w + i + 48, _mm512_permutexvar_ps(
+        _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, 3)), h0));
   }
   /* bytes -> the 32-bit lane max the caller expects */
   __m512i m32 = _mm512_cvtepu8_epi32(_mm_max_epu8(
