@@ -180,6 +180,13 @@ int clustercSetTrainedValues(MlirOperation module, const char *function, size_t 
                              const char *const *names, const float *const *values,
                              char *err, size_t errSize);
 
+/* Permutes the loops of every linalg.generic under `root` so that the
+ * innermost is the dimension along which the operands are contiguous (see
+ * passes/loop-order.c), for lowering to loops that LLVM vectorizes. With
+ * allowReassociation a reduction may become innermost and its sum gets
+ * fastmath reassoc. Values are unchanged up to that reassociation. */
+void clustercOrderLoops(MlirOperation root, bool allowReassociation);
+
 /* ---- Embedding in other pipelines ------------------------------------------
  *
  * Each pass can also be created from option text in pipeline syntax: the

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clusterc/passes.h"
 #include "clusterc/runtime.h"
 #include "codegen.h"
 #include "mlir-c/BuiltinAttributes.h"
@@ -240,6 +241,14 @@ Jit *jitCreate(MlirModule module, const char *pipeline, int optLevel,
     return NULL;
   }
   cgMarkEntryPoints(module);
+  clustercOrderLoops(mlirModuleGetOperation(module), true);
+  /* CLUSTERC_JIT_DUMP=FILE: the module as the JIT gets it (debugging). */
+  const char *dump = getenv("CLUSTERC_JIT_DUMP");
+  FILE *df = dump ? fopen(dump, "w") : NULL;
+  if (df) {
+    mlirOperationPrint(mlirModuleGetOperation(module), printText, df);
+    fclose(df);
+  }
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, mlirRegisterAllPasses); /* idempotent in MLIR too */
   MlirContext ctx = mlirModuleGetContext(module);
