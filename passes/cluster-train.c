@@ -55,6 +55,7 @@
 #include "mlir-c/Dialect/Arith.h"
 #include "mlir-c/Dialect/Func.h"
 #include "mlir-c/Dialect/Linalg.h"
+#include "mlir-c/Dialect/Math.h"
 #include "mlir-c/Dialect/Tensor.h"
 #include "weights.h"
 
@@ -1312,13 +1313,14 @@ MlirPass clustercCreateClusterTrainPass(const ClustercClusterTrainOptions *o) {
     free(p);
     return (MlirPass){NULL};
   }
-  MlirDialectHandle deps[4] = {
+  MlirDialectHandle deps[5] = {
       mlirGetDialectHandle__arith__(), mlirGetDialectHandle__linalg__(),
-      mlirGetDialectHandle__tensor__(), mlirGetDialectHandle__func__()};
+      mlirGetDialectHandle__tensor__(), mlirGetDialectHandle__func__(),
+      mlirGetDialectHandle__math__()};
   MlirExternalPassCallbacks cb = {ctConstruct, ctDestruct, NULL, ctClone, ctRun};
   return mlirCreateExternalPass(
       ctTypeId, irStr("ClusterTrain"), irStr("cluster-train"),
       irStr("Generate the clustering-aware (STE) training step of a model by "
             "reverse-mode differentiation"),
-      irStr("builtin.module"), 4, deps, cb, p);
+      irStr("builtin.module"), 5, deps, cb, p);
 }

@@ -43,7 +43,9 @@
 #include "mlir-c/AffineMap.h"
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/Arith.h"
+#include "mlir-c/Dialect/Func.h"
 #include "mlir-c/Dialect/Linalg.h"
+#include "mlir-c/Dialect/Math.h"
 #include "mlir-c/Dialect/Tensor.h"
 #include "weights.h"
 
@@ -1046,10 +1048,14 @@ static void initTypeId(void) {
 }
 
 void clustercRegisterDialects(MlirContext ctx) {
-  MlirDialectHandle hs[3] = {mlirGetDialectHandle__arith__(),
+  /* cluster-weights creates arith, linalg and tensor ops; cluster-train
+   * also func and math ones. */
+  MlirDialectHandle hs[5] = {mlirGetDialectHandle__arith__(),
                              mlirGetDialectHandle__linalg__(),
-                             mlirGetDialectHandle__tensor__()};
-  for (int i = 0; i < 3; ++i) {
+                             mlirGetDialectHandle__tensor__(),
+                             mlirGetDialectHandle__func__(),
+                             mlirGetDialectHandle__math__()};
+  for (int i = 0; i < 5; ++i) {
     mlirDialectHandleRegisterDialect(hs[i], ctx);
     mlirDialectHandleLoadDialect(hs[i], ctx);
   }

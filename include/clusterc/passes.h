@@ -127,7 +127,8 @@ void clustercClusterWeightsOptionsFree(ClustercClusterWeightsOptions *o);
 /* A module pass (`cluster-weights`); the pass copies *o. */
 MlirPass clustercCreateClusterWeightsPass(const ClustercClusterWeightsOptions *o);
 
-/* Registers the dialects the passes create ops of (arith, linalg, tensor). */
+/* Registers the dialects the passes create ops of (arith, linalg, tensor,
+ * func, math). */
 void clustercRegisterDialects(MlirContext ctx);
 
 /* ---- cluster-train ------------------------------------------------------------

@@ -9,7 +9,8 @@
  * 2. a textual pipeline names the pass (clustercRegisterPasses):
  *    builtin.module(cse,cluster-weights{clusters=4 layers=fc2*:skip},canonicalize)
  *    (not canonicalize before it: folding drops the constants' NameLocs);
- * 3. a pass created from option text goes into an MlirOpPassManager.
+ * 3. a pass created from option text goes into an MlirOpPassManager;
+ * 4. cluster-train from an options struct adds the training functions.
  * After each run the module must verify; the program counts decodes and
  * index buffers and prints the clustered module of step 3. Exit 0 = ok.
  */
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "clusterc/passes.h"
+#include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/Dialect/Func.h"
 #include "mlir-c/IR.h"
@@ -157,6 +159,39 @@ int main(int argc, char **argv) {
   mlirOperationPrint(mlirModuleGetOperation(m), print, stdout);
   putchar('\n');
   mlirModuleDestroy(m);
+
+  /* 4. cluster-train from an options struct. */
+  ClustercClusterTrainOptions to;
+  clustercClusterTrainOptionsInit(&to);
+  msg[0] = 0;
+  const char *topts = "clusters=4 mode=ste reduce=avg";
+  if (clustercClusterTrainOptionsParse(&to, topts, strlen(topts), msg, sizeof msg))
+    FAIL("cluster-train options: %s", msg);
+  pm = mlirPassManagerCreate(ctx);
+  mlirPassManagerAddOwnedPass(pm, clustercCreateClusterTrainPass(&to));
+  clustercClusterTrainOptionsFree(&to);
+  m = mlirModuleCreateParse(ctx, str(src));
+  if (mlirModuleIsNull(m) ||
+      mlirLogicalResultIsFailure(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(m))) ||
+      !mlirOperationVerify(mlirModuleGetOperation(m)))
+    FAIL("cluster-train failed");
+  mlirPassManagerDestroy(pm);
+  int found = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(m));
+       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+    MlirAttribute n = mlirOperationGetAttributeByName(op, str("sym_name"));
+    if (!mlirAttributeIsNull(n) && mlirAttributeIsAString(n)) {
+      MlirStringRef v = mlirStringAttrGetValue(n);
+      static const char *const want[] = {"mlp_train_step", "mlp_train_eval",
+                                         "mlp_train_init"};
+      for (int w = 0; w < 3; ++w)
+        found += v.length == strlen(want[w]) && !memcmp(v.data, want[w], v.length);
+    }
+  }
+  mlirModuleDestroy(m);
+  printf("cluster-train: %d training functions\n", found);
+  if (found != 3)
+    FAIL("expected mlp_train_step, mlp_train_eval and mlp_train_init");
 
   mlirContextDestroy(ctx);
   free(src);
