@@ -2,7 +2,7 @@
  * Finding weights: a tensor constant is a weight when a compute op (conv,
  * depthwise conv, transpose conv, fully connected, matmul, batch matmul, a
  * linalg contraction) consumes it in a weight slot, directly or through
- * layout ops (tosa.transpose, tosa.reshape, linalg.transpose,
+ * layout ops (tosa.transpose, tosa.reshape, linalg.transpose, linalg.broadcast,
  * tensor.expand_shape / collapse_shape). It is a bias when it is such an
  * op's bias operand or is added elementwise. Everything else is "other".
  *
@@ -137,8 +137,8 @@ static bool isLayoutOp(MlirOperation op, unsigned pos) {
   if (pos != 0)
     return false;
   return strEq(n, "tosa.transpose") || strEq(n, "tosa.reshape") ||
-         strEq(n, "linalg.transpose") || strEq(n, "tensor.expand_shape") ||
-         strEq(n, "tensor.collapse_shape");
+         strEq(n, "linalg.transpose") || strEq(n, "linalg.broadcast") ||
+         strEq(n, "tensor.expand_shape") || strEq(n, "tensor.collapse_shape");
 }
 
 /* Strongest role among the transitive users of v (weight > bias > other). */
