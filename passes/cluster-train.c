@@ -1173,7 +1173,20 @@ static void ctRun(MlirOperation module, MlirExternalPass pass, void *user) {
   bool ok = false;
   MlirModule scratch = {NULL};
   MlirOperation fn = findFunction(module, w.p->o.function, &w);
-  if (mlirOperationIsNull(fn) || !checkSignature(&w, fn) || !selectTrainables(&w, fn))
+  if (mlirOperationIsNull(fn) || !checkSignature(&w, fn))
+    goto out;
+  {
+    MlirSymbolTable st = mlirSymbolTableCreate(module);
+    MlirOperation init = mlirSymbolTableLookup(st, irStr(CLUSTERC_DECODE_INIT));
+    mlirSymbolTableDestroy(st);
+    if (!mlirOperationIsNull(init)) {
+      failf(&w, mlirOperationGetLocation(init), "cluster-train: this model decodes its "
+            "weights once at load time (decode=runtime) into buffers the model reads; "
+            "train its float or decode=generic form");
+      goto out;
+    }
+  }
+  if (!selectTrainables(&w, fn))
     goto out;
   scratch = mlirModuleCreateEmpty(mlirOperationGetLocation(fn));
   mlirBlockAppendOwnedOperation(mlirModuleGetBody(scratch), mlirOperationClone(fn));

@@ -4,8 +4,7 @@
 // RUN: clusterc --emit=train-mlir --clusters=2 --min-elements=1 --mode=centroids-only %s | FileCheck %s --check-prefix=CO
 // RUN: clusterc --emit=train-mlir --mode=float --min-elements=1 %s | FileCheck %s --check-prefix=FLOAT
 // RUN: clusterc --emit=train-mlir --clusters=2 --min-elements=1 --loss=mse %s | FileCheck %s --check-prefix=MSE
-// The pass through mlir-opt and the plugin, in pipeline syntax.
-// RUN: %mlir_plugin_opt --pass-pipeline='builtin.module(cluster-train{clusters=2 min-elements=1})' %s | FileCheck %s --check-prefix=STE
+// The same through mlir-opt and the plugin: test/plugin/cluster-train.mlir.
 
 func.func @forward(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
   %w = "tosa.const"() <{value = dense<[[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], [-0.1, -0.2, -0.3, -0.4]]> : tensor<3x4xf32>}> : () -> tensor<3x4xf32> loc("fc.weight")

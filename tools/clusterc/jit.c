@@ -36,20 +36,6 @@ int32_t _mlir_ciface_clusterrt_mlir_assign_i16(const MemRef1 *, const MemRef1 *,
 int32_t _mlir_ciface_clusterrt_mlir_accumulate_i8(const MemRef1 *, const MemRef1 *, int32_t, MemRef1 *);
 int32_t _mlir_ciface_clusterrt_mlir_accumulate_i16(const MemRef1 *, const MemRef1 *, int32_t, MemRef1 *);
 
-/* The codegen pipeline, plus math functions LLVM has no intrinsic for
- * (tanh, ...) as libm calls. */
-static const char jitPipeline[] =
-    "builtin.module("
-    "func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor),"
-    "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-results-to-out-params{hoist-static-allocs},"
-    "buffer-deallocation-pipeline,"
-    "func.func(convert-linalg-to-loops),"
-    "convert-math-to-libm,"
-    "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm,convert-to-llvm,reconcile-unrealized-casts)";
-
 struct Jit {
   MlirExecutionEngine engine;
   JitFunc *funcs;
@@ -241,6 +227,15 @@ Jit *jitCreate(MlirModule module, const char *pipeline, int optLevel,
     return NULL;
   }
   cgMarkEntryPoints(module);
+  /* decode=runtime models fill their weight buffers in an initializer that
+   * object code runs as a constructor: here it is called once, below. */
+  MlirSymbolTable symtab = mlirSymbolTableCreate(mlirModuleGetOperation(module));
+  MlirOperation init =
+      mlirSymbolTableLookup(symtab, mlirStringRefCreateFromCString(CLUSTERC_DECODE_INIT));
+  mlirSymbolTableDestroy(symtab);
+  bool hasInit = !mlirOperationIsNull(init);
+  if (hasInit)
+    mlirOperationRemoveAttributeByName(init, mlirStringRefCreateFromCString("sym_visibility"));
   clustercOrderLoops(mlirModuleGetOperation(module), true);
   /* CLUSTERC_JIT_DUMP=FILE: the module as the JIT gets it (debugging). */
   const char *dump = getenv("CLUSTERC_JIT_DUMP");
@@ -254,7 +249,7 @@ Jit *jitCreate(MlirModule module, const char *pipeline, int optLevel,
   MlirContext ctx = mlirModuleGetContext(module);
   MlirPassManager pm = mlirPassManagerCreate(ctx);
   MlirOpPassManager opm = mlirPassManagerGetAsOpPassManager(pm);
-  const char *text = pipeline ? pipeline : jitPipeline;
+  const char *text = pipeline ? pipeline : cgDefaultPipeline();
   MlirLogicalResult r = mlirParsePassPipeline(opm, mlirStringRefCreateFromCString(text),
                                               printText, stderr);
   if (mlirLogicalResultIsSuccess(r))
@@ -288,6 +283,14 @@ Jit *jitCreate(MlirModule module, const char *pipeline, int optLevel,
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i)
     mlirExecutionEngineRegisterSymbol(jit->engine, mlirStringRefCreateFromCString(syms[i].name),
                                       syms[i].fn);
+  if (hasInit &&
+      mlirLogicalResultIsFailure(mlirExecutionEngineInvokePacked(
+          jit->engine, mlirStringRefCreateFromCString(CLUSTERC_DECODE_INIT), NULL))) {
+    fprintf(stderr, "%s: error: the JIT could not run %s\n", displayName,
+            CLUSTERC_DECODE_INIT);
+    jitDestroy(jit);
+    return NULL;
+  }
   char buf[512];
   for (size_t i = 0; i < jit->nFuncs; ++i) {
     snprintf(buf, sizeof buf, "_mlir_ciface_%s", jit->funcs[i].name);

@@ -374,7 +374,7 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
   memset(s, 0, sizeof *s);
   s->a = a;
   bool ok = tsRead(module, &s->sig);
-  ok = ok && (s->jit = jitCreate(module, NULL, 3, name)) != NULL;
+  ok = ok && (s->jit = jitCreate(module, NULL, 2, name)) != NULL;
   mlirModuleDestroy(module);
   ok = ok && (s->step = jitFunc(s->jit, s->sig.step.name)) != NULL;
   ok = ok && (s->eval = jitFunc(s->jit, s->sig.eval.name)) != NULL;
