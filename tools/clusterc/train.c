@@ -67,7 +67,7 @@ typedef struct TrainArgs {
   double gamma;
   uint64_t seed;
   size_t limitTrain, limitTest;
-  bool report, quiet, haveClusterOpts;
+  bool report, quiet, haveClusterOpts, evalInitial;
 } TrainArgs;
 
 static const char trainUsage[] =
@@ -105,6 +105,8 @@ static const char trainUsage[] =
     "  -o FILE                 the fine-tuned model (default: none)\n"
     "  --report, --report=json=FILE   the clustering report of the output\n"
     "  --log=FILE              per-epoch figures as JSON lines\n"
+    "  --eval-initial          also evaluate before training (epoch 0: the\n"
+    "                          clustered model before fine-tuning)\n"
     "  --quiet                 no progress\n";
 
 /* ---- Small helpers -------------------------------------------------------- */
@@ -262,6 +264,8 @@ static int parseArgs(int argc, char **argv, TrainArgs *a) {
       a->logPath = v;
     } else if (!strcmp(arg, "--quiet")) {
       a->quiet = true;
+    } else if (!strcmp(arg, "--eval-initial")) {
+      a->evalInitial = true;
     } else if (!strncmp(arg, "--", 2) && keyIn(arg + 2, clusterKeys)) {
       a->haveClusterOpts = true;
       if (driverAppendOption(&a->clusterText, arg + 2))
@@ -933,6 +937,15 @@ int trainMain(int argc, char **argv) {
   size_t globalStep = 0, total = stepsPerEpoch * (size_t)a.epochs;
   EvalResult er = {0, 0};
   double trainStart = now();
+  if (a.evalInitial && a.epochs > 0) {
+    double t0 = now();
+    EvalResult e0 = evaluate(&s, &test, 0);
+    if (!a.quiet)
+      fprintf(stderr, "epoch 0 (before training): test accuracy %.2f%% (loss %.4f)\n",
+              100 * e0.accuracy, e0.loss);
+    logLine(log, "{\"epoch\": 0, \"test_accuracy\": %.6f, \"test_loss\": %.6f, "
+            "\"seconds\": %.3f}\n", e0.accuracy, e0.loss, now() - t0);
+  }
   for (int e = 0; e < a.epochs && !interrupted; ++e) {
     shuffle(perm, train.n);
     double t0 = now(), lossSum = 0;
