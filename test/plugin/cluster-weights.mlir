@@ -9,7 +9,7 @@
 // RUN:   | FileCheck %s --check-prefix=OPTS
 //
 // The same text gives byte for byte what the driver gives:
-// RUN: %mlir_plugin_opt %S/Inputs/mlp.mlir \
+// RUN: %mlir_plugin_opt --mlir-print-debuginfo %S/Inputs/mlp.mlir \
 // RUN:   --pass-pipeline='builtin.module(cluster-weights{clusters=4 seed=3 init=kmeans++})' -o %t.plugin.mlir
 // RUN: clusterc --clusters=4 --seed=3 --init=kmeans++ %S/Inputs/mlp.mlir -o %t.driver.mlir
 // RUN: cmp %t.plugin.mlir %t.driver.mlir

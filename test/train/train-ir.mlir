@@ -25,7 +25,7 @@ func.func @forward(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
 // STE-LABEL: func.func @forward_train_init() -> (tensor<3x4xf32>, tensor<2xf32>, tensor<3xf32>)
 // STE: arith.constant dense<{{.*}}> : tensor<2xf32>
 // STE-LABEL: func.func @forward_train_step(
-// STE-SAME: %[[X:.*]]: tensor<2x4xf32>, %[[L:.*]]: tensor<2xi32>, %[[W:.*]]: tensor<3x4xf32>, %[[C:.*]]: tensor<2xf32>, %[[B:.*]]: tensor<3xf32>)
+// STE-SAME: %[[X:[a-z0-9]+]]: tensor<2x4xf32> {{.*}}, %[[L:[a-z0-9]+]]: tensor<2xi32> {{.*}}, %[[W:[a-z0-9]+]]: tensor<3x4xf32> loc("fc.weight"), %[[C:[a-z0-9]+]]: tensor<2xf32> loc("fc.weight"), %[[B:[a-z0-9]+]]: tensor<3xf32> loc("fc.bias"))
 // STE-SAME: -> (tensor<f32>, tensor<3x4xf32>, tensor<2xf32>, tensor<3xf32>, tensor<3x4xi8>)
 // STE-SAME: clusterc.arguments = ["input:arg0", "labels:labels", "weight:fc.weight", "centroids:fc.weight", "param:fc.bias"]
 // STE-SAME: clusterc.results = ["loss:loss", "grad_weight:fc.weight", "grad_centroids:fc.weight", "grad_param:fc.bias", "indices:fc.weight"]
@@ -57,7 +57,7 @@ func.func @forward(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
 // CO-NOT: @clusterrt_mlir_assign
 // CO-LABEL: func.func @forward_train_init() -> (tensor<3x4xi8>, tensor<2xf32>, tensor<3xf32>)
 // CO-LABEL: func.func @forward_train_step(
-// CO-SAME: tensor<2x4xf32>, %{{.*}}: tensor<2xi32>, %{{.*}}: tensor<3x4xi8>, %{{.*}}: tensor<2xf32>, %{{.*}}: tensor<3xf32>)
+// CO-SAME: tensor<2x4xf32> {{.*}}, %{{.*}}: tensor<2xi32> {{.*}}, %{{.*}}: tensor<3x4xi8> loc("fc.weight"), %{{.*}}: tensor<2xf32> loc("fc.weight"), %{{.*}}: tensor<3xf32> loc("fc.bias"))
 // CO-SAME: -> (tensor<f32>, tensor<2xf32>, tensor<3xf32>)
 // CO-SAME: clusterc.arguments = ["input:arg0", "labels:labels", "indices:fc.weight", "centroids:fc.weight", "param:fc.bias"]
 // CO-SAME: clusterc.results = ["loss:loss", "grad_centroids:fc.weight", "grad_param:fc.bias"]
@@ -71,6 +71,6 @@ func.func @forward(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
 
 // mse: the labels are targets of the logits' type.
 // MSE-LABEL: func.func @forward_train_step(
-// MSE-SAME: %{{.*}}: tensor<2x4xf32>, %{{.*}}: tensor<2x3xf32>, %{{.*}}: tensor<3x4xf32>
+// MSE-SAME: %{{.*}}: tensor<2x4xf32> {{.*}}, %{{.*}}: tensor<2x3xf32> {{.*}}, %{{.*}}: tensor<3x4xf32>
 // MSE-NOT: math.exp
 // MSE: return

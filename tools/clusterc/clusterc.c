@@ -294,8 +294,7 @@ int main(int argc, char **argv) {
       goto done;
     }
   } else {
-    mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, &out);
-    outputWrite(mlirStringRefCreateFromCString("\n"), &out);
+    driverPrintModule(module, outputWrite, &out);
   }
   mlirModuleDestroy(module);
   if (outputCommit(&out)) {

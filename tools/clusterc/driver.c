@@ -120,3 +120,11 @@ int driverAppendOption(char **text, const char *opt) {
   *text = s;
   return 0;
 }
+
+void driverPrintModule(MlirModule module, MlirStringCallback write, void *user) {
+  MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
+  mlirOpPrintingFlagsEnableDebugInfo(flags, true, false);
+  mlirOperationPrintWithFlags(mlirModuleGetOperation(module), flags, write, user);
+  mlirOpPrintingFlagsDestroy(flags);
+  write(mlirStringRefCreateFromCString("\n"), user);
+}

@@ -32,6 +32,11 @@ MlirModule driverLoadModule(MlirContext ctx, const char *path, DiagState *ds);
 /* "<stdin>" for "-", else path. */
 const char *driverDisplayName(const char *path);
 
+/* Prints a module with its locations (`loc(...)`), so that layer names
+ * (NameLocs) survive a round trip through the file: a model clustered or
+ * trained by clusterc keeps the names its selectors and reports use. */
+void driverPrintModule(MlirModule module, MlirStringCallback write, void *user);
+
 /* Appends "opt" to the space-separated option text *text (pass-pipeline
  * option syntax); -1 when out of memory. */
 int driverAppendOption(char **text, const char *opt);

@@ -752,8 +752,7 @@ static int writeModel(Session *s, const TrainArgs *a, MlirModule module, bool cl
     mlirPassManagerDestroy(pm);
   }
   if (!rc && out) {
-    mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, out);
-    outputWrite(mlirStringRefCreateFromCString("\n"), out);
+    driverPrintModule(module, outputWrite, out);
     if (outputCommit(out)) {
       fprintf(stderr, "%s: error: cannot write output: %s\n", a->output, strerror(errno));
       rc = EXIT_BAD_INPUT;
