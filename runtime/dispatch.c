@@ -20,7 +20,9 @@ const rt_kernels rt_kernels_generic = {
     .decode = clusterrt_decode__generic,
     .accumulate = clusterrt_accumulate__generic,
     .sgd = clusterrt_sgd__generic,
-    .adam = clusterrt_adam__generic};
+    .adam = clusterrt_adam__generic,
+    .rowmin = clusterrt_rowmin__generic,
+    .rows = clusterrt_rows__generic};
 
 #ifdef CLUSTERRT_HAVE_AVX2
 const rt_kernels rt_kernels_avx2 = {
@@ -29,7 +31,9 @@ const rt_kernels rt_kernels_avx2 = {
     .decode = clusterrt_decode__avx2,
     .accumulate = clusterrt_accumulate__avx2,
     .sgd = clusterrt_sgd__avx2,
-    .adam = clusterrt_adam__avx2};
+    .adam = clusterrt_adam__avx2,
+    .rowmin = clusterrt_rowmin__avx2,
+    .rows = clusterrt_rows__generic};
 #endif
 #ifdef CLUSTERRT_HAVE_AVX512
 const rt_kernels rt_kernels_avx512 = {
@@ -38,17 +42,22 @@ const rt_kernels rt_kernels_avx512 = {
     .decode = clusterrt_decode__avx512,
     .accumulate = clusterrt_accumulate__avx512,
     .sgd = clusterrt_sgd__avx512,
-    .adam = clusterrt_adam__avx512};
+    .adam = clusterrt_adam__avx512,
+    .rowmin = clusterrt_rowmin__avx512,
+    .rows = clusterrt_rows__avx512};
 #endif
 #ifdef CLUSTERRT_HAVE_NEON
-/* The generic optimizer loops auto-vectorize to NEON already. */
+/* The generic optimizer loops auto-vectorize to NEON already; the
+ * k-means row scan stays scalar there. */
 const rt_kernels rt_kernels_neon = {
     .isa = CLUSTERRT_ISA_NEON,
     .assign = clusterrt_assign__neon,
     .decode = clusterrt_decode__neon,
     .accumulate = clusterrt_accumulate__neon,
     .sgd = clusterrt_sgd__generic,
-    .adam = clusterrt_adam__generic};
+    .adam = clusterrt_adam__generic,
+    .rowmin = clusterrt_rowmin__generic,
+    .rows = clusterrt_rows__generic};
 #endif
 
 static _Atomic(const rt_kernels *) current;

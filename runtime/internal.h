@@ -124,6 +124,24 @@ typedef struct rt_adam_consts {
 typedef void (*rt_adam_fn)(float *w, const float *g, float *m, float *v,
                            size_t n, const rt_adam_consts *k);
 
+/* Row minimum for exact 1-D k-means (kmeans1d.c): the smallest s in
+ * [s0, s1] minimising prev[s] + cost(s, e), where with i = off + s and
+ * j = off + e
+ *   cost = max(0, (S2[j]-S2[i]) - (S1[j]-S1[i])^2 / (N[j]-N[i])),
+ * evaluated in double exactly in this order (no contraction); *best gets
+ * the minimum. s0 <= s1 < e. */
+typedef struct rt_rowmin_args {
+  const double *N, *S1, *S2, *prev;
+  size_t off;
+} rt_rowmin_args;
+typedef size_t (*rt_rowmin_fn)(const rt_rowmin_args *a, size_t e, size_t s0,
+                               size_t s1, double *best);
+/* The same for count independent rows at once: row i is e[i] with the
+ * range [s0[i], s1[i]]; best[i] and arg[i] receive its minimum. */
+typedef void (*rt_rows_fn)(const rt_rowmin_args *a, size_t count,
+                           const uint32_t *e, const uint32_t *s0,
+                           const uint32_t *s1, double *best, uint32_t *arg);
+
 typedef struct rt_kernels {
   clusterrt_isa isa;
   rt_assign_fn assign;
@@ -131,6 +149,8 @@ typedef struct rt_kernels {
   rt_accumulate_fn accumulate;
   rt_sgd_fn sgd;
   rt_adam_fn adam;
+  rt_rowmin_fn rowmin;
+  rt_rows_fn rows;
 } rt_kernels;
 
 /* The kernels of the ISA in use (dispatch.c). Never NULL. */
@@ -164,8 +184,21 @@ void clusterrt_sgd__generic(float *w, const float *g, float *v, size_t n,
 void clusterrt_adam__generic(float *w, const float *g, float *m, float *v,
                              size_t n, const rt_adam_consts *k);
 
+size_t clusterrt_rowmin__generic(const rt_rowmin_args *a, size_t e,
+                                 size_t s0, size_t s1, double *best);
+void clusterrt_rows__generic(const rt_rowmin_args *a, size_t count,
+                             const uint32_t *e, const uint32_t *s0,
+                             const uint32_t *s1, double *best, uint32_t *arg);
+
 /* ISA kernels (assign-<isa>.c, decode-<isa>.c, accumulate-<isa>.c,
- * optim-<isa>.c). */
+ * optim-<isa>.c, kmeans1d-<isa>.c). */
+size_t clusterrt_rowmin__avx2(const rt_rowmin_args *a, size_t e, size_t s0,
+                              size_t s1, double *best);
+size_t clusterrt_rowmin__avx512(const rt_rowmin_args *a, size_t e, size_t s0,
+                                size_t s1, double *best);
+void clusterrt_rows__avx512(const rt_rowmin_args *a, size_t count,
+                            const uint32_t *e, const uint32_t *s0,
+                            const uint32_t *s1, double *best, uint32_t *arg);
 void clusterrt_sgd__avx2(float *w, const float *g, float *v, size_t n,
                          float lr, float momentum, float wd);
 void clusterrt_adam__avx2(float *w, const float *g, float *m, float *v,

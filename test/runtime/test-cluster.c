@@ -164,6 +164,76 @@ static void kmeans1d(void) {
               "kmeans1d not optimal n=%zu k=%zu got %g want %g (distinct %zu)",
               n, k, got, want, distinct);
   }
+  /* Larger k, both ways of recovering the boundaries (the argmin trail up
+   * to 256 clusters, Hirschberg's split above): against an O(k n^2)
+   * prefix-sum DP over the sorted values. */
+  {
+    size_t n = 520;
+    float *w = malloc(n * sizeof *w), *c = malloc(300 * sizeof *c);
+    double *D = malloc(2 * (n + 1) * sizeof *D), *P1 = malloc((n + 1) * sizeof *P1),
+           *P2 = malloc((n + 1) * sizeof *P2);
+    float *v = malloc(n * sizeof *v);
+    if (!w || !c || !D || !P1 || !P2 || !v) exit(2);
+    for (size_t i = 0; i < n; i++) w[i] = t_gauss() * (i % 7 == 0 ? 3.0f : 1.0f);
+    memcpy(v, w, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmpf);
+    P1[0] = P2[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+      P1[i + 1] = P1[i] + v[i];
+      P2[i + 1] = P2[i] + (double)v[i] * v[i];
+    }
+    static const size_t kk[] = {200, 256, 257, 300};
+    for (size_t ki = 0; ki < sizeof kk / sizeof kk[0]; ki++) {
+      size_t k = kk[ki];
+      double *cur = D, *nxt = D + (n + 1);
+      for (size_t e = 0; e <= n; e++)
+        cur[e] = e ? P2[e] - P1[e] * P1[e] / (double)e : INFINITY;
+      for (size_t q = 2; q <= k; q++) {
+        for (size_t e = 0; e <= n; e++) {
+          double best = INFINITY;
+          for (size_t s = q - 1; s < e; s++) {
+            double s1 = P1[e] - P1[s], nn = (double)(e - s);
+            double r = P2[e] - P2[s] - s1 * s1 / nn;
+            double val = cur[s] + (r > 0 ? r : 0);
+            best = val < best ? val : best;
+          }
+          nxt[e] = best;
+        }
+        double *t = cur;
+        cur = nxt;
+        nxt = t;
+      }
+      CHECK(clusterrt_kmeans1d_f32(w, n, k, c) == CLUSTERRT_OK);
+      CHECK(sorted(c, k));
+      double got = sse_of(w, n, c, k);
+      CHECK_MSG(got <= cur[n] * (1 + 1e-9) + 1e-9,
+                "kmeans1d k=%zu got %.17g want %.17g", k, got, cur[n]);
+    }
+    free(w), free(c), free(D), free(P1), free(P2), free(v);
+  }
+  /* Every ISA's row scans give the same centroids, bit for bit. */
+  {
+    size_t n = 30000;
+    float *w = malloc(n * sizeof *w), *c0 = malloc(300 * sizeof *c0),
+          *c1 = malloc(300 * sizeof *c1);
+    if (!w || !c0 || !c1) exit(2);
+    for (size_t i = 0; i < n; i++) w[i] = t_gauss() * 0.05f;
+    clusterrt_isa keep = clusterrt_get_isa();
+    static const size_t kk[] = {16, 256, 300};
+    for (size_t ki = 0; ki < 3; ki++) {
+      clusterrt_set_isa(CLUSTERRT_ISA_GENERIC);
+      CHECK(clusterrt_kmeans1d_f32(w, n, kk[ki], c0) == CLUSTERRT_OK);
+      for (int i = 1; i <= CLUSTERRT_ISA_NEON; i++) {
+        if (clusterrt_set_isa((clusterrt_isa)i) != CLUSTERRT_OK) continue;
+        CHECK(clusterrt_kmeans1d_f32(w, n, kk[ki], c1) == CLUSTERRT_OK);
+        CHECK_MSG(memcmp(c0, c1, kk[ki] * sizeof *c0) == 0,
+                  "kmeans1d differs on %s (k=%zu)",
+                  clusterrt_isa_name((clusterrt_isa)i), kk[ki]);
+      }
+    }
+    clusterrt_set_isa(keep);
+    free(w), free(c0), free(c1);
+  }
   /* real-sized: never worse than Lloyd from k-means++ */
   size_t n = 200000;
   float *w = malloc(n * sizeof *w), *c = malloc(256 * sizeof *c),
