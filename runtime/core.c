@@ -12,6 +12,10 @@
 
 #include <string.h>
 
+/* rt_pack and rt_index_max read eight indices as one little-endian word. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "libclusterrt assumes a little-endian target");
+
 const char *clusterrt_status_string(clusterrt_status s) {
   switch (s) {
   case CLUSTERRT_OK: return "ok";
@@ -91,50 +95,58 @@ const char *clusterrt_isa_name(clusterrt_isa isa) {
   return NULL;
 }
 
+/* Eight u8 indices x (each < 2^bits) packed into bits bytes, in SWAR:
+ * folding neighbours into one byte by shifts, then collecting the bytes
+ * that hold them. */
+static inline uint64_t pack8(uint64_t x, unsigned bits) {
+  switch (bits) {
+  case 4: /* byte 2j = b[2j] | b[2j+1] << 4; keep the even bytes */
+    x |= x >> 4;
+    return (x & 0xff) | ((x >> 8) & 0xff00) | ((x >> 16) & 0xff0000) |
+           ((x >> 24) & 0xff000000);
+  case 2: /* byte 4j = b[4j] | b[4j+1] << 2 | b[4j+2] << 4 | b[4j+3] << 6 */
+    x |= x >> 6;
+    x |= x >> 12;
+    return (x & 0xff) | ((x >> 24) & 0xff00);
+  default: /* 1: every b[k] to bit k (the products do not overlap) */
+    return (x * 0x0102040810204080ull) >> 56;
+  }
+}
+
 void rt_pack(const uint8_t *in, size_t n, clusterrt_index_format f,
              void *idx, size_t first) {
   uint8_t *b = (uint8_t *)idx;
+  unsigned bits = clusterrt_format_bits(f);
   rt_assert(first % 8 == 0);
-  switch (f) {
-  case CLUSTERRT_IDX_U16:
-  case CLUSTERRT_IDX_U8:
+  if (bits >= 8) {
     rt_assert(0); /* kernels write these directly */
     return;
-  case CLUSTERRT_IDX_U4: {
-    uint8_t *o = b + first / 2;
-    size_t i = 0;
-    for (; i + 2 <= n; i += 2) o[i / 2] = (uint8_t)(in[i] | in[i + 1] << 4);
-    if (i < n) o[i / 2] = (uint8_t)in[i];
-    return;
   }
-  case CLUSTERRT_IDX_U2: {
-    uint8_t *o = b + first / 4;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4)
-      o[i / 4] = (uint8_t)(in[i] | in[i + 1] << 2 | in[i + 2] << 4 |
-                           in[i + 3] << 6);
-    if (i < n) {
-      unsigned v = 0;
-      for (size_t j = 0; i + j < n; j++) v |= (unsigned)in[i + j] << (2 * j);
-      o[i / 4] = (uint8_t)v;
-    }
-    return;
+  uint8_t *o = b + first / 8 * bits;
+  size_t i = 0;
+  /* one loop per width, so each store has a constant size */
+#define RT_PACK_LOOP(BITS)                                                   \
+  for (; i + 8 <= n; i += 8) {                                               \
+    uint64_t x, y;                                                           \
+    memcpy(&x, in + i, 8);                                                   \
+    y = pack8(x, BITS);                                                      \
+    memcpy(o + i / 8 * BITS, &y, BITS); /* the low bytes */                  \
   }
-  case CLUSTERRT_IDX_U1: {
-    uint8_t *o = b + first / 8;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      unsigned v = 0;
-      for (unsigned j = 0; j < 8; j++) v |= (unsigned)in[i + j] << j;
-      o[i / 8] = (uint8_t)v;
-    }
-    if (i < n) {
-      unsigned v = 0;
-      for (size_t j = 0; i + j < n; j++) v |= (unsigned)in[i + j] << j;
-      o[i / 8] = (uint8_t)v;
-    }
-    return;
+  if (bits == 4) {
+    RT_PACK_LOOP(4)
+  } else if (bits == 2) {
+    RT_PACK_LOOP(2)
+  } else {
+    RT_PACK_LOOP(1)
   }
+#undef RT_PACK_LOOP
+  if (i < n) { /* the final partial group: unused fields are zero */
+    uint8_t tmp[8] = {0};
+    memcpy(tmp, in + i, n - i);
+    uint64_t x, y;
+    memcpy(&x, tmp, 8);
+    y = pack8(x, bits);
+    memcpy(o + i / 8 * bits, &y, ((n - i) * bits + 7) / 8);
   }
 }
 
@@ -157,8 +169,30 @@ uint32_t rt_index_max(const void *idx, clusterrt_index_format f, size_t n) {
     return m16;
   }
   case CLUSTERRT_IDX_U4: case CLUSTERRT_IDX_U2: case CLUSTERRT_IDX_U1: {
-    /* Field by field: cheap enough for formats this narrow. */
-    for (size_t i = 0; i < n; i++) {
+    /* Whole bytes by byte loops the compiler vectorizes, then the fields
+     * of a final partial byte one by one. */
+    unsigned bits = clusterrt_format_bits(f), per = 8 / bits;
+    size_t full = n / per;
+    uint8_t m8 = 0;
+    if (bits == 4) {
+      for (size_t i = 0; i < full; i++) {
+        uint8_t lo = b[i] & 15, hi = b[i] >> 4, v = lo > hi ? lo : hi;
+        m8 = v > m8 ? v : m8;
+      }
+    } else if (bits == 2) {
+      for (size_t i = 0; i < full; i++) {
+        uint8_t x = b[i], v = x & 3;
+        v = ((x >> 2) & 3) > v ? (x >> 2) & 3 : v;
+        v = ((x >> 4) & 3) > v ? (x >> 4) & 3 : v;
+        v = (x >> 6) > v ? x >> 6 : v;
+        m8 = v > m8 ? v : m8;
+      }
+    } else {
+      for (size_t i = 0; i < full; i++) m8 |= b[i];
+      m8 = m8 != 0;
+    }
+    mx = m8;
+    for (size_t i = full * per; i < n; i++) {
       uint32_t v = rt_index_get(idx, f, i);
       mx = v > mx ? v : mx;
     }
