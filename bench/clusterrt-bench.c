@@ -2,19 +2,23 @@
  * clusterrt-bench: throughput of the libclusterrt kernels, one thread.
  *
  *   clusterrt-bench [--json] [--n N[,N...]] [--k K[,K...]] [--isa I[,I...]]
- *                   [--kernel assign,decode,accumulate,kmeans1d,copy]
+ *                   [--kernel assign,decode,accumulate,sgd,adam,kmeans1d,copy]
  *                   [--reps R] [--kmeans1d-n N] [--kmeans1d-k K]
  *
  * Defaults: n = 1M and 16M, K = 4, 16, 256, every available ISA, u8
  * indices plus the narrowest format when it is narrower (u2, u4); the copy
- * reference at each n; exact 1-D k-means on 1M distinct weights, K = 256.
+ * reference at each n; the optimizer steps (SGD with momentum and weight
+ * decay, Adam) at each n and ISA; exact 1-D k-means on 1M distinct
+ * weights, K = 256, on the best ISA asked for (--kmeans1d-n 0 skips it).
  *
  * Method: buffers are allocated once per n and written before timing (page
  * faults cost ~3 ns/byte on the build VMs); each case runs one warm-up call,
  * then R timed calls (default 7 at n <= 1M, 5 above); the median is shown.
  * el_per_ns = n / median / 1e9. gb_per_s counts the minimum traffic of the
  * kernel: assign 4 B read + bits/8 written per element, decode bits/8 +
- * 4, accumulate 4 + bits/8, copy 4 + 4 (memcpy of n floats).
+ * 4, accumulate 4 + bits/8, copy 4 + 4 (memcpy of n floats), sgd 20
+ * (w, g, v read; w, v written), adam 28 (w, g, m, v read; w, m, v
+ * written); kmeans1d counts 4 B per input weight.
  * Data: w ~ N(0, 0.05^2), centroids evenly spaced from min to max (tfmot's
  * linear init), g ~ N(0, 1), fixed seeds.
  */
@@ -69,10 +73,10 @@ static void report(const char *kernel, const char *isa, size_t n, size_t k,
   fflush(stdout);
 }
 
-typedef enum { K_ASSIGN, K_DECODE, K_ACC, K_COPY } kernel_t;
+typedef enum { K_ASSIGN, K_DECODE, K_ACC, K_COPY, K_SGD, K_ADAM } kernel_t;
 
 typedef struct bufs {
-  float *w, *g, *out, *c, *gc;
+  float *w, *g, *out, *c, *gc, *m, *v;
   uint8_t *idx;
   size_t n;
 } bufs;
@@ -86,6 +90,12 @@ static int run_once(kernel_t kk, bufs *b, size_t k, clusterrt_index_format f) {
     return clusterrt_accumulate_f32(b->g, b->idx, f, b->n, k,
                                     CLUSTERRT_REDUCE_SUM, b->gc, NULL);
   case K_COPY: memcpy(b->out, b->w, b->n * sizeof(float)); return 0;
+  /* on out (a copy of w), so w stays as assign's input */
+  case K_SGD:
+    return clusterrt_sgd_f32(b->out, b->g, b->v, b->n, 1e-3f, 0.9f, 1e-4f);
+  case K_ADAM:
+    return clusterrt_adam_f32(b->out, b->g, b->m, b->v, b->n, 1e-3f, 0.9f,
+                              0.999f, 1e-8f, 10);
   }
   return 1;
 }
@@ -147,7 +157,8 @@ int main(int argc, char **argv) {
     else {
       fprintf(stderr,
               "usage: %s [--json] [--n N,..] [--k K,..] [--isa I,..] "
-              "[--kernel assign,decode,accumulate,kmeans1d,copy] [--reps R] "
+              "[--kernel assign,decode,accumulate,sgd,adam,kmeans1d,copy] "
+              "[--reps R] "
               "[--kmeans1d-n N] [--kmeans1d-k K]\n",
               argv[0]);
       return 2;
@@ -165,7 +176,9 @@ int main(int argc, char **argv) {
     b.idx = malloc(b.n * 2 + 64);
     b.c = malloc(65536 * sizeof(float));
     b.gc = malloc(65536 * sizeof(float));
-    if (!b.w || !b.g || !b.out || !b.idx || !b.c || !b.gc) {
+    b.m = malloc(b.n * sizeof(float));
+    b.v = malloc(b.n * sizeof(float));
+    if (!b.w || !b.g || !b.out || !b.idx || !b.c || !b.gc || !b.m || !b.v) {
       fprintf(stderr, "out of memory\n");
       return 1;
     }
@@ -179,6 +192,8 @@ int main(int argc, char **argv) {
     }
     memset(b.out, 0, b.n * sizeof(float));
     memset(b.idx, 0, b.n * 2 + 64);
+    memset(b.m, 0, b.n * sizeof(float));
+    memset(b.v, 0, b.n * sizeof(float));
     int r = reps ? reps : b.n <= 1048576 ? 7 : 5;
     if (want(kernels, "copy"))
       report("copy", "-", b.n, 0, "f32", timeit(K_COPY, &b, 0, 0, r), 8.0);
@@ -187,6 +202,12 @@ int main(int argc, char **argv) {
       if (!clusterrt_isa_available((clusterrt_isa)isa) || !want(isas, iname))
         continue;
       clusterrt_set_isa((clusterrt_isa)isa);
+      if (want(kernels, "sgd") || want(kernels, "adam"))
+        memcpy(b.out, b.w, b.n * sizeof(float));
+      if (want(kernels, "sgd"))
+        report("sgd", iname, b.n, 0, "f32", timeit(K_SGD, &b, 0, 0, r), 20.0);
+      if (want(kernels, "adam"))
+        report("adam", iname, b.n, 0, "f32", timeit(K_ADAM, &b, 0, 0, r), 28.0);
       for (size_t ki = 0; ki < nk; ki++) {
         size_t k = ks[ki];
         for (size_t j = 0; j < k; j++)
@@ -217,6 +238,8 @@ int main(int argc, char **argv) {
     free(b.idx);
     free(b.c);
     free(b.gc);
+    free(b.m);
+    free(b.v);
   }
   if (want(kernels, "kmeans1d") && k1d_n > 0) {
     /* k1d_n distinct weights: a sorted grid of distinct floats, shuffled
@@ -228,11 +251,20 @@ int main(int argc, char **argv) {
       double x = (u - 0.5) * 2;                     /* (-1,1) */
       w[i] = (float)(0.05 * x / sqrt(1 - x * x + 1e-6)); /* heavy-ish tails */
     }
+    /* the best ISA asked for; one call (it allocates its own working
+     * memory, page faults included, as a real call does) */
+    for (int isa = CLUSTERRT_ISA_NEON; isa >= 0; isa--)
+      if (clusterrt_isa_available((clusterrt_isa)isa) &&
+          want(isas, clusterrt_isa_name((clusterrt_isa)isa))) {
+        clusterrt_set_isa((clusterrt_isa)isa);
+        break;
+      }
     double t0 = now();
     int s = clusterrt_kmeans1d_f32(w, k1d_n, k1d_k, c);
     double t = now() - t0;
     if (s) fprintf(stderr, "kmeans1d failed: %s\n", clusterrt_status_string(s));
-    report("kmeans1d", "generic", k1d_n, k1d_k, "-", t, 4);
+    report("kmeans1d", clusterrt_isa_name(clusterrt_get_isa()), k1d_n, k1d_k,
+           "-", t, 4);
     free(w);
     free(c);
   }
