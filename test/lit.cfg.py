@@ -25,6 +25,9 @@ config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir,
 config.substitutions.append(("%mlir_libdir", os.path.join(config.llvm_tools_dir, "..", "lib")))
 if config.sanitized:
     config.available_features.add("sanitized")
+# Debian's dataset-fashion-mnist (scripts/setup.sh installs it).
+if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
+    config.available_features.add("fashion-mnist")
 
 # mlir-opt with the clusterc plugin; LD_BIND_NOW=1 fails the load if the
 # plugin needs a symbol mlir-opt does not export.
