@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capi-ext.h"
 #include "ir.h"
@@ -667,15 +668,11 @@ static MlirAttribute makeData(const ConstInfo *ci, MlirType t, const void *bytes
 }
 
 /* decode=fold: replaces the constant by one holding the decoded weights. */
-static bool rewriteFolded(const ConstInfo *ci, const float *dec, const char *name) {
+static bool rewriteFolded(const ConstInfo *ci, const void *enc, const char *name) {
   MlirContext ctx = mlirOperationGetContext(ci->op);
   IrBuilder b = {ctx, ci->op, {NULL}, mlirOperationGetLocation(ci->op)};
-  void *enc = encodeTable(dec, ci->elements, ci->elem);
-  if (!enc)
-    return false;
   MlirAttribute v = makeData(ci, ci->type, enc, ci->elements * ci->elemBytes,
                              ci->elemBytes, name, "_clustered");
-  free(enc);
   if (mlirAttributeIsNull(v))
     return false;
   if (ci->loads) {
@@ -857,141 +854,405 @@ static double sqnrDb(double sig, double err) {
   return err == 0 ? INFINITY : 10.0 * log10(sig / err);
 }
 
-/* Handles one constant; false on a hard error (already diagnosed). */
-static bool processOne(const CwPass *p, const ConstInfo *ci, int index,
-                       int count, MlirOperation module, MlirSymbolTable symtab) {
+/* ---- Jobs and threads -------------------------------------------------------
+ *
+ * Three steps per constant:
+ *  1. jobPrepare, on the calling thread, in walk order: name, selection,
+ *     the report row, and a borrowed pointer to the constant's bytes. No
+ *     diagnostics yet.
+ *  2. jobRun, on any thread: conversion to f32, the finiteness check,
+ *     clustering (libclusterrt, one call per table, single-threaded), the
+ *     reconstruction error, and the encoded data. It touches no MLIR object:
+ *     MLIR IR is not thread-safe, and the attributes it reads from were
+ *     fetched in step 1 (attribute storage is immutable and lives as long
+ *     as the context, so the IR rewriting of step 3 cannot move it).
+ *  3. jobFinish, on the calling thread, in walk order: the diagnostic of a
+ *     failed job, or the IR rewrite, then the report row. The first failure
+ *     stops the pass, as with one thread.
+ * Each job's result depends only on its constant, the options and its walk
+ * index (its seed), so the output is the same byte for byte for any
+ * number of threads. Jobs are handed out largest first, which balances the
+ * threads; step 3 waits for each job in walk order, running pending jobs
+ * itself meanwhile, so one thread (threads=1) is the plain sequential loop.
+ */
+
+typedef enum JobState {
+  JOB_SKIP,      /* not clustered: r.reason says why */
+  JOB_READ_ERR,  /* the constant's bytes are missing or malformed: why */
+  JOB_AXIS_ERR,  /* channel axis out of range */
+  JOB_WORK,      /* to be clustered by jobRun */
+  JOB_OK,        /* clustered: cl, enc (fold) and the error sums are set */
+  JOB_NONFINITE, /* NaN or Inf at element bad */
+  JOB_CLUSTER_ERR, /* libclusterrt failed: st */
+  JOB_OOM
+} JobState;
+
+typedef struct Job {
+  const ConstInfo *ci;
+  JobState state;
+  int index;             /* weight index in walk order, -1 if not a weight */
+  char *name;            /* owned */
+  char consumer[128];
+  ClustercLayerReport r; /* points into name, consumer and ci */
+  unsigned k;
+  int axis;
+  const char *why;
+  const void *raw;       /* the constant's bytes, borrowed from the attribute */
+  size_t rawSize;
+  /* Results of jobRun. */
+  uint64_t bad;          /* JOB_NONFINITE: the element; badNan: NaN, else Inf */
+  bool badNan;
+  clusterrt_status st;
+  Clustered cl;
+  void *folded;          /* decode=fold: c[idx] in the storage type (owned) */
+  double sig, err;       /* sum w^2 and sum (w - w')^2 */
+} Job;
+
+static void jobFree(Job *j) {
+  free(j->name);
+  clusteredFree(&j->cl);
+  free(j->folded);
+  j->name = NULL;
+  j->folded = NULL;
+  memset(&j->cl, 0, sizeof j->cl);
+}
+
+/* Step 1. False when out of memory. */
+static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
+                       int count) {
   const ClustercClusterWeightsOptions *o = &p->o;
-  char *name = layerName(ci, index);
-  if (!name)
+  memset(j, 0, sizeof *j);
+  j->ci = ci;
+  j->index = index;
+  j->axis = -1;
+  if (!(j->name = layerName(ci, index)))
     return false;
-  char consumer[128] = "";
   if (!mlirOperationIsNull(ci->consumer)) {
     MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(ci->consumer));
-    snprintf(consumer, sizeof consumer, "%.*s", (int)s.length, s.data);
+    snprintf(j->consumer, sizeof j->consumer, "%.*s", (int)s.length, s.data);
   }
   static const char *roles[] = {"other", "weight", "bias"};
-  ClustercLayerReport r = {
-      .index = ci->role == ROLE_WEIGHT ? index : -1, .name = name,
-      .consumer = consumer, .role = roles[ci->role],
+  j->r = (ClustercLayerReport){
+      .index = ci->role == ROLE_WEIGHT ? index : -1, .name = j->name,
+      .consumer = j->consumer, .role = roles[ci->role],
       .dtype = weightsElemName(ci->elem), .form = weightsFormName(ci->form),
       .shape = ci->shape, .rank = ci->rank, .reason = "",
       .init = clusterrt_init_name(o->init), .elements = ci->elements,
       .bytes_before = ci->form == FORM_SPLAT ? ci->elemBytes
                                              : ci->elements * ci->elemBytes};
-  r.bytes_after = r.bytes_before;
-  bool ok = true, isFloat = ci->elem == ELEM_F32 || ci->elem == ELEM_F16 ||
-                            ci->elem == ELEM_BF16;
-  float *w = NULL, *dec = NULL;
-  Clustered cl = {0};
-  unsigned k = 0;
-  int axis = -1;
+  j->r.bytes_after = j->r.bytes_before;
+  bool isFloat = ci->elem == ELEM_F32 || ci->elem == ELEM_F16 || ci->elem == ELEM_BF16;
   const char *why = "";
+  ClustercLayerReport *r = &j->r;
   if (ci->role == ROLE_BIAS)
-    r.reason = "bias";
+    r->reason = "bias";
   else if (ci->role == ROLE_OTHER)
-    r.reason = "not a weight of a compute op";
+    r->reason = "not a weight of a compute op";
   else if (ci->elem == ELEM_INT)
-    r.reason = "integer weights are left as they are";
+    r->reason = "integer weights are left as they are";
   else if (ci->elem == ELEM_QUANT)
-    r.reason = "quantized weights are left as they are";
+    r->reason = "quantized weights are left as they are";
   else if (!isFloat)
-    r.reason = "unsupported element type (f32, f16, bf16 are clustered)";
-  else if (!(k = selectK(o, name, index, count, &why)))
-    r.reason = why;
+    r->reason = "unsupported element type (f32, f16, bf16 are clustered)";
+  else if (!(j->k = selectK(o, j->name, index, count, &why)))
+    r->reason = why;
   else if (ci->elements == 0)
-    r.reason = "empty tensor";
+    r->reason = "empty tensor";
   else if (ci->form == FORM_SPLAT)
-    r.reason = "splat (a single value already)";
+    r->reason = "splat (a single value already)";
   else if (ci->elements < o->min_elements)
-    r.reason = "fewer elements than min-elements";
-  if (*r.reason) {
-    if (o->report && (ci->role != ROLE_OTHER || (isFloat && ci->elements >= o->min_elements)))
-      o->report(&r, o->report_user);
-    free(name);
+    r->reason = "fewer elements than min-elements";
+  if (*r->reason) {
+    j->state = JOB_SKIP;
     return true;
   }
-
-  MlirLocation loc = mlirOperationGetLocation(ci->op);
-  r.k_requested = k;
+  r->k_requested = j->k;
   if (o->per_channel) {
-    axis = o->channel_axis >= 0 ? o->channel_axis
-           : ci->channelAxis >= 0 ? ci->channelAxis : 0;
-    if (axis >= ci->rank) {
-      emitErrorf(loc, "cluster-weights: channel-axis %d is out of range for "
-                 "weight '%s' of rank %d", axis, name, (int)ci->rank);
-      ok = false;
-      goto out;
+    j->axis = o->channel_axis >= 0 ? o->channel_axis
+              : ci->channelAxis >= 0 ? ci->channelAxis : 0;
+    if (j->axis >= ci->rank) {
+      j->state = JOB_AXIS_ERR;
+      return true;
     }
   }
-  if (!(w = weightsReadF32(ci, &why))) {
-    emitErrorf(loc, "cluster-weights: cannot read weight '%s': %s", name, why);
-    ok = false;
-    goto out;
+  j->state = weightsRawData(ci, &j->raw, &j->rawSize, &j->why) ? JOB_WORK
+                                                                : JOB_READ_ERR;
+  return true;
+}
+
+/* Step 2: sets j->state to JOB_OK or an error state. */
+static void jobRun(const CwPass *p, Job *j) {
+  const ClustercClusterWeightsOptions *o = &p->o;
+  const ConstInfo *ci = j->ci;
+  size_t n = ci->elements;
+  /* f32 data is used in place when it is aligned (it is for dense and
+   * dense_resource attributes); anything else is converted to a copy. */
+  float *copy = NULL;
+  const float *w;
+  if (ci->elem == ELEM_F32 && (uintptr_t)j->raw % _Alignof(float) == 0) {
+    w = j->raw;
+  } else if (!(w = copy = weightsConvertF32(ci, j->raw, j->rawSize))) {
+    j->state = JOB_OOM;
+    return;
   }
-  for (uint64_t i = 0; i < ci->elements; ++i)
+  for (size_t i = 0; i < n; ++i)
     if (!isfinite(w[i])) {
-      emitErrorf(loc, "cluster-weights: weight '%s' has a non-finite value "
-                 "(%s) at element %llu; cannot cluster", name,
-                 isnan(w[i]) ? "NaN" : "Inf", (unsigned long long)i);
-      ok = false;
+      j->state = JOB_NONFINITE;
+      j->bad = i;
+      j->badNan = isnan(w[i]);
       goto out;
     }
-  clusterrt_status st = clusterWeights(w, ci, axis, k, o,
-                                       splitmix64(o->seed ^ splitmix64((uint64_t)index)),
-                                       &cl);
-  if (st != CLUSTERRT_OK) {
-    emitErrorf(loc, "cluster-weights: clustering weight '%s' failed: %s", name,
-               clusterrt_status_string(st));
-    ok = false;
+  j->st = clusterWeights(w, ci, j->axis, j->k, o,
+                         splitmix64(o->seed ^ splitmix64((uint64_t)j->index)),
+                         &j->cl);
+  if (j->st != CLUSTERRT_OK) {
+    j->state = j->st == CLUSTERRT_ERR_NOMEM ? JOB_OOM : JOB_CLUSTER_ERR;
     goto out;
   }
-  /* Measure the reconstruction with the runtime's own decode. */
-  dec = malloc(sizeof(float) * ci->elements);
-  if (!dec)
-    goto oom;
-  st = axis >= 0 ? clusterrt_decode_per_channel_f32(cl.idx, cl.fmt, cl.outer,
-                                                    cl.tables, cl.inner,
-                                                    cl.table, cl.k, dec)
-                 : clusterrt_decode_f32(cl.idx, cl.fmt, ci->elements, cl.table,
-                                        cl.k, dec);
-  if (st != CLUSTERRT_OK)
-    goto oom;
+  /* The reconstruction, with the runtime's own decode: whole for fold
+   * (it is the output) and per channel, else in blocks (a multiple of 8
+   * elements, so packed indices start on a byte). */
+  const Clustered *cl = &j->cl;
+  bool whole = o->decode == CLUSTERC_DECODE_FOLD || j->axis >= 0;
+  enum { BLOCK = 1 << 14 };
+  size_t blk = whole ? n : (n < BLOCK ? n : BLOCK);
+  float *dec = malloc(sizeof(float) * (blk ? blk : 1));
+  if (!dec) {
+    j->state = JOB_OOM;
+    goto out;
+  }
   double sig = 0, err = 0;
-  for (uint64_t i = 0; i < ci->elements; ++i) {
-    double d = (double)w[i] - dec[i];
-    sig += (double)w[i] * w[i];
-    err += d * d;
+  unsigned bits = clusterrt_format_bits(cl->fmt);
+  for (size_t at = 0; at < n; at += blk) {
+    size_t m = n - at < blk ? n - at : blk;
+    clusterrt_status st =
+        j->axis >= 0 ? clusterrt_decode_per_channel_f32(cl->idx, cl->fmt, cl->outer,
+                                                        cl->tables, cl->inner,
+                                                        cl->table, cl->k, dec)
+                     : clusterrt_decode_f32((const char *)cl->idx + at * bits / 8,
+                                            cl->fmt, m, cl->table, cl->k, dec);
+    if (st != CLUSTERRT_OK) {
+      j->state = st == CLUSTERRT_ERR_NOMEM ? JOB_OOM : JOB_CLUSTER_ERR;
+      j->st = st;
+      free(dec);
+      goto out;
+    }
+    for (size_t i = 0; i < m; ++i) {
+      double d = (double)w[at + i] - dec[i];
+      sig += (double)w[at + i] * w[at + i];
+      err += d * d;
+    }
+  }
+  j->sig = sig;
+  j->err = err;
+  if (o->decode == CLUSTERC_DECODE_FOLD) {
+    if (ci->elem == ELEM_F32) {
+      j->folded = dec; /* already the f32 bytes */
+      dec = NULL;
+    } else if (!(j->folded = encodeTable(dec, n, ci->elem))) {
+      j->state = JOB_OOM;
+      free(dec);
+      goto out;
+    }
+  }
+  free(dec);
+  j->state = JOB_OK;
+out:
+  free(copy);
+}
+
+/* Step 3. False on a hard error (diagnosed here). */
+static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
+                      MlirSymbolTable symtab) {
+  const ClustercClusterWeightsOptions *o = &p->o;
+  const ConstInfo *ci = j->ci;
+  MlirLocation loc = mlirOperationGetLocation(ci->op);
+  const Clustered *cl = &j->cl;
+  switch (j->state) {
+  case JOB_SKIP: {
+    bool isFloat = ci->elem == ELEM_F32 || ci->elem == ELEM_F16 || ci->elem == ELEM_BF16;
+    if (o->report && (ci->role != ROLE_OTHER || (isFloat && ci->elements >= o->min_elements)))
+      o->report(&j->r, o->report_user);
+    return true;
+  }
+  case JOB_AXIS_ERR:
+    emitErrorf(loc, "cluster-weights: channel-axis %d is out of range for "
+               "weight '%s' of rank %d", j->axis, j->name, (int)ci->rank);
+    return false;
+  case JOB_READ_ERR:
+    emitErrorf(loc, "cluster-weights: cannot read weight '%s': %s", j->name, j->why);
+    return false;
+  case JOB_NONFINITE:
+    emitErrorf(loc, "cluster-weights: weight '%s' has a non-finite value "
+               "(%s) at element %llu; cannot cluster", j->name,
+               j->badNan ? "NaN" : "Inf", (unsigned long long)j->bad);
+    return false;
+  case JOB_CLUSTER_ERR:
+    emitErrorf(loc, "cluster-weights: clustering weight '%s' failed: %s", j->name,
+               clusterrt_status_string(j->st));
+    return false;
+  case JOB_WORK: /* not run: cannot happen */
+  case JOB_OOM:
+    emitErrorf(loc, "cluster-weights: out of memory on weight '%s'", j->name);
+    return false;
+  case JOB_OK:
+    break;
   }
   int rw = o->decode == CLUSTERC_DECODE_FOLD
-               ? (rewriteFolded(ci, dec, name) ? RW_OK : RW_OOM)
-               : rewrite(ci, &cl, axis, name, module, symtab,
+               ? (rewriteFolded(ci, j->folded, j->name) ? RW_OK : RW_OOM)
+               : rewrite(ci, cl, j->axis, j->name, module, symtab,
                          o->decode == CLUSTERC_DECODE_RUNTIME);
-  if (rw == RW_FAILED) {
-    ok = false;
-    goto out;
+  if (rw == RW_FAILED)
+    return false;
+  if (rw != RW_OK) {
+    emitErrorf(loc, "cluster-weights: out of memory on weight '%s'", j->name);
+    return false;
   }
-  if (rw != RW_OK)
-    goto oom;
-  r.clustered = 1;
-  r.k = (unsigned)cl.k;
-  r.tables = (unsigned)cl.tables;
-  r.bits = clusterrt_format_bits(cl.fmt);
-  r.bytes_after = o->decode == CLUSTERC_DECODE_FOLD
-                      ? r.bytes_before
-                      : cl.tables * cl.k * ci->elemBytes + cl.idxBytes;
-  r.mse = err / (double)ci->elements;
-  r.sqnr_db = sqnrDb(sig, err);
+  ClustercLayerReport *r = &j->r;
+  r->clustered = 1;
+  r->k = (unsigned)cl->k;
+  r->tables = (unsigned)cl->tables;
+  r->bits = clusterrt_format_bits(cl->fmt);
+  r->bytes_after = o->decode == CLUSTERC_DECODE_FOLD
+                       ? r->bytes_before
+                       : cl->tables * cl->k * ci->elemBytes + cl->idxBytes;
+  r->mse = j->err / (double)ci->elements;
+  r->sqnr_db = sqnrDb(j->sig, j->err);
   if (o->report)
-    o->report(&r, o->report_user);
-  goto out;
-oom:
-  emitErrorf(loc, "cluster-weights: out of memory on weight '%s'", name);
-  ok = false;
-out:
-  clusteredFree(&cl);
-  free(w);
-  free(dec);
-  free(name);
+    o->report(r, o->report_user);
+  return true;
+}
+
+/* The jobs to run (state JOB_WORK), handed out in `order`; `done` marks the
+ * finished ones. All fields after the constants are under `mu`. */
+typedef struct Pool {
+  const CwPass *p;
+  Job *jobs;
+  const size_t *order;
+  size_t numOrder;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  size_t next;          /* next position in order to hand out */
+  unsigned char *done;  /* per job */
+  bool cancel;          /* stop handing out jobs */
+} Pool;
+
+/* Claims and runs one job; false when none is left. Called with mu held,
+ * returns with it held. */
+static bool poolRunOne(Pool *pl) {
+  if (pl->cancel || pl->next == pl->numOrder)
+    return false;
+  size_t i = pl->order[pl->next++];
+  pthread_mutex_unlock(&pl->mu);
+  jobRun(pl->p, &pl->jobs[i]);
+  pthread_mutex_lock(&pl->mu);
+  pl->done[i] = 1;
+  pthread_cond_broadcast(&pl->cv);
+  return true;
+}
+
+static void *poolWorker(void *user) {
+  Pool *pl = user;
+  pthread_mutex_lock(&pl->mu);
+  while (poolRunOne(pl))
+    ;
+  pthread_mutex_unlock(&pl->mu);
+  return NULL;
+}
+
+/* Waits until job i has run, running pending jobs meanwhile. */
+static void poolWait(Pool *pl, size_t i) {
+  pthread_mutex_lock(&pl->mu);
+  while (!pl->done[i])
+    if (!poolRunOne(pl))
+      pthread_cond_wait(&pl->cv, &pl->mu);
+  pthread_mutex_unlock(&pl->mu);
+}
+
+static unsigned threadCount(unsigned requested) {
+  if (requested)
+    return requested;
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > 1024 ? 1024 : (unsigned)n;
+}
+
+/* A job number and its size, for handing out the largest jobs first. */
+typedef struct SizedJob {
+  uint64_t elements;
+  size_t job;
+} SizedJob;
+
+static int bySize(const void *a, const void *b) {
+  const SizedJob *x = a, *y = b;
+  if (x->elements != y->elements)
+    return x->elements > y->elements ? -1 : 1;
+  return x->job < y->job ? -1 : x->job > y->job;
+}
+
+/* Fills order[0..n) with the job numbers of sized[0..n), largest first
+ * (then in walk order). */
+static void orderJobs(SizedJob *sized, size_t n, size_t *order) {
+  qsort(sized, n, sizeof *sized, bySize);
+  for (size_t i = 0; i < n; ++i)
+    order[i] = sized[i].job;
+}
+
+/* Clusters every constant of c; false after a diagnostic. */
+static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
+                       MlirSymbolTable symtab) {
+  int count = 0;
+  for (size_t i = 0; i < c->count; ++i)
+    count += c->items[i].role == ROLE_WEIGHT;
+  size_t cap = c->count ? c->count : 1;
+  Job *jobs = calloc(cap, sizeof *jobs);
+  size_t *order = malloc(sizeof *order * cap);
+  SizedJob *sized = malloc(sizeof *sized * cap);
+  unsigned char *done = calloc(cap, 1);
+  Pool pl = {.p = p, .jobs = jobs, .order = order, .done = done};
+  bool ok = jobs && order && sized && done;
+  int index = 0;
+  size_t prepared = 0;
+  for (; ok && prepared < c->count; ++prepared) {
+    const ConstInfo *ci = &c->items[prepared];
+    ok = jobPrepare(p, &jobs[prepared], ci, ci->role == ROLE_WEIGHT ? index++ : -1,
+                    count);
+    if (ok && jobs[prepared].state == JOB_WORK)
+      sized[pl.numOrder++] = (SizedJob){ci->elements, prepared};
+  }
+  if (!ok) {
+    mlirEmitError(mlirOperationGetLocation(module), "cluster-weights: out of memory");
+  } else {
+    orderJobs(sized, pl.numOrder, order);
+    pthread_mutex_init(&pl.mu, NULL);
+    pthread_cond_init(&pl.cv, NULL);
+    unsigned want = threadCount(p->o.threads);
+    size_t nWorkers = want - 1 < pl.numOrder ? want - 1 : pl.numOrder;
+    pthread_t *tids = malloc(sizeof *tids * (nWorkers ? nWorkers : 1));
+    size_t started = 0;
+    while (tids && started < nWorkers &&
+           !pthread_create(&tids[started], NULL, poolWorker, &pl))
+      ++started; /* fewer threads than asked for is fine */
+    for (size_t i = 0; ok && i < c->count; ++i) {
+      if (jobs[i].state == JOB_WORK)
+        poolWait(&pl, i);
+      ok = jobFinish(p, &jobs[i], module, symtab);
+      jobFree(&jobs[i]);
+    }
+    pthread_mutex_lock(&pl.mu);
+    pl.cancel = true;
+    pthread_mutex_unlock(&pl.mu);
+    for (size_t t = 0; t < started; ++t)
+      pthread_join(tids[t], NULL);
+    free(tids);
+    pthread_cond_destroy(&pl.cv);
+    pthread_mutex_destroy(&pl.mu);
+  }
+  for (size_t i = 0; i < prepared; ++i)
+    jobFree(&jobs[i]);
+  free(jobs);
+  free(order);
+  free(sized);
+  free(done);
   return ok;
 }
 
@@ -1005,14 +1266,8 @@ static void cwRun(MlirOperation module, MlirExternalPass pass, void *user) {
   MlirSymbolTable symtab = mlirSymbolTableCreate(module);
   if (!ok)
     mlirEmitError(mlirOperationGetLocation(module), "cluster-weights: out of memory");
-  int count = 0;
-  for (size_t i = 0; i < c.count; ++i)
-    count += c.items[i].role == ROLE_WEIGHT;
-  int index = 0;
-  for (size_t i = 0; ok && i < c.count; ++i) {
-    int idx = c.items[i].role == ROLE_WEIGHT ? index++ : -1;
-    ok = processOne(p, &c.items[i], idx, count, module, symtab);
-  }
+  else
+    ok = processAll(p, &c, module, symtab);
   mlirSymbolTableDestroy(symtab);
   for (size_t i = 0; i < c.count; ++i)
     weightsRelease(&c.items[i]);

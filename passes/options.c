@@ -220,6 +220,11 @@ int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
       if (!val || parseInt(val, vl, 0, INT64_MAX, &v))
         return fail(err, esz, "min-elements must be a non-negative integer");
       o->min_elements = (uint64_t)v;
+    } else if (KEY("threads")) {
+      if (!val || parseInt(val, vl, 0, 1024, &v))
+        return fail(err, esz, "threads must be an integer in 0..1024 (0: one "
+                    "per core), got '%.*s'", (int)vl, val ? val : "");
+      o->threads = (unsigned)v;
     } else if (KEY("channel-axis")) {
       if (!val || parseInt(val, vl, -1, 64, &v))
         return fail(err, esz, "channel-axis must be an integer in -1..64");

@@ -141,6 +141,11 @@ static bool isLayoutOp(MlirOperation op, unsigned pos) {
          strEq(n, "tensor.expand_shape") || strEq(n, "tensor.collapse_shape");
 }
 
+/* Order of strength: weight > bias > other (not the enum's order). */
+static int roleStrength(WeightRole r) {
+  return r == ROLE_WEIGHT ? 2 : r == ROLE_BIAS ? 1 : 0;
+}
+
 /* Strongest role among the transitive users of v (weight > bias > other). */
 static WeightRole valueRole(MlirValue v, intptr_t rank, int depth,
                             MlirOperation *consumer, int *axis) {
@@ -158,7 +163,8 @@ static WeightRole valueRole(MlirValue v, intptr_t rank, int depth,
     } else {
       r = operandRole(user, pos, rank, &a);
     }
-    if (r > best || (r == best && r != ROLE_OTHER && mlirOperationIsNull(*consumer))) {
+    if (roleStrength(r) > roleStrength(best) ||
+        (r == best && r != ROLE_OTHER && mlirOperationIsNull(*consumer))) {
       best = r;
       *consumer = c;
       *axis = a;
@@ -252,7 +258,8 @@ void weightsClassify(ConstInfo *ci) {
     int axis = -1;
     WeightRole r = valueRole(mlirOperationGetResult(ci->loads[i], 0), ci->rank,
                              0, &c, &axis);
-    if (r > ci->role || (r == ci->role && mlirOperationIsNull(ci->consumer))) {
+    if (roleStrength(r) > roleStrength(ci->role) ||
+        (r == ci->role && mlirOperationIsNull(ci->consumer))) {
       ci->role = r;
       ci->consumer = c;
       ci->channelAxis = axis;
@@ -337,31 +344,34 @@ uint16_t weightsFloatToBF16(float f) {
   return (uint16_t)(x >> 16);
 }
 
-float *weightsReadF32(const ConstInfo *ci, const char **why) {
-  const void *data = NULL;
-  size_t size = 0;
+bool weightsRawData(const ConstInfo *ci, const void **data, size_t *size,
+                    const char **why) {
+  *data = NULL;
+  *size = 0;
   if (ci->form == FORM_RESOURCE) {
-    if (!clustercResourceGetData(ci->value, &data, &size)) {
+    if (!clustercResourceGetData(ci->value, data, size)) {
       *why = "dense_resource has no blob data (elided or missing)";
-      return NULL;
+      return false;
     }
   } else if (ci->form == FORM_DENSE || ci->form == FORM_SPLAT) {
-    data = mlirDenseElementsAttrGetRawData(ci->value);
-    size = ci->form == FORM_SPLAT ? ci->elemBytes : ci->elements * ci->elemBytes;
+    *data = mlirDenseElementsAttrGetRawData(ci->value);
+    *size = ci->form == FORM_SPLAT ? ci->elemBytes : ci->elements * ci->elemBytes;
   } else {
     *why = "unsupported attribute form";
-    return NULL;
+    return false;
   }
   size_t want = ci->form == FORM_SPLAT ? ci->elemBytes : ci->elements * ci->elemBytes;
-  if (size != want) {
+  if (*size != want) {
     *why = "blob size does not match the tensor type";
-    return NULL;
+    return false;
   }
+  return true;
+}
+
+float *weightsConvertF32(const ConstInfo *ci, const void *data, size_t size) {
   float *w = malloc(sizeof(float) * (ci->elements ? ci->elements : 1));
-  if (!w) {
-    *why = "out of memory";
+  if (!w)
     return NULL;
-  }
   if (ci->elem == ELEM_F32 && ci->form != FORM_SPLAT) {
     memcpy(w, data, size);
     return w;
@@ -376,5 +386,16 @@ float *weightsReadF32(const ConstInfo *ci, const char **why) {
       w[i] = ci->elem == ELEM_F16 ? weightsHalfToFloat(h) : weightsBF16ToFloat(h);
     }
   }
+  return w;
+}
+
+float *weightsReadF32(const ConstInfo *ci, const char **why) {
+  const void *data;
+  size_t size;
+  if (!weightsRawData(ci, &data, &size, why))
+    return NULL;
+  float *w = weightsConvertF32(ci, data, size);
+  if (!w)
+    *why = "out of memory";
   return w;
 }

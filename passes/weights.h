@@ -64,6 +64,14 @@ const char *weightsFormName(ConstForm f);
  * new float buffer of ci->elements values. Returns NULL and sets *why to a
  * static message on failure (missing blob, size mismatch, out of memory). */
 float *weightsReadF32(const ConstInfo *ci, const char **why);
+/* weightsReadF32 in two steps, so that the conversion can run off the
+ * thread that owns the IR: the raw bytes of the constant (borrowed from
+ * the attribute, which lives as long as the context; false with *why set
+ * as above), then a new float buffer of ci->elements values from them
+ * (NULL when out of memory; touches no MLIR object). */
+bool weightsRawData(const ConstInfo *ci, const void **data, size_t *size,
+                    const char **why);
+float *weightsConvertF32(const ConstInfo *ci, const void *data, size_t size);
 
 /* f32 <-> f16/bf16 (round to nearest even). */
 float weightsHalfToFloat(uint16_t h);

@@ -33,6 +33,9 @@
  *                           model reads; the generic decode for the others.
  *                           Run that function once before the model (clusterc's
  *                           code generation makes it a global constructor)
+ *   threads=N               cluster weight tensors on N threads (default 0:
+ *                           one per online core); the output is the same
+ *                           byte for byte for any N
  * A selector SEL is a glob on the layer name (`conv*`, `fc?.weight`) or a
  * weight index in walk order: `#3`, a range `#3..5`, negative from the end
  * (`#-3..-1` = the last three weights). The layer name is the constant's
@@ -111,6 +114,7 @@ typedef struct ClustercClusterWeightsOptions {
   size_t num_only;
   ClustercReportFn report; /* optional, called once per constant seen */
   void *report_user;
+  unsigned threads;        /* worker threads; 0 = one per online core */
 } ClustercClusterWeightsOptions;
 
 void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);

@@ -58,6 +58,8 @@ static const char usage[] =
     "                          (default); fold: constants holding c[idx] (no\n"
     "                          saving); runtime: libclusterrt decodes each weight\n"
     "                          once, when the compiled model is loaded\n"
+    "  --threads=N             cluster weights on N threads (default 0: one per\n"
+    "                          core); the output does not depend on N\n"
     "  --pass-options='TEXT'   raw cluster-weights options, e.g. 'clusters=8 seed=3'\n"
     "\n"
     "Output:\n"
@@ -107,6 +109,7 @@ static const struct {
                  {"per-channel", false},  {"channel-axis", true},
                  {"preserve-sparsity", false}, {"layers", true},
                  {"only", true},          {"decode", true},
+                 {"threads", true},
                  /* cluster-train (--emit=train-mlir) */
                  {"mode", true},          {"loss", true},
                  {"reduce", true},        {"function", true}};
