@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""Time of one training step, clusterc's JIT next to PyTorch, same run.
+
+  bench/train-step.py [--clusterc PATH] [--steps N] [--threads T]
+
+Models: the MLP (784-256-128-10) and the CNN (conv 1->16, pool, conv 16->32,
+pool, dense) of examples/gen-models.py --train, batch 64, in their tosa and
+linalg forms. A step is forward, backward and an Adam update; clusterc's is
+timed by `clusterc train` over N steps of Fashion-MNIST (its ms_per_step
+covers filling the batch, the JIT-compiled step and the optimizer), float
+and clustered (STE, K = 16). PyTorch 1.13 (Debian's python3-torch) runs the
+same architecture, batch and optimizer on the same data, with the same
+thread count, timed over N steps after 20 warm-up steps; for STE it
+re-assigns, decodes and gathers the centroid gradients with torch ops
+(bucketize, indexing, index_add_) the way a user would write it.
+Each figure is the median of 3 repetitions; ratios are clusterc / torch.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def clusterc_step(clusterc, model, mode, steps, threads, tmp):
+    log = os.path.join(tmp, "log.json")
+    args = [clusterc, "train", model, "--mode=" + mode, "--epochs=1", "--quiet",
+            "--limit-train=%d" % (64 * steps), "--limit-test=64", "--threads=%d" % threads,
+            "--log=" + log]
+    if mode == "ste":
+        args += ["--clusters=16"]
+    subprocess.run(args, check=True)
+    for l in open(log):
+        j = json.loads(l)
+        if j.get("epoch") == 1:
+            return j["ms_per_step"]
+    raise RuntimeError("no epoch line")
+
+
+def torch_step(kind, ste, steps, threads):
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    if kind == "mlp":
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+        x = torch.rand(64, 784)
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(1568, 10))
+        x = torch.rand(64, 1, 28, 28)
+    y = torch.randint(0, 10, (64,))
+    weights = [m.weight for m in model if isinstance(m, (nn.Linear, nn.Conv2d))]
+    cents = [nn.Parameter(torch.linspace(float(w.min()), float(w.max()), 16)) for w in weights]
+    params = list(model.parameters()) + (cents if ste else [])
+    opt = torch.optim.Adam(params, lr=1e-4)
+
+    def step():
+        opt.zero_grad()
+        if ste:
+            # idx = argmin |w - c| (sorted centroids: bucketize on midpoints),
+            # Wc = c[idx] in the forward, STE for W, gather-accumulate for c.
+            saved = []
+            for w, c in zip(weights, cents):
+                cs, order = torch.sort(c.detach())
+                mids = (cs[1:] + cs[:-1]) / 2
+                idx = order[torch.bucketize(w.detach(), mids)]
+                wc = c.detach()[idx]
+                saved.append((w, c, idx, w.data.clone()))
+                w.data.copy_(wc)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            for w, c, idx, orig in saved:
+                w.data.copy_(orig)  # dW = dWc (STE): the grad stays on w
+                c.grad = torch.zeros_like(c).index_add_(0, idx.flatten(), w.grad.flatten())
+        else:
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+        opt.step()
+
+    for _ in range(20):
+        step()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - t) / steps * 1e3
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clusterc", default=os.path.join(ROOT, "build", "tools", "clusterc", "clusterc"))
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="train-step-")
+    subprocess.run([sys.executable, os.path.join(ROOT, "examples", "gen-models.py"), "--train", tmp, "64"], check=True)
+    rows = []
+    for kind in ("mlp", "cnn"):
+        for mode in ("float", "ste"):
+            t = statistics.median(torch_step(kind, mode == "ste", a.steps, a.threads) for _ in range(3))
+            for form in ("tosa", "linalg"):
+                model = os.path.join(tmp, "%s-%s.mlir" % (kind, form))
+                c = statistics.median(clusterc_step(a.clusterc, model, mode, a.steps, a.threads, tmp)
+                                      for _ in range(3))
+                rows.append((kind, form, mode, c, t))
+    print("one training step, batch 64, %d thread(s), median of 3 x %d steps" % (a.threads, a.steps))
+    print("%-5s %-7s %-6s %14s %12s %8s" % ("model", "form", "mode", "clusterc ms", "torch ms", "ratio"))
+    for kind, form, mode, c, t in rows:
+        print("%-5s %-7s %-6s %14.2f %12.2f %7.2fx" % (kind, form, mode, c, t, c / t))
+
+
+if __name__ == "__main__":
+    main()
