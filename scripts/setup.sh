@@ -6,7 +6,9 @@ set -euo pipefail
 PKGS=(cmake ninja-build gcc g++ python3 zlib1g-dev
       libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools clang-19
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-      dataset-fashion-mnist)
+      dataset-fashion-mnist
+      libclang-rt-19-dev          # libFuzzer and the sanitizers for clang-19 (fuzz/)
+      time python3-numpy)         # bench/large-models.sh: /usr/bin/time -v, the generator
 
 missing=()
 for p in "${PKGS[@]}"; do
