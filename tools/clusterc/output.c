@@ -22,6 +22,20 @@ int outputOpen(Output *o, const char *path) {
     o->f = stdout;
     return 0;
   }
+  /* An existing target that is not a regular file (/dev/null, a FIFO, a
+   * terminal) is written directly: renaming a temporary over it would
+   * replace the device node with a file (root may do that to /dev/null). */
+  struct stat st;
+  if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) {
+      errno = EISDIR;
+      return -1;
+    }
+    if (!(o->f = fopen(path, "wb")))
+      return -1;
+    o->direct = true;
+    return 0;
+  }
   int slot = 0;
   while (slot < MAX_PENDING && pendingUsed[slot])
     ++slot;
@@ -53,6 +67,10 @@ void outputWrite(MlirStringRef s, void *userData) {
 }
 
 void outputAbandon(Output *o) {
+  if (o->direct && o->f) {
+    fclose(o->f);
+    o->f = NULL;
+  }
   if (o->slot < 0)
     return;
   if (o->f)
@@ -65,7 +83,12 @@ void outputAbandon(Output *o) {
 
 int outputCommit(Output *o) {
   if (o->slot < 0) {
-    if (fflush(o->f) || o->failed) {
+    int bad = fflush(o->f) || o->failed;
+    if (o->direct) {
+      bad |= fclose(o->f) != 0;
+      o->f = NULL;
+    }
+    if (bad) {
       errno = errno ? errno : EIO;
       return -1;
     }

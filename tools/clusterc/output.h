@@ -2,7 +2,9 @@
  * Output files that appear whole or not at all: data goes to a temporary
  * file in the target's directory, renamed over the target on commit. An
  * error, an abandon or a signal (SIGINT/SIGTERM, via
- * outputAbandonFromSignal) removes the temporary file.
+ * outputAbandonFromSignal) removes the temporary file. A target that
+ * exists and is not a regular file (/dev/null, a FIFO) is written
+ * directly; a directory is refused.
  */
 #ifndef CLUSTERC_OUTPUT_H
 #define CLUSTERC_OUTPUT_H
@@ -16,6 +18,7 @@ typedef struct Output {
   FILE *f;
   const char *path; /* target; "-" = stdout */
   int slot;         /* index in the pending-temporaries table, or -1 */
+  bool direct;      /* an existing non-regular file, written in place */
   bool failed;
 } Output;
 
