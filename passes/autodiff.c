@@ -108,21 +108,7 @@ static MlirAttribute iterators(MlirContext ctx, const bool *reduction, intptr_t 
 static MlirValue makeGeneric(Ad *ad, intptr_t nIns, const MlirValue *ins,
                              MlirValue out, const MlirAttribute *maps,
                              MlirAttribute iters, MlirBlock body) {
-  MlirRegion region = mlirRegionCreate();
-  mlirRegionAppendOwnedBlock(region, body);
-  int32_t seg[2] = {(int32_t)nIns, 1};
-  MlirNamedAttribute attrs[3] = {
-      irNamed(ad->ctx, "indexing_maps", mlirArrayAttrGet(ad->ctx, nIns + 1, maps)),
-      irNamed(ad->ctx, "iterator_types", iters),
-      irNamed(ad->ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ad->ctx, 2, seg))};
-  MlirOperationState st = mlirOperationStateGet(irStr("linalg.generic"), ad->b.loc);
-  mlirOperationStateAddOperands(&st, nIns, ins);
-  mlirOperationStateAddOperands(&st, 1, &out);
-  MlirType t = mlirValueGetType(out);
-  mlirOperationStateAddResults(&st, 1, &t);
-  mlirOperationStateAddAttributes(&st, 3, attrs);
-  mlirOperationStateAddOwnedRegions(&st, 1, &region);
-  return mlirOperationGetResult(irInsert(&ad->b, mlirOperationCreate(&st)), 0);
+  return irGeneric(&ad->b, nIns, ins, out, maps, iters, body);
 }
 
 static MlirBlock newBlock(Ad *ad, intptr_t n, const MlirType *types) {

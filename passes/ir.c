@@ -93,3 +93,22 @@ const char *irAttrText(MlirAttribute a, char *buf, size_t size) {
   mlirAttributePrint(a, strbufAppend, &sb);
   return buf;
 }
+
+MlirValue irGeneric(IrBuilder *b, intptr_t nIns, const MlirValue *ins, MlirValue out,
+                    const MlirAttribute *maps, MlirAttribute iters, MlirBlock body) {
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, body);
+  int32_t seg[2] = {(int32_t)nIns, 1};
+  MlirNamedAttribute attrs[3] = {
+      irNamed(b->ctx, "indexing_maps", mlirArrayAttrGet(b->ctx, nIns + 1, maps)),
+      irNamed(b->ctx, "iterator_types", iters),
+      irNamed(b->ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(b->ctx, 2, seg))};
+  MlirOperationState st = mlirOperationStateGet(irStr("linalg.generic"), b->loc);
+  mlirOperationStateAddOperands(&st, nIns, ins);
+  mlirOperationStateAddOperands(&st, 1, &out);
+  MlirType t = mlirValueGetType(out);
+  mlirOperationStateAddResults(&st, 1, &t);
+  mlirOperationStateAddAttributes(&st, 3, attrs);
+  mlirOperationStateAddOwnedRegions(&st, 1, &region);
+  return mlirOperationGetResult(irInsert(b, mlirOperationCreate(&st)), 0);
+}

@@ -40,6 +40,13 @@ MlirValue irConstInt(IrBuilder *b, MlirType t, int64_t v);
 MlirValue irBinary(IrBuilder *b, const char *name, MlirValue l, MlirValue r);
 MlirValue irCast(IrBuilder *b, const char *name, MlirValue v, MlirType to);
 
+/* Creates a linalg.generic with one output `out` (its result has out's
+ * type): nIns inputs, nIns + 1 indexing maps, the iterator_types attribute
+ * `iters`; `body` is an unattached block with nIns + 1 arguments, ending in
+ * linalg.yield, which the op takes. Returns the result. */
+MlirValue irGeneric(IrBuilder *b, intptr_t nIns, const MlirValue *ins, MlirValue out,
+                    const MlirAttribute *maps, MlirAttribute iters, MlirBlock body);
+
 /* Parses an attribute from text (only where no typed getter exists). */
 MlirAttribute irParseAttr(MlirContext ctx, const char *text);
 

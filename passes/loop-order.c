@@ -187,27 +187,14 @@ static void transposeInputs(MlirOperation op, intptr_t d, int64_t iterations) {
     IrBuilder bb = {ctx, {NULL}, body, b.loc};
     MlirValue in = mlirBlockGetArgument(body, 0);
     irCreate(&bb, "linalg.yield", 1, &in, 0, NULL, 0, NULL);
-    MlirRegion region = mlirRegionCreate();
-    mlirRegionAppendOwnedBlock(region, body);
     MlirAttribute cmaps[2] = {
         mlirAffineMapAttrGet(mlirAffineMapGet(ctx, rank, 0, rank, srcEx)),
         mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(ctx, rank))};
     MlirAttribute par[MAX_DIMS];
     for (intptr_t i = 0; i < rank; ++i)
       par[i] = irParseAttr(ctx, "#linalg.iterator_type<parallel>");
-    int32_t seg[2] = {1, 1};
-    MlirNamedAttribute attrs[3] = {
-        irNamed(ctx, "indexing_maps", mlirArrayAttrGet(ctx, 2, cmaps)),
-        irNamed(ctx, "iterator_types", mlirArrayAttrGet(ctx, rank, par)),
-        irNamed(ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 2, seg))};
-    MlirOperationState st = mlirOperationStateGet(irStr("linalg.generic"), b.loc);
-    MlirValue ops[2] = {x, e};
-    mlirOperationStateAddOperands(&st, 2, ops);
-    mlirOperationStateAddResults(&st, 1, &tt);
-    mlirOperationStateAddAttributes(&st, 3, attrs);
-    mlirOperationStateAddOwnedRegions(&st, 1, &region);
-    MlirOperation copy = irInsert(&b, mlirOperationCreate(&st));
-    mlirOperationSetOperand(op, o, mlirOperationGetResult(copy, 0));
+    MlirValue copy = irGeneric(&b, 1, &x, e, cmaps, mlirArrayAttrGet(ctx, rank, par), body);
+    mlirOperationSetOperand(op, o, copy);
     newMaps[o] = mlirAffineMapAttrGet(
         mlirAffineMapGet(ctx, mlirAffineMapGetNumDims(m), 0, rank, opEx));
   }

@@ -7,6 +7,7 @@
 #define CLUSTERC_DRIVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mlir-c/IR.h"
 
@@ -36,6 +37,14 @@ const char *driverDisplayName(const char *path);
  * (NameLocs) survive a round trip through the file: a model clustered or
  * trained by clusterc keeps the names its selectors and reports use. */
 void driverPrintModule(MlirModule module, MlirStringCallback write, void *user);
+
+/* splitmix64: the training tools' small deterministic generator. */
+static inline uint64_t driverRandom(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
 
 /* Appends "opt" to the space-separated option text *text (pass-pipeline
  * option syntax); -1 when out of memory. */

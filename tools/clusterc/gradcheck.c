@@ -50,12 +50,7 @@ typedef struct GcArgs {
 } GcArgs;
 
 static uint64_t rngState;
-static uint64_t rngNext(void) {
-  uint64_t z = (rngState += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+static uint64_t rngNext(void) { return driverRandom(&rngState); }
 static double rngUnit(void) { return (double)(rngNext() >> 11) * 0x1.0p-53; }
 static float rngNormal(void) {
   double u = rngUnit(), v = rngUnit();

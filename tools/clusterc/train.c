@@ -118,12 +118,7 @@ static double now(void) {
 }
 
 static uint64_t rngState;
-static uint64_t rngNext(void) {
-  uint64_t z = (rngState += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+static uint64_t rngNext(void) { return driverRandom(&rngState); }
 
 static void shuffle(size_t *perm, size_t n) {
   for (size_t i = n; i > 1; --i) {
