@@ -785,10 +785,18 @@ static void logLine(FILE *log, const char *fmt, ...) {
   fflush(log);
 }
 
-static volatile sig_atomic_t interrupted;
+/* SIGINT/SIGTERM: during the training loop, finish the step and stop
+ * cleanly (no output); at any other time remove the output's temporary
+ * and die of the signal, as clusterc does. */
+static volatile sig_atomic_t interrupted, inLoop;
 static void onSignal(int sig) {
-  (void)sig;
-  interrupted = 1;
+  if (inLoop) {
+    interrupted = 1;
+    return;
+  }
+  outputAbandonFromSignal();
+  signal(sig, SIG_DFL);
+  raise(sig);
 }
 
 int trainMain(int argc, char **argv) {
@@ -803,6 +811,8 @@ int trainMain(int argc, char **argv) {
     return rc;
   }
   /* Options: the cluster-train pass gets both texts; check them now. */
+  signal(SIGINT, onSignal);
+  signal(SIGTERM, onSignal);
   char *allText = NULL;
   if ((a.clusterText && driverAppendOption(&allText, a.clusterText)) ||
       (a.trainText && driverAppendOption(&allText, a.trainText))) {
@@ -926,8 +936,7 @@ int trainMain(int argc, char **argv) {
     free(perm);
     goto done;
   }
-  signal(SIGINT, onSignal);
-  signal(SIGTERM, onSignal);
+  inLoop = 1;
   size_t globalStep = 0, total = stepsPerEpoch * (size_t)a.epochs;
   EvalResult er = {0, 0};
   double trainStart = now();
@@ -981,6 +990,7 @@ int trainMain(int argc, char **argv) {
             meanLoss, er.accuracy, er.loss, trainSec, 1e3 * trainSec / (double)stepsPerEpoch);
   }
   free(perm);
+  inLoop = 0;
   if (interrupted) {
     fprintf(stderr, "\nclusterc train: interrupted; no output written\n");
     rc = 130;
@@ -1003,6 +1013,7 @@ int trainMain(int argc, char **argv) {
     rc = 0;
   }
 done:
+  inLoop = 0;
   if (outOpen)
     outputAbandon(&out);
   sessionFree(&s);
