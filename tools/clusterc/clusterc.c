@@ -344,6 +344,14 @@ int main(int argc, char **argv) {
     goto done;
   }
   rc = 0;
+  size_t weights = 0;
+  for (size_t i = 0; i < report.count; ++i)
+    weights += report.rows[i].index >= 0;
+  if (!a.train && !weights)
+    fprintf(stderr, "%s: warning: no weights to cluster (clusterc clusters the "
+            "weight constants of conv, matmul and fully-connected ops: tosa.const, "
+            "arith.constant or ml_program.global; weights passed as function "
+            "arguments cannot be clustered)\n", displayName);
   if (a.timings)
     fprintf(stderr, "clusterc: timings: parse %.3f s, %s %.3f s, write %.3f s\n",
             t1 - t0, a.train ? "cluster-train" : "cluster-weights", t2 - t1,

@@ -44,10 +44,16 @@ int outputOpen(Output *o, const char *path) {
     return -1;
   }
   snprintf(pending[slot], MAX_PATH, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(pending[slot]);
-  if (fd < 0)
-    return -1;
+  /* Marked before the file exists, so that a signal arriving as mkstemp
+   * returns still removes it. */
   pendingUsed[slot] = 1;
+  int fd = mkstemp(pending[slot]);
+  if (fd < 0) {
+    int e = errno;
+    pendingUsed[slot] = 0;
+    errno = e;
+    return -1;
+  }
   o->slot = slot;
   o->f = fdopen(fd, "wb");
   if (!o->f) {
