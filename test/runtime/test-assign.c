@@ -123,6 +123,7 @@ static void sweep(void) {
     clusterrt_index_format fs[2] = {clusterrt_narrowest_format(k),
                                      CLUSTERRT_IDX_U16};
     for (int style = 0; style < 4; style++) {
+      if (t_quick && k > 4096 && style % 2) continue;
       make_centroids(c, k, style);
       for (int fi = 0; fi < 2; fi++) {
         clusterrt_index_format f = fs[fi];
@@ -134,7 +135,9 @@ static void sweep(void) {
         }
         for (size_t b = 0; b < sizeof big / sizeof big[0]; b++) {
           size_t n = big[b];
-          if ((k > 300 || (k > 17 && k < 255)) && n > 4099) continue;
+          if ((k > 300 || (k > 17 && k < 255) || t_quick) && n > 4099)
+            continue;
+          if (k > 4096 && t_quick && n > 257) continue;
           if (k > 4096 && n > 1021) continue;
           make_weights(w, n, c, k, style);
           check_one(w, n, c, k, f, b, 3 * b);

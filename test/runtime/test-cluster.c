@@ -168,7 +168,7 @@ static void kmeans1d(void) {
    * to 256 clusters, Hirschberg's split above): against an O(k n^2)
    * prefix-sum DP over the sorted values. */
   {
-    size_t n = 520;
+    size_t n = t_quick ? 400 : 520;
     float *w = malloc(n * sizeof *w), *c = malloc(300 * sizeof *c);
     double *D = malloc(2 * (n + 1) * sizeof *D), *P1 = malloc((n + 1) * sizeof *P1),
            *P2 = malloc((n + 1) * sizeof *P2);
@@ -213,7 +213,7 @@ static void kmeans1d(void) {
   }
   /* Every ISA's row scans give the same centroids, bit for bit. */
   {
-    size_t n = 30000;
+    size_t n = t_quick ? 8000 : 30000;
     float *w = malloc(n * sizeof *w), *c0 = malloc(300 * sizeof *c0),
           *c1 = malloc(300 * sizeof *c1);
     if (!w || !c0 || !c1) exit(2);
@@ -235,7 +235,7 @@ static void kmeans1d(void) {
     free(w), free(c0), free(c1);
   }
   /* real-sized: never worse than Lloyd from k-means++ */
-  size_t n = 200000;
+  size_t n = t_quick ? 50000 : 200000;
   float *w = malloc(n * sizeof *w), *c = malloc(256 * sizeof *c),
         *c2 = malloc(256 * sizeof *c2);
   if (!w || !c || !c2) exit(2);
@@ -257,7 +257,7 @@ static void kmeans1d(void) {
 }
 
 static void cluster(void) {
-  size_t n = 50000;
+  size_t n = t_quick ? 15000 : 50000;
   float *w = malloc(n * sizeof *w), *c = malloc(300 * sizeof *c),
         *c2 = malloc(300 * sizeof *c2), *back = malloc(n * sizeof *back);
   uint8_t *idx = malloc(2 * n), *idx2 = malloc(2 * n);

@@ -4,7 +4,8 @@
  *
  * Each test binary takes the ISA to test as argv[1] ("generic", "avx2",
  * "avx512", "neon"); an ISA this CPU or build lacks prints SKIP and exits
- * with 77, which CTest reports as skipped (SKIP_RETURN_CODE).
+ * with 77, which CTest reports as skipped (SKIP_RETURN_CODE). --quick
+ * after it trims the largest cases (CTest passes it to emulated runs).
  */
 #ifndef CLUSTERRT_TEST_UTIL_H
 #define CLUSTERRT_TEST_UTIL_H
@@ -22,6 +23,8 @@
 #include <string.h>
 
 static int t_failures;
+/* --quick (after the ISA): smaller sweeps, for emulated runs (qemu). */
+static int t_quick;
 
 #define CHECK(cond)                                                        \
   do {                                                                     \
@@ -165,9 +168,11 @@ static inline void t_set(void *idx, clusterrt_index_format f, size_t i,
   b[bit / 8] = (uint8_t)((b[bit / 8] & ~mask) | ((v << (bit % 8)) & mask));
 }
 
-/* Parses argv[1], forces that ISA; exits 77 (SKIP) if unavailable. */
+/* Parses argv[1], forces that ISA; exits 77 (SKIP) if unavailable.
+ * A later --quick sets t_quick. */
 static inline clusterrt_isa t_select_isa(int argc, char **argv) {
   const char *name = argc > 1 ? argv[1] : "generic";
+  for (int i = 2; i < argc; i++) t_quick |= strcmp(argv[i], "--quick") == 0;
   for (int i = 0; i <= CLUSTERRT_ISA_NEON; i++) {
     if (strcmp(name, clusterrt_isa_name((clusterrt_isa)i)) == 0) {
       if (!clusterrt_isa_available((clusterrt_isa)i)) {
