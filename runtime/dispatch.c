@@ -33,7 +33,7 @@ const rt_kernels rt_kernels_avx2 = {
     .sgd = clusterrt_sgd__avx2,
     .adam = clusterrt_adam__avx2,
     .rowmin = clusterrt_rowmin__avx2,
-    .rows = clusterrt_rows__generic};
+    .rows = clusterrt_rows__avx2};
 #endif
 #ifdef CLUSTERRT_HAVE_AVX512
 const rt_kernels rt_kernels_avx512 = {

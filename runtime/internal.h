@@ -194,6 +194,9 @@ void clusterrt_rows__generic(const rt_rowmin_args *a, size_t count,
  * optim-<isa>.c, kmeans1d-<isa>.c). */
 size_t clusterrt_rowmin__avx2(const rt_rowmin_args *a, size_t e, size_t s0,
                               size_t s1, double *best);
+void clusterrt_rows__avx2(const rt_rowmin_args *a, size_t count,
+                          const uint32_t *e, const uint32_t *s0,
+                          const uint32_t *s1, double *best, uint32_t *arg);
 size_t clusterrt_rowmin__avx512(const rt_rowmin_args *a, size_t e, size_t s0,
                                 size_t s1, double *best);
 void clusterrt_rows__avx512(const rt_rowmin_args *a, size_t count,

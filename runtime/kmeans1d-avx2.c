@@ -108,3 +108,11 @@ size_t clusterrt_rowmin__avx2(const rt_rowmin_args *a, size_t e, size_t s0,
   *best = m;
   return arg;
 }
+
+/* A batch of independent rows (the levels of kmeans1d.c's blocks). */
+void clusterrt_rows__avx2(const rt_rowmin_args *a, size_t count,
+                          const uint32_t *e, const uint32_t *s0,
+                          const uint32_t *s1, double *best, uint32_t *arg) {
+  for (size_t i = 0; i < count; i++)
+    arg[i] = (uint32_t)clusterrt_rowmin__avx2(a, e[i], s0[i], s1[i], &best[i]);
+}
