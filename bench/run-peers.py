@@ -165,6 +165,7 @@ def main():
         sys.exit(f"{a.bench}: not found; build first (cmake --build build)")
 
     allrows = []
+    loads = []
     for r in range(a.rounds):
         load = wait_quiet(300, a.quiet_load)
         print(f"round {r + 1}/{a.rounds} (load {load:.2f})", file=sys.stderr)
@@ -174,9 +175,13 @@ def main():
                              check=True, capture_output=True, text=True)
         rows += [json.loads(l) for l in res.stdout.splitlines() if l.startswith("{")]
         peers(ns, ks, rows)
+        with open("/proc/loadavg") as f:
+            load_end = float(f.read().split()[0])
         for row in rows:
             row["round"] = r
+            row["load"] = [load, load_end]
         allrows += rows
+        loads.append((load, load_end))
     if a.json:
         with open(a.json, "w") as f:
             for row in allrows:
@@ -197,6 +202,8 @@ def main():
                       if l.startswith("model name")), "?")
     print(f"# {model}, {os.cpu_count()} vCPUs; medians of {a.rounds} rounds;"
           " el/ns = elements per nanosecond, one thread")
+    print("# 1-min load average at the start/end of each round: " +
+          ", ".join(f"{x:.1f}/{y:.1f}" for x, y in loads))
     isas = sorted({key[1] for key in med if key[0] == "assign"
                    and "." not in key[1]},
                   key=["generic", "avx2", "avx512", "neon"].index)
@@ -233,10 +240,39 @@ def main():
                         gbs = best * (4 + int(fmt[1:]) / 8)
                         line += f"   [{gbs:.1f} GB/s = {gbs / (8 * copy):.0%} of copy]"
                     print(line)
+        opt = [(kn, i, el((kn, i, n, 0, "f32"))) for kn in ("sgd", "adam")
+               for i in isas]
+        if any(x for _, _, x in opt):
+            print("\noptimizer   " + "   ".join(
+                f"{kn} {i} {x:.3f}" for kn, i, x in opt if x))
     for key, sec in med.items():
         if key[0] == "kmeans1d":
-            print(f"\nkmeans1d (exact 1-D k-means) n = {key[2]} distinct, "
-                  f"k = {key[3]}: {sec:.3f} s")
+            print(f"\nkmeans1d (exact 1-D k-means, {key[1]}) n = {key[2]} "
+                  f"distinct, k = {key[3]}: {sec:.3f} s")
+
+    # The targets (n = 16M, u8, one thread), best ISA.
+    n = max(ns)
+    def best(kern, k):
+        xs = [el((kern, i, n, k, "u8")) for i in isas]
+        return max((x for x in xs if x), default=None)
+    print(f"\n## targets at n = {n}, u8, best ISA")
+    for k, goal in ((16, 2.5), (256, 1.0)):
+        b, t = best("assign", k), el(("assign", "torch.bucketize", n, k, "u8"))
+        if b and t:
+            print(f"assign k={k}: {b:.3f} el/ns (target >= {goal}) "
+                  f"= {b / t:.0f}x torch.bucketize")
+    copy = el(("copy", "-", n, 0, "f32"))
+    for k in ks:
+        b = best("decode", k)
+        if b and copy:
+            print(f"decode k={k}: {5 * b:.1f} GB/s = {5 * b / (8 * copy):.0%}"
+                  f" of copy's {8 * copy:.1f} GB/s (target >= 90%)")
+    for k in ks:
+        b, t = best("accumulate", k), el(("accumulate", "torch.scatter_add_",
+                                          n, k, "u8"))
+        if b and t:
+            print(f"accumulate k={k}: {b:.3f} el/ns (target >= 3) = "
+                  f"{b / t:.1f}x torch.scatter_add_")
 
 
 if __name__ == "__main__":
