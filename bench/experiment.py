@@ -112,7 +112,15 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "experiment"))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--tables-only", action="store_true",
+                    help="rewrite the tables and the plot from DIR/results.json")
     a = ap.parse_args()
+    if a.tables_only:
+        results = json.load(open(os.path.join(a.out, "results.json")))
+        quick = len(results["protocol"]["ks"]) == 1
+        models = {"mlp": ("tosa", 2)} if quick else dict(MODELS)
+        write_tables(a.out, results, models, results["protocol"]["ks"], results["protocol"]["inits"], quick)
+        return
     os.makedirs(os.path.join(a.out, "logs"), exist_ok=True)
     os.makedirs(os.path.join(a.out, "models"), exist_ok=True)
     models_dir = os.path.join(a.out, "models")
@@ -248,7 +256,10 @@ def write_tables(out, results, models, ks, inits, quick):
                 ax.errorbar(kk, ys, yerr=es, color=colors[label], linestyle=styles[init], marker="o",
                             markersize=3, capsize=2, label="%s, %s" % (label, init))
         fl = acc(runs["%s-float" % m])
+        ctrl = statistics.mean(acc(v) for k, v in runs.items() if k.startswith("%s-control-" % m))
         ax.axhline(100 * fl, color="black", linewidth=0.8, label="float")
+        ax.axhline(100 * ctrl, color="black", linewidth=0.8, linestyle="--",
+                   label="float + the same fine-tuning")
         ax.set_xscale("log", base=2)
         ax.set_xticks(kk)
         ax.set_xticklabels([str(k) for k in kk])
