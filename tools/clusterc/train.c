@@ -951,7 +951,7 @@ int trainMain(int argc, char **argv) {
   }
   for (int e = 0; e < a.epochs && !interrupted; ++e) {
     shuffle(perm, train.n);
-    double t0 = now(), lossSum = 0;
+    double t0 = now(), lossSum = 0, lastDraw = 0;
     size_t st;
     for (st = 0; st < stepsPerEpoch && !interrupted; ++st, ++globalStep) {
       for (int j = 0; j < s.micro; ++j)
@@ -970,9 +970,11 @@ int trainMain(int argc, char **argv) {
         free(perm);
         goto done;
       }
-      if (tty && (st % 8 == 0 || st + 1 == stepsPerEpoch))
+      if (tty && (now() - lastDraw > 0.1 || st + 1 == stepsPerEpoch)) {
         progress(tty, e + 1, a.epochs, st + 1, stepsPerEpoch,
                  lossSum / (double)((st + 1) * (size_t)s.micro), t0);
+        lastDraw = now();
+      }
     }
     if (interrupted)
       break;
