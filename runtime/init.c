@@ -221,10 +221,15 @@ clusterrt_status rt_init_distinct(const rt_distinct *d, size_t n, size_t k,
   float mn = d->v[0], mx = d->v[d->m - 1];
   switch (method) {
   case CLUSTERRT_INIT_LINEAR:
-    for (size_t i = 0; i < k; i++)
-      c[i] = k == 1 ? mn
-                    : (float)((double)mn + ((double)mx - (double)mn) *
-                                               (double)i / (double)(k - 1));
+    for (size_t i = 0; i < k; i++) {
+      /* mx - mn is inexact when the two differ by more than 2^29 in
+       * magnitude (e.g. -1e-13 and a denormal), and mn + (mx - mn) then
+       * lands past mx: clamp (found by fuzz/fuzz-cluster.c). */
+      float f = k == 1 ? mn
+                       : (float)((double)mn + ((double)mx - (double)mn) *
+                                                  (double)i / (double)(k - 1));
+      c[i] = f > mx ? mx : f < mn ? mn : f;
+    }
     return rt_sort_small(c, k); /* rounding can't unsort, but be safe */
   case CLUSTERRT_INIT_RANDOM: {
     rt_rng rng;

@@ -150,7 +150,15 @@ double rt_range_sse(const rt_distinct *d, size_t a, size_t b) {
 
 double rt_range_mean(const rt_distinct *d, size_t a, size_t b) {
   double n = d->N[b] - d->N[a];
-  return d->mean + (d->S1[b] - d->S1[a]) / n;
+  double m = d->mean + (d->S1[b] - d->S1[a]) / n;
+  /* The mean lies within the range's values; the prefix sums, of values
+   * that may span 2^100 and more, can put it far outside (found by
+   * fuzz/fuzz-cluster.c: a centroid of -2^50 for values >= -2^48). */
+  if (b > a) {
+    double lo = d->v[a], hi = d->v[b - 1];
+    m = m < lo ? lo : m > hi ? hi : m;
+  }
+  return m;
 }
 
 static int cmp_f32(const void *pa, const void *pb) {
