@@ -499,12 +499,17 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     free(l.items);
     return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
   }
+  /* w owns every ConstInfo from here (freeWork releases them), so each
+   * early return below leaks nothing. */
   w->n = l.n;
+  for (size_t i = 0; i < l.n; ++i)
+    w->t[i].ci = l.items[i];
+  free(l.items);
+  l.items = NULL;
   int index = 0;
   bool ok = true;
-  for (size_t i = 0; i < l.n; ++i) {
+  for (size_t i = 0; i < w->n; ++i) {
     Trainable *t = &w->t[i];
-    t->ci = l.items[i];
     t->index = t->ci.role == ROLE_WEIGHT ? index++ : -1;
     if (t->ci.role == ROLE_OTHER)
       continue;
