@@ -9,7 +9,7 @@
  * temporary file beside the target and renamed into place, so an error or an
  * interrupt never leaves a partial file.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* POSIX 2008 with sigaltstack */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -255,7 +255,50 @@ static void onSignal(int sig) {
   raise(sig);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define CLUSTERC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CLUSTERC_ASAN 1
+#endif
+#endif
+#ifdef CLUSTERC_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+/* A crash (MLIR 19's parser has a few, see docs/RELIABILITY.md) must not
+ * leave a temporary output file behind either: the handler removes them
+ * and the process dies of the signal as it would have. It runs on its own
+ * stack, so a stack overflow is covered. Under AddressSanitizer, whose
+ * handlers report the crash, ASan's death callback does the removal. */
+#ifndef CLUSTERC_ASAN
+static void onCrash(int sig) {
+  outputAbandonFromSignal();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+#endif
+
+static void removeOutputsOnCrash(void) {
+#ifdef CLUSTERC_ASAN
+  __sanitizer_set_death_callback(outputAbandonFromSignal);
+#else
+  static char altStack[1 << 16];
+  stack_t ss = {.ss_sp = altStack, .ss_size = sizeof altStack};
+  sigaltstack(&ss, NULL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = onCrash;
+  sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; ++i)
+    sigaction(sigs[i], &sa, NULL);
+#endif
+}
+
 int main(int argc, char **argv) {
+  removeOutputsOnCrash();
   if (argc > 1 && !strcmp(argv[1], "gradcheck"))
     return gradcheckMain(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "train"))
