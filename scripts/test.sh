@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds and runs every test: the release build, the ASan+UBSan build, and
-# libclusterrt cross-built for AArch64 and run under qemu-aarch64. Ends with
-# one summary line over all three: "N passed, N failed".
+# Builds and runs every test: the release build, the ASan+UBSan build,
+# libclusterrt cross-built for AArch64 and run under qemu-aarch64, and a
+# short run of each fuzz target (clang-19, fuzz/README.md). Ends with one
+# summary line over all four: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
@@ -31,5 +32,6 @@ run_flavour() {
 run_flavour release build
 run_flavour asan build-asan
 run_flavour aarch64 build-aarch64
+run_flavour fuzz build-fuzz
 echo "$passed passed, $failed failed"
 exit $status

@@ -1,0 +1,21 @@
+// Bad cluster-weights options in an mlir-opt pipeline are reported with the
+// C option parser's message and fail the run.
+// UNSUPPORTED: sanitized
+// RUN: not %mlir_plugin_opt %s --pass-pipeline='builtin.module(cluster-weights{clusters=4 bogus=1})' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=UNKNOWN
+// RUN: not %mlir_plugin_opt %s --pass-pipeline='builtin.module(cluster-weights{clusters=0})' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=RANGE
+// RUN: not %mlir_plugin_opt %s --pass-pipeline='builtin.module(cluster-weights{layers=fc1})' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=LAYERS
+// A module pass cannot be nested under func.func:
+// RUN: not %mlir_plugin_opt %s --pass-pipeline='builtin.module(func.func(cluster-weights))' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=NEST
+
+// UNKNOWN: error: unknown option 'bogus' of cluster-weights
+// RANGE: error: clusters must be an integer in 1..65536, got '0'
+// LAYERS: error: layer override 'fc1' needs ':K'
+// NEST: error: Can't add pass 'ClusterWeights' restricted to 'builtin.module'
+
+func.func @f() {
+  return
+}

@@ -1,0 +1,10 @@
+func.func @inf(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
+  // INF: inf.mlir:[[@LINE+1]]:8: error: cluster-weights: weight '{{.*}}inf.mlir:[[@LINE+1]]:8' has a non-finite value (Inf) at element 2; cannot cluster
+  %w = arith.constant dense<[[1.0, 0.5], [0x7F800000, 3.0], [4.0, 5.0], [6.0, 7.0]]> : tensor<4x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2xf32>) -> tensor<1x2xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<1x4xf32>, tensor<4x2xf32>) outs(%z : tensor<1x2xf32>) -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
+}
+
