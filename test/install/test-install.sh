@@ -24,14 +24,18 @@ quiet cmake --install "$build" --prefix "$prefix"
 
 # Sanitized libraries need the sanitizer runtime in the program too.
 flags=(-std=c17 -Wall -Wextra -Werror)
+ldflags=()
 if [ "$sanitize" = 1 ]; then
   flags+=(-fsanitize=address,undefined -fno-omit-frame-pointer)
+  # the static consumer links as C++ (MLIR), which does not see C_FLAGS
+  ldflags+=(-fsanitize=address,undefined)
 fi
 
 echo "== find_package(ClusterC)"
 quiet cmake -S "$src/consumer" -B "$work/consumer" -G Ninja \
   -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
-  -DCMAKE_C_FLAGS="${flags[*]}" -DCMAKE_BUILD_TYPE=Release
+  -DCMAKE_C_FLAGS="${flags[*]}" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_EXE_LINKER_FLAGS="${ldflags[*]}"
 quiet cmake --build "$work/consumer" -j 2
 # The shared consumer must load the installed library, not the build's.
 ldd "$work/consumer/consumer-shared" | grep -q "libclusterc-passes.so.0 => $prefix/" ||
@@ -64,7 +68,7 @@ fi
 echo "== installed clusterc and plugin"
 "$prefix/bin/clusterc" --clusters=4 --seed=2 "$model" -o "$work/pc/driver.mlir"
 if [ "$sanitize" != 1 ]; then # an ASan plugin cannot load into mlir-opt
-  LD_BIND_NOW=1 "$tools/mlir-opt" --load-pass-plugin="$prefix/$libdir/clusterc/ClusterCPlugin.so" \
+  LD_BIND_NOW=1 "$tools/mlir-opt" --mlir-print-debuginfo --load-pass-plugin="$prefix/$libdir/clusterc/ClusterCPlugin.so" \
     --pass-pipeline='builtin.module(cluster-weights{clusters=4 seed=2})' "$model" \
     -o "$work/pc/plugin.mlir"
   cmp "$work/pc/driver.mlir" "$work/pc/plugin.mlir"
