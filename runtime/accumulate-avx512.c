@@ -133,6 +133,9 @@ void clusterrt_accumulate__avx512(const float *g, const void *idx,
                                   size_t k, float *sums, uint64_t *counts) {
   int bits = (int)clusterrt_format_bits(f);
   const uint8_t *b = (const uint8_t *)idx;
+  /* Indices reach at most 2^bits clusters (a narrow format may come with a
+   * larger k); sums and counts past that stay as the caller zeroed them. */
+  if (bits < 16 && k > ((size_t)1 << bits)) k = (size_t)1 << bits;
   typedef void (*regs_fn)(const float *, const uint8_t *, int, size_t, size_t,
                           float *, uint64_t *);
   regs_fn fn = NULL;

@@ -133,7 +133,7 @@ clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
         c4[3][b[j + 3]]++;
       }
       for (; j < nb; j++) c4[0][b[j]]++;
-      for (size_t q = 0; q < k; q++)
+      for (size_t q = 0; q < k && q < 256; q++) /* u8 reaches 256 at most */
         counts[q] += (uint64_t)c4[0][q] + c4[1][q] + c4[2][q] + c4[3][q];
     } else {
       for (size_t j = 0; j < nb; j++) counts[rt_index_get(ib, f, j)]++;

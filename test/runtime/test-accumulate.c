@@ -19,10 +19,13 @@ static void check_one(clusterrt_index_format f, size_t n, size_t k,
   uint64_t *rc = calloc(k, sizeof *rc);
   if (!cnt || !cnt2 || !ref || !mag || !rc) exit(2);
   memset(ib.p, 0, bytes);
-  /* Skewed indices: runs of equal indices stress per-lane accumulators. */
+  /* Skewed indices: runs of equal indices stress per-lane accumulators.
+   * They stay below k and below what the format can hold. */
+  unsigned bits = clusterrt_format_bits(f);
+  size_t reach = bits < 16 && k > ((size_t)1 << bits) ? (size_t)1 << bits : k;
   uint32_t cur = 0;
   for (size_t i = 0; i < n; i++) {
-    if (t_rand() % 3 == 0) cur = (uint32_t)(t_rand() % k);
+    if (t_rand() % 3 == 0) cur = (uint32_t)(t_rand() % reach);
     t_set(ib.p, f, i, cur);
     g[i] = t_gauss();
     if (t_rand() % 50 == 0) g[i] = 0.0f;
@@ -77,7 +80,6 @@ static void check_one(clusterrt_index_format f, size_t n, size_t k,
   }
   CHECK(clusterrt_counts(ib.p, f, n, k, cnt2) == CLUSTERRT_OK);
   CHECK(memcmp(cnt, cnt2, k * sizeof *cnt) == 0);
-  unsigned bits = clusterrt_format_bits(f);
   if (n > 0 && (bits == 16 ? k < 65536 : k < (1u << bits))) {
     size_t pos = t_rand() % n;
     t_set(ib.p, f, pos, (uint32_t)k);
@@ -111,6 +113,15 @@ int main(int argc, char **argv) {
         check_one(f, big[b], k, b, b);
     }
     for (size_t io = 0; io < 64; io++) check_one(f, 150, 2, io, io % 16);
+    /* A format narrower than k: indices reach only 2^bits clusters. */
+    if (kmax < 65536) {
+      size_t wide[] = {kmax + 1, 17, 300};
+      for (size_t wi = 0; wi < 3; wi++) {
+        if (wide[wi] <= kmax) continue;
+        for (size_t n = 0; n <= 40; n += 3) check_one(f, n, wide[wi], n % 7, n % 16);
+        check_one(f, 40009, wide[wi], 1, 3);
+      }
+    }
   }
   return t_finish("accumulate", isa);
 }
