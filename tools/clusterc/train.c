@@ -7,10 +7,12 @@
  * How. cluster-train generates the model's training step, evaluation and
  * initial values (passes/cluster-train.c); the JIT compiles them (jit.c).
  * Each optimizer step feeds `batch-size` samples as batch-size / B calls of
- * the step function (B = the model's static batch), spread over the threads,
- * each call writing its gradients to its own buffers; the host sums them in
- * call order (so the result does not depend on the thread count), averages,
- * and applies SGD, momentum or Adam with libclusterrt's kernels to every
+ * the step function (B = the model's static batch). Call j adds its
+ * gradients to lane j mod L (L = min(calls, 8) fixed buffers, each lane's
+ * calls in order, one thread per lane at a time); the host sums the lanes
+ * in order, so the result does not depend on the thread count and memory
+ * does not grow with the number of calls. It then averages and applies SGD,
+ * momentum or Adam with libclusterrt's kernels to every
  * trained tensor: the weights W and centroids c of the clustered layers
  * (mode ste), only c (mode centroids-only, the indices fixed at their
  * initial assignment), or every parameter (mode float). After each epoch the
@@ -299,14 +301,16 @@ typedef struct Session {
   TrainSig sig;
   const JitFunc *step, *eval, *init;
   int inputArg, labelsArg, lossRes;
-  int B, classes, micro;
+  int B, classes, micro, lanes;
   bool mse;
   void **state;      /* the trainable values, by step argument (NULL elsewhere) */
   Trained *trained;
   int nTrained;
-  /* per micro-batch: step arguments (inputs, labels; the rest point into
-   * state) and results */
-  void ***args, ***res;
+  /* per lane: step arguments (inputs, labels; the rest point into state),
+   * the results of the last call, and the gradient sums */
+  void ***args, ***res, ***acc;
+  const Dataset *data; /* the batch being run */
+  const size_t *perm;
   uint64_t adamStep;
 } Session;
 
@@ -317,20 +321,23 @@ static void sessionFree(Session *s) {
     return;
   }
   if (s->args)
-    for (int j = 0; j < s->micro; ++j) {
+    for (int j = 0; j < s->lanes; ++j) {
       if (s->args[j]) {
         free(s->args[j][s->inputArg]);
         free(s->args[j][s->labelsArg]);
         free(s->args[j]);
       }
-      if (s->res && s->res[j]) {
-        for (int r = 0; r < s->step->nResults; ++r)
-          free(s->res[j][r]);
-        free(s->res[j]);
-      }
+      void ***sets[2] = {s->res, s->acc};
+      for (int k = 0; k < 2; ++k)
+        if (sets[k] && sets[k][j]) {
+          for (int r = 0; r < s->step->nResults; ++r)
+            free(sets[k][j][r]);
+          free(sets[k][j]);
+        }
     }
   free(s->args);
   free(s->res);
+  free(s->acc);
   if (s->state)
     for (int i = 0; i < s->step->nArgs; ++i)
       free(s->state[i]);
@@ -446,16 +453,21 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
     if (a->optim == OPT_ADAM)
       t->v = xcalloc(n, sizeof(float));
   }
-  s->args = xcalloc((size_t)s->micro, sizeof *s->args);
-  s->res = xcalloc((size_t)s->micro, sizeof *s->res);
-  for (int j = 0; j < s->micro; ++j) {
+  s->lanes = s->micro < 8 ? s->micro : 8;
+  s->args = xcalloc((size_t)s->lanes, sizeof *s->args);
+  s->res = xcalloc((size_t)s->lanes, sizeof *s->res);
+  s->acc = xcalloc((size_t)s->lanes, sizeof *s->acc);
+  for (int j = 0; j < s->lanes; ++j) {
     s->args[j] = xcalloc((size_t)st->nArgs, sizeof **s->args);
     for (int i = 0; i < st->nArgs; ++i)
       s->args[j][i] = (i == s->inputArg || i == s->labelsArg)
                           ? xcalloc(1, s->step->args[i].bytes) : s->state[i];
     s->res[j] = xcalloc((size_t)s->step->nResults, sizeof **s->res);
-    for (int r = 0; r < s->step->nResults; ++r)
+    s->acc[j] = xcalloc((size_t)s->step->nResults, sizeof **s->acc);
+    for (int r = 0; r < s->step->nResults; ++r) {
       s->res[j][r] = xcalloc(1, s->step->results[r].bytes);
+      s->acc[j][r] = xcalloc(1, s->step->results[r].bytes);
+    }
   }
   return true;
 }
@@ -492,31 +504,54 @@ typedef struct Worker {
   int first, stride;
 } Worker;
 
-static void *runMicro(void *p) {
+/* Runs the calls of lanes first, first + stride, ...: each call fills its
+ * samples, runs the step and adds the gradients and the loss (every f32
+ * result but the indices) to its lane's sums. */
+static void *runLanes(void *p) {
   Worker *w = p;
-  for (int j = w->first; j < w->s->micro; j += w->stride)
-    jitCall(w->s->step, w->s->args[j], w->s->res[j]);
+  Session *s = w->s;
+  for (int lane = w->first; lane < s->lanes; lane += w->stride)
+    for (int j = lane; j < s->micro; j += s->lanes) {
+      fillBatch(s, s->data, s->perm + (size_t)j * (size_t)s->B, (size_t)s->B,
+                s->args[lane][s->inputArg], s->args[lane][s->labelsArg]);
+      jitCall(s->step, s->args[lane], s->res[lane]);
+      for (int r = 0; r < s->step->nResults; ++r) {
+        const JitTensor *t = &s->step->results[r];
+        if (t->elem != JIT_F32)
+          continue;
+        float *a = s->acc[lane][r];
+        const float *v = s->res[lane][r];
+        if (j == lane)
+          memcpy(a, v, t->bytes);
+        else
+          for (size_t e = 0; e < t->count; ++e)
+            a[e] += v[e];
+      }
+    }
   return NULL;
 }
 
-/* Runs the step on every micro-batch, on up to `threads` threads. */
-static void runSteps(Session *s, int threads) {
-  if (threads > s->micro)
-    threads = s->micro;
+/* Runs the step on the micro-batches of samples perm[0 .. micro*B) of d,
+ * on up to `threads` threads; the sums end in s->acc. */
+static void runSteps(Session *s, const Dataset *d, const size_t *perm, int threads) {
+  s->data = d;
+  s->perm = perm;
+  if (threads > s->lanes)
+    threads = s->lanes;
   Worker w[256];
   pthread_t tid[256];
   for (int t = 0; t < threads; ++t)
     w[t] = (Worker){s, t, threads};
   int started = 1;
   for (int t = 1; t < threads; ++t) {
-    if (pthread_create(&tid[t], NULL, runMicro, &w[t]))
+    if (pthread_create(&tid[t], NULL, runLanes, &w[t]))
       break;
     started++;
   }
   if (started < threads) /* no more threads: the main thread does the rest */
     for (int t = started; t < threads; ++t)
-      runMicro(&w[t]);
-  runMicro(&w[0]);
+      runLanes(&w[t]);
+  runLanes(&w[0]);
   for (int t = 1; t < started; ++t)
     pthread_join(tid[t], NULL);
 }
@@ -534,7 +569,7 @@ static double lrAt(const TrainArgs *a, int epoch, size_t step, size_t totalSteps
   }
 }
 
-/* Averages the micro-batch gradients (in call order) into res[0] and
+/* Averages the lanes' gradient sums (in lane order) into acc[0] and
  * updates every trained tensor. */
 static bool update(Session *s, double lr) {
   const TrainArgs *a = s->a;
@@ -543,10 +578,10 @@ static bool update(Session *s, double lr) {
     Trained *t = &s->trained[i];
     if (t->grad < 0)
       continue;
-    float *g = s->res[0][t->grad];
+    float *g = s->acc[0][t->grad];
     size_t n = s->step->results[t->grad].count;
-    for (int j = 1; j < s->micro; ++j) {
-      const float *gj = s->res[j][t->grad];
+    for (int j = 1; j < s->lanes; ++j) {
+      const float *gj = s->acc[j][t->grad];
       for (size_t e = 0; e < n; ++e)
         g[e] += gj[e];
     }
@@ -922,8 +957,8 @@ int trainMain(int argc, char **argv) {
   if (!a.quiet)
     fprintf(stderr, "clusterc train: %s, mode %s, %zu training and %zu test samples, "
             "batch %d (%d x %d), %d thread%s, compiled in %.1fs\n", name, modeName, train.n,
-            test.n, s.B * s.micro, s.micro, s.B, a.threads < s.micro ? a.threads : s.micro,
-            (a.threads < s.micro ? a.threads : s.micro) == 1 ? "" : "s", now() - tc);
+            test.n, s.B * s.micro, s.micro, s.B, a.threads < s.lanes ? a.threads : s.lanes,
+            (a.threads < s.lanes ? a.threads : s.lanes) == 1 ? "" : "s", now() - tc);
   rngState = a.seed * 0x2545f4914f6cdd1dull + 1;
   size_t *perm = xcalloc(train.n, sizeof *perm);
   for (size_t i = 0; i < train.n; ++i)
@@ -954,12 +989,9 @@ int trainMain(int argc, char **argv) {
     double t0 = now(), lossSum = 0, lastDraw = 0;
     size_t st;
     for (st = 0; st < stepsPerEpoch && !interrupted; ++st, ++globalStep) {
-      for (int j = 0; j < s.micro; ++j)
-        fillBatch(&s, &train, perm + st * perStep + (size_t)j * (size_t)s.B, (size_t)s.B,
-                  s.args[j][s.inputArg], s.args[j][s.labelsArg]);
-      runSteps(&s, a.threads);
-      for (int j = 0; j < s.micro; ++j)
-        lossSum += *(const float *)s.res[j][s.lossRes];
+      runSteps(&s, &train, perm + st * perStep, a.threads);
+      for (int j = 0; j < s.lanes; ++j)
+        lossSum += *(const float *)s.acc[j][s.lossRes];
       if (!isfinite(lossSum)) {
         fprintf(stderr, "\nclusterc train: error: the loss is not finite at epoch %d, step "
                 "%zu; lower the learning rate\n", e + 1, st + 1);
