@@ -67,7 +67,13 @@ run() {
 min() { sort -g "$1" | head -1; }
 maxcol2() { awk '$2 > m { m = $2 } END { print m }' "$1"; }
 
+# How much parallelism the machine offers right now (other jobs share the
+# cores): one md5sum of 400 MB, then two at once; 2 x t1 / t2.
+spin() { head -c 400000000 /dev/zero | md5sum >/dev/null; }
+t0=$(date +%s.%N); spin; t1=$(date +%s.%N); spin & spin & wait; t2=$(date +%s.%N)
+par=$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.2f", 2 * (b - a) / (c - b) }')
 echo "clusterc $("$clusterc" --version | sed 's/^clusterc //'); $(nproc) cores; $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "parallelism available: ${par}x (two CPU-bound processes against one; 2.00x on an idle 2-core machine)"
 echo "K=$clusters, best of $repeat interleaved runs; RSS is the largest peak seen"
 printf '\n%-9s %9s %8s | %8s %8s | %8s %8s %8s | %6s %6s | %8s %8s %6s\n' \
   model weights "file MB" "opt s" "opt MB" "t=1 s" "t=2 s" "t=1 MB" "x opt" "x file" "pass t1" "pass t2" speedup

@@ -89,7 +89,7 @@ static void constant(Gen *g, char *name, int rank, const int64_t *d, int tosa) {
   for (int i = 0; i < rank; ++i)
     n *= d[i];
   uint8_t c = fz_u8(&g->in);
-  int splat = c % 16 == 0, nan = c % 61 == 1;
+  int splat = c % 16 == 15, nan = c % 61 == 1; /* (0, as when the bytes run out: dense values) */
   char val[64];
   if (splat || n == 0) {
     snprintf(val, sizeof val, "dense<%s>", nan ? "0x7FC00000" : "0.25");

@@ -11,6 +11,8 @@
 # crashing input to DIR/fuzz/artifacts/TARGET/. Prints one line per target
 # (executions, coverage, corpus size) and exits non-zero if any target
 # found a bug. To replay a crash: DIR/fuzz/fuzz-TARGET FILE.
+# FUZZ_TIMEOUT (default 20) is the seconds one input may take before it
+# counts as a hang: raise it for runs at low priority on a busy machine.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../build-fuzz"
@@ -19,7 +21,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
@@ -53,7 +55,7 @@ run_one() {
   # shellcheck disable=SC2046
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    "$bin" $(opts_for "$t") -max_total_time="$secs" -timeout=20 -rss_limit_mb=3072 \
+    "$bin" $(opts_for "$t") -max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-20}" -rss_limit_mb=3072 \
       -print_final_stats=1 -artifact_prefix="$art" "$corpus" "$here/corpus/$t" >"$log" 2>&1
   local rc=$?
   local runs cov ft
