@@ -267,15 +267,17 @@ int dataLoad(Dataset *d, const char *images, const char *labels) {
   if (im.elem == E_F32) {
     d->x = im.data; /* as is */
     im.data = NULL;
+  } else if (im.elem == E_U8) {
+    d->u8 = im.data; /* converted per sample (dataSample) */
+    im.data = NULL;
   } else {
     d->x = malloc(sizeof *d->x * (im.count ? im.count : 1));
     if (!d->x) {
       free(im.data);
       return fail(images, "out of memory");
     }
-    double scale = im.elem == E_U8 ? 1.0 / 255.0 : 1.0; /* pixels to [0, 1] */
     for (size_t i = 0; i < im.count; ++i)
-      d->x[i] = (float)(valueAt(&im, i) * scale);
+      d->x[i] = (float)valueAt(&im, i);
   }
   free(im.data);
   if (!labels)
@@ -308,8 +310,20 @@ int dataLoad(Dataset *d, const char *images, const char *labels) {
   return rc;
 }
 
+void dataSample(const Dataset *d, size_t i, float *out) {
+  size_t ss = d->sampleSize;
+  if (d->x) {
+    memcpy(out, d->x + i * ss, ss * sizeof *out);
+    return;
+  }
+  const uint8_t *p = d->u8 + i * ss;
+  for (size_t k = 0; k < ss; ++k)
+    out[k] = (float)((double)p[k] * (1.0 / 255.0)); /* as a double, rounded once */
+}
+
 void dataFree(Dataset *d) {
   free(d->x);
+  free(d->u8);
   free(d->y);
   memset(d, 0, sizeof *d);
 }

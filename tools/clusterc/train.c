@@ -479,7 +479,7 @@ static void fillBatch(const Session *s, const Dataset *d, const size_t *perm, si
   float *xf = x;
   for (int b = 0; b < s->B; ++b) {
     if ((size_t)b < count)
-      memcpy(xf + (size_t)b * ss, d->x + perm[b] * ss, ss * sizeof(float));
+      dataSample(d, perm[b], xf + (size_t)b * ss);
     else
       memset(xf + (size_t)b * ss, 0, ss * sizeof(float));
   }
