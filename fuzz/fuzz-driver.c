@@ -15,6 +15,7 @@
  * reads every field of every row.
  */
 #define _GNU_SOURCE /* memmem */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,9 +106,35 @@ static uint64_t hash(const uint8_t *p, size_t n) {
   return h;
 }
 
+static void runOne(const uint8_t *data, size_t size);
+
+typedef struct Input {
+  const uint8_t *data;
+  size_t size;
+} Input;
+
+static void *runThread(void *user) {
+  Input *in = user;
+  runOne(in->data, in->size);
+  return NULL;
+}
+
+/* On a thread with a 1 GiB stack, as clusterc runs (deeply nested input). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (knownUpstreamCrash((const char *)data, size))
     return -1; /* not added to the corpus */
+  Input in = {data, size};
+  pthread_attr_t attr;
+  pthread_t t;
+  if (pthread_attr_init(&attr) || pthread_attr_setstacksize(&attr, (size_t)1 << 30) ||
+      pthread_create(&t, &attr, runThread, &in))
+    runOne(data, size);
+  else
+    pthread_join(t, NULL);
+  return 0;
+}
+
+static void runOne(const uint8_t *data, size_t size) {
   ClustercClusterWeightsOptions o;
   clustercClusterWeightsOptionsInit(&o);
   static const char prefix[] = "// clusterc:";
@@ -119,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     o.min_elements = 0;
     if (clustercClusterWeightsOptionsParse(&o, text, len, err, sizeof err)) {
       clustercClusterWeightsOptionsFree(&o);
-      return 0;
+      return;
     }
     if (o.clusters > 4096) /* keep each run fast */
       o.clusters = 4096;
@@ -153,5 +180,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   fzMlirClose(&m);
   clustercClusterWeightsOptionsFree(&o);
-  return 0;
 }

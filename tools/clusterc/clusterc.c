@@ -12,6 +12,7 @@
 #define _XOPEN_SOURCE 700 /* POSIX 2008 with sigaltstack */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -279,13 +280,20 @@ static void onCrash(int sig) {
 }
 #endif
 
+/* The signal stack of the calling thread (sigaltstack is per thread). */
+static void useSignalStack(void) {
+#ifndef CLUSTERC_ASAN
+  static _Thread_local char altStack[1 << 16];
+  stack_t ss = {.ss_sp = altStack, .ss_size = sizeof altStack};
+  sigaltstack(&ss, NULL);
+#endif
+}
+
 static void removeOutputsOnCrash(void) {
 #ifdef CLUSTERC_ASAN
   __sanitizer_set_death_callback(outputAbandonFromSignal);
 #else
-  static char altStack[1 << 16];
-  stack_t ss = {.ss_sp = altStack, .ss_size = sizeof altStack};
-  sigaltstack(&ss, NULL);
+  useSignalStack();
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = onCrash;
@@ -297,8 +305,40 @@ static void removeOutputsOnCrash(void) {
 #endif
 }
 
+static int clustercMain(int argc, char **argv);
+
+typedef struct MainArgs {
+  int argc;
+  char **argv;
+  int rc;
+} MainArgs;
+
+static void *mainThread(void *user) {
+  MainArgs *m = user;
+  useSignalStack();
+  m->rc = clustercMain(m->argc, m->argv);
+  return NULL;
+}
+
+/* MLIR's parser, verifier and printer recurse once per nesting level of
+ * the input, so a deeply nested file (100,000 brackets) overflowed the
+ * 8 MiB main stack. clusterc runs on a thread with a 1 GiB stack (address
+ * space; pages are used only as deep as the input goes), which turns such
+ * inputs into a diagnostic or a result. */
 int main(int argc, char **argv) {
   removeOutputsOnCrash();
+  pthread_attr_t attr;
+  pthread_t t;
+  MainArgs m = {argc, argv, EXIT_BAD_INPUT};
+  if (!pthread_attr_init(&attr) && !pthread_attr_setstacksize(&attr, (size_t)1 << 30) &&
+      !pthread_create(&t, &attr, mainThread, &m)) {
+    pthread_join(t, NULL);
+    return m.rc;
+  }
+  return clustercMain(argc, argv);
+}
+
+static int clustercMain(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "gradcheck"))
     return gradcheckMain(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "train"))
