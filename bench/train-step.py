@@ -13,7 +13,9 @@ same architecture, batch and optimizer on the same data, with the same
 thread count, timed over N steps after 20 warm-up steps; for STE it
 re-assigns, decodes and gathers the centroid gradients with torch ops
 (bucketize, indexing, index_add_) the way a user would write it.
-Each figure is the median of 3 repetitions; ratios are clusterc / torch.
+torch and clusterc runs alternate; each figure is the median of --reps
+repetitions, and the ratio (clusterc / torch) the median of the
+per-repetition ratios, so a change of load during the run hits both.
 """
 import argparse
 import json
@@ -98,22 +100,30 @@ def main():
     ap.add_argument("--clusterc", default=os.path.join(ROOT, "build", "tools", "clusterc", "clusterc"))
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--reps", type=int, default=5)
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="train-step-")
     subprocess.run([sys.executable, os.path.join(ROOT, "examples", "gen-models.py"), "--train", tmp, "64"], check=True)
     rows = []
     for kind in ("mlp", "cnn"):
         for mode in ("float", "ste"):
-            t = statistics.median(torch_step(kind, mode == "ste", a.steps, a.threads) for _ in range(3))
             for form in ("tosa", "linalg"):
                 model = os.path.join(tmp, "%s-%s.mlir" % (kind, form))
-                c = statistics.median(clusterc_step(a.clusterc, model, mode, a.steps, a.threads, tmp)
-                                      for _ in range(3))
-                rows.append((kind, form, mode, c, t))
-    print("one training step, batch 64, %d thread(s), median of 3 x %d steps" % (a.threads, a.steps))
-    print("%-5s %-7s %-6s %14s %12s %8s" % ("model", "form", "mode", "clusterc ms", "torch ms", "ratio"))
-    for kind, form, mode, c, t in rows:
-        print("%-5s %-7s %-6s %14.2f %12.2f %7.2fx" % (kind, form, mode, c, t, c / t))
+                # torch and clusterc alternate, so a change of the machine's
+                # load hits both; the ratio is taken per repetition.
+                ts, cs = [], []
+                for _ in range(a.reps):
+                    ts.append(torch_step(kind, mode == "ste", a.steps, a.threads))
+                    cs.append(clusterc_step(a.clusterc, model, mode, a.steps, a.threads, tmp))
+                ratio = statistics.median(c / t for c, t in zip(cs, ts))
+                rows.append((kind, form, mode, statistics.median(cs), statistics.median(ts), ratio))
+                print("  %s %s %s: clusterc %s, torch %s ms" % (kind, form, mode,
+                      " ".join("%.1f" % c for c in cs), " ".join("%.1f" % t for t in ts)), flush=True)
+    print("one training step, batch 64, %d thread(s), medians of %d alternating repetitions of %d steps; "
+          "load average %.1f" % (a.threads, a.reps, a.steps, os.getloadavg()[0]))
+    print("%-5s %-7s %-6s %14s %12s %14s" % ("model", "form", "mode", "clusterc ms", "torch ms", "median ratio"))
+    for kind, form, mode, c, t, r in rows:
+        print("%-5s %-7s %-6s %14.2f %12.2f %13.2fx" % (kind, form, mode, c, t, r))
 
 
 if __name__ == "__main__":

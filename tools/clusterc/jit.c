@@ -249,7 +249,10 @@ Jit *jitCreate(MlirModule module, const char *pipeline, int optLevel,
   MlirContext ctx = mlirModuleGetContext(module);
   MlirPassManager pm = mlirPassManagerCreate(ctx);
   MlirOpPassManager opm = mlirPassManagerGetAsOpPassManager(pm);
-  const char *text = pipeline ? pipeline : cgDefaultPipeline();
+  /* CLUSTERC_JIT_PIPELINE=TEXT replaces the pipeline (experiments). */
+  const char *text = pipeline ? pipeline
+                     : getenv("CLUSTERC_JIT_PIPELINE") ? getenv("CLUSTERC_JIT_PIPELINE")
+                                                       : cgDefaultPipeline();
   MlirLogicalResult r = mlirParsePassPipeline(opm, mlirStringRefCreateFromCString(text),
                                               printText, stderr);
   if (mlirLogicalResultIsSuccess(r))
