@@ -8,6 +8,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Location.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Parser/Parser.h"
 
 using namespace mlir;
@@ -75,4 +76,15 @@ bool clustercLocationGetFileLineCol(MlirLocation loc, MlirStringRef *file,
     }
     return false;
   });
+}
+
+MlirOperation clustercNearestSymbolTable(MlirOperation op) {
+  Operation *from = unwrap(op);
+  return wrap(from ? SymbolTable::getNearestSymbolTable(from) : nullptr);
+}
+
+MlirOperation clustercLookupSymbolFrom(MlirOperation from, MlirStringRef name) {
+  Operation *op = unwrap(from);
+  return wrap(SymbolTable::lookupNearestSymbolFrom(
+      op, StringAttr::get(op->getContext(), unwrap(name))));
 }

@@ -34,6 +34,15 @@ bool clustercLocationGetName(MlirLocation loc, MlirStringRef *name);
 bool clustercLocationGetFileLineCol(MlirLocation loc, MlirStringRef *file,
                                     unsigned *line, unsigned *col);
 
+/* The nearest symbol table op at or above op (a builtin.module, say), or
+ * null. Gap: 19 has no way to ask for the SymbolTable trait. */
+MlirOperation clustercNearestSymbolTable(MlirOperation op);
+
+/* The op `name` refers to when used from `from` (nested symbol tables
+ * resolved as MLIR does), or null. Gap: 19 only has lookups in one given
+ * table. */
+MlirOperation clustercLookupSymbolFrom(MlirOperation from, MlirStringRef name);
+
 #ifdef __cplusplus
 }
 #endif

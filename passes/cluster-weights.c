@@ -731,7 +731,15 @@ static int rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
       tt, cl->tables * cl->k * (ci->elem == ELEM_F32 ? 4 : 2), enc);
   free(enc);
 
-  runtime = runtime && ci->elem == ELEM_F32 && axis < 0 && ci->rank > 0;
+  /* Symbols resolve in the nearest symbol table: a global (or, for the
+   * runtime decode, a constant) in a nested module gets its new symbols
+   * there. The runtime decode's initializer lives in the top module, so
+   * weights of nested modules keep the generic decode. */
+  MlirOperation scope = ci->loads ? mlirOperationGetParentOperation(ci->op)
+                                  : clustercNearestSymbolTable(
+                                        mlirOperationGetParentOperation(ci->op));
+  bool top = mlirOperationEqual(scope, module);
+  runtime = runtime && top && ci->elem == ELEM_F32 && axis < 0 && ci->rank > 0;
   bool packed = cl->fmt != CLUSTERRT_IDX_U8 && cl->fmt != CLUSTERRT_IDX_U16;
   MlirType ie = mlirIntegerTypeGet(ctx, cl->fmt == CLUSTERRT_IDX_U16 ? 16 : 8);
   /* Packed bytes, or for the runtime decode the indices flat. */
@@ -747,20 +755,29 @@ static int rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
   if (runtime)
     return rewriteRuntime(ci, cl, tv, iv, name, module, symtab) ? RW_OK : RW_FAILED;
   if (ci->loads) {
-    MlirAttribute gt = makeGlobal(&b, symtab, ci->op, "_centroids", tv);
-    MlirAttribute gi = makeGlobal(&b, symtab, ci->op, "_idx", iv);
-    for (size_t i = 0; i < ci->numLoads; ++i) {
+    MlirSymbolTable st = top ? symtab : mlirSymbolTableCreate(scope);
+    if (mlirSymbolTableIsNull(st))
+      return RW_OOM;
+    MlirAttribute gt = makeGlobal(&b, st, ci->op, "_centroids", tv);
+    MlirAttribute gi = makeGlobal(&b, st, ci->op, "_idx", iv);
+    int rc = RW_OK;
+    for (size_t i = 0; i < ci->numLoads && rc == RW_OK; ++i) {
       MlirOperation load = ci->loads[i];
       IrBuilder lb = {ctx, load, {NULL}, mlirOperationGetLocation(load)};
       MlirValue table = loadGlobal(&lb, gt, tt), idx = loadGlobal(&lb, gi, it);
       MlirValue w = buildDecode(&lb, ci, cl, axis, table, idx);
-      if (mlirValueIsNull(w))
-        return RW_OOM;
+      if (mlirValueIsNull(w)) {
+        rc = RW_OOM;
+        break;
+      }
       mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(load, 0), w);
       mlirOperationDestroy(load);
     }
-    mlirSymbolTableErase(symtab, ci->op);
-    return RW_OK;
+    if (rc == RW_OK)
+      mlirSymbolTableErase(st, ci->op);
+    if (!top)
+      mlirSymbolTableDestroy(st);
+    return rc;
   }
   MlirValue table = makeConst(&b, ci->op, tv);
   MlirValue idx = makeConst(&b, ci->op, iv);
@@ -818,25 +835,34 @@ oom:
   return MlirWalkResultInterrupt;
 }
 
-/* Gives each global its loads; false when out of memory. */
+/* Gives each global its loads; false when out of memory. A load refers to
+ * the global its symbol resolves to from where it is (globals of nested
+ * modules may share names). */
 static bool attachLoads(Collect *c) {
-  for (size_t i = 0; i < c->count; ++i) {
+  MlirOperation *target = malloc(sizeof *target * (c->numLoads + 1));
+  if (!target)
+    return false;
+  for (size_t j = 0; j < c->numLoads; ++j) {
+    MlirStringRef sym;
+    weightsIsGlobalLoad(c->loads[j], &sym);
+    target[j] = clustercLookupSymbolFrom(c->loads[j], sym);
+  }
+  bool ok = true;
+  for (size_t i = 0; ok && i < c->count; ++i) {
     ConstInfo *ci = &c->items[i];
     MlirStringRef op = mlirIdentifierStr(mlirOperationGetName(ci->op));
     if (op.length != 17 || memcmp(op.data, "ml_program.global", 17))
       continue;
-    MlirStringRef name = weightsGlobalName(ci->op);
-    ci->loads = malloc(sizeof(MlirOperation) * (c->numLoads + 1));
-    if (!ci->loads)
-      return false;
-    for (size_t j = 0; j < c->numLoads; ++j) {
-      MlirStringRef sym;
-      weightsIsGlobalLoad(c->loads[j], &sym);
-      if (mlirStringRefEqual(sym, name))
-        ci->loads[ci->numLoads++] = c->loads[j];
+    if (!(ci->loads = malloc(sizeof(MlirOperation) * (c->numLoads + 1)))) {
+      ok = false;
+      break;
     }
+    for (size_t j = 0; j < c->numLoads; ++j)
+      if (mlirOperationEqual(target[j], ci->op))
+        ci->loads[ci->numLoads++] = c->loads[j];
   }
-  return true;
+  free(target);
+  return ok;
 }
 
 static void emitErrorf(MlirLocation loc, const char *fmt, ...)
