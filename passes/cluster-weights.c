@@ -739,7 +739,9 @@ static int rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
                                   : clustercNearestSymbolTable(
                                         mlirOperationGetParentOperation(ci->op));
   bool top = mlirOperationEqual(scope, module);
-  runtime = runtime && top && ci->elem == ELEM_F32 && axis < 0 && ci->rank > 0;
+  /* (A tensor with an encoding, e.g. sparse, is no memref's to_tensor.) */
+  runtime = runtime && top && ci->elem == ELEM_F32 && axis < 0 && ci->rank > 0 &&
+            mlirAttributeIsNull(mlirRankedTensorTypeGetEncoding(ci->type));
   bool packed = cl->fmt != CLUSTERRT_IDX_U8 && cl->fmt != CLUSTERRT_IDX_U16;
   MlirType ie = mlirIntegerTypeGet(ctx, cl->fmt == CLUSTERRT_IDX_U16 ? 16 : 8);
   /* Packed bytes, or for the runtime decode the indices flat. */

@@ -38,6 +38,15 @@
 // RUN: mlir-opt %t/left-alone.out.mlir -o %t/left-alone.out2.mlir
 // RUN: diff %t/left-alone.ref.mlir %t/left-alone.out2.mlir
 //
+// A weight with a tensor encoding (sparse): the decode keeps the type; with
+// decode=runtime it falls back to the generic decode (no memref has that
+// type), where it used to produce a to_tensor that does not verify.
+// RUN: clusterc --min-elements=0 --clusters=2 %t/sparse.mlir | mlir-opt --verify-each | FileCheck %s --check-prefix=SPARSE
+// RUN: clusterc --min-elements=0 --clusters=2 --decode=runtime %t/sparse.mlir | mlir-opt --verify-each | FileCheck %s --check-prefix=SPARSE
+// SPARSE: tensor.empty() : tensor<4x2xf32, #sparse>
+// SPARSE: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x2xf32, #sparse>)
+// SPARSE-NOT: bufferization.to_tensor
+//
 // A constant used by 300 matmuls and an add: one table, one decode, every
 // user rewired, and the result verifies.
 // RUN: %python %S/Inputs/gen-shared.py 300 > %t/shared.mlir
@@ -131,6 +140,17 @@ func.func @values(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<1x4xf32>) -> tensor<1x4xf32>
   %y = linalg.matmul ins(%x, %w : tensor<1x4xf32>, tensor<4x4xf32>) outs(%z : tensor<1x4xf32>) -> tensor<1x4xf32>
   return %y : tensor<1x4xf32>
+}
+
+//--- sparse.mlir
+#CSR = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
+func.func @sparse(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<[[1.0, 0.5], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0]]> : tensor<4x2xf32, #CSR>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2xf32>) -> tensor<1x2xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<1x4xf32>, tensor<4x2xf32, #CSR>) outs(%z : tensor<1x2xf32>) -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
 }
 
 //--- left-alone.mlir
