@@ -127,6 +127,10 @@ static int usageError(const char *fmt, const char *arg) {
   return EXIT_USAGE;
 }
 
+static bool samePath(const char *x, const char *y) {
+  return x && y && !strcmp(x, y) && strcmp(x, "/dev/null");
+}
+
 /* Returns -1 when parsing went fine, else the exit code. */
 static int parseArgs(int argc, char **argv, Args *a) {
   for (int i = 1; i < argc; ++i) {
@@ -212,6 +216,13 @@ static int parseArgs(int argc, char **argv, Args *a) {
   }
   if (!a->input)
     return usageError("%s", "no input file");
+  /* Two outputs on one path: the second would replace the first. */
+  if (samePath(a->reportJson, a->output))
+    return usageError("the report and the output both go to '%s'", a->output);
+  if (samePath(a->cg.header, a->output))
+    return usageError("the header and the output both go to '%s'", a->output);
+  if (samePath(a->reportJson, a->cg.header))
+    return usageError("the report and the header both go to '%s'", a->reportJson);
   if (a->train && (a->report || a->reportJson))
     return usageError("%s", "--report applies to clustering, not to --emit=train-mlir");
   if (a->train && (a->cg.emit != CG_EMIT_MLIR || a->cg.header))

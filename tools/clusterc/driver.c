@@ -71,15 +71,17 @@ char *driverReadAll(const char *path, size_t *len) {
     return NULL;
   size_t cap = 1 << 16, n = 0;
   char *buf = malloc(cap);
+  errno = 0;
   while (buf) {
     size_t got = fread(buf + n, 1, cap - 1 - n, f);
     n += got;
     if (n < cap - 1) {
       buf[n] = 0; /* the MLIR lexer reads up to a NUL */
       if (ferror(f)) {
+        int e = errno ? errno : EIO; /* EISDIR for a directory */
         free(buf);
         buf = NULL;
-        errno = EIO;
+        errno = e;
       }
       break;
     }
