@@ -68,8 +68,8 @@ min() { sort -g "$1" | head -1; }
 maxcol2() { awk '$2 > m { m = $2 } END { print m }' "$1"; }
 
 # How much parallelism the machine offers right now (other jobs share the
-# cores): one md5sum of 400 MB, then two at once; 2 x t1 / t2.
-spin() { head -c 400000000 /dev/zero | md5sum >/dev/null; }
+# cores): one CPU-bound awk loop, then two at once; 2 x t1 / t2.
+spin() { awk 'BEGIN { for (i = 0; i < 2e7; i++) s += i * 0.5 }'; }
 t0=$(date +%s.%N); spin; t1=$(date +%s.%N); spin & spin & wait; t2=$(date +%s.%N)
 par=$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.2f", 2 * (b - a) / (c - b) }')
 echo "clusterc $("$clusterc" --version | sed 's/^clusterc //'); $(nproc) cores; $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
