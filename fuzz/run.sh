@@ -3,7 +3,7 @@
 #
 #   fuzz/run.sh [--build DIR] [--jobs N] SECONDS [TARGET...]
 #
-# TARGET: assign, decode, accumulate, cluster, driver, train (default: all
+# TARGET: assign, decode, accumulate, cluster, driver, train, data (default: all
 # that are built). DIR is a build with CLUSTERC_FUZZ=ON (default
 # build-fuzz, made by scripts/build.sh fuzz). Each target starts from its
 # checked-in corpus, fuzz/corpus/TARGET, and writes what it finds to
@@ -29,7 +29,7 @@ done
 secs=$1; shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  for t in assign decode accumulate cluster driver train; do
+  for t in assign decode accumulate cluster driver train data; do
     [ -x "$build/fuzz/fuzz-$t" ] && targets+=("$t")
   done
 fi
@@ -40,6 +40,7 @@ opts_for() {
   case "$1" in
     driver) echo "-max_len=16384 -dict=$here/mlir.dict" ;;
     train) echo "-max_len=256" ;;
+    data) echo "-max_len=4096 -close_fd_mask=2" ;; # (data.c's messages)
     *) echo "-max_len=4096" ;;
   esac
 }
