@@ -917,7 +917,8 @@ typedef enum JobState {
 
 typedef struct Job {
   const ConstInfo *ci;
-  JobState state;
+  bool work;             /* handed to jobRun (set by jobPrepare, then fixed) */
+  JobState state;        /* read after the job is done (see Pool) */
   int index;             /* weight index in walk order, -1 if not a weight */
   char *name;            /* owned */
   char consumer[128];
@@ -1005,6 +1006,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
   }
   j->state = weightsRawData(ci, &j->raw, &j->rawSize, &j->why) ? JOB_WORK
                                                                 : JOB_READ_ERR;
+  j->work = j->state == JOB_WORK;
   return true;
 }
 
@@ -1244,7 +1246,7 @@ static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
     const ConstInfo *ci = &c->items[prepared];
     ok = jobPrepare(p, &jobs[prepared], ci, ci->role == ROLE_WEIGHT ? index++ : -1,
                     count);
-    if (ok && jobs[prepared].state == JOB_WORK)
+    if (ok && jobs[prepared].work)
       sized[pl.numOrder++] = (SizedJob){ci->elements, prepared};
   }
   if (!ok) {
@@ -1261,7 +1263,7 @@ static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
            !pthread_create(&tids[started], NULL, poolWorker, &pl))
       ++started; /* fewer threads than asked for is fine */
     for (size_t i = 0; ok && i < c->count; ++i) {
-      if (jobs[i].state == JOB_WORK)
+      if (jobs[i].work) /* (not .state: a worker may be writing it) */
         poolWait(&pl, i);
       ok = jobFinish(p, &jobs[i], module, symtab);
       jobFree(&jobs[i]);
