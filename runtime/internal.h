@@ -331,5 +331,13 @@ clusterrt_status rt_init_distinct(const rt_distinct *d, size_t n, size_t k,
 /* Exact 1-D k-means on a rt_distinct (kmeans1d.c), k <= d->m. */
 clusterrt_status rt_kmeans1d_distinct(const rt_distinct *d, size_t k,
                                       float *c);
+/* Its two methods (kmeans1d.c), for the tests. The Lagrangian search
+ * (2 <= k < d->m) returns CLUSTERRT_ERR_ARG where it gives up, and sets
+ * *banded (if not NULL) when it needed the banded DP; the layered DP over
+ * every layer is the fallback. */
+clusterrt_status rt_kmeans1d_lagrange(const rt_distinct *d, size_t k,
+                                      float *c, int *banded);
+clusterrt_status rt_kmeans1d_layered(const rt_distinct *d, size_t k,
+                                     float *c);
 
 #endif /* CLUSTERRT_INTERNAL_H */

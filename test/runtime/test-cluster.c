@@ -5,11 +5,14 @@
  *  - every init: sorted, deterministic per seed, inside [min, max];
  *  - Lloyd: a fixed point (each centroid the mean of its cell);
  *  - kmeans1d: equal to a brute-force O(k n^2) DP on small inputs, and
- *    never worse than Lloyd from k-means++ on real-sized ones;
+ *    never worse than Lloyd from k-means++ on real-sized ones; its
+ *    Lagrangian search against its layered DP (both methods, internal);
  *  - cluster: sorted distinct centroids, k_out = min(k, distinct) in the
  *    lossless case with exact round trip, sparsity keeps zeros exact.
  */
 #include "test-util.h"
+
+#include "internal.h" /* the two kmeans1d methods */
 
 static double sse_of(const float *w, size_t n, const float *c, size_t k) {
   double s = 0;
@@ -256,6 +259,63 @@ static void kmeans1d(void) {
   free(c2);
 }
 
+/* kmeans1d's Lagrangian search against its layered DP over every layer,
+ * on smooth densities (where the search must not give up below
+ * k = 300), duplicates,
+ * and exact ties: two identical blobs and a uniform grid make F_k
+ * straight around some k, which needs the banded DP (or the fallback). */
+static void kmeans1d_methods(void) {
+  size_t n = t_quick ? 600 : 2000;
+  float *w = malloc(n * sizeof *w), *c0 = malloc(n * sizeof *c0),
+        *c1 = malloc(n * sizeof *c1);
+  if (!w || !c0 || !c1) exit(2);
+  int direct = 0, banded = 0, gaveup = 0;
+  for (int shape = 0; shape < 6; shape++) {
+    for (size_t i = 0; i < n; i++) {
+      double u = ((double)i + 0.5) / (double)n, x = (u - 0.5) * 2;
+      w[i] = shape == 0   ? t_gauss() * 0.05f
+             : shape == 1 ? (float)(0.05 * x / sqrt(1 - x * x + 1e-6))
+             : shape == 2 ? t_gauss() * (t_rand() % 2 ? 100.0f : 1.0f)
+             : shape == 3 ? (float)(t_rand() % 50)
+             : shape == 4 ? (float)((i % 2 ? 1000 : 0) + i / 2 % 97)
+                          : (float)i * 0.5f;
+    }
+    rt_distinct d;
+    CHECK(rt_distinct_init(&d, w, n, 1) == CLUSTERRT_OK);
+    double T = rt_range_sse(&d, 0, d.m);
+    size_t kk[] = {2, 3, 5, 16, 33, 64, 255, 256, 300, d.m / 2 + 1, d.m - 1};
+    for (size_t ki = 0; ki < sizeof kk / sizeof kk[0]; ki++) {
+      size_t k = kk[ki];
+      if (k < 2 || k >= d.m) continue;
+      int b = -1;
+      clusterrt_status s = rt_kmeans1d_lagrange(&d, k, c1, &b);
+      /* Giving up is allowed where it is expected: exact ties, and
+       * penalties below the rounding of the prefix sums (k near m with
+       * values of very different magnitudes). */
+      CHECK_MSG(s == CLUSTERRT_OK ||
+                    (s == CLUSTERRT_ERR_ARG && (shape >= 3 || k > 300)),
+                "kmeans1d lagrange status %d (shape %d, k=%zu)", (int)s, shape,
+                k);
+      if (s != CLUSTERRT_OK) {
+        gaveup++;
+        continue;
+      }
+      b ? banded++ : direct++;
+      CHECK(rt_kmeans1d_layered(&d, k, c0) == CLUSTERRT_OK);
+      double got = sse_of(w, n, c1, k), want = sse_of(w, n, c0, k);
+      CHECK(sorted(c1, k));
+      CHECK_MSG(got <= want * (1 + 1e-12) + T * 0x1p-50,
+                "kmeans1d lagrange %.17g, layered %.17g (shape %d, k=%zu)",
+                got, want, shape, k);
+    }
+    rt_distinct_free(&d);
+  }
+  CHECK_MSG(direct > 0 && banded > 0,
+            "kmeans1d paths: %d direct, %d banded, %d gave up", direct, banded,
+            gaveup);
+  free(w), free(c0), free(c1);
+}
+
 static void cluster(void) {
   size_t n = t_quick ? 15000 : 50000;
   float *w = malloc(n * sizeof *w), *c = malloc(300 * sizeof *c),
@@ -330,6 +390,7 @@ int main(int argc, char **argv) {
   inits();
   lloyd();
   kmeans1d();
+  kmeans1d_methods();
   cluster();
   return t_finish("cluster", isa);
 }
