@@ -6,7 +6,9 @@
  * neon) if this CPU and build can run it, else the best available. The
  * choice is a pointer to a const table, stored atomically, so concurrent
  * first calls are harmless (they compute the same answer).
- * clusterrt_set_isa replaces it (tests and benchmarks).
+ * clusterrt_set_isa replaces it (tests and benchmarks). The AVX-512 set
+ * has a variant with kernels that also need VBMI, used when the CPU has it
+ * and CLUSTERRT_VBMI is not 0.
  */
 #include "internal.h"
 
@@ -45,6 +47,22 @@ const rt_kernels rt_kernels_avx512 = {
     .adam = clusterrt_adam__avx512,
     .rowmin = clusterrt_rowmin__avx512,
     .rows = clusterrt_rows__avx512};
+/* The same with the kernels that also need VBMI. */
+const rt_kernels rt_kernels_avx512vbmi = {
+    .isa = CLUSTERRT_ISA_AVX512,
+    .assign = clusterrt_assign__avx512,
+    .decode = clusterrt_decode__avx512vbmi,
+    .accumulate = clusterrt_accumulate__avx512,
+    .sgd = clusterrt_sgd__avx512,
+    .adam = clusterrt_adam__avx512,
+    .rowmin = clusterrt_rowmin__avx512,
+    .rows = clusterrt_rows__avx512};
+
+/* VBMI kernels unless CLUSTERRT_VBMI=0 (tests reach the others that way). */
+static int use_vbmi(void) {
+  const char *env = getenv("CLUSTERRT_VBMI");
+  return rt_cpu_has_avx512vbmi() && !(env && strcmp(env, "0") == 0);
+}
 #endif
 #ifdef CLUSTERRT_HAVE_NEON
 /* The generic optimizer loops auto-vectorize to NEON already; the
@@ -71,7 +89,9 @@ static const rt_kernels *kernels_for(clusterrt_isa isa) {
 #endif
 #ifdef CLUSTERRT_HAVE_AVX512
   case CLUSTERRT_ISA_AVX512:
-    return rt_cpu_has_avx512() ? &rt_kernels_avx512 : NULL;
+    return !rt_cpu_has_avx512() ? NULL
+           : use_vbmi()         ? &rt_kernels_avx512vbmi
+                                : &rt_kernels_avx512;
 #endif
 #ifdef CLUSTERRT_HAVE_NEON
   case CLUSTERRT_ISA_NEON:

@@ -164,6 +164,7 @@ extern const rt_kernels rt_kernels_avx2;
 #endif
 #ifdef CLUSTERRT_HAVE_AVX512
 extern const rt_kernels rt_kernels_avx512;
+extern const rt_kernels rt_kernels_avx512vbmi; /* the CPU also has VBMI */
 #endif
 #ifdef CLUSTERRT_HAVE_NEON
 extern const rt_kernels rt_kernels_neon;
@@ -221,6 +222,10 @@ int clusterrt_assign__avx512(const rt_table *t, const float *w, size_t n,
                           void *out, int wide);
 int clusterrt_decode__avx512(const void *idx, clusterrt_index_format f,
                              size_t n, const float *c, size_t k, float *w);
+/* decode-avx512vbmi.c: AVX-512 + VBMI (u8 with k > 16; else the above). */
+int clusterrt_decode__avx512vbmi(const void *idx, clusterrt_index_format f,
+                                 size_t n, const float *c, size_t k,
+                                 float *w);
 void clusterrt_accumulate__avx512(const float *g, const void *idx,
                                   clusterrt_index_format f, size_t n, size_t k,
                                   float *sums, uint64_t *counts);

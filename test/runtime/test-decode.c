@@ -2,7 +2,8 @@
  * clusterrt_decode_f32 on one ISA (argv[1]) against the definition
  * w[i] = c[idx[i]], bit for bit (including -0 and denormal centroids).
  * Sweeps n = 0..80, odd primes, a large n; every byte offset of idx and
- * float offset of w within 64 bytes; guard bytes around w; each format
+ * float offset of w within 64 bytes (also for n >= 1000, where the entry
+ * point aligns the bulk of w); guard bytes around w; each format
  * with k from 1 to its maximum (sizes that pick each in-register table
  * width: 16, 32, 64, 128, 256 entries, and the gather beyond); out-of-range indices give CLUSTERRT_ERR_INDEX
  * wherever they are.
@@ -76,6 +77,14 @@ int main(int argc, char **argv) {
     for (size_t io = 0; io < 64; io++)
       for (size_t wo = 0; wo < 16; wo++)
         check_one(f, 211, kmax < 7 ? kmax : 7, io, wo, c);
+    /* Long enough for the entry point to split off a head that aligns w
+     * (when the head ends on a byte of a packed format), at each float
+     * offset of w. */
+    for (size_t wo = 0; wo < 16; wo++)
+      for (size_t n = 1000; n < 1003; n++) {
+        check_one(f, n, kmax < 7 ? kmax : 7, wo * 5 % 64, wo, c);
+        check_one(f, n, kmax < 300 ? kmax : 300, wo, wo, c);
+      }
   }
   uint8_t idx[4] = {0};
   float w[4];
