@@ -79,7 +79,7 @@ void clusterrt_accumulate__avx2(const float *g, const void *idx,
       acc[j] = _mm256_setzero_ps();
       cnt[j] = _mm256_setzero_si256();
     }
-    /* 32-bit count lanes: the caller's blocks (16384) cannot overflow. */
+    /* 32-bit count lanes: the caller's blocks (ACC_BLOCK = 65536) cannot overflow. */
     for (; i + 8 <= n; i += 8) {
       __m256i ix = rt_avx2_load_idx8(b, bits, i);
       __m256 gv = _mm256_loadu_ps(g + i);

@@ -172,6 +172,43 @@ DEFINE_REGS(4, 0)
 DEFINE_REGS(8, 0)
 DEFINE_REGS(16, 0)
 
+/* a[ix] += the low lane of x (and cnt[ix] += 1 with counts). */
+#define BANK_ADD(a, cnt, ix, x)                                              \
+  do {                                                                       \
+    float *p_ = &(a)[ix];                                                    \
+    *p_ = _mm_cvtss_f32(_mm_add_ss(_mm_load_ss(p_), (x)));                   \
+    if (cnt) (cnt)[ix]++;                                                    \
+  } while (0)
+
+/* Four elements: lanes of gv to banks q .. q + 3, indices the low four
+ * bytes of x. The lanes come out of the register by shuffles, so each
+ * element costs one load and one store of its bank, not also a load of g
+ * (three memory operations per element were the bound: 2.5 elements/ns
+ * before, 3.3 after, n = 16M, k = 256, on the AMD EPYC here). */
+#define BANK_QUAD(a, c, q, gv, x)                                            \
+  do {                                                                       \
+    __m128 l0_ = (gv), l1_ = _mm_movehdup_ps(l0_),                           \
+           l2_ = _mm_movehl_ps(l0_, l0_), l3_ = _mm_shuffle_ps(l0_, l0_, 3); \
+    BANK_ADD(a[q], c ? c[q] : NULL, (x) & 255, l0_);                         \
+    BANK_ADD(a[q + 1], c ? c[q + 1] : NULL, ((x) >> 8) & 255, l1_);          \
+    BANK_ADD(a[q + 2], c ? c[q + 2] : NULL, ((x) >> 16) & 255, l2_);         \
+    BANK_ADD(a[q + 3], c ? c[q + 3] : NULL, ((x) >> 24) & 255, l3_);         \
+  } while (0)
+
+/* Sixteen u8 elements from i: element i + j to bank j % 8. */
+static inline __attribute__((always_inline)) void
+bank16(float (*a)[256], uint32_t (*c)[256], const float *g, const uint8_t *b,
+       size_t i) {
+  uint64_t x, y;
+  memcpy(&x, b + i, 8);
+  memcpy(&y, b + i + 8, 8);
+  __m512 gv = _mm512_loadu_ps(g + i);
+  BANK_QUAD(a, c, 0, _mm512_castps512_ps128(gv), x);
+  BANK_QUAD(a, c, 4, _mm512_extractf32x4_ps(gv, 1), x >> 32);
+  BANK_QUAD(a, c, 0, _mm512_extractf32x4_ps(gv, 2), y);
+  BANK_QUAD(a, c, 4, _mm512_extractf32x4_ps(gv, 3), y >> 32);
+}
+
 /* Eight banks of scalar partial sums, indices of `bits` 8 or 16. */
 static void acc_banks(const float *g, const uint8_t *b, int bits, size_t n,
                       size_t k, float *sums, uint64_t *counts) {
@@ -181,21 +218,9 @@ static void acc_banks(const float *g, const uint8_t *b, int bits, size_t n,
     for (size_t j = 0; j < k; j++) a[q][j] = 0.0f, c[q][j] = 0;
   size_t i = 0;
   if (bits == 8 && !counts) {
-    for (; i + 8 <= n; i += 8) {
-      uint64_t x;
-      memcpy(&x, b + i, 8);
-      for (int q = 0; q < 8; q++) a[q][(uint8_t)(x >> (8 * q))] += g[i + q];
-    }
+    for (; i + 16 <= n; i += 16) bank16(a, NULL, g, b, i);
   } else if (bits == 8) {
-    for (; i + 8 <= n; i += 8) {
-      uint64_t x;
-      memcpy(&x, b + i, 8);
-      for (int q = 0; q < 8; q++) {
-        uint8_t v = (uint8_t)(x >> (8 * q));
-        a[q][v] += g[i + q];
-        c[q][v]++;
-      }
-    }
+    for (; i + 16 <= n; i += 16) bank16(a, c, g, b, i);
   } else {
     for (; i + 8 <= n; i += 8) {
       uint16_t x[8];

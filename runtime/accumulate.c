@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ACC_BLOCK 16384
+#define ACC_BLOCK 65536
 
 void clusterrt_accumulate__generic(const float *g, const void *idx,
                                    clusterrt_index_format f, size_t n,

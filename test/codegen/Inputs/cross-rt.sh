@@ -8,7 +8,7 @@ src=$1 out=$2
 mkdir -p "$out"
 objs=()
 for f in "$src"/runtime/*.c; do
-  case $f in *-avx2.c | *-avx512.c) continue ;; esac
+  case $f in *-avx2.c | *-avx512*.c) continue ;; esac
   o="$out/$(basename "$f" .c).o"
   aarch64-linux-gnu-gcc -std=c17 -O2 -DCLUSTERRT_HAVE_NEON -I"$src/include" -c "$f" -o "$o"
   objs+=("$o")
