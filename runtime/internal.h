@@ -300,7 +300,8 @@ typedef struct rt_distinct {
   float *v;        /* v[0..m) sorted ascending */
   double *N, *S1, *S2; /* m + 1 entries each */
   double mean;
-  void *mem;
+  void *mem;  /* N, S1, S2 */
+  void *vmem; /* v (and the counts the prefixes were built from) */
 } rt_distinct;
 
 /* Builds it from n weights (no NaN/Inf checked here). If want_prefix is 0
