@@ -300,8 +300,7 @@ typedef struct rt_distinct {
   float *v;        /* v[0..m) sorted ascending */
   double *N, *S1, *S2; /* m + 1 entries each */
   double mean;
-  void *mem;  /* N, S1, S2 */
-  void *vmem; /* v (and the counts the prefixes were built from) */
+  void *mem;
 } rt_distinct;
 
 /* Builds it from n weights (no NaN/Inf checked here). If want_prefix is 0

@@ -69,14 +69,6 @@ clusterrt_status rt_check_finite(const float *w, size_t n) {
   return CLUSTERRT_OK;
 }
 
-/* Peak memory matters here: a 100M-weight layer with 50M distinct values
- * (VGG-11's first classifier) would hold the 8 bytes per weight of the
- * sort and the 28 bytes per distinct value of the result at once. So the
- * sorted keys are compacted in place into the distinct values (floats,
- * keys[0..m)) and their counts (keys[m..2m), u32), the buffer is shrunk to
- * those 8 bytes per distinct value, and only then are the 24 bytes per
- * distinct value of the prefix sums allocated: the peak is
- * max(8n, 32m) bytes instead of 8n + 28m. */
 clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
                                   int want_prefix) {
   memset(d, 0, sizeof *d);
@@ -86,23 +78,28 @@ clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
   for (size_t i = 0; i < n; i++) keys[i] = rt_f32_key(w[i]);
   rt_sort_keys(keys, keys + n, n);
 
-  /* Distinct values into keys[0..m) (as floats; -0 and +0 merge into +0),
-   * their counts into keys[n..n+m): the write position never passes the
-   * read position. */
-  float *vals = (float *)(void *)keys;
-  uint32_t *cnts = keys + n;
-  uint64_t *big = NULL; /* the counts when a run may not fit in u32 */
-  if (n > UINT32_MAX) {
-    size_t dm = 1;
-    for (size_t i = 1; i < n; i++)
-      dm += rt_key_f32(keys[i]) != rt_key_f32(keys[i - 1]);
-    big = malloc(dm * sizeof *big);
-    if (!big) {
-      free(keys);
-      return CLUSTERRT_ERR_NOMEM;
-    }
+  /* Count distinct values (-0 == +0 merge). */
+  size_t m = 1;
+  for (size_t i = 1; i < n; i++)
+    m += rt_key_f32(keys[i]) != rt_key_f32(keys[i - 1]);
+
+  size_t bytes = m * sizeof(float) + 3 * (m + 1) * sizeof(double);
+  char *mem = malloc(bytes);
+  if (!mem) {
+    free(keys);
+    return CLUSTERRT_ERR_NOMEM;
   }
-  size_t m = 0, run = 1;
+  d->mem = mem;
+  d->m = m;
+  d->N = (double *)mem;
+  d->S1 = d->N + (m + 1);
+  d->S2 = d->S1 + (m + 1);
+  d->v = (float *)(d->S2 + (m + 1));
+  if (!want_prefix) d->S1 = d->S2 = NULL;
+
+  /* Values and counts; the mean from the sorted values (deterministic). */
+  double total = 0;
+  size_t j = 0, run = 1;
   float prev = rt_key_f32(keys[0]);
   for (size_t i = 1; i <= n; i++) {
     float x = i < n ? rt_key_f32(keys[i]) : 0.0f;
@@ -110,41 +107,19 @@ clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
       run++;
       continue;
     }
-    vals[m] = prev == 0.0f ? 0.0f : prev;
-    if (big) big[m] = run;
-    else cnts[m] = (uint32_t)run;
-    m++;
+    d->v[j] = prev == 0.0f ? 0.0f : prev;
+    d->N[j + 1] = (double)run; /* turned into a prefix below */
+    total += (double)run * (double)d->v[j];
+    j++;
     prev = x;
     run = 1;
   }
-  memmove(keys + m, cnts, m * sizeof *cnts);
-  cnts = keys + m;
-  uint32_t *shrunk = realloc(keys, 2 * m * sizeof *keys);
-  if (shrunk) keys = shrunk, vals = (float *)(void *)keys, cnts = keys + m;
-
-  double *pre = malloc((want_prefix ? 3 : 1) * (m + 1) * sizeof *pre);
-  if (!pre) {
-    free(keys);
-    free(big);
-    return CLUSTERRT_ERR_NOMEM;
-  }
-  d->mem = pre;
-  d->vmem = keys;
-  d->m = m;
-  d->v = vals;
-  d->N = pre;
-  d->S1 = want_prefix ? d->N + (m + 1) : NULL;
-  d->S2 = want_prefix ? d->S1 + (m + 1) : NULL;
-
-  /* The mean from the sorted values (deterministic), then the prefixes. */
-  double total = 0;
-#define COUNT(t) ((double)(big ? big[t] : cnts[t]))
-  for (size_t t = 0; t < m; t++) total += COUNT(t) * (double)vals[t];
+  free(keys);
   d->mean = total / (double)n;
   d->N[0] = 0;
   double s1 = 0, s2 = 0;
   for (size_t t = 0; t < m; t++) {
-    double c = COUNT(t), x = (double)vals[t] - d->mean;
+    double c = d->N[t + 1], x = (double)d->v[t] - d->mean;
     if (want_prefix) {
       d->S1[t] = s1;
       d->S2[t] = s2;
@@ -153,18 +128,15 @@ clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
     }
     d->N[t + 1] = d->N[t] + c;
   }
-#undef COUNT
   if (want_prefix) {
     d->S1[m] = s1;
     d->S2[m] = s2;
   }
-  free(big);
   return CLUSTERRT_OK;
 }
 
 void rt_distinct_free(rt_distinct *d) {
   free(d->mem);
-  free(d->vmem);
   memset(d, 0, sizeof *d);
 }
 
