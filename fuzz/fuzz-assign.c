@@ -114,8 +114,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       size_t ch = perChannel ? (i / inner) % channels : 0;
       unsigned got = fz_index_at(ref, fmt, i);
       FZ_CHECK(checkOne(w[i], c + ch * k, k, got), "element %zu (w=%a): index %u "
-               "(c=%a) is not the nearest centroid (k=%zu)", i, (double)w[i], got,
-               got < k ? (double)c[ch * k + got] : 0.0, k);
+               "(c=%a) is not the nearest centroid (k=%zu; c[0]=%a, c[k-1]=%a)", i,
+               (double)w[i], got, got < k ? (double)c[ch * k + got] : 0.0, k,
+               (double)c[ch * k], (double)c[ch * k + k - 1]);
     }
     unsigned bits = clusterrt_format_bits(fmt);
     if (bits < 8 && (n * bits) % 8)

@@ -182,6 +182,17 @@ static clusterrt_status finish_table(rt_table *t) {
       double lo = (double)t->u[0] - ((double)t->u[1] - (double)t->u[0]) * 0x1p20;
       double hi = (double)t->u[m - 1] +
                   ((double)t->u[m - 1] - (double)t->u[m - 2]) * 0x1p20;
+      /* Beyond the end centroids every distance grows; once the nearest
+       * one overflows to Inf in float, all of them do and every centroid
+       * ties (w = -FLT_MAX, c = {4.9e31, 1.0e38}: both Inf, so the lowest
+       * caller index wins, not the nearer value; found by
+       * fuzz/fuzz-assign.c). Keep the count to where the end centroid's
+       * distance is finite: |w - u| <= the largest float below FLT_MAX
+       * rounds to at most FLT_MAX. */
+      double fin = (double)nextafterf(FLT_MAX, 0.0f);
+      double lo_fin = (double)t->u[0] - fin, hi_fin = (double)t->u[m - 1] + fin;
+      lo = lo < lo_fin ? lo_fin : lo;
+      hi = hi > hi_fin ? hi_fin : hi;
       lo = lo < -FLT_MAX ? -FLT_MAX : lo;
       hi = hi > FLT_MAX ? FLT_MAX : hi;
       float flo = (float)lo, fhi = (float)hi; /* round inwards */

@@ -12,6 +12,8 @@
  */
 #include "test-util.h"
 
+#include <float.h>
+
 /* The issue's list, plus sizes that reach each depth of the AVX-512
  * register search (P = 32, 64, 128). */
 static const size_t Ks[] = {1,  2,  3,   16,  17,  33,  64,    65,
@@ -166,6 +168,15 @@ static void plateaus(void) {
   float c[6] = {1.0f, 0.5f, 1.0f + 0x1p-23f, 0.75f, -2.0f, 3.0f};
   float w[8] = {1e9f, -1e9f, 1e30f, -1e30f, 16777216.0f, 3e38f, -3e38f, 1e20f};
   for (size_t k = 1; k <= 6; k++) check_one(w, 8, c, k, CLUSTERRT_IDX_U8, 0, 0);
+  /* Distances that overflow to Inf: beyond the end centroids every one
+   * does, so all tie and the lowest caller index wins (fuzz-assign found
+   * the count path giving the nearer value's index here). */
+  float c2[4] = {0x1.77aa48p+126f, 0x1.f77694p+104f, -0x1.8p+127f, 1.0f};
+  float w2[8] = {-FLT_MAX, FLT_MAX, -0x1.fffffcp+127f, 0x1.fffffcp+127f,
+                 -0x1p+127f, 0x1p+127f, -3e38f, 3e38f};
+  for (size_t k = 1; k <= 4; k++)
+    for (size_t wo = 0; wo < 16; wo += 5)
+      check_one(w2, 8, c2, k, CLUSTERRT_IDX_U8, wo, 0);
 }
 
 static void errors(void) {
