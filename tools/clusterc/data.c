@@ -295,9 +295,16 @@ int dataLoad(Dataset *d, const char *images, const char *labels) {
     return fail(images, "samples must have rank 2 to 5 ([N, ...]); this array has rank %d",
                 im.rank);
   }
+  if (im.shape[0] == 0) {
+    /* Nothing to train or evaluate on; its sample shape could not be
+     * checked against the model either (fuzz-data: [0, 524544, 513]
+     * loaded as a data set of 1-value samples). */
+    free(im.data);
+    return fail(images, "the data set has no samples (its first dimension is 0)");
+  }
   d->n = (size_t)im.shape[0];
   d->rank = im.rank - 1;
-  d->sampleSize = d->n ? im.count / d->n : 1;
+  d->sampleSize = im.count / d->n;
   for (int i = 0; i < d->rank; ++i)
     d->shape[i] = im.shape[i + 1];
   if (im.elem == E_F32) {

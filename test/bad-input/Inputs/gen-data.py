@@ -46,3 +46,5 @@ write("images-16x16", idx_images(100, 16, 16, images[:100 * 256]))
 write("labels-class-12", idx_labels(100, labels[:7] + b"\x0c" + labels[8:]))
 # More data than the header says.
 write("images-long", idx_images(100, 28, 28, images) + b"\x00" * 10)
+# No samples at all, with a sample shape far from the model's.
+write("images-empty", idx_images(0, 524544, 513, b""))
