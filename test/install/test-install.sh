@@ -38,7 +38,9 @@ quiet cmake -S "$src/consumer" -B "$work/consumer" -G Ninja \
   -DCMAKE_EXE_LINKER_FLAGS="${ldflags[*]}"
 quiet cmake --build "$work/consumer" -j 2
 # The shared consumer must load the installed library, not the build's.
-ldd "$work/consumer/consumer-shared" | grep -q "libclusterc-passes.so.0 => $prefix/" ||
+# (grep reads all of ldd's output: grep -q would exit at the match, and
+# ldd, killed by SIGPIPE, would fail the pipeline under pipefail.)
+ldd "$work/consumer/consumer-shared" | grep "libclusterc-passes.so.0 => $prefix/" >/dev/null ||
   { echo "consumer-shared does not use $prefix"; ldd "$work/consumer/consumer-shared"; exit 1; }
 for c in consumer-shared consumer-static; do
   "$work/consumer/$c" "$model" > "$work/consumer/$c.out"
@@ -61,7 +63,7 @@ echo "== pkg-config clusterrt: $(pkg-config --libs clusterrt)"
 "$cc" "${flags[@]}" "$src/rt-consumer.c" -o "$work/pc/rt-consumer" \
   $(pkg-config --cflags --libs clusterrt) -lm
 LD_LIBRARY_PATH=$prefix/$libdir "$work/pc/rt-consumer"
-if readelf -d "$work/pc/rt-consumer" | grep -q 'MLIR\|LLVM'; then
+if readelf -d "$work/pc/rt-consumer" | grep 'MLIR\|LLVM' >/dev/null; then
   echo "rt-consumer links MLIR or LLVM"; exit 1
 fi
 
