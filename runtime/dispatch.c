@@ -9,6 +9,9 @@
  * clusterrt_set_isa replaces it (tests and benchmarks). The AVX-512 set
  * has a variant with kernels that also need VBMI, used when the CPU has it
  * and CLUSTERRT_VBMI is not 0.
+ *
+ * The tables come from the list of kernels (kernels.def): this file only
+ * says which table an ISA uses.
  */
 #include "internal.h"
 
@@ -16,47 +19,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-const rt_kernels rt_kernels_generic = {
+/* The tables: rt_kernels_<col> holds, for each kernels.def entry, the
+ * kernel named in column col. RT_COLUMN picks the column. */
+#define RT_NAME_(op, isa) clusterrt_##op##__##isa
+#define RT_NAME(op, isa) RT_NAME_(op, isa)
+#define RT_KERNEL(op, ret, params, generic, avx2, avx512, avx512vbmi, neon)  \
+  .op = RT_NAME(op, RT_COLUMN(generic, avx2, avx512, avx512vbmi, neon)),
+
+#define RT_COLUMN(generic, avx2, avx512, avx512vbmi, neon) generic
+static const rt_kernels rt_kernels_generic = {
     .isa = CLUSTERRT_ISA_GENERIC,
-    .assign = clusterrt_assign__generic,
-    .decode = clusterrt_decode__generic,
-    .accumulate = clusterrt_accumulate__generic,
-    .sgd = clusterrt_sgd__generic,
-    .adam = clusterrt_adam__generic,
-    .rowmin = clusterrt_rowmin__generic,
-    .rows = clusterrt_rows__generic};
+#include "kernels.def"
+};
+#undef RT_COLUMN
 
 #ifdef CLUSTERRT_HAVE_AVX2
-const rt_kernels rt_kernels_avx2 = {
+#define RT_COLUMN(generic, avx2, avx512, avx512vbmi, neon) avx2
+static const rt_kernels rt_kernels_avx2 = {
     .isa = CLUSTERRT_ISA_AVX2,
-    .assign = clusterrt_assign__avx2,
-    .decode = clusterrt_decode__avx2,
-    .accumulate = clusterrt_accumulate__avx2,
-    .sgd = clusterrt_sgd__avx2,
-    .adam = clusterrt_adam__avx2,
-    .rowmin = clusterrt_rowmin__avx2,
-    .rows = clusterrt_rows__avx2};
+#include "kernels.def"
+};
+#undef RT_COLUMN
 #endif
+
 #ifdef CLUSTERRT_HAVE_AVX512
-const rt_kernels rt_kernels_avx512 = {
+#define RT_COLUMN(generic, avx2, avx512, avx512vbmi, neon) avx512
+static const rt_kernels rt_kernels_avx512 = {
     .isa = CLUSTERRT_ISA_AVX512,
-    .assign = clusterrt_assign__avx512,
-    .decode = clusterrt_decode__avx512,
-    .accumulate = clusterrt_accumulate__avx512,
-    .sgd = clusterrt_sgd__avx512,
-    .adam = clusterrt_adam__avx512,
-    .rowmin = clusterrt_rowmin__avx512,
-    .rows = clusterrt_rows__avx512};
+#include "kernels.def"
+};
+#undef RT_COLUMN
 /* The same with the kernels that also need VBMI. */
-const rt_kernels rt_kernels_avx512vbmi = {
+#define RT_COLUMN(generic, avx2, avx512, avx512vbmi, neon) avx512vbmi
+static const rt_kernels rt_kernels_avx512vbmi = {
     .isa = CLUSTERRT_ISA_AVX512,
-    .assign = clusterrt_assign__avx512,
-    .decode = clusterrt_decode__avx512vbmi,
-    .accumulate = clusterrt_accumulate__avx512,
-    .sgd = clusterrt_sgd__avx512,
-    .adam = clusterrt_adam__avx512,
-    .rowmin = clusterrt_rowmin__avx512,
-    .rows = clusterrt_rows__avx512};
+#include "kernels.def"
+};
+#undef RT_COLUMN
 
 /* VBMI kernels unless CLUSTERRT_VBMI=0 (tests reach the others that way). */
 static int use_vbmi(void) {
@@ -64,19 +63,16 @@ static int use_vbmi(void) {
   return rt_cpu_has_avx512vbmi() && !(env && strcmp(env, "0") == 0);
 }
 #endif
+
 #ifdef CLUSTERRT_HAVE_NEON
-/* The generic optimizer loops auto-vectorize to NEON already; the
- * k-means row scan stays scalar there. */
-const rt_kernels rt_kernels_neon = {
+#define RT_COLUMN(generic, avx2, avx512, avx512vbmi, neon) neon
+static const rt_kernels rt_kernels_neon = {
     .isa = CLUSTERRT_ISA_NEON,
-    .assign = clusterrt_assign__neon,
-    .decode = clusterrt_decode__neon,
-    .accumulate = clusterrt_accumulate__neon,
-    .sgd = clusterrt_sgd__generic,
-    .adam = clusterrt_adam__generic,
-    .rowmin = clusterrt_rowmin__generic,
-    .rows = clusterrt_rows__generic};
+#include "kernels.def"
+};
+#undef RT_COLUMN
 #endif
+#undef RT_KERNEL
 
 static _Atomic(const rt_kernels *) current;
 

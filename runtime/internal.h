@@ -86,13 +86,7 @@ uint16_t rt_assign_one(const rt_table *t, float w);
 
 /* ---- Kernel table ------------------------------------------------------- */
 
-/* Assign n weights; out receives n indices as uint8 (wide = 0, k <= 256)
- * or native-endian uint16 (wide = 1), at any alignment. Returns nonzero if
- * some w[i] is NaN (out is then unspecified). */
-typedef int (*rt_assign_fn)(const rt_table *t, const float *w, size_t n,
-                            void *out, int wide);
-
-/* out[i] = v in the layout above. */
+/* out[i] = v in the index layout of the assign kernels (kernels.def). */
 static inline void rt_store_idx(void *out, int wide, size_t i, uint32_t v) {
   if (wide) {
     uint16_t x = (uint16_t)v;
@@ -101,141 +95,51 @@ static inline void rt_store_idx(void *out, int wide, size_t i, uint32_t v) {
     ((uint8_t *)out)[i] = (uint8_t)v;
   }
 }
-/* Decode n indices in format f (k checked by the caller to fit f).
- * Returns nonzero if some index is >= k. */
-typedef int (*rt_decode_fn)(const void *idx, clusterrt_index_format f,
-                            size_t n, const float *c, size_t k, float *w);
-/* Accumulate: sums[0..k) += g over each index (indices already validated
- * < k), counts[0..k) += 1 per index if counts != NULL. */
-typedef void (*rt_accumulate_fn)(const float *g, const void *idx,
-                                 clusterrt_index_format f, size_t n, size_t k,
-                                 float *sums, uint64_t *counts);
 
-/* Optimizer steps (optim.c): arguments already checked, n > 0. The Adam
- * constants are the hyper-parameters rounded to float once. */
-typedef void (*rt_sgd_fn)(float *w, const float *g, float *v, size_t n,
-                          float lr, float momentum, float wd);
+/* The Adam constants of the adam kernels (optim.c): the hyper-parameters
+ * rounded to float once. */
 typedef struct rt_adam_consts {
   float b1, omb1, b2, omb2; /* beta1, 1-beta1, beta2, 1-beta2 */
   float nss;                /* -lr / (1 - beta1^step) */
   float bc2s;               /* sqrt(1 - beta2^step) */
   float eps;
 } rt_adam_consts;
-typedef void (*rt_adam_fn)(float *w, const float *g, float *m, float *v,
-                           size_t n, const rt_adam_consts *k);
 
-/* Row minimum for exact 1-D k-means (kmeans1d.c): the smallest s in
- * [s0, s1] minimising prev[s] + cost(s, e), where with i = off + s and
- * j = off + e
+/* The row-minimum kernels of exact 1-D k-means (kmeans1d.c) find, for a
+ * row e, the smallest s in [s0, s1] minimising prev[s] + cost(s, e), where
+ * with i = off + s and j = off + e
  *   cost = max(0, (S2[j]-S2[i]) - (S1[j]-S1[i])^2 / (N[j]-N[i])),
- * evaluated in double exactly in this order (no contraction); *best gets
- * the minimum. s0 <= s1 < e. */
+ * evaluated in double exactly in this order (no contraction). */
 typedef struct rt_rowmin_args {
   const double *N, *S1, *S2, *prev;
   size_t off;
 } rt_rowmin_args;
-typedef size_t (*rt_rowmin_fn)(const rt_rowmin_args *a, size_t e, size_t s0,
-                               size_t s1, double *best);
-/* The same for count independent rows at once: row i is e[i] with the
- * range [s0[i], s1[i]]; best[i] and arg[i] receive its minimum. */
-typedef void (*rt_rows_fn)(const rt_rowmin_args *a, size_t count,
-                           const uint32_t *e, const uint32_t *s0,
-                           const uint32_t *s1, double *best, uint32_t *arg);
 
+/* From kernels.def: the function type rt_<op>_fn of each kernel family and
+ * the prototypes of its kernels clusterrt_<op>__<isa> (each defined in its
+ * own file: assign.c, assign-avx2.c, ...; a kernel named in several
+ * columns is declared more than once, which C allows). */
+#define RT_KERNEL(op, ret, params, generic, avx2, avx512, avx512vbmi, neon)  \
+  typedef ret(*rt_##op##_fn) params;                                         \
+  ret clusterrt_##op##__##generic params;                                    \
+  ret clusterrt_##op##__##avx2 params;                                       \
+  ret clusterrt_##op##__##avx512 params;                                     \
+  ret clusterrt_##op##__##avx512vbmi params;                                 \
+  ret clusterrt_##op##__##neon params;
+#include "kernels.def"
+#undef RT_KERNEL
+
+/* A dispatch table: one kernel per family (kernels.def), for one ISA. */
 typedef struct rt_kernels {
   clusterrt_isa isa;
-  rt_assign_fn assign;
-  rt_decode_fn decode;
-  rt_accumulate_fn accumulate;
-  rt_sgd_fn sgd;
-  rt_adam_fn adam;
-  rt_rowmin_fn rowmin;
-  rt_rows_fn rows;
+#define RT_KERNEL(op, ret, params, generic, avx2, avx512, avx512vbmi, neon)  \
+  rt_##op##_fn op;
+#include "kernels.def"
+#undef RT_KERNEL
 } rt_kernels;
 
 /* The kernels of the ISA in use (dispatch.c). Never NULL. */
 const rt_kernels *rt_get_kernels(void);
-
-/* Per-ISA kernel sets. Each is defined in its own file; the ones not built
- * for this target are absent (guarded by CLUSTERRT_HAVE_*). */
-extern const rt_kernels rt_kernels_generic;
-#ifdef CLUSTERRT_HAVE_AVX2
-extern const rt_kernels rt_kernels_avx2;
-#endif
-#ifdef CLUSTERRT_HAVE_AVX512
-extern const rt_kernels rt_kernels_avx512;
-extern const rt_kernels rt_kernels_avx512vbmi; /* the CPU also has VBMI */
-#endif
-#ifdef CLUSTERRT_HAVE_NEON
-extern const rt_kernels rt_kernels_neon;
-#endif
-
-/* Generic kernels, also used by the ISA files for formats and sizes they do
- * not specialise. */
-int clusterrt_assign__generic(const rt_table *t, const float *w, size_t n,
-                          void *out, int wide);
-int clusterrt_decode__generic(const void *idx, clusterrt_index_format f,
-                              size_t n, const float *c, size_t k, float *w);
-void clusterrt_accumulate__generic(const float *g, const void *idx,
-                                   clusterrt_index_format f, size_t n,
-                                   size_t k, float *sums, uint64_t *counts);
-
-void clusterrt_sgd__generic(float *w, const float *g, float *v, size_t n,
-                            float lr, float momentum, float wd);
-void clusterrt_adam__generic(float *w, const float *g, float *m, float *v,
-                             size_t n, const rt_adam_consts *k);
-
-size_t clusterrt_rowmin__generic(const rt_rowmin_args *a, size_t e,
-                                 size_t s0, size_t s1, double *best);
-void clusterrt_rows__generic(const rt_rowmin_args *a, size_t count,
-                             const uint32_t *e, const uint32_t *s0,
-                             const uint32_t *s1, double *best, uint32_t *arg);
-
-/* ISA kernels (assign-<isa>.c, decode-<isa>.c, accumulate-<isa>.c,
- * optim-<isa>.c, kmeans1d-<isa>.c). */
-size_t clusterrt_rowmin__avx2(const rt_rowmin_args *a, size_t e, size_t s0,
-                              size_t s1, double *best);
-void clusterrt_rows__avx2(const rt_rowmin_args *a, size_t count,
-                          const uint32_t *e, const uint32_t *s0,
-                          const uint32_t *s1, double *best, uint32_t *arg);
-size_t clusterrt_rowmin__avx512(const rt_rowmin_args *a, size_t e, size_t s0,
-                                size_t s1, double *best);
-void clusterrt_rows__avx512(const rt_rowmin_args *a, size_t count,
-                            const uint32_t *e, const uint32_t *s0,
-                            const uint32_t *s1, double *best, uint32_t *arg);
-void clusterrt_sgd__avx2(float *w, const float *g, float *v, size_t n,
-                         float lr, float momentum, float wd);
-void clusterrt_adam__avx2(float *w, const float *g, float *m, float *v,
-                          size_t n, const rt_adam_consts *k);
-void clusterrt_sgd__avx512(float *w, const float *g, float *v, size_t n,
-                           float lr, float momentum, float wd);
-void clusterrt_adam__avx512(float *w, const float *g, float *m, float *v,
-                            size_t n, const rt_adam_consts *k);
-int clusterrt_assign__avx2(const rt_table *t, const float *w, size_t n,
-                          void *out, int wide);
-int clusterrt_decode__avx2(const void *idx, clusterrt_index_format f, size_t n,
-                           const float *c, size_t k, float *w);
-void clusterrt_accumulate__avx2(const float *g, const void *idx,
-                                clusterrt_index_format f, size_t n, size_t k,
-                                float *sums, uint64_t *counts);
-int clusterrt_assign__avx512(const rt_table *t, const float *w, size_t n,
-                          void *out, int wide);
-int clusterrt_decode__avx512(const void *idx, clusterrt_index_format f,
-                             size_t n, const float *c, size_t k, float *w);
-/* decode-avx512vbmi.c: AVX-512 + VBMI (u8 with k > 16; else the above). */
-int clusterrt_decode__avx512vbmi(const void *idx, clusterrt_index_format f,
-                                 size_t n, const float *c, size_t k,
-                                 float *w);
-void clusterrt_accumulate__avx512(const float *g, const void *idx,
-                                  clusterrt_index_format f, size_t n, size_t k,
-                                  float *sums, uint64_t *counts);
-int clusterrt_assign__neon(const rt_table *t, const float *w, size_t n,
-                          void *out, int wide);
-int clusterrt_decode__neon(const void *idx, clusterrt_index_format f, size_t n,
-                           const float *c, size_t k, float *w);
-void clusterrt_accumulate__neon(const float *g, const void *idx,
-                                clusterrt_index_format f, size_t n, size_t k,
-                                float *sums, uint64_t *counts);
 
 /* CPU features (cpu.c). */
 int rt_cpu_has_avx2(void);    /* AVX2 + FMA + OS support for YMM state */
