@@ -13,7 +13,9 @@
  * Each returns a clusterrt_status (0 = ok). Only unit strides are accepted
  * (bufferized 1-D tensors are contiguous); anything else is
  * CLUSTERRT_ERR_ARG. The descriptor layout is MLIR's ABI, written here in
- * plain C: no MLIR header is included.
+ * plain C: no MLIR header is included. They are exported (CLUSTERRT_API)
+ * although no header declares them: compiled models and the JIT call them
+ * by name.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -44,7 +46,7 @@ static clusterrt_index_format bitsFormat(int32_t bits) {
 }
 
 /* w = c[idx] from i8 bytes holding indices of `bits` bits (1, 2, 4, 8). */
-int32_t _mlir_ciface_clusterrt_mlir_decode_i8(const MemRefI8 *idx, int32_t bits,
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_decode_i8(const MemRefI8 *idx, int32_t bits,
                                               const MemRefF32 *c, MemRefF32 *w) {
   clusterrt_index_format f = bitsFormat(bits);
   if (!CONTIGUOUS(idx) || !CONTIGUOUS(c) || !CONTIGUOUS(w) || !f || bits > 8 ||
@@ -54,7 +56,7 @@ int32_t _mlir_ciface_clusterrt_mlir_decode_i8(const MemRefI8 *idx, int32_t bits,
                               (size_t)c->size, DATA(w));
 }
 
-int32_t _mlir_ciface_clusterrt_mlir_decode_i16(const MemRefI16 *idx,
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_decode_i16(const MemRefI16 *idx,
                                                const MemRefF32 *c, MemRefF32 *w) {
   if (!CONTIGUOUS(idx) || !CONTIGUOUS(c) || !CONTIGUOUS(w) || idx->size != w->size)
     return CLUSTERRT_ERR_ARG;
@@ -63,7 +65,7 @@ int32_t _mlir_ciface_clusterrt_mlir_decode_i16(const MemRefI16 *idx,
 }
 
 /* idx = argmin_k |w - c_k| as u8 (k <= 256) or u16. */
-int32_t _mlir_ciface_clusterrt_mlir_assign_i8(const MemRefF32 *w,
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_assign_i8(const MemRefF32 *w,
                                               const MemRefF32 *c, MemRefI8 *idx) {
   if (!CONTIGUOUS(w) || !CONTIGUOUS(c) || !CONTIGUOUS(idx) || idx->size != w->size)
     return CLUSTERRT_ERR_ARG;
@@ -71,7 +73,7 @@ int32_t _mlir_ciface_clusterrt_mlir_assign_i8(const MemRefF32 *w,
                               CLUSTERRT_IDX_U8, DATA(idx));
 }
 
-int32_t _mlir_ciface_clusterrt_mlir_assign_i16(const MemRefF32 *w,
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_assign_i16(const MemRefF32 *w,
                                                const MemRefF32 *c, MemRefI16 *idx) {
   if (!CONTIGUOUS(w) || !CONTIGUOUS(c) || !CONTIGUOUS(idx) || idx->size != w->size)
     return CLUSTERRT_ERR_ARG;
@@ -80,7 +82,7 @@ int32_t _mlir_ciface_clusterrt_mlir_assign_i16(const MemRefF32 *w,
 }
 
 /* gc = per-cluster SUM (mode 0) or AVG (mode 1) of g; gc->size is k. */
-int32_t _mlir_ciface_clusterrt_mlir_accumulate_i8(const MemRefF32 *g,
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_accumulate_i8(const MemRefF32 *g,
                                                   const MemRefI8 *idx, int32_t mode,
                                                   MemRefF32 *gc) {
   if (!CONTIGUOUS(g) || !CONTIGUOUS(idx) || !CONTIGUOUS(gc) || idx->size != g->size ||
@@ -91,7 +93,7 @@ int32_t _mlir_ciface_clusterrt_mlir_accumulate_i8(const MemRefF32 *g,
                                   (clusterrt_reduce)mode, DATA(gc), NULL);
 }
 
-int32_t _mlir_ciface_clusterrt_mlir_accumulate_i16(const MemRefF32 *g,
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_accumulate_i16(const MemRefF32 *g,
                                                    const MemRefI16 *idx, int32_t mode,
                                                    MemRefF32 *gc) {
   if (!CONTIGUOUS(g) || !CONTIGUOUS(idx) || !CONTIGUOUS(gc) || idx->size != g->size ||

@@ -32,6 +32,18 @@
 extern "C" {
 #endif
 
+/* Marks the library's entry points. libclusterrt is built with
+ * -fvisibility=hidden, so these are the only symbols the shared library
+ * exports; a program may define CLUSTERRT_API itself before including
+ * this header. */
+#ifndef CLUSTERRT_API
+#if defined(__GNUC__) || defined(__clang__)
+#define CLUSTERRT_API __attribute__((visibility("default")))
+#else
+#define CLUSTERRT_API
+#endif
+#endif
+
 #define CLUSTERRT_MAX_K 65536u
 
 typedef enum clusterrt_status {
@@ -47,7 +59,7 @@ typedef enum clusterrt_status {
 } clusterrt_status;
 
 /* A static, NUL-terminated description of a status. */
-const char *clusterrt_status_string(clusterrt_status s);
+CLUSTERRT_API const char *clusterrt_status_string(clusterrt_status s);
 
 /* ---- Index formats ---------------------------------------------------- */
 
@@ -60,36 +72,36 @@ typedef enum clusterrt_index_format {
 } clusterrt_index_format;
 
 /* Narrowest format that holds indices 0..k-1 (k >= 1). */
-clusterrt_index_format clusterrt_narrowest_format(size_t k);
+CLUSTERRT_API clusterrt_index_format clusterrt_narrowest_format(size_t k);
 /* Bits per index: 1, 2, 4, 8, 16; 0 for an unknown format. */
-unsigned clusterrt_format_bits(clusterrt_index_format f);
+CLUSTERRT_API unsigned clusterrt_format_bits(clusterrt_index_format f);
 /* Bytes of a buffer holding n indices: ceil(n * bits / 8). */
-size_t clusterrt_index_bytes(clusterrt_index_format f, size_t n);
+CLUSTERRT_API size_t clusterrt_index_bytes(clusterrt_index_format f, size_t n);
 /* Name: "u1", "u2", "u4", "u8", "u16"; NULL for an unknown format. */
-const char *clusterrt_format_name(clusterrt_index_format f);
+CLUSTERRT_API const char *clusterrt_format_name(clusterrt_index_format f);
 
 /* ---- Kernels ----------------------------------------------------------- */
 
 /* idx[i] = argmin_k |w[i] - c[k]| (see Conventions), written in format f. */
-clusterrt_status clusterrt_assign_f32(const float *w, size_t n, const float *c,
+CLUSTERRT_API clusterrt_status clusterrt_assign_f32(const float *w, size_t n, const float *c,
                                       size_t k, clusterrt_index_format f,
                                       void *idx);
 
 /* Per-channel assignment. w is [outer][channels][inner] (row-major), so the
  * channel of flat element e is (e / inner) % channels. Channel ch uses the
  * table c + ch * k. idx indexes flat elements (n = outer*channels*inner). */
-clusterrt_status clusterrt_assign_per_channel_f32(
+CLUSTERRT_API clusterrt_status clusterrt_assign_per_channel_f32(
     const float *w, size_t outer, size_t channels, size_t inner,
     const float *c, size_t k, clusterrt_index_format f, void *idx);
 
 /* w[i] = c[idx[i]]. Returns CLUSTERRT_ERR_INDEX if some idx[i] >= k (the
  * contents of w are then unspecified). */
-clusterrt_status clusterrt_decode_f32(const void *idx,
+CLUSTERRT_API clusterrt_status clusterrt_decode_f32(const void *idx,
                                       clusterrt_index_format f, size_t n,
                                       const float *c, size_t k, float *w);
 
 /* Per-channel decode, the inverse layout of clusterrt_assign_per_channel_f32. */
-clusterrt_status clusterrt_decode_per_channel_f32(
+CLUSTERRT_API clusterrt_status clusterrt_decode_per_channel_f32(
     const void *idx, clusterrt_index_format f, size_t outer, size_t channels,
     size_t inner, const float *c, size_t k, float *w);
 
@@ -102,13 +114,13 @@ typedef enum clusterrt_reduce {
  * counts, if not NULL, receives the cluster sizes. Sums are formed in float
  * with per-lane partial sums; results agree with the generic kernel within
  * the tolerance documented in runtime/README.md. */
-clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
+CLUSTERRT_API clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
                                           clusterrt_index_format f, size_t n,
                                           size_t k, clusterrt_reduce r,
                                           float *gc, uint64_t *counts);
 
 /* counts[0..k) = cluster sizes. */
-clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
+CLUSTERRT_API clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
                                   size_t n, size_t k, uint64_t *counts);
 
 /* ---- Optimizer steps (training) ------------------------------------------
@@ -128,7 +140,7 @@ clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
  *   w  = w - lr*v                 (w - lr*g' when momentum == 0)
  * Zero v before the first step; momentum*0 + g' = g' is then PyTorch's
  * first step, which initialises its buffer with g'. */
-clusterrt_status clusterrt_sgd_f32(float *w, const float *g, float *v,
+CLUSTERRT_API clusterrt_status clusterrt_sgd_f32(float *w, const float *g, float *v,
                                    size_t n, float lr, float momentum,
                                    float weight_decay);
 
@@ -141,7 +153,7 @@ clusterrt_status clusterrt_sgd_f32(float *w, const float *g, float *v,
  * i.e. w -= lr * (m/(1-beta1^step)) / (sqrt(v/(1-beta2^step)) + eps); the
  * scalars 1-beta, s and b are computed in double and rounded to float once,
  * as PyTorch does. */
-clusterrt_status clusterrt_adam_f32(float *w, const float *g, float *m,
+CLUSTERRT_API clusterrt_status clusterrt_adam_f32(float *w, const float *g, float *m,
                                     float *v, size_t n, float lr, float beta1,
                                     float beta2, float eps, uint64_t step);
 
@@ -157,27 +169,27 @@ typedef enum clusterrt_init {
 
 /* Parses "linear", "random", "density", "kmeans++", "kmeans1d". Returns 0 on
  * success, -1 for an unknown name. */
-int clusterrt_init_parse(const char *name, size_t len, clusterrt_init *out);
-const char *clusterrt_init_name(clusterrt_init m);
+CLUSTERRT_API int clusterrt_init_parse(const char *name, size_t len, clusterrt_init *out);
+CLUSTERRT_API const char *clusterrt_init_name(clusterrt_init m);
 
 /* Writes k initial centroids, sorted ascending, to c. Deterministic for a
  * given (w, n, k, method, seed). Fewer distinct values than k is allowed
  * (centroids then repeat). */
-clusterrt_status clusterrt_init_f32(const float *w, size_t n, size_t k,
+CLUSTERRT_API clusterrt_status clusterrt_init_f32(const float *w, size_t n, size_t k,
                                     clusterrt_init method, uint64_t seed,
                                     float *c);
 
 /* Lloyd iterations from the centroids in c (any order) until no assignment
  * changes or max_iter is reached. Empty clusters keep their centroid. On
  * return c is sorted ascending; *iters (if not NULL) gets the count. */
-clusterrt_status clusterrt_lloyd_f32(const float *w, size_t n, float *c,
+CLUSTERRT_API clusterrt_status clusterrt_lloyd_f32(const float *w, size_t n, float *c,
                                      size_t k, unsigned max_iter,
                                      unsigned *iters);
 
 /* Exact optimal 1-D k-means (minimum total squared error), on the sorted
  * distinct values weighted by multiplicity, O(k * m) time with the
  * divide-and-conquer / SMAWK optimisation and O(m) memory. c is sorted. */
-clusterrt_status clusterrt_kmeans1d_f32(const float *w, size_t n, size_t k,
+CLUSTERRT_API clusterrt_status clusterrt_kmeans1d_f32(const float *w, size_t n, size_t k,
                                         float *c);
 
 /* ---- One call: what the pass and the trainer use ----------------------- */
@@ -196,7 +208,7 @@ typedef struct clusterrt_cluster_options {
  * so clustering is lossless when k >= the number of distinct values. The
  * k_out centroids are sorted ascending and distinct. If idx is not NULL it
  * receives the assignment in format f, which must hold k_out. */
-clusterrt_status clusterrt_cluster_f32(const float *w, size_t n,
+CLUSTERRT_API clusterrt_status clusterrt_cluster_f32(const float *w, size_t n,
                                        const clusterrt_cluster_options *opts,
                                        float *c, size_t *k_out,
                                        clusterrt_index_format f, void *idx);
@@ -212,12 +224,12 @@ typedef enum clusterrt_isa {
 
 /* The ISA in use: the best available, unless CLUSTERRT_ISA names one
  * (read once, at the first call into the library). */
-clusterrt_isa clusterrt_get_isa(void);
+CLUSTERRT_API clusterrt_isa clusterrt_get_isa(void);
 /* Whether this CPU and this build can run isa. */
-int clusterrt_isa_available(clusterrt_isa isa);
+CLUSTERRT_API int clusterrt_isa_available(clusterrt_isa isa);
 /* Forces an ISA (tests, benchmarks). CLUSTERRT_ERR_ISA if unavailable. */
-clusterrt_status clusterrt_set_isa(clusterrt_isa isa);
-const char *clusterrt_isa_name(clusterrt_isa isa);
+CLUSTERRT_API clusterrt_status clusterrt_set_isa(clusterrt_isa isa);
+CLUSTERRT_API const char *clusterrt_isa_name(clusterrt_isa isa);
 
 #ifdef __cplusplus
 }
