@@ -576,9 +576,10 @@ class Upgrader:
             kernel = wdims[1:3] if op.name == "conv2d" else wdims[0:2]
             x, xt, attrs["pad"] = self.fit_window(op, lines, a, kernel, parse_i64_array(a["dilation"]))
         izp, wzp, acc = self.conv_zps(op, lines, a, in_elt, w_elt)
-        attrs = [(k, attrs[k]) for k in names] + [("acc_type", acc)]
-        if "local_bound" in a:
-            attrs.append(("local_bound", a["local_bound"]))
+        # The original attributes in their order, then acc_type.
+        attrs["local_bound"] = a.get("local_bound")
+        attrs = [(k, attrs[k]) for k, _ in op.props + op.attrs if k in names or k == "local_bound"]
+        attrs.append(("acc_type", acc))
         self.emit(op, lines, op.results[0], op.name, [x] + op.operands[1:] + [izp, wzp],
                   [xt] + op.in_types[1:] + ["tensor<1x%s>" % in_elt, "tensor<1x%s>" % w_elt], attrs, op.out_types[0])
         return lines
