@@ -232,8 +232,10 @@ INT_BITS = {"i1": 1, "i8": 8, "i16": 16, "i32": 32, "i48": 48, "i64": 64}
 # Accumulator of conv and matmul ops per input element type: what 0.x
 # implied (19 accumulates f16 in f16), within what 1.0 allows.
 ACC_TYPE = {"f32": "f32", "f16": "f16", "bf16": "f32", "i8": "i32", "i16": "i48"}
-# Largest finite value and the infinities (hex) of the narrow float types.
-FLOAT_LIMIT = {"f16": (65504.0, "0x7C00", "0xFC00"), "bf16": (3.3895313892515355e38, "0x7F80", "0xFF80")}
+# Where rounding to the narrow float types reaches infinity (halfway between
+# the largest finite value and the next power of two; ties go to the even
+# infinity), and their infinities in hex.
+FLOAT_LIMIT = {"f16": (65520.0, "0x7C00", "0xFC00"), "bf16": ((2 - 2 ** -8) * 2.0 ** 127, "0x7F80", "0xFF80")}
 
 
 def zero_text(elt, value=0):
@@ -255,9 +257,9 @@ def float_bound(text, elt):
     except ValueError:
         raise UpgradeError("cannot read the float bound '%s'" % text)
     lim, pinf, ninf = FLOAT_LIMIT[elt]
-    if v > lim:
+    if v >= lim:
         return "%s : %s" % (pinf, elt)
-    if v < -lim:
+    if v <= -lim:
         return "%s : %s" % (ninf, elt)
     return "%s : %s" % (text, elt)
 
