@@ -37,6 +37,7 @@ rewritten:
   mul                    shift attribute -> tensor<1xi8> operand
   transpose              perms operand (a tosa.const earlier in the file)
                          -> perms attribute
+  reduce_prod, int_div   renamed reduce_product, intdiv
 
 e.g.  %y = tosa.reshape %x {new_shape = array<i64: 2, 6>} : (tensor<12xf32>) -> tensor<2x6xf32>
  ->   %__tu0 = tosa.const_shape {values = dense<[2, 6]> : tensor<2xindex>} : () -> !tosa.shape<2>
@@ -283,12 +284,15 @@ def parse_op(code):
     m = _OPLINE.match(code)
     if m:
         indent, results, quoted, name = m.group(1), m.group(2), m.group(3), m.group(4)
+        name_at = m.start(4)
     else:
         m = _OPLINE_NORESULT.match(code)
         if not m:
             return None
         indent, results, quoted, name = m.group(1), "", m.group(2), m.group(3)
+        name_at = m.start(3)
     op = Op()
+    op.code, op.name_at = code, name_at
     op.indent, op.name, op.generic = indent, name, bool(quoted)
     op.results = [r.strip() for r in results.split(",")] if results else []
     op.props, op.attrs = [], []
@@ -487,8 +491,8 @@ class Upgrader:
         fn = getattr(self, "op_" + op.name, None)
         if fn is not None:
             return fn(op)
-        if op.name in UNCHANGED:
-            allowed, arity = UNCHANGED[op.name]
+        if op.name in UNCHANGED or op.name in RENAMED:
+            allowed, arity = UNCHANGED.get(op.name) or UNCHANGED[RENAMED[op.name]]
             self.attrs_of(op, allowed)
             n_out = len(op.results) if op.name == "custom" else 1
             self.check(op, arity, n_out)
@@ -497,6 +501,9 @@ class Upgrader:
                 if len(ranks) != 1:
                     raise UpgradeError("tosa.%s: operands of different ranks (1.0 needs equal ranks; "
                                        "not converted)" % op.name)
+            if op.name in RENAMED:
+                k = op.name_at
+                return [(op.code[:k] + RENAMED[op.name] + op.code[k + len(op.name):]).rstrip()]
             return None
         raise UpgradeError("tosa.%s: op not supported by tosa-upgrade (no known 1.0 conversion)" % op.name)
 
@@ -769,13 +776,16 @@ for _n in _BINARY:
     UNCHANGED[_n] = ((), 2)
 for _n in _UNARY:
     UNCHANGED[_n] = ((), 1)
-for _n in ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_all", "reduce_any", "argmax"):
+for _n in ("reduce_sum", "reduce_max", "reduce_min", "reduce_product", "reduce_all", "reduce_any", "argmax"):
     UNCHANGED[_n] = (("axis",), 1)
+UNCHANGED["intdiv"] = ((), 2)
 UNCHANGED["concat"] = (("axis",), None)
 UNCHANGED["select"] = ((), 3)
 UNCHANGED["custom"] = (("operator_name", "domain_name", "implementation_attrs"), None)
+# Renamed in 1.0, operands and attributes as they were.
+RENAMED = {"reduce_prod": "reduce_product", "int_div": "intdiv"}
 # Broadcasting ops: 1.0 needs operands of one rank.
-SAME_RANK = set(_BINARY) | {"select"}
+SAME_RANK = set(_BINARY) | {"select", "int_div"}
 
 
 def main(argv=None):

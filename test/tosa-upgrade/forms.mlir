@@ -168,3 +168,32 @@ func.func @quantized(%x: tensor<1x1x1x4xi8>, %a: tensor<1x4x4xi8>, %f: tensor<4x
   %h = tosa.clamp %f {max_fp = 3.40282347E+38 : f32, max_int = 0 : i64, min_fp = -1.0 : f32, min_int = 0 : i64} : (tensor<4xf16>) -> tensor<4xf16>
   return %c, %s, %r, %h : tensor<1x1x1x4xi32>, tensor<1x4x4xi32>, tensor<1x4x4xi8>, tensor<4xf16>
 }
+
+// More ops that stay (as they are, or renamed: reduce_prod and int_div are
+// reduce_product and intdiv in 1.0).
+// CHECK-LABEL: func.func @more_unchanged(
+// CHECK:       %p = tosa.reduce_product %d {axis = 1 : i32} : (tensor<2x3xf32>) -> tensor<2x1xf32>
+// CHECK:       %q = tosa.intdiv %i, %j : (tensor<2x3xi32>, tensor<2x3xi32>) -> tensor<2x3xi32>
+func.func @more_unchanged(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %a = tosa.abs %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %l = tosa.log %a : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %r = tosa.exp %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %c = tosa.ceil %l : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %f = tosa.floor %r : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %s = tosa.sin %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %o = tosa.cos %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %e = tosa.erf %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %g = tosa.greater %s, %o : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xi1>
+  %m = tosa.select %g, %e, %c : (tensor<2x3xi1>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %n = tosa.minimum %m, %f : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %d = tosa.pow %a, %n : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %p = tosa.reduce_prod %d {axis = 1 : i32} : (tensor<2x3xf32>) -> tensor<2x1xf32>
+  %h = tosa.reduce_min %d {axis = 1 : i32} : (tensor<2x3xf32>) -> tensor<2x1xf32>
+  %t = tosa.concat %p, %h, %p {axis = 1 : i32} : (tensor<2x1xf32>, tensor<2x1xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+  %i = tosa.cast %x : (tensor<2x3xf32>) -> tensor<2x3xi32>
+  %j = tosa.clamp %i {max_fp = 0.0 : f32, max_int = 100 : i64, min_fp = 0.0 : f32, min_int = 1 : i64} : (tensor<2x3xi32>) -> tensor<2x3xi32>
+  %q = tosa.int_div %i, %j : (tensor<2x3xi32>, tensor<2x3xi32>) -> tensor<2x3xi32>
+  %k = tosa.cast %q : (tensor<2x3xi32>) -> tensor<2x3xf32>
+  %y = tosa.add %t, %k : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
