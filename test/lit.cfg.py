@@ -51,3 +51,14 @@ config.substitutions.append(("%clusterrt_so", os.path.join(config.clusterc_obj_r
 if (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")
         and os.path.isdir("/usr/aarch64-linux-gnu")):
     config.available_features.add("aarch64-cross")
+
+# MLIR 22 next to 19 (docs: /work/shared/MLIR22-NOTES.md): tosa-upgrade's
+# tests parse, lower and run the upgraded TOSA 1.0 text with it. Its bin
+# directory comes from CLUSTERC_MLIR22_TOOLS_DIR or config.mlir22_tools_dir;
+# an unpacked (not installed) 22 needs LD_LIBRARY_PATH for its tools.
+mlir22_tools = os.environ.get("CLUSTERC_MLIR22_TOOLS_DIR") or getattr(config, "mlir22_tools_dir", "")
+if mlir22_tools and os.path.exists(os.path.join(mlir22_tools, "mlir-opt")):
+    config.available_features.add("mlir22")
+    config.substitutions.append(("%mlir22_opt", "env LD_LIBRARY_PATH=%s %s" % (
+        os.path.join(mlir22_tools, "..", "lib"), os.path.join(mlir22_tools, "mlir-opt"))))
+    config.substitutions.append(("%mlir22_tools", mlir22_tools))
