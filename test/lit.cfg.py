@@ -20,6 +20,10 @@ for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "CLUSTERRT_ISA", "HOME", "TMPDIR"):
 
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%srcroot", config.clusterc_src_root))
+# `// -----` cases run one at a time, as with mlir-opt --split-input-file
+# (see split-input-file.py): %split_input_file %s clusterc --flags
+config.substitutions.append(("%split_input_file", "%s %s --dir %%t.split" % (
+    config.python_executable, os.path.join(config.test_source_root, "split-input-file.py"))))
 config.substitutions.append(("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
 config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-cpu-runner")))
 config.substitutions.append(("%mlir_libdir", os.path.join(config.llvm_tools_dir, "..", "lib")))
