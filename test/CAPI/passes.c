@@ -137,9 +137,10 @@ static void testOptionsText(void) {
   ClustercClusterTrainOptions t;
   clustercClusterTrainOptionsInit(&t);
   text = "clusters=2 mode=centroids-only loss=mse reduce=avg function=net";
-  rc = clustercClusterTrainOptionsParse(&t, text, strlen(text), err,
-                                        sizeof err);
-  fprintf(stderr, "train parse: %d clusters=%u mode=%d loss=%d reduce=%d "
+  rc =
+      clustercClusterTrainOptionsParse(&t, text, strlen(text), err, sizeof err);
+  fprintf(stderr,
+          "train parse: %d clusters=%u mode=%d loss=%d reduce=%d "
           "function=%s\n",
           rc, t.cluster.clusters, (int)t.mode, (int)t.loss, (int)t.reduce,
           t.function ? t.function : "(default)");
@@ -167,8 +168,8 @@ static void testBadOptions(void) {
     ClustercClusterWeightsOptions o;
     clustercClusterWeightsOptionsInit(&o);
     char err[256] = "";
-    int rc = clustercClusterWeightsOptionsParse(&o, bad[i], strlen(bad[i]),
-                                                err, sizeof err);
+    int rc = clustercClusterWeightsOptionsParse(&o, bad[i], strlen(bad[i]), err,
+                                                sizeof err);
     fprintf(stderr, "'%s': %d %s\n", bad[i], rc, err);
     clustercClusterWeightsOptionsFree(&o);
   }
@@ -199,8 +200,7 @@ static void testBadOptions(void) {
   // CHECK: weights onError: unknown option 'bogus' of cluster-weights
   // CHECK: weights pass: null
   p = clustercCreateClusterTrainPassFromString(
-      mlirStringRefCreateFromCString("mode=fast"), printError,
-      "train onError");
+      mlirStringRefCreateFromCString("mode=fast"), printError, "train onError");
   fprintf(stderr, "train pass: %s\n", p.ptr ? "ok" : "null");
   // CHECK: train onError: unknown mode 'fast' (expected ste, centroids-only or float)
   // CHECK: train pass: null
@@ -234,8 +234,8 @@ static void testRegistry(void) {
   // CHECK: past the end: null, negative: null
 
   // MlirStringRef is not NUL-terminated: the length decides.
-  const ClustercPassInfo *w =
-      clustercLookupPass(mlirStringRefCreate("cluster-weights{clusters=2}", 15));
+  const ClustercPassInfo *w = clustercLookupPass(
+      mlirStringRefCreate("cluster-weights{clusters=2}", 15));
   const ClustercPassInfo *t =
       clustercLookupPass(mlirStringRefCreateFromCString("cluster-train"));
   const ClustercPassInfo *none =
@@ -355,18 +355,18 @@ static void testRunClusterWeights(void) {
   // CHECK:     return
 
   // Bad input is a diagnostic at the weight and a failed run.
-  runOnModule(ctx,
-              "func.func @f(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {\n"
-              "  %w = arith.constant dense<[[1.0, 0x7FC00000], [2.0, 3.0]]>"
-              " : tensor<2x2xf32> loc(\"nan.weight\")\n"
-              "  %y = linalg.matmul ins(%x, %w : tensor<1x2xf32>, "
-              "tensor<2x2xf32>) outs(%x : tensor<1x2xf32>) -> "
-              "tensor<1x2xf32>\n"
-              "  return %y : tensor<1x2xf32>\n"
-              "}\n",
-              clustercCreateClusterWeightsPassFromString(
-                  mlirStringRefCreateFromCString("min-elements=0"), NULL,
-                  NULL));
+  runOnModule(
+      ctx,
+      "func.func @f(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {\n"
+      "  %w = arith.constant dense<[[1.0, 0x7FC00000], [2.0, 3.0]]>"
+      " : tensor<2x2xf32> loc(\"nan.weight\")\n"
+      "  %y = linalg.matmul ins(%x, %w : tensor<1x2xf32>, "
+      "tensor<2x2xf32>) outs(%x : tensor<1x2xf32>) -> "
+      "tensor<1x2xf32>\n"
+      "  return %y : tensor<1x2xf32>\n"
+      "}\n",
+      clustercCreateClusterWeightsPassFromString(
+          mlirStringRefCreateFromCString("min-elements=0"), NULL, NULL));
   // CHECK: diagnostic: cluster-weights: weight 'nan.weight' has a non-finite value (NaN) at element 1; cannot cluster
   // CHECK-NEXT: pass failed
   mlirContextDestroy(ctx);
@@ -374,16 +374,18 @@ static void testRunClusterWeights(void) {
 
 static void printRow(const ClustercLayerReport *r, void *user) {
   ++*(int *)user;
-  fprintf(stderr, "row: index=%d name=%s consumer=%s role=%s dtype=%s form=%s "
+  fprintf(stderr,
+          "row: index=%d name=%s consumer=%s role=%s dtype=%s form=%s "
           "shape=",
           r->index, r->name, r->consumer, r->role, r->dtype, r->form);
   for (intptr_t i = 0; i < r->rank; ++i)
     fprintf(stderr, "%s%" PRId64, i ? "x" : "", r->shape[i]);
   fprintf(stderr, " clustered=%d reason='%s'", r->clustered, r->reason);
   if (r->clustered)
-    fprintf(stderr, " k_requested=%u k=%u tables=%u init=%s bits=%u "
-            "elements=%" PRIu64 " bytes_before=%" PRIu64
-            " bytes_after=%" PRIu64 " mse=%g sqnr_db=%g",
+    fprintf(stderr,
+            " k_requested=%u k=%u tables=%u init=%s bits=%u "
+            "elements=%" PRIu64 " bytes_before=%" PRIu64 " bytes_after=%" PRIu64
+            " mse=%g sqnr_db=%g",
             r->k_requested, r->k, r->tables, r->init, r->bits, r->elements,
             r->bytes_before, r->bytes_after, r->mse, r->sqnr_db);
   fprintf(stderr, "\n");

@@ -149,8 +149,8 @@ static void testCluster(void) {
   // CHECK: parse bogus: -1
 
   o.k = 0;
-  printStatus("k=0", clusterrt_cluster_f32(w, 8, &o, c, &k, CLUSTERRT_IDX_U8,
-                                           idx));
+  printStatus("k=0",
+              clusterrt_cluster_f32(w, 8, &o, c, &k, CLUSTERRT_IDX_U8, idx));
   // CHECK: k=0: 2
 }
 
@@ -189,16 +189,16 @@ static void testAssign(void) {
   // CHECK: indices: 0x00 0x01 0x01 0x00
 
   const float nan[2] = {1, NAN};
-  printStatus("NaN weight", clusterrt_assign_f32(nan, 2, four, 4,
-                                                 CLUSTERRT_IDX_U8, idx));
-  printStatus("NaN centroid", clusterrt_assign_f32(four, 2, nan, 2,
-                                                   CLUSTERRT_IDX_U8, idx));
-  printStatus("k=3 in u1", clusterrt_assign_f32(four, 2, four, 3,
-                                                CLUSTERRT_IDX_U1, idx));
-  printStatus("k=0", clusterrt_assign_f32(four, 2, four, 0, CLUSTERRT_IDX_U8,
-                                          idx));
-  printStatus("NULL", clusterrt_assign_f32(NULL, 2, four, 4, CLUSTERRT_IDX_U8,
-                                           idx));
+  printStatus("NaN weight",
+              clusterrt_assign_f32(nan, 2, four, 4, CLUSTERRT_IDX_U8, idx));
+  printStatus("NaN centroid",
+              clusterrt_assign_f32(four, 2, nan, 2, CLUSTERRT_IDX_U8, idx));
+  printStatus("k=3 in u1",
+              clusterrt_assign_f32(four, 2, four, 3, CLUSTERRT_IDX_U1, idx));
+  printStatus("k=0",
+              clusterrt_assign_f32(four, 2, four, 0, CLUSTERRT_IDX_U8, idx));
+  printStatus("NULL",
+              clusterrt_assign_f32(NULL, 2, four, 4, CLUSTERRT_IDX_U8, idx));
   // CHECK: NaN weight: 3
   // CHECK: NaN centroid: 3
   // CHECK: k=3 in u1: 4
@@ -300,8 +300,8 @@ static void testOptimizers(void) {
   // v = 0.5 v + g = 0.75, -1.5
   // CHECK: w: 0.375 3.25
   printStatus("negative lr", clusterrt_sgd_f32(w, g, v, 2, -1, 0, 0));
-  printStatus("step 0", clusterrt_adam_f32(w, g, v, v, 2, 0.1f, 0.9f, 0.999f,
-                                           1e-8f, 0));
+  printStatus("step 0",
+              clusterrt_adam_f32(w, g, v, v, 2, 0.1f, 0.9f, 0.999f, 1e-8f, 0));
   // CHECK: negative lr: 7
   // CHECK: step 0: 7
 }
