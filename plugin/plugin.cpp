@@ -1,7 +1,9 @@
 // ClusterCPlugin.so: the clusterc passes in Debian's mlir-opt-19.
 //
-//   mlir-opt --load-pass-plugin=ClusterCPlugin.so \
+//   mlir-opt --load-pass-plugin=ClusterCPlugin.so
 //       --pass-pipeline='builtin.module(cluster-weights{clusters=16})'
+// (one command line; no backslash here: in a // comment it would continue
+// the comment onto the next line, -Wcomment)
 //
 // The plugin holds the passes, libclusterrt and the MLIR C API objects they
 // call, but no C++ MLIR: those symbols resolve against mlir-opt itself

@@ -20,9 +20,17 @@ for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "CLUSTERRT_ISA", "HOME", "TMPDIR"):
 
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%srcroot", config.clusterc_src_root))
+# `// -----` cases run one at a time, as with mlir-opt --split-input-file
+# (see split-input-file.py): %split_input_file %s clusterc --flags
+config.substitutions.append(("%split_input_file", "%s %s --dir %%t.split" % (
+    config.python_executable, os.path.join(config.test_source_root, "split-input-file.py"))))
 config.substitutions.append(("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
 config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-cpu-runner")))
 config.substitutions.append(("%mlir_libdir", os.path.join(config.llvm_tools_dir, "..", "lib")))
+# The C tests of the public headers (CAPI/, one program per header).
+capi_bin = os.path.join(config.clusterc_obj_root, "test", "CAPI")
+config.substitutions.append(("%capi_passes_test", os.path.join(capi_bin, "clusterc-capi-passes-test")))
+config.substitutions.append(("%capi_runtime_test", os.path.join(capi_bin, "clusterc-capi-runtime-test")))
 if config.sanitized:
     config.available_features.add("sanitized")
 # Debian's dataset-fashion-mnist (scripts/setup.sh installs it).

@@ -9,14 +9,22 @@
 // CHECK-DAG: ml_program.global private mutable @state
 // CHECK-NOT: ml_program.global private @w(
 // CHECK-LABEL: func.func @f
+// CHECK-NOT: ml_program.global_load_const @w :
 // CHECK:     %[[T:.*]] = ml_program.global_load_const @w_centroids : tensor<2xf32>
 // CHECK:     %[[I:.*]] = ml_program.global_load_const @w_idx : tensor<1xi8>
 // CHECK:     %[[W:.*]] = linalg.generic
+// CHECK:       tensor.extract %[[I]]
+// CHECK:       tensor.extract %[[T]]
 // CHECK:     linalg.matmul ins(%{{.*}}, %[[W]] :
 // CHECK-LABEL: func.func @g
-// CHECK:     ml_program.global_load_const @w_centroids
-// CHECK:     ml_program.global_load_const @w_idx
-// CHECK:     linalg.generic
+// CHECK-NOT: ml_program.global_load_const @w :
+// CHECK:     %[[T2:.*]] = ml_program.global_load_const @w_centroids : tensor<2xf32>
+// CHECK:     %[[I2:.*]] = ml_program.global_load_const @w_idx : tensor<1xi8>
+// CHECK:     %[[W2:.*]] = linalg.generic
+// CHECK:       tensor.extract %[[I2]]
+// CHECK:       tensor.extract %[[T2]]
+// CHECK:     linalg.matmul ins(%{{.*}}, %[[W2]] :
+// CHECK-NOT: ml_program.global_load_const @w :
 
 // FOLD: ml_program.global private @w(dense<{{\[\[}}1.000000e+00, -1.000000e+00]
 // FOLD-NOT: linalg.generic

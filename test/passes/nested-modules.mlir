@@ -14,28 +14,28 @@
 // REPORT: 2  w 4x2 {{.*}} 3.15
 // REPORT: totals: 3 of 3 weights clustered
 
-// GENERIC:      module @inner {
+// GENERIC-LABEL: module @inner {
 // GENERIC:        ml_program.global private @w_centroids(dense<[1.625000e+00, 5.500000e+00]>
-// GENERIC:        func.func @f
+// GENERIC-LABEL:   func.func @f
 // GENERIC:          ml_program.global_load_const @w_centroids
-// GENERIC:        func.func @h
+// GENERIC-LABEL:   func.func @h
 // GENERIC:          linalg.generic
 // GENERIC:      }
 // GENERIC:      ml_program.global private @w_centroids(dense<[3.07142854, 9.000000e+00]>
-// GENERIC:      func.func @g
+// GENERIC-LABEL: func.func @g
 // GENERIC:        ml_program.global_load_const @w_centroids
 
-// RUNTIME:      module @inner {
+// RUNTIME-LABEL: module @inner {
 // RUNTIME-NOT:    memref.global
-// RUNTIME:        func.func @f
+// RUNTIME-LABEL:   func.func @f
 // RUNTIME:          linalg.generic
-// RUNTIME:        func.func @h
+// RUNTIME-LABEL:   func.func @h
 // RUNTIME:          linalg.generic
 // RUNTIME:      }
 // RUNTIME:      memref.global "private" @w_decoded
-// RUNTIME:      func.func @g
+// RUNTIME-LABEL: func.func @g
 // RUNTIME:        memref.get_global @w_decoded
-// RUNTIME:      func.func private @clusterc_decode_weights()
+// RUNTIME-LABEL: func.func private @clusterc_decode_weights()
 
 module {
   module @inner {

@@ -1,14 +1,14 @@
 // Which constants are weights: each compute op's weight slot, directly or
 // through layout ops; biases and other operands are not.
-// RUN: clusterc --min-elements=0 --clusters=2 %s -o /dev/null --report=json=- | FileCheck %s
+// One case per function, each clustered on its own; the report lists every
+// constant the pass looked at and counts the weights.
+// RUN: %split_input_file %s clusterc --min-elements=0 --clusters=2 -o /dev/null --report=json=- | FileCheck %s
 
-#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
-#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
-#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
-#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
-
-// CHECK: "name": "dw.weight", "consumer": "tosa.depthwise_conv2d", "role": "weight", {{.*}} "clustered": true
-// CHECK: "name": "dw.bias", "consumer": "tosa.depthwise_conv2d", "role": "bias", {{.*}} "clustered": false
+// CHECK-LABEL: "layers": [
+// CHECK-NEXT: "name": "dw.weight", "consumer": "tosa.depthwise_conv2d", "role": "weight", {{.*}} "clustered": true
+// CHECK-NEXT: "name": "dw.bias", "consumer": "tosa.depthwise_conv2d", "role": "bias", {{.*}} "clustered": false
+// CHECK-NEXT: ],
+// CHECK-NEXT: "totals": {"weights": 1, "clustered": 1,
 func.func @depthwise(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x2xf32> {
   %w = "tosa.const"() <{value = dense<[[[[1.0], [2.0]]]]> : tensor<1x1x2x1xf32>}> : () -> tensor<1x1x2x1xf32> loc("dw.weight")
   %b = "tosa.const"() <{value = dense<[1.0, 3.0]> : tensor<2xf32>}> : () -> tensor<2xf32> loc("dw.bias")
@@ -16,7 +16,13 @@ func.func @depthwise(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x2xf32> {
   return %y : tensor<1x4x4x2xf32>
 }
 
-// CHECK: "name": "tconv.weight", "consumer": "tosa.transpose_conv2d", "role": "weight", {{.*}} "clustered": true
+// -----
+
+// CHECK-LABEL: "layers": [
+// CHECK-NEXT: "name": "tconv.weight", "consumer": "tosa.transpose_conv2d", "role": "weight", {{.*}} "clustered": true
+// CHECK-NEXT: "name": "{{.*}}weight-detection.mlir:[[@LINE+5]]:8", "consumer": "tosa.transpose_conv2d", "role": "bias", {{.*}} "clustered": false
+// CHECK-NEXT: ],
+// CHECK-NEXT: "totals": {"weights": 1, "clustered": 1,
 func.func @transpose_conv(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x2xf32> {
   %w = "tosa.const"() <{value = dense<[[[[1.0, 2.0]]], [[[3.0, 4.0]]]]> : tensor<2x1x1x2xf32>}> : () -> tensor<2x1x1x2xf32> loc("tconv.weight")
   %b = "tosa.const"() <{value = dense<[0.5, 1.5]> : tensor<2xf32>}> : () -> tensor<2xf32>
@@ -24,8 +30,13 @@ func.func @transpose_conv(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x2xf32> {
   return %y : tensor<1x4x4x2xf32>
 }
 
+// -----
+
 // Through tosa.transpose and tosa.reshape into tosa.matmul.
-// CHECK: "name": "mm.weight", "consumer": "tosa.matmul", "role": "weight", {{.*}} "clustered": true
+// CHECK-LABEL: "layers": [
+// CHECK-NEXT: "name": "mm.weight", "consumer": "tosa.matmul", "role": "weight", {{.*}} "clustered": true
+// CHECK-NEXT: ],
+// CHECK-NEXT: "totals": {"weights": 1, "clustered": 1,
 func.func @tosa_matmul(%x: tensor<1x2x4xf32>) -> tensor<1x2x2xf32> {
   %w = "tosa.const"() <{value = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]> : tensor<2x4xf32>}> : () -> tensor<2x4xf32> loc("mm.weight")
   %perm = "tosa.const"() <{value = dense<[1, 0]> : tensor<2xi32>}> : () -> tensor<2xi32>
@@ -35,7 +46,13 @@ func.func @tosa_matmul(%x: tensor<1x2x4xf32>) -> tensor<1x2x2xf32> {
   return %y : tensor<1x2x2xf32>
 }
 
-// CHECK: "name": "fc.weight", "consumer": "tosa.fully_connected", "role": "weight", {{.*}} "clustered": true
+// -----
+
+// CHECK-LABEL: "layers": [
+// CHECK-NEXT: "name": "fc.weight", "consumer": "tosa.fully_connected", "role": "weight", {{.*}} "clustered": true
+// CHECK-NEXT: "name": "{{.*}}weight-detection.mlir:[[@LINE+5]]:8", "consumer": "tosa.fully_connected", "role": "bias", {{.*}} "clustered": false
+// CHECK-NEXT: ],
+// CHECK-NEXT: "totals": {"weights": 1, "clustered": 1,
 func.func @fully_connected(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
   %w = "tosa.const"() <{value = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]> : tensor<2x4xf32>}> : () -> tensor<2x4xf32> loc("fc.weight")
   %b = "tosa.const"() <{value = dense<[0.0, 1.0]> : tensor<2xf32>}> : () -> tensor<2xf32>
@@ -43,11 +60,21 @@ func.func @fully_connected(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
   return %y : tensor<1x2xf32>
 }
 
-// CHECK: "name": "hwcf.weight", "consumer": "linalg.conv_2d_nhwc_hwcf", "role": "weight", {{.*}} "clustered": true
-// CHECK: "name": "init.tensor", "consumer": "", "role": "other"
-// CHECK: "name": "dwl.weight", "consumer": "linalg.depthwise_conv_2d_nhwc_hwc", "role": "weight", {{.*}} "clustered": true
-// CHECK: "name": "bmm.weight", "consumer": "linalg.batch_matmul", "role": "weight", {{.*}} "clustered": true
-// CHECK: "name": "contract.weight", "consumer": "linalg.generic", "role": "weight", {{.*}} "clustered": true
+// -----
+
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: "layers": [
+// CHECK-NEXT: "name": "hwcf.weight", "consumer": "linalg.conv_2d_nhwc_hwcf", "role": "weight", {{.*}} "clustered": true
+// CHECK-NEXT: "name": "init.tensor", "consumer": "", "role": "other"
+// CHECK-NEXT: "name": "dwl.weight", "consumer": "linalg.depthwise_conv_2d_nhwc_hwc", "role": "weight", {{.*}} "clustered": true
+// CHECK-NEXT: "name": "bmm.weight", "consumer": "linalg.batch_matmul", "role": "weight", {{.*}} "clustered": true
+// CHECK-NEXT: "name": "contract.weight", "consumer": "linalg.generic", "role": "weight", {{.*}} "clustered": true
+// CHECK-NEXT: ],
+// CHECK-NEXT: "totals": {"weights": 4, "clustered": 4,
 func.func @linalg_ops(%x: tensor<1x3x3x2xf32>, %a: tensor<1x2x2xf32>, %m: tensor<2x2xf32>)
     -> (tensor<1x3x3x2xf32>, tensor<1x3x3x2xf32>, tensor<1x2x2xf32>, tensor<2x2xf32>) {
   %w = arith.constant dense<[[[[1.0, 2.0], [3.0, 4.0]]]]> : tensor<1x1x2x2xf32> loc("hwcf.weight")
