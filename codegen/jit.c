@@ -215,7 +215,8 @@ ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions
   bool hasInit = !mlirOperationIsNull(init);
   if (hasInit)
     mlirOperationRemoveAttributeByName(init, mlirStringRefCreateFromCString("sym_visibility"));
-  /* CLUSTERC_JIT_DUMP=FILE: the module as the JIT gets it (debugging). */
+  /* CLUSTERC_JIT_DUMP=FILE: the module as the JIT gets it, before lowering
+   * (debugging). */
   const char *dump = getenv("CLUSTERC_JIT_DUMP");
   FILE *df = dump ? fopen(dump, "w") : NULL;
   if (df) {

@@ -620,17 +620,26 @@ static ClustercStatus writeBack(Session *s, const TrainArgs *a, MlirModule modul
 
 /* ---- The session ------------------------------------------------------------------------ */
 
-ClustercStatus clustercTrainOptionsCheck(const ClustercTrainOptions *a) {
+/* Parses both option texts into *to (initialized here; free it): 0, or -1
+ * with the reason in err. */
+static int parseAll(const TrainArgs *a, ClustercClusterTrainOptions *to, char *err,
+                    size_t errSize) {
+  clustercClusterTrainOptionsInit(to);
   char *text = joinOptions(a->clusterOptions, a->trainOptions);
   if (!text) {
-    ERR(a, "clusterc train: error: out of memory\n");
-    return CLUSTERC_ERROR;
+    snprintf(err, errSize, "out of memory");
+    return -1;
   }
+  int rc = clustercClusterTrainOptionsParse(to, text, strlen(text), err, errSize);
+  free(text);
+  return rc;
+}
+
+ClustercStatus clustercTrainOptionsCheck(const ClustercTrainOptions *a) {
   ClustercClusterTrainOptions to;
-  clustercClusterTrainOptionsInit(&to);
   char err[512];
   ClustercStatus rc = CLUSTERC_OK;
-  if (clustercClusterTrainOptionsParse(&to, text, strlen(text), err, sizeof err)) {
+  if (parseAll(a, &to, err, sizeof err)) {
     ERR(a, "clusterc train: error: %s\n", err);
     rc = CLUSTERC_USAGE;
   } else if (to.cluster.per_channel || to.cluster.preserve_sparsity) {
@@ -639,7 +648,6 @@ ClustercStatus clustercTrainOptionsCheck(const ClustercTrainOptions *a) {
     rc = CLUSTERC_USAGE;
   }
   clustercClusterTrainOptionsFree(&to);
-  free(text);
   return rc;
 }
 
@@ -741,16 +749,13 @@ ClustercStatus clustercTrain(MlirModule model, const ClustercTrainOptions *a,
   ClustercStatus rc = clustercTrainOptionsCheck(a);
   if (rc)
     return rc;
-  char *text = joinOptions(a->clusterOptions, a->trainOptions);
-  if (!text) {
-    ERR(a, "clusterc train: error: out of memory\n");
+  ClustercClusterTrainOptions po;
+  char err[512];
+  if (parseAll(a, &po, err, sizeof err)) { /* checked above: out of memory */
+    ERR(a, "clusterc train: error: %s\n", err);
+    clustercClusterTrainOptionsFree(&po);
     return CLUSTERC_ERROR;
   }
-  ClustercClusterTrainOptions po;
-  clustercClusterTrainOptionsInit(&po);
-  char err[512];
-  clustercClusterTrainOptionsParse(&po, text, strlen(text), err, sizeof err);
-  free(text);
   ClustercTrainMode mode = po.mode;
   /* The training module: a copy with the generated functions. */
   MlirContext ctx = mlirModuleGetContext(model);

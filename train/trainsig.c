@@ -2,12 +2,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "trainsig.h"
 
-#include "../codegen/internal.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../codegen/internal.h"
 #include "mlir-c/BuiltinAttributes.h"
 
 static const char *kindNames[] = {
