@@ -9,7 +9,12 @@
 #     ClusterC::passes_shared  libclusterc-passes.so; exports the MLIR C API it
 #                              carries, uses libMLIR.so: link nothing else of MLIR
 #     ClusterC::plugin         ClusterCPlugin.so, for mlir-opt --load-pass-plugin
-#   pkg-config --cflags --libs clusterrt | clusterc-passes   (shared libraries)
+#   find_package(ClusterC REQUIRED COMPONENTS codegen train)
+#     ClusterC::codegen, ClusterC::codegen_shared   libclusterc-codegen.{a,so}
+#     ClusterC::train, ClusterC::train_shared       libclusterc-train.{a,so}
+#     (the shared ones on libclusterc-passes.so, like passes_shared)
+#   pkg-config --cflags --libs clusterrt | clusterc-passes | clusterc-codegen
+#     | clusterc-train   (shared libraries)
 #
 # Everything is relocatable: the config and .pc files find the prefix from
 # their own location, so `cmake --install build --prefix DIR` works anywhere.
@@ -26,14 +31,16 @@ install(EXPORT ClusterCRuntimeTargets NAMESPACE ClusterC::
 
 if(CLUSTERC_ENABLE_MLIR)
   # passes.h includes mlir-c headers: consumers need MLIR's include dir.
-  foreach(t ClusterCPasses ClusterCPassesShared)
+  foreach(t ClusterCPasses ClusterCPassesShared ClusterCCodegen ClusterCCodegenShared
+      ClusterCTrain ClusterCTrainShared)
     target_include_directories(${t} SYSTEM INTERFACE
       $<INSTALL_INTERFACE:${MLIR_INCLUDE_DIRS}>)
   endforeach()
   # libMLIR.so lives in LLVM's private lib dir; libclusterrt.so beside us.
-  set_target_properties(ClusterCPassesShared PROPERTIES
-    INSTALL_RPATH "\$ORIGIN;${LLVM_LIBRARY_DIR}")
-  install(TARGETS ClusterCPasses ClusterCPassesShared
+  set_target_properties(ClusterCPassesShared ClusterCCodegenShared ClusterCTrainShared
+    PROPERTIES INSTALL_RPATH "\$ORIGIN;${LLVM_LIBRARY_DIR}")
+  install(TARGETS ClusterCPasses ClusterCPassesShared ClusterCCodegen ClusterCCodegenShared
+    ClusterCTrain ClusterCTrainShared
     EXPORT ClusterCPassesTargets
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
@@ -43,6 +50,8 @@ if(CLUSTERC_ENABLE_MLIR)
   install(EXPORT ClusterCPassesTargets NAMESPACE ClusterC::
     DESTINATION ${CLUSTERC_CMAKE_DIR})
   install(FILES ${CLUSTERC_INCLUDE_DIR}/clusterc/passes.h
+    ${CLUSTERC_INCLUDE_DIR}/clusterc/status.h ${CLUSTERC_INCLUDE_DIR}/clusterc/codegen.h
+    ${CLUSTERC_INCLUDE_DIR}/clusterc/train.h
     DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/clusterc)
 endif()
 
@@ -65,7 +74,7 @@ else()
 endif()
 set(pcs clusterrt)
 if(CLUSTERC_ENABLE_MLIR)
-  list(APPEND pcs clusterc-passes)
+  list(APPEND pcs clusterc-passes clusterc-codegen clusterc-train)
 endif()
 foreach(pc IN LISTS pcs)
   configure_file(cmake/${pc}.pc.in ${PROJECT_BINARY_DIR}/${pc}.pc @ONLY)

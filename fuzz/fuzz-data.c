@@ -1,6 +1,6 @@
 /*
  * Fuzzer of the training-data reader of `clusterc train` (IDX and .npy,
- * plain or gzip: tools/clusterc/data.c).
+ * plain or gzip: train/data.c, clustercDatasetLoad).
  *
  * The first two bytes split the rest into an images file and a labels file
  * (bit 15 set: no labels); both are written to memory files and read by
@@ -17,7 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../tools/clusterc/data.h"
+#include "clusterc/train.h"
 
 #define FZ_CHECK(cond, ...)                                                 \
   do {                                                                      \
@@ -61,8 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       close(fi);
     return 0;
   }
-  Dataset d;
-  if (!dataLoad(&d, ip, noLabels ? NULL : lp)) {
+  ClustercDataset d;
+  if (!clustercDatasetLoad(&d, ip, noLabels ? NULL : lp, NULL, NULL)) {
     int64_t prod = 1;
     for (int i = 0; i < d.rank && i < 4; ++i)
       prod *= d.shape[i];
@@ -73,11 +73,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FZ_CHECK(d.n == 0 || d.x || d.u8, "no sample data for %zu samples", d.n);
     float *buf = malloc(sizeof(float) * (d.sampleSize ? d.sampleSize : 1));
     for (size_t i = 0; buf && i < d.n; i += 1 + d.n / 8)
-      dataSample(&d, i, buf); /* reads every value of a few samples */
+      clustercDatasetSample(&d, i, buf); /* reads every value of a few samples */
     for (size_t i = 0; d.y && i < d.n; ++i)
       FZ_CHECK(d.y[i] >= 0, "label %zu is %d", i, d.y[i]);
     free(buf);
-    dataFree(&d);
+    clustercDatasetFree(&d);
   }
   close(fi);
   if (fl >= 0)

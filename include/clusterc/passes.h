@@ -176,21 +176,27 @@ MlirPass clustercCreateClusterTrainPassFromString(MlirStringRef options,
                                                   MlirStringCallback onError,
                                                   void *userData);
 
-/* Writes trained values back into a model: for each i, the float constant
- * of `function` (NULL: as cluster-train chooses) that cluster-train names
- * names[i] (the "kind:NAME" suffix of clusterc.arguments) gets values[i], f32
- * in the constant's shape (converted to its element type). Returns 0, or -1
- * with a message in err (unknown name, not a float constant). */
-int clustercSetTrainedValues(MlirOperation module, const char *function, size_t n,
-                             const char *const *names, const float *const *values,
-                             char *err, size_t errSize);
+/* ---- cluster-order-loops ---------------------------------------------------
+ *
+ * Permutes the loops of every linalg.generic so that the innermost is the
+ * dimension along which the operands are contiguous (see
+ * passes/cluster-order-loops.c), for lowering to loops that LLVM
+ * vectorizes. With reassociate a reduction may become innermost and its sum
+ * gets fastmath reassoc. Values are unchanged up to that reassociation. */
+typedef struct ClustercClusterOrderLoopsOptions {
+  bool reassociate; /* default true */
+} ClustercClusterOrderLoopsOptions;
 
-/* Permutes the loops of every linalg.generic under `root` so that the
- * innermost is the dimension along which the operands are contiguous (see
- * passes/loop-order.c), for lowering to loops that LLVM vectorizes. With
- * allowReassociation a reduction may become innermost and its sum gets
- * fastmath reassoc. Values are unchanged up to that reassociation. */
-void clustercOrderLoops(MlirOperation root, bool allowReassociation);
+void clustercClusterOrderLoopsOptionsInit(ClustercClusterOrderLoopsOptions *o);
+int clustercClusterOrderLoopsOptionsParse(ClustercClusterOrderLoopsOptions *o,
+                                          const char *text, size_t len, char *err,
+                                          size_t err_size);
+void clustercClusterOrderLoopsOptionsFree(ClustercClusterOrderLoopsOptions *o);
+/* A module pass (`cluster-order-loops`); the pass copies *o. */
+MlirPass clustercCreateClusterOrderLoopsPass(const ClustercClusterOrderLoopsOptions *o);
+MlirPass clustercCreateClusterOrderLoopsPassFromString(MlirStringRef options,
+                                                       MlirStringCallback onError,
+                                                       void *userData);
 
 /* ---- Embedding in other pipelines ------------------------------------------
  *

@@ -4,6 +4,9 @@
 #  - consumer/ (CMake, find_package(ClusterC)): the MLIR C-API program linked
 #    against libclusterc-passes.so and against libclusterc-passes.a;
 #  - consumer.c again with `pkg-config clusterc-passes`;
+#  - consumer/lib-consumer.c (libclusterc-codegen and libclusterc-train:
+#    an object file, a data set, one epoch of training), shared and static
+#    through find_package(ClusterC), and with `pkg-config clusterc-train`;
 #  - rt-consumer.c with `pkg-config clusterrt` (libclusterrt only);
 #  - the installed clusterc and, unless sanitized, the installed plugin.
 #
@@ -49,6 +52,14 @@ for c in consumer-shared consumer-static; do
 done
 # Both link flavours run the same pass: the same clustered module.
 cmp "$work/consumer/consumer-shared.out" "$work/consumer/consumer-static.out"
+ldd "$work/consumer/lib-consumer-shared" | grep "libclusterc-train.so.0 => $prefix/" >/dev/null ||
+  { echo "lib-consumer-shared does not use $prefix"; ldd "$work/consumer/lib-consumer-shared"; exit 1; }
+for c in lib-consumer-shared lib-consumer-static; do
+  mkdir -p "$work/consumer/$c.d"
+  "$work/consumer/$c" "$model" "$work/consumer/$c.d" > "$work/consumer/$c.out"
+  grep -q "^lib-consumer: ok" "$work/consumer/$c.out"
+done
+cmp "$work/consumer/lib-consumer-shared.out" "$work/consumer/lib-consumer-static.out"
 
 export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 echo "== pkg-config clusterc-passes: $(pkg-config --libs clusterc-passes)"
@@ -57,6 +68,15 @@ echo "== pkg-config clusterc-passes: $(pkg-config --libs clusterc-passes)"
   $(pkg-config --cflags --libs clusterc-passes)
 LD_LIBRARY_PATH=$prefix/$libdir "$work/pc/consumer" "$model" > "$work/pc/consumer.out"
 cmp "$work/consumer/consumer-shared.out" "$work/pc/consumer.out"
+
+echo "== pkg-config clusterc-train: $(pkg-config --libs clusterc-train)"
+mkdir -p "$work/pc/lib-consumer.d"
+# shellcheck disable=SC2046
+"$cc" "${flags[@]}" "$src/consumer/lib-consumer.c" -o "$work/pc/lib-consumer" \
+  $(pkg-config --cflags --libs clusterc-train)
+LD_LIBRARY_PATH=$prefix/$libdir "$work/pc/lib-consumer" "$model" "$work/pc/lib-consumer.d" \
+  > "$work/pc/lib-consumer.out"
+cmp "$work/consumer/lib-consumer-shared.out" "$work/pc/lib-consumer.out"
 
 echo "== pkg-config clusterrt: $(pkg-config --libs clusterrt)"
 # shellcheck disable=SC2046

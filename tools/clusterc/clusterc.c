@@ -28,10 +28,10 @@
 #include "mlir-c/IR.h"
 #include "mlir-c/Pass.h"
 #include "mlir-c/RegisterEverything.h"
-#include "codegen.h"
+#include "codegen-flags.h"
 #include "driver.h"
-#include "gradcheck.h"
-#include "train.h"
+#include "gradcheck-main.h"
+#include "train-main.h"
 #include "output.h"
 #include "report.h"
 
@@ -91,7 +91,7 @@ typedef struct Args {
   bool train;        /* --emit=train-mlir: cluster-train, not cluster-weights */
   bool timings;      /* --timings: seconds per phase on stderr */
   char *passOptions; /* accumulated cluster-weights option text */
-  CgOptions cg;      /* code generation (codegen.h) */
+  CgFlags cg;        /* code generation (codegen-flags.h) */
 } Args;
 
 static int appendOption(Args *a, const char *text) {
@@ -211,7 +211,7 @@ static int parseArgs(int argc, char **argv, Args *a) {
     a->input = arg;
   }
   if (a->cg.printPipeline) {
-    puts(a->cg.pipeline ? a->cg.pipeline : cgDefaultPipeline());
+    puts(a->cg.o.pipeline ? a->cg.o.pipeline : clustercCodegenDefaultPipeline());
     return 0;
   }
   if (!a->input)
@@ -225,11 +225,11 @@ static int parseArgs(int argc, char **argv, Args *a) {
     return usageError("the report and the header both go to '%s'", a->reportJson);
   if (a->train && (a->report || a->reportJson))
     return usageError("%s", "--report applies to clustering, not to --emit=train-mlir");
-  if (a->train && (a->cg.emit != CG_EMIT_MLIR || a->cg.header))
+  if (a->train && (a->cg.o.emit != CLUSTERC_EMIT_MLIR || a->cg.header))
     return usageError("%s", "--emit=train-mlir writes MLIR; it does not combine "
                       "with code generation options");
   char cgErr[512];
-  if (cgNeedsTarget(&a->cg) && cgCheckTarget(&a->cg, cgErr, sizeof cgErr))
+  if (cgCheckFlags(&a->cg, cgErr, sizeof cgErr))
     return usageError("%s", cgErr);
   return -1;
 }
@@ -356,7 +356,7 @@ static int clustercMain(int argc, char **argv) {
     return trainMain(argc - 1, argv + 1);
   Args a = {0};
   a.output = "-";
-  cgOptionsInit(&a.cg);
+  cgFlagsInit(&a.cg);
   int rc = parseArgs(argc, argv, &a);
   if (rc >= 0) {
     free(a.passOptions);
@@ -422,7 +422,7 @@ static int clustercMain(int argc, char **argv) {
     outputAbandon(&out);
     goto done;
   }
-  if (a.cg.emit != CG_EMIT_MLIR || a.cg.header) {
+  if (a.cg.o.emit != CLUSTERC_EMIT_MLIR || a.cg.header) {
     if (cgRun(module, &a.cg, &out, displayName)) {
       mlirModuleDestroy(module);
       outputAbandon(&out);

@@ -163,3 +163,47 @@ void driverPrintModule(MlirModule module, MlirStringCallback write, void *user) 
   mlirOpPrintingFlagsDestroy(flags);
   write(mlirStringRefCreateFromCString("\n"), user);
 }
+
+void driverPrintMessage(ClustercMessageKind kind, MlirStringRef text, void *userData) {
+  FILE *f = kind == CLUSTERC_MESSAGE_RESULT ? stdout
+          : kind == CLUSTERC_MESSAGE_LOG     ? userData
+                                              : stderr;
+  if (!f)
+    return;
+  fwrite(text.data, 1, text.length, f);
+  if (kind == CLUSTERC_MESSAGE_PROGRESS || kind == CLUSTERC_MESSAGE_LOG)
+    fflush(f);
+}
+
+void driverCollectMessage(ClustercMessageKind kind, MlirStringRef text, void *userData) {
+  (void)kind;
+  DriverText *t = userData;
+  if (!t->size)
+    return;
+  size_t room = t->size - 1 - t->len;
+  size_t n = text.length < room ? text.length : room;
+  memcpy(t->buf + t->len, text.data, n);
+  t->len += n;
+  t->buf[t->len] = 0;
+}
+
+void driverBufferWrite(MlirStringRef s, void *userData) {
+  DriverBuffer *b = userData;
+  if (b->failed)
+    return;
+  if (b->len + s.length + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + s.length + 1)
+      cap *= 2;
+    char *g = realloc(b->data, cap);
+    if (!g) {
+      b->failed = true;
+      return;
+    }
+    b->data = g;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, s.data, s.length);
+  b->len += s.length;
+  b->data[b->len] = 0;
+}

@@ -6,9 +6,11 @@
 #ifndef CLUSTERC_DRIVER_H
 #define CLUSTERC_DRIVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clusterc/status.h"
 #include "mlir-c/IR.h"
 
 enum { EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
@@ -38,13 +40,25 @@ const char *driverDisplayName(const char *path);
  * trained by clusterc keeps the names its selectors and reports use. */
 void driverPrintModule(MlirModule module, MlirStringCallback write, void *user);
 
-/* splitmix64: the training tools' small deterministic generator. */
-static inline uint64_t driverRandom(uint64_t *state) {
-  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+/* The ClustercMessageFn of the commands: RESULT on stdout, LOG into the
+ * FILE * userData (dropped when NULL), the rest on stderr. */
+void driverPrintMessage(ClustercMessageKind kind, MlirStringRef text, void *userData);
+
+/* A ClustercMessageFn keeping the text of the messages (truncated to the
+ * buffer, NUL-terminated) for a driver message of its own. */
+typedef struct DriverText {
+  char *buf;
+  size_t size, len;
+} DriverText;
+void driverCollectMessage(ClustercMessageKind kind, MlirStringRef text, void *userData);
+
+/* An MlirStringCallback appending to a growable buffer. */
+typedef struct DriverBuffer {
+  char *data;
+  size_t len, cap;
+  bool failed;
+} DriverBuffer;
+void driverBufferWrite(MlirStringRef s, void *userData);
 
 /* Appends "opt" to the space-separated option text *text (pass-pipeline
  * option syntax); -1 when out of memory. */

@@ -1,5 +1,7 @@
 /*
- * The in-process JIT (see jit.h).
+ * The in-process JIT (see clusterc/codegen.h): lowered by
+ * clustercCodegenLower, the path object code takes, then compiled by MLIR's
+ * ExecutionEngine.
  *
  * Calling convention. After the codegen pipeline a function
  *   func.func @f(tensor<AxB..>, ...) -> (tensor<..>, ...)  {llvm.emit_c_interface}
@@ -8,10 +10,10 @@
  * sizes[r], strides[r]} and results are out-parameters. The
  * ExecutionEngine adds a packed wrapper for every function, taking an array
  * of pointers to the arguments: here pointers to the descriptor pointers.
- * jitCall builds the descriptors on the stack for contiguous buffers.
+ * clustercJitCall builds the descriptors on the stack for contiguous buffers.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "jit.h"
+#include "internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -20,7 +22,6 @@
 
 #include "clusterc/passes.h"
 #include "clusterc/runtime.h"
-#include "codegen.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/ExecutionEngine.h"
@@ -36,17 +37,19 @@ int32_t _mlir_ciface_clusterrt_mlir_assign_i16(const MemRef1 *, const MemRef1 *,
 int32_t _mlir_ciface_clusterrt_mlir_accumulate_i8(const MemRef1 *, const MemRef1 *, int32_t, MemRef1 *);
 int32_t _mlir_ciface_clusterrt_mlir_accumulate_i16(const MemRef1 *, const MemRef1 *, int32_t, MemRef1 *);
 
-struct Jit {
+struct ClustercJit {
   MlirExecutionEngine engine;
-  JitFunc *funcs;
+  ClustercMessageFn msg;
+  void *msgUser;
+  ClustercJitFunc *funcs;
   size_t nFuncs;
 };
 
-size_t jitElemSize(JitElem e) {
+size_t clustercJitElemSize(ClustercJitElem e) {
   switch (e) {
-  case JIT_F64: case JIT_I64: return 8;
-  case JIT_F32: case JIT_I32: return 4;
-  case JIT_I16: return 2;
+  case CLUSTERC_JIT_F64: case CLUSTERC_JIT_I64: return 8;
+  case CLUSTERC_JIT_F32: case CLUSTERC_JIT_I32: return 4;
+  case CLUSTERC_JIT_I16: return 2;
   default: return 1;
   }
 }
@@ -97,20 +100,20 @@ static void jitMemrefCopy(int64_t es, Unranked *src, Unranked *dst) {
 
 /* ---- Signatures ---------------------------------------------------------------- */
 
-static bool tensorInfo(MlirType t, JitTensor *out) {
+static bool tensorInfo(MlirType t, ClustercJitTensor *out) {
   if (!mlirTypeIsARankedTensor(t) && !mlirTypeIsAMemRef(t))
     return false;
-  if (!mlirShapedTypeHasStaticShape(t) || mlirShapedTypeGetRank(t) > JIT_MAX_RANK)
+  if (!mlirShapedTypeHasStaticShape(t) || mlirShapedTypeGetRank(t) > CLUSTERC_JIT_MAX_RANK)
     return false;
   MlirType e = mlirShapedTypeGetElementType(t);
   if (mlirTypeIsAF32(e))
-    out->elem = JIT_F32;
+    out->elem = CLUSTERC_JIT_F32;
   else if (mlirTypeIsAF64(e))
-    out->elem = JIT_F64;
+    out->elem = CLUSTERC_JIT_F64;
   else if (mlirTypeIsAInteger(e)) {
     unsigned w = mlirIntegerTypeGetWidth(e);
-    out->elem = w == 8 ? JIT_I8 : w == 16 ? JIT_I16 : w == 32 ? JIT_I32
-              : w == 64 ? JIT_I64 : JIT_I1;
+    out->elem = w == 8 ? CLUSTERC_JIT_I8 : w == 16 ? CLUSTERC_JIT_I16 : w == 32 ? CLUSTERC_JIT_I32
+              : w == 64 ? CLUSTERC_JIT_I64 : CLUSTERC_JIT_I1;
     if (w != 1 && w != 8 && w != 16 && w != 32 && w != 64)
       return false;
   } else
@@ -121,11 +124,11 @@ static bool tensorInfo(MlirType t, JitTensor *out) {
     out->shape[i] = mlirShapedTypeGetDimSize(t, i);
     out->count *= (size_t)out->shape[i];
   }
-  out->bytes = out->count * jitElemSize(out->elem);
+  out->bytes = out->count * clustercJitElemSize(out->elem);
   return true;
 }
 
-static void freeFuncs(Jit *jit) {
+static void freeFuncs(ClustercJit *jit) {
   for (size_t i = 0; i < jit->nFuncs; ++i) {
     free(jit->funcs[i].name);
     free(jit->funcs[i].args);
@@ -134,7 +137,7 @@ static void freeFuncs(Jit *jit) {
 }
 
 /* Records the public functions with a body and a callable signature. */
-static bool collectSignatures(Jit *jit, MlirModule module) {
+static bool collectSignatures(ClustercJit *jit, MlirModule module) {
   MlirBlock body = mlirModuleGetBody(module);
   size_t cap = 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
@@ -145,12 +148,12 @@ static bool collectSignatures(Jit *jit, MlirModule module) {
     return false;
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op)) {
-    if (!cgIsEntryPoint(op))
+    if (!clustercCodegenIsEntryPoint(op))
       continue;
     MlirType ft = mlirTypeAttrGetValue(
         mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("function_type")));
     intptr_t na = mlirFunctionTypeGetNumInputs(ft), nr = mlirFunctionTypeGetNumResults(ft);
-    JitFunc *f = &jit->funcs[jit->nFuncs];
+    ClustercJitFunc *f = &jit->funcs[jit->nFuncs];
     f->args = calloc((size_t)(na + nr + 1), sizeof *f->args);
     MlirStringRef n = mlirStringAttrGetValue(
         mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("sym_name")));
@@ -181,54 +184,30 @@ static bool collectSignatures(Jit *jit, MlirModule module) {
 
 /* ---- Creation ------------------------------------------------------------------ */
 
-/* bufferization.access on the runtime declarations (cluster-train) told
- * one-shot bufferization not to copy around the calls; the LLVM
- * translation does not know it and would warn. */
-static MlirWalkResult stripAccess(MlirOperation op, void *user) {
-  (void)user;
-  MlirStringRef argAttrs = mlirStringRefCreateFromCString("arg_attrs");
-  MlirAttribute a = mlirOperationGetAttributeByName(op, argAttrs);
-  if (mlirAttributeIsNull(a) || !mlirAttributeIsAArray(a))
-    return MlirWalkResultAdvance;
-  MlirContext ctx = mlirOperationGetContext(op);
-  intptr_t n = mlirArrayAttrGetNumElements(a);
-  MlirAttribute *dicts = malloc(sizeof *dicts * (size_t)(n ? n : 1));
-  if (!dicts)
-    return MlirWalkResultInterrupt;
-  for (intptr_t i = 0; i < n; ++i) {
-    MlirAttribute d = mlirArrayAttrGetElement(a, i);
-    intptr_t m = mlirDictionaryAttrGetNumElements(d), k = 0;
-    MlirNamedAttribute keep[16];
-    for (intptr_t j = 0; j < m && k < 16; ++j) {
-      MlirNamedAttribute na = mlirDictionaryAttrGetElement(d, j);
-      MlirStringRef key = mlirIdentifierStr(na.name);
-      if (!(key.length > 14 && !memcmp(key.data, "bufferization.", 14)))
-        keep[k++] = na;
-    }
-    dicts[i] = mlirDictionaryAttrGet(ctx, k, keep);
-  }
-  mlirOperationSetAttributeByName(op, argAttrs, mlirArrayAttrGet(ctx, n, dicts));
-  free(dicts);
-  return MlirWalkResultAdvance;
-}
-
 static void printText(MlirStringRef s, void *user) {
   fwrite(s.data, 1, s.length, (FILE *)user);
 }
 
-Jit *jitCreate(MlirModule module, const char *pipeline, int optLevel,
-               const char *displayName) {
-  Jit *jit = calloc(1, sizeof *jit);
+#define ERR(j, ...) clustercMessagef((j)->msg, (j)->msgUser, CLUSTERC_MESSAGE_ERROR, __VA_ARGS__)
+
+ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions *o,
+                                 const char *displayName, ClustercMessageFn onMessage,
+                                 void *userData, ClustercJit **out) {
+  *out = NULL;
+  ClustercJit *jit = calloc(1, sizeof *jit);
   if (!jit || !collectSignatures(jit, module)) {
-    fprintf(stderr, "%s: error: out of memory\n", displayName);
+    clustercMessagef(onMessage, userData, CLUSTERC_MESSAGE_ERROR,
+                     "%s: error: out of memory\n", displayName);
     if (jit)
       freeFuncs(jit);
     free(jit);
-    return NULL;
+    return CLUSTERC_ERROR;
   }
-  cgMarkEntryPoints(module);
+  jit->msg = onMessage;
+  jit->msgUser = userData;
   /* decode=runtime models fill their weight buffers in an initializer that
-   * object code runs as a constructor: here it is called once, below. */
+   * object code runs as a constructor: here it is made public (kept out of
+   * internal linkage) and called once, below. */
   MlirSymbolTable symtab = mlirSymbolTableCreate(mlirModuleGetOperation(module));
   MlirOperation init =
       mlirSymbolTableLookup(symtab, mlirStringRefCreateFromCString(CLUSTERC_DECODE_INIT));
@@ -236,8 +215,8 @@ Jit *jitCreate(MlirModule module, const char *pipeline, int optLevel,
   bool hasInit = !mlirOperationIsNull(init);
   if (hasInit)
     mlirOperationRemoveAttributeByName(init, mlirStringRefCreateFromCString("sym_visibility"));
-  clustercOrderLoops(mlirModuleGetOperation(module), true);
-  /* CLUSTERC_JIT_DUMP=FILE: the module as the JIT gets it (debugging). */
+  /* CLUSTERC_JIT_DUMP=FILE: the module as the JIT gets it, before lowering
+   * (debugging). */
   const char *dump = getenv("CLUSTERC_JIT_DUMP");
   FILE *df = dump ? fopen(dump, "w") : NULL;
   if (df) {
@@ -246,30 +225,25 @@ Jit *jitCreate(MlirModule module, const char *pipeline, int optLevel,
   }
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, mlirRegisterAllPasses); /* idempotent in MLIR too */
-  MlirContext ctx = mlirModuleGetContext(module);
-  MlirPassManager pm = mlirPassManagerCreate(ctx);
-  MlirOpPassManager opm = mlirPassManagerGetAsOpPassManager(pm);
+  ClustercCodegenOptions opts;
+  if (o)
+    opts = *o;
+  else
+    clustercCodegenOptionsInit(&opts);
   /* CLUSTERC_JIT_PIPELINE=TEXT replaces the pipeline (experiments). */
-  const char *text = pipeline ? pipeline
-                     : getenv("CLUSTERC_JIT_PIPELINE") ? getenv("CLUSTERC_JIT_PIPELINE")
-                                                       : cgDefaultPipeline();
-  MlirLogicalResult r = mlirParsePassPipeline(opm, mlirStringRefCreateFromCString(text),
-                                              printText, stderr);
-  if (mlirLogicalResultIsSuccess(r))
-    r = mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module));
-  mlirPassManagerDestroy(pm);
-  if (mlirLogicalResultIsFailure(r)) {
-    fprintf(stderr, "%s: error: lowering the module for the JIT failed\n", displayName);
-    jitDestroy(jit);
-    return NULL;
+  if (!opts.pipeline)
+    opts.pipeline = getenv("CLUSTERC_JIT_PIPELINE");
+  if (clustercCodegenLower(module, &opts, displayName, onMessage, userData)) {
+    clustercJitDestroy(jit);
+    return CLUSTERC_ERROR;
   }
-  mlirOperationWalk(mlirModuleGetOperation(module), stripAccess, NULL, MlirWalkPreOrder);
+  MlirContext ctx = mlirModuleGetContext(module);
   mlirRegisterAllLLVMTranslations(ctx);
-  jit->engine = mlirExecutionEngineCreate(module, optLevel, 0, NULL, false);
+  jit->engine = mlirExecutionEngineCreate(module, opts.optLevel, 0, NULL, false);
   if (mlirExecutionEngineIsNull(jit->engine)) {
-    fprintf(stderr, "%s: error: the JIT could not compile the module\n", displayName);
-    jitDestroy(jit);
-    return NULL;
+    ERR(jit, "%s: error: the JIT could not compile the module\n", displayName);
+    clustercJitDestroy(jit);
+    return CLUSTERC_ERROR;
   }
   static const struct {
     const char *name;
@@ -289,10 +263,9 @@ Jit *jitCreate(MlirModule module, const char *pipeline, int optLevel,
   if (hasInit &&
       mlirLogicalResultIsFailure(mlirExecutionEngineInvokePacked(
           jit->engine, mlirStringRefCreateFromCString(CLUSTERC_DECODE_INIT), NULL))) {
-    fprintf(stderr, "%s: error: the JIT could not run %s\n", displayName,
-            CLUSTERC_DECODE_INIT);
-    jitDestroy(jit);
-    return NULL;
+    ERR(jit, "%s: error: the JIT could not run %s\n", displayName, CLUSTERC_DECODE_INIT);
+    clustercJitDestroy(jit);
+    return CLUSTERC_ERROR;
   }
   char buf[512];
   for (size_t i = 0; i < jit->nFuncs; ++i) {
@@ -300,10 +273,11 @@ Jit *jitCreate(MlirModule module, const char *pipeline, int optLevel,
     jit->funcs[i].packed = (void (*)(void **))mlirExecutionEngineLookupPacked(
         jit->engine, mlirStringRefCreateFromCString(buf));
   }
-  return jit;
+  *out = jit;
+  return CLUSTERC_OK;
 }
 
-void jitDestroy(Jit *jit) {
+void clustercJitDestroy(ClustercJit *jit) {
   if (!jit)
     return;
   if (!mlirExecutionEngineIsNull(jit->engine))
@@ -312,21 +286,21 @@ void jitDestroy(Jit *jit) {
   free(jit);
 }
 
-const JitFunc *jitFunc(Jit *jit, const char *name) {
+const ClustercJitFunc *clustercJitLookup(ClustercJit *jit, const char *name) {
   for (size_t i = 0; i < jit->nFuncs; ++i)
     if (!strcmp(jit->funcs[i].name, name) && jit->funcs[i].packed)
       return &jit->funcs[i];
-  fprintf(stderr, "clusterc: error: the module has no callable function '%s' "
-          "(a public func.func with statically shaped tensor arguments and results)\n",
-          name);
+  ERR(jit, "clusterc: error: the module has no callable function '%s' "
+      "(a public func.func with statically shaped tensor arguments and results)\n",
+      name);
   return NULL;
 }
 
 /* ---- Calls --------------------------------------------------------------------- */
 
-enum { DESC_WORDS = 3 + 2 * JIT_MAX_RANK };
+enum { DESC_WORDS = 3 + 2 * CLUSTERC_JIT_MAX_RANK };
 
-static void describe(const JitTensor *t, void *data, int64_t *desc) {
+static void describe(const ClustercJitTensor *t, void *data, int64_t *desc) {
   memcpy(&desc[0], &data, sizeof data);
   memcpy(&desc[1], &data, sizeof data);
   desc[2] = 0;
@@ -338,14 +312,17 @@ static void describe(const JitTensor *t, void *data, int64_t *desc) {
   }
 }
 
-void jitCall(const JitFunc *f, void *const *args, void *const *results) {
+ClustercStatus clustercJitCall(const ClustercJitFunc *f, void *const *args,
+                               void *const *results) {
   int n = f->nArgs + f->nResults;
   int64_t(*descs)[DESC_WORDS] = malloc(sizeof *descs * (size_t)(n ? n : 1));
   void **ptrs = malloc(sizeof *ptrs * (size_t)(n ? n : 1));
   void **packed = malloc(sizeof *packed * (size_t)(n ? n : 1));
   if (!descs || !ptrs || !packed) {
-    fprintf(stderr, "clusterc: fatal: out of memory\n");
-    exit(EXIT_FAILURE);
+    free(descs);
+    free(ptrs);
+    free(packed);
+    return CLUSTERC_ERROR;
   }
   for (int i = 0; i < n; ++i) {
     bool isArg = i < f->nArgs;
@@ -358,4 +335,5 @@ void jitCall(const JitFunc *f, void *const *args, void *const *results) {
   free(descs);
   free(ptrs);
   free(packed);
+  return CLUSTERC_OK;
 }

@@ -8,8 +8,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "jit.h"
+#include "clusterc/codegen.h"
 #include "mlir-c/IR.h"
 
 typedef enum TsKind {
@@ -35,8 +36,8 @@ typedef struct TrainSig {
 } TrainSig;
 
 /* Reads the generated functions of the module (after cluster-train). False
- * with a message on stderr when they are missing. */
-bool tsRead(MlirModule module, TrainSig *sig);
+ * with a message to fn when they are missing. */
+bool tsRead(MlirModule module, TrainSig *sig, ClustercMessageFn fn, void *user);
 void tsFree(TrainSig *sig);
 
 /* The index of the first slot of `kind` named `name` (NULL: any), or -1. */
@@ -49,7 +50,15 @@ typedef struct TsBuffers {
 } TsBuffers;
 
 /* Allocates zeroed buffers for f's arguments (args = true) or results. */
-bool tsAlloc(TsBuffers *b, const JitFunc *f, bool args);
+bool tsAlloc(TsBuffers *b, const ClustercJitFunc *f, bool args);
 void tsRelease(TsBuffers *b);
+
+/* splitmix64: the training code's small deterministic generator. */
+static inline uint64_t tsRandom(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
 
 #endif

@@ -56,7 +56,7 @@
  *   }
  * }
  */
-#include "codegen.h"
+#include "internal.h"
 
 const char cgMemrefCopyIR[] =
     "define void @memrefCopy(i64 noundef %0, ptr nocapture noundef readonly %1, ptr nocapture noundef readonly %2)  {\n"

@@ -1,14 +1,19 @@
 /*
- * Code generation (see codegen.h): lowering pipeline, translation to LLVM IR,
- * LLVM optimisation and emission for x86-64 and AArch64.
+ * Code generation (see clusterc/codegen.h): the shared prepare-and-lower
+ * path, translation to LLVM IR, LLVM optimisation and emission for x86-64
+ * and AArch64.
  *
  * Invariants:
  *  - Nothing is written before everything succeeded: the IR, bitcode or
- *    object goes to a memory buffer first, then through the driver's Output
- *    (temporary file renamed into place on commit). The header likewise.
- *  - Floating point is not reassociated or contracted (no fast-math flags
- *    are added, FP fusion stays "standard"), so every -O level and both
- *    targets compute what the JIT computes, bit for bit.
+ *    object goes to a memory buffer first, then through the caller's write
+ *    callback (clusterc's is a temporary file renamed into place on commit).
+ *  - The JIT and the object code are lowered by the same function
+ *    (clustercCodegenLower), with the same loop order. Floating point is not
+ *    contracted (FP fusion stays "standard") and only the fastmath `reassoc`
+ *    that cluster-order-loops puts on a reduction made innermost reorders
+ *    sums (ClustercCodegenOptions.loopOrder; CLUSTERC_LOOP_ORDER_EXACT
+ *    adds none): every -O level and both targets then compute the same
+ *    values up to that reassociation, see docs/CODEGEN.md.
  *  - Objects are position-independent (they link into PIE executables and
  *    shared libraries) and need only libc, libm and libclusterrt: the one
  *    MLIR runtime helper the lowering may call, memrefCopy, is linked in
@@ -21,7 +26,7 @@
  *    object is loaded.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "codegen.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -73,78 +78,16 @@ static const char defaultPipeline[] =
     "finalize-memref-to-llvm,convert-to-llvm,"
     "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts)";
 
-const char *cgDefaultPipeline(void) { return defaultPipeline; }
+const char *clustercCodegenDefaultPipeline(void) { return defaultPipeline; }
 
-const char cgUsage[] =
-    "Code generation:\n"
-    "  --emit=KIND             mlir (default), llvm-dialect, llvm (IR text), bc,\n"
-    "                          asm or obj\n"
-    "  --target=TRIPLE         x86_64-linux-gnu or aarch64-linux-gnu (default: host)\n"
-    "  --mcpu=CPU              target CPU (default generic; 'native': this host's)\n"
-    "  --mattr=+F,-G           target features\n"
-    "  -O0 .. -O3              LLVM optimisation level (default -O2)\n"
-    "  --pipeline='TEXT'       replace the lowering pipeline (pass-pipeline syntax)\n"
-    "  --print-pipeline        print the lowering pipeline and exit\n"
-    "  --emit-header=FILE      write a C header declaring the entry points\n";
-
-void cgOptionsInit(CgOptions *o) {
+void clustercCodegenOptionsInit(ClustercCodegenOptions *o) {
   memset(o, 0, sizeof *o);
   o->optLevel = 2;
+  o->loopOrder = CLUSTERC_LOOP_ORDER_REASSOCIATE;
 }
 
-static const char *const emitNames[] = {"mlir", "llvm-dialect", "llvm",
-                                        "bc",   "asm",          "obj"};
-
-static bool prefixed(const char *arg, const char *prefix, const char **value) {
-  size_t n = strlen(prefix);
-  if (strncmp(arg, prefix, n))
-    return false;
-  *value = arg + n;
-  return true;
-}
-
-int cgParseArg(CgOptions *o, const char *arg, char *err, size_t errSize) {
-  const char *v;
-  if (prefixed(arg, "--emit=", &v)) {
-    for (size_t i = 0; i < sizeof emitNames / sizeof emitNames[0]; ++i)
-      if (!strcmp(v, emitNames[i])) {
-        o->emit = (CgEmit)i;
-        return 1;
-      }
-    return 0; /* other --emit values belong to the driver */
-  }
-  const struct {
-    const char *prefix;
-    const char **slot;
-  } valued[] = {{"--target=", &o->triple},   {"--mcpu=", &o->cpu},
-                {"--mattr=", &o->features},  {"--pipeline=", &o->pipeline},
-                {"--emit-header=", &o->header}};
-  for (size_t i = 0; i < sizeof valued / sizeof valued[0]; ++i)
-    if (prefixed(arg, valued[i].prefix, &v)) {
-      if (!*v) {
-        snprintf(err, errSize, "option '%s' needs a value", arg);
-        return -1;
-      }
-      *valued[i].slot = v;
-      return 1;
-    }
-  if (!strcmp(arg, "--print-pipeline")) {
-    o->printPipeline = true;
-    return 1;
-  }
-  if (arg[0] == '-' && arg[1] == 'O' && arg[2]) {
-    if (arg[2] < '0' || arg[2] > '3' || arg[3]) {
-      snprintf(err, errSize, "bad optimisation level '%s' (expected -O0..-O3)", arg);
-      return -1;
-    }
-    o->optLevel = arg[2] - '0';
-    return 1;
-  }
-  return 0;
-}
-
-bool cgNeedsTarget(const CgOptions *o) {
-  return o->emit >= CG_EMIT_LLVM || o->triple || o->cpu || o->features;
+bool clustercCodegenNeedsTarget(const ClustercCodegenOptions *o) {
+  return o->emit >= CLUSTERC_EMIT_LLVM || o->triple || o->cpu || o->features;
 }
 
 /* ---- Target ---------------------------------------------------------------- */
@@ -165,7 +108,7 @@ static void initTargets(void) {
 }
 
 /* The normalized triple (LLVMDisposeMessage it). */
-static char *tripleOf(const CgOptions *o) {
+static char *tripleOf(const ClustercCodegenOptions *o) {
   if (!o->triple)
     return LLVMGetDefaultTargetTriple();
   return LLVMNormalizeTargetTriple(o->triple);
@@ -176,9 +119,12 @@ static bool sameArch(const char *a, const char *b) {
   return la == lb && !strncmp(a, b, la);
 }
 
-static LLVMTargetMachineRef createTargetMachine(const CgOptions *o, char *triple);
+static LLVMTargetMachineRef createTargetMachine(const ClustercCodegenOptions *o, char *triple);
 
-int cgCheckTarget(const CgOptions *o, char *err, size_t errSize) {
+ClustercStatus clustercCodegenCheckTarget(const ClustercCodegenOptions *o,
+                                          ClustercMessageFn onMessage, void *userData) {
+  char err[512];
+  size_t errSize = sizeof err;
   initTargets();
   char *triple = tripleOf(o), *msg = NULL;
   LLVMTargetRef t;
@@ -215,12 +161,14 @@ int cgCheckTarget(const CgOptions *o, char *err, size_t errSize) {
   }
   LLVMDisposeMessage(msg);
   LLVMDisposeMessage(triple);
-  return rc;
+  if (rc)
+    clustercMessagef(onMessage, userData, CLUSTERC_MESSAGE_ERROR, "%s", err);
+  return rc ? CLUSTERC_USAGE : CLUSTERC_OK;
 }
 
 /* ---- MLIR side -------------------------------------------------------------- */
 
-bool cgIsEntryPoint(MlirOperation op) {
+bool clustercCodegenIsEntryPoint(MlirOperation op) {
   MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
   if (!mlirStringRefEqual(name, mlirStringRefCreateFromCString("func.func")))
     return false;
@@ -238,7 +186,7 @@ void cgMarkEntryPoints(MlirModule module) {
   MlirContext ctx = mlirModuleGetContext(module);
   for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(module));
        !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
-    if (cgIsEntryPoint(op))
+    if (clustercCodegenIsEntryPoint(op))
       mlirOperationSetAttributeByName(
           op, mlirStringRefCreateFromCString("llvm.emit_c_interface"),
           mlirUnitAttrGet(ctx));
@@ -266,6 +214,17 @@ static void internalizePrivate(MlirModule module) {
   }
 }
 
+/* Where a run's output and messages go. */
+typedef struct Sink {
+  MlirStringCallback write;
+  void *writeUser;
+  ClustercMessageFn msg;
+  void *msgUser;
+  const char *name; /* the input's display name */
+} Sink;
+
+#define ERR(k, ...) clustercMessagef((k)->msg, (k)->msgUser, CLUSTERC_MESSAGE_ERROR, __VA_ARGS__)
+
 typedef struct Text {
   char buf[1024];
   size_t len;
@@ -281,7 +240,7 @@ static void appendText(MlirStringRef s, void *user) {
 }
 
 /* Runs the lowering pipeline; false after a diagnostic. */
-static bool lower(MlirModule module, const char *pipeline, const char *displayName) {
+static bool lower(MlirModule module, const char *pipeline, const Sink *k) {
   MlirContext ctx = mlirModuleGetContext(module);
   static bool registered;
   if (!registered) {
@@ -296,13 +255,13 @@ static bool lower(MlirModule module, const char *pipeline, const char *displayNa
   if (mlirLogicalResultIsFailure(mlirParsePassPipeline(
           mlirPassManagerGetAsOpPassManager(pm),
           mlirStringRefCreateFromCString(pipeline), appendText, &msg))) {
-    fprintf(stderr, "clusterc: error: bad lowering pipeline: %s\n", msg.buf);
+    ERR(k, "clusterc: error: bad lowering pipeline: %s\n", msg.buf);
     ok = false;
   } else if (mlirLogicalResultIsFailure(
                  mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module)))) {
-    fprintf(stderr, "%s: error: lowering failed: the lowering pipeline could "
-            "not convert the model (see the errors above; unsupported ops for "
-            "code generation)\n", displayName);
+    ERR(k, "%s: error: lowering failed: the lowering pipeline could "
+        "not convert the model (see the errors above; unsupported ops for "
+        "code generation)\n", k->name);
     ok = false;
   }
   mlirPassManagerDestroy(pm);
@@ -365,7 +324,7 @@ static MlirOperation findInitializer(MlirModule module, const char *opName) {
   return (MlirOperation){NULL};
 }
 
-bool cgHasInitializer(MlirModule module) {
+bool clustercCodegenHasInitializer(MlirModule module) {
   return !mlirOperationIsNull(findInitializer(module, "func.func"));
 }
 
@@ -405,7 +364,7 @@ static bool registerInitializer(MlirModule module, bool expected) {
 /* ---- LLVM side --------------------------------------------------------------- */
 
 /* Links memrefCopy in (internal) when the module calls it. */
-static bool linkMemrefCopy(LLVMModuleRef mod, const char *displayName) {
+static bool linkMemrefCopy(LLVMModuleRef mod, const Sink *k) {
   LLVMValueRef decl = LLVMGetNamedFunction(mod, "memrefCopy");
   if (!decl || !LLVMIsDeclaration(decl))
     return true;
@@ -415,15 +374,14 @@ static bool linkMemrefCopy(LLVMModuleRef mod, const char *displayName) {
   LLVMModuleRef helper;
   char *msg = NULL;
   if (LLVMParseIRInContext(ctx, buf, &helper, &msg)) {
-    fprintf(stderr, "%s: error: internal: memrefCopy IR: %s\n", displayName,
-            msg ? msg : "");
+    ERR(k, "%s: error: internal: memrefCopy IR: %s\n", k->name, msg ? msg : "");
     LLVMDisposeMessage(msg);
     return false;
   }
   LLVMSetTarget(helper, LLVMGetTarget(mod));
   LLVMSetDataLayout(helper, LLVMGetDataLayoutStr(mod));
   if (LLVMLinkModules2(mod, helper)) {
-    fprintf(stderr, "%s: error: internal: cannot link memrefCopy\n", displayName);
+    ERR(k, "%s: error: internal: cannot link memrefCopy\n", k->name);
     return false;
   }
   LLVMSetLinkage(LLVMGetNamedFunction(mod, "memrefCopy"), LLVMInternalLinkage);
@@ -484,7 +442,7 @@ static bool ctorsToInitArray(LLVMModuleRef mod) {
   return true;
 }
 
-static LLVMTargetMachineRef createTargetMachine(const CgOptions *o, char *triple) {
+static LLVMTargetMachineRef createTargetMachine(const ClustercCodegenOptions *o, char *triple) {
   LLVMTargetRef t;
   char *msg = NULL;
   if (LLVMGetTargetFromTriple(triple, &t, &msg)) {
@@ -517,15 +475,15 @@ static LLVMTargetMachineRef createTargetMachine(const CgOptions *o, char *triple
   return tm;
 }
 
-static void writeMemoryBuffer(LLVMMemoryBufferRef buf, Output *out) {
-  outputWrite(mlirStringRefCreate(LLVMGetBufferStart(buf), LLVMGetBufferSize(buf)),
-              out);
+static void writeMemoryBuffer(LLVMMemoryBufferRef buf, const Sink *k) {
+  k->write(mlirStringRefCreate(LLVMGetBufferStart(buf), LLVMGetBufferSize(buf)),
+           k->writeUser);
   LLVMDisposeMemoryBuffer(buf);
 }
 
 /* Translates, optimizes and emits; false after a message. */
-static bool emitLLVM(MlirModule module, const CgOptions *o, Output *out,
-                     const char *displayName) {
+static bool emitLLVM(MlirModule module, const ClustercCodegenOptions *o, const Sink *k) {
+  const char *displayName = k->name;
   MlirContext mctx = mlirModuleGetContext(module);
   mlirRegisterAllLLVMTranslations(mctx);
   initTargets();
@@ -536,23 +494,23 @@ static bool emitLLVM(MlirModule module, const CgOptions *o, Output *out,
   bool ok = false;
   char *msg = NULL;
   if (!tm) {
-    fprintf(stderr, "%s: error: cannot create a target machine for '%s'\n",
+    ERR(k, "%s: error: cannot create a target machine for '%s'\n",
             displayName, triple);
     goto done;
   }
   mod = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module), ctx);
   if (!mod) {
-    fprintf(stderr, "%s: error: translation to LLVM IR failed\n", displayName);
+    ERR(k, "%s: error: translation to LLVM IR failed\n", displayName);
     goto done;
   }
   LLVMSetTarget(mod, triple);
   LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
   LLVMSetModuleDataLayout(mod, dl);
   LLVMDisposeTargetData(dl);
-  if (!linkMemrefCopy(mod, displayName))
+  if (!linkMemrefCopy(mod, k))
     goto done;
   if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
-    fprintf(stderr, "%s: error: invalid LLVM IR: %s\n", displayName, msg);
+    ERR(k, "%s: error: invalid LLVM IR: %s\n", displayName, msg);
     goto done;
   }
   LLVMDisposeMessage(msg);
@@ -567,37 +525,37 @@ static bool emitLLVM(MlirModule module, const CgOptions *o, Output *out,
   LLVMDisposePassBuilderOptions(pbo);
   if (e) {
     msg = LLVMGetErrorMessage(e);
-    fprintf(stderr, "%s: error: LLVM optimisation failed: %s\n", displayName, msg);
+    ERR(k, "%s: error: LLVM optimisation failed: %s\n", displayName, msg);
     LLVMDisposeErrorMessage(msg);
     msg = NULL;
     goto done;
   }
   LLVMMemoryBufferRef buf = NULL;
   switch (o->emit) {
-  case CG_EMIT_LLVM: {
+  case CLUSTERC_EMIT_LLVM: {
     char *text = LLVMPrintModuleToString(mod);
-    outputWrite(mlirStringRefCreateFromCString(text), out);
+    k->write(mlirStringRefCreateFromCString(text), k->writeUser);
     LLVMDisposeMessage(text);
     ok = true;
     break;
   }
-  case CG_EMIT_BC:
-    writeMemoryBuffer(LLVMWriteBitcodeToMemoryBuffer(mod), out);
+  case CLUSTERC_EMIT_BC:
+    writeMemoryBuffer(LLVMWriteBitcodeToMemoryBuffer(mod), k);
     ok = true;
     break;
   default:
     if (isElf(triple) && !ctorsToInitArray(mod)) {
-      fprintf(stderr, "%s: error: out of memory\n", displayName);
+      ERR(k, "%s: error: out of memory\n", displayName);
       break;
     }
     if (LLVMTargetMachineEmitToMemoryBuffer(
-            tm, mod, o->emit == CG_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile,
+            tm, mod, o->emit == CLUSTERC_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile,
             &msg, &buf)) {
-      fprintf(stderr, "%s: error: code generation failed: %s\n", displayName,
+      ERR(k, "%s: error: code generation failed: %s\n", displayName,
               msg ? msg : "");
       break;
     }
-    writeMemoryBuffer(buf, out);
+    writeMemoryBuffer(buf, k);
     ok = true;
   }
 done:
@@ -611,74 +569,98 @@ done:
   return ok;
 }
 
-/* The model's name for the header: the input's base name without suffix. */
-static void modelName(const char *displayName, char *buf, size_t size) {
-  const char *base = strrchr(displayName, '/');
-  base = base ? base + 1 : displayName;
-  snprintf(buf, size, "%s", base);
-  char *dot = strchr(buf, '.');
-  if (dot && dot != buf)
-    *dot = 0;
+/* bufferization.access on the runtime declarations (cluster-train) told
+ * one-shot bufferization not to copy around the calls; the LLVM
+ * translation does not know it and would warn. */
+static MlirWalkResult stripAccess(MlirOperation op, void *user) {
+  (void)user;
+  MlirStringRef argAttrs = mlirStringRefCreateFromCString("arg_attrs");
+  MlirAttribute a = mlirOperationGetAttributeByName(op, argAttrs);
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsAArray(a))
+    return MlirWalkResultAdvance;
+  MlirContext ctx = mlirOperationGetContext(op);
+  intptr_t n = mlirArrayAttrGetNumElements(a);
+  MlirAttribute *dicts = malloc(sizeof *dicts * (size_t)(n ? n : 1));
+  if (!dicts)
+    return MlirWalkResultInterrupt;
+  for (intptr_t i = 0; i < n; ++i) {
+    MlirAttribute d = mlirArrayAttrGetElement(a, i);
+    intptr_t m = mlirDictionaryAttrGetNumElements(d), kept = 0;
+    MlirNamedAttribute keep[16];
+    for (intptr_t j = 0; j < m && kept < 16; ++j) {
+      MlirNamedAttribute na = mlirDictionaryAttrGetElement(d, j);
+      MlirStringRef key = mlirIdentifierStr(na.name);
+      if (!(key.length > 14 && !memcmp(key.data, "bufferization.", 14)))
+        keep[kept++] = na;
+    }
+    dicts[i] = mlirDictionaryAttrGet(ctx, kept, keep);
+  }
+  mlirOperationSetAttributeByName(op, argAttrs, mlirArrayAttrGet(ctx, n, dicts));
+  free(dicts);
+  return MlirWalkResultAdvance;
 }
 
-int cgRun(MlirModule module, const CgOptions *o, Output *out,
-          const char *displayName) {
-  char *header = NULL;
-  Output hout;
-  bool hopen = false;
-  int rc = -1;
-  if (o->header) {
-    char name[256], err[512];
-    modelName(displayName, name, sizeof name);
-    if (!(header = cgHeaderText(module, name, err, sizeof err))) {
-      fprintf(stderr, "%s: error: %s\n", displayName, err);
-      return -1;
-    }
-    if (outputOpen(&hout, o->header)) {
-      fprintf(stderr, "%s: error: cannot write header: %s\n", o->header,
-              strerror(errno));
-      free(header);
-      return -1;
-    }
-    hopen = true;
-  }
+/* cluster-order-loops with the option's reassociation; false after a
+ * message. */
+static bool orderLoops(MlirModule module, ClustercLoopOrder order, const Sink *k) {
+  if (order == CLUSTERC_LOOP_ORDER_NONE)
+    return true;
+  MlirPassManager pm = mlirPassManagerCreate(mlirModuleGetContext(module));
+  MlirPass pass = clustercCreateClusterOrderLoopsPass(&(ClustercClusterOrderLoopsOptions){
+      .reassociate = order == CLUSTERC_LOOP_ORDER_REASSOCIATE});
+  mlirPassManagerAddOwnedPass(pm, pass);
+  bool ok = mlirLogicalResultIsSuccess(
+      mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module)));
+  mlirPassManagerDestroy(pm);
+  if (!ok)
+    ERR(k, "%s: error: ordering loops failed\n", k->name);
+  return ok;
+}
+
+static bool lowerWith(MlirModule module, const ClustercCodegenOptions *o, const Sink *k) {
   cgMarkEntryPoints(module);
-  if (o->emit == CG_EMIT_MLIR) {
-    mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, out);
-    outputWrite(mlirStringRefCreateFromCString("\n"), out);
-  } else {
-    bool hasInit = cgHasInitializer(module);
-    internalizePrivate(module);
-    if (!lower(module, o->pipeline ? o->pipeline : defaultPipeline, displayName) ||
-        !checkLowered(module) || !registerInitializer(module, hasInit))
-      goto done;
-    if (o->emit == CG_EMIT_LLVM_DIALECT) {
-      mlirOperationPrint(mlirModuleGetOperation(module), outputWrite, out);
-      outputWrite(mlirStringRefCreateFromCString("\n"), out);
-    } else if (!emitLLVM(module, o, out, displayName)) {
-      goto done;
-    }
+  internalizePrivate(module);
+  if (!orderLoops(module, o->loopOrder, k) ||
+      !lower(module, o->pipeline ? o->pipeline : defaultPipeline, k) ||
+      !checkLowered(module))
+    return false;
+  mlirOperationWalk(mlirModuleGetOperation(module), stripAccess, NULL, MlirWalkPreOrder);
+  return true;
+}
+
+ClustercStatus clustercCodegenLower(MlirModule module, const ClustercCodegenOptions *o,
+                                    const char *displayName, ClustercMessageFn onMessage,
+                                    void *userData) {
+  ClustercCodegenOptions defaults;
+  if (!o) {
+    clustercCodegenOptionsInit(&defaults);
+    o = &defaults;
   }
-  if (hopen) {
-    /* The main output is committed by the driver after this; write it out
-     * now so that a full disk fails before the header appears. */
-    if (out->failed || fflush(out->f)) {
-      fprintf(stderr, "%s: error: cannot write output: %s\n", out->path,
-              strerror(errno ? errno : EIO));
-      goto done;
-    }
-    outputWrite(mlirStringRefCreateFromCString(header), &hout);
-    hopen = false;
-    if (outputCommit(&hout)) {
-      fprintf(stderr, "%s: error: cannot write header: %s\n", o->header,
-              strerror(errno));
-      goto done;
-    }
+  Sink k = {NULL, NULL, onMessage, userData, displayName};
+  return lowerWith(module, o, &k) ? CLUSTERC_OK : CLUSTERC_ERROR;
+}
+
+static void printModule(MlirModule module, const Sink *k) {
+  mlirOperationPrint(mlirModuleGetOperation(module), k->write, k->writeUser);
+  k->write(mlirStringRefCreateFromCString("\n"), k->writeUser);
+}
+
+ClustercStatus clustercCodegenRun(MlirModule module, const ClustercCodegenOptions *o,
+                                  MlirStringCallback write, void *writeUserData,
+                                  const char *displayName, ClustercMessageFn onMessage,
+                                  void *userData) {
+  Sink k = {write, writeUserData, onMessage, userData, displayName};
+  if (o->emit == CLUSTERC_EMIT_MLIR) {
+    cgMarkEntryPoints(module);
+    printModule(module, &k);
+    return CLUSTERC_OK;
   }
-  rc = 0;
-done:
-  if (hopen)
-    outputAbandon(&hout);
-  free(header);
-  return rc;
+  bool hasInit = clustercCodegenHasInitializer(module);
+  if (!lowerWith(module, o, &k) || !registerInitializer(module, hasInit))
+    return CLUSTERC_ERROR;
+  if (o->emit == CLUSTERC_EMIT_LLVM_DIALECT) {
+    printModule(module, &k);
+    return CLUSTERC_OK;
+  }
+  return emitLLVM(module, o, &k) ? CLUSTERC_OK : CLUSTERC_ERROR;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../codegen/internal.h"
 #include "mlir-c/BuiltinAttributes.h"
 
 static const char *kindNames[] = {
@@ -62,7 +63,7 @@ static bool endsWith(MlirStringRef s, const char *suffix) {
   return s.length >= n && !memcmp(s.data + s.length - n, suffix, n);
 }
 
-bool tsRead(MlirModule module, TrainSig *sig) {
+bool tsRead(MlirModule module, TrainSig *sig, ClustercMessageFn fn, void *user) {
   memset(sig, 0, sizeof *sig);
   MlirBlock body = mlirModuleGetBody(module);
   bool oom = false;
@@ -86,9 +87,10 @@ bool tsRead(MlirModule module, TrainSig *sig) {
       oom |= !readSlots(r, &f->results, &f->nResults);
   }
   if (oom || !sig->step.name || !sig->eval.name || !sig->init.name) {
-    fprintf(stderr, "clusterc: error: %s\n", oom ? "out of memory"
-            : "the module has no complete training functions (cluster-train "
-              "generates <model>_train_step, _train_eval and _train_init)");
+    clustercMessagef(fn, user, CLUSTERC_MESSAGE_ERROR, "clusterc: error: %s\n",
+                     oom ? "out of memory"
+                         : "the module has no complete training functions (cluster-train "
+                           "generates <model>_train_step, _train_eval and _train_init)");
     tsFree(sig);
     return false;
   }
@@ -102,12 +104,12 @@ int tsFind(const TsSlot *slots, int n, TsKind kind, const char *name) {
   return -1;
 }
 
-bool tsAlloc(TsBuffers *b, const JitFunc *f, bool args) {
+bool tsAlloc(TsBuffers *b, const ClustercJitFunc *f, bool args) {
   b->n = args ? f->nArgs : f->nResults;
   b->data = calloc((size_t)(b->n ? b->n : 1), sizeof *b->data);
   if (!b->data)
     return false;
-  const JitTensor *t = args ? f->args : f->results;
+  const ClustercJitTensor *t = args ? f->args : f->results;
   for (int i = 0; i < b->n; ++i)
     if (!(b->data[i] = calloc(1, t[i].bytes ? t[i].bytes : 1))) {
       tsRelease(b);

@@ -1,10 +1,6 @@
 /*
- * clusterc gradcheck: checks the gradients cluster-train generates.
- *
- *   clusterc gradcheck [--mode=float|ste|centroids-only] [--loss=L]
- *                      [--reduce=sum|avg] [cluster options]
- *                      [--eps=E] [--tol=T] [--samples=N] [--data-seed=N]
- *                      model.mlir
+ * clustercGradcheck (clusterc/train.h; the driver's `clusterc gradcheck`):
+ * checks the gradients cluster-train generates.
  *
  * The model gets random inputs (N(0,1)) and labels, and its training step
  * runs on the JIT.
@@ -22,8 +18,8 @@
  * Error measure: |a - b| / max(|a|, |b|, floor), floor = 1e-3 times the
  * largest gradient magnitude of the tensor (rounding noise of tiny
  * gradients is not an error), and for finite differences at least the
- * noise of an f32 difference quotient over the tolerance. Exit 0 when every
- * check passes, 1 otherwise.
+ * noise of an f32 difference quotient over the tolerance. CLUSTERC_OK when
+ * every check passes. The table goes out as RESULT messages.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <float.h>
@@ -33,73 +29,75 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../codegen/internal.h"
 #include "clusterc/passes.h"
 #include "clusterc/runtime.h"
-#include "driver.h"
-#include "gradcheck.h"
-#include "jit.h"
+#include "clusterc/train.h"
 #include "mlir-c/Pass.h"
 #include "trainsig.h"
 
 typedef struct GcArgs {
-  const char *input;
-  char *options; /* cluster-train option text */
   double eps, tol;
   int samples;
-  uint64_t dataSeed;
+  uint64_t *rng;
+  ClustercMessageFn fn;
+  void *user;
 } GcArgs;
 
-static uint64_t rngState;
-static uint64_t rngNext(void) { return driverRandom(&rngState); }
-static double rngUnit(void) { return (double)(rngNext() >> 11) * 0x1.0p-53; }
-static float rngNormal(void) {
-  double u = rngUnit(), v = rngUnit();
+#define SAY(ga, ...) clustercMessagef((ga)->fn, (ga)->user, CLUSTERC_MESSAGE_RESULT, __VA_ARGS__)
+#define ERR(ga, ...) clustercMessagef((ga)->fn, (ga)->user, CLUSTERC_MESSAGE_ERROR, __VA_ARGS__)
+
+static uint64_t rngNext(const GcArgs *ga) { return tsRandom(ga->rng); }
+static double rngUnit(const GcArgs *ga) { return (double)(rngNext(ga) >> 11) * 0x1.0p-53; }
+static float rngNormal(const GcArgs *ga) {
+  double u = rngUnit(ga), v = rngUnit(ga);
   return (float)(sqrt(-2 * log(u > 1e-300 ? u : 1e-300)) * cos(6.283185307179586 * v));
 }
 
 /* A compiled training module: its JIT, signature and functions. */
 typedef struct Model {
-  Jit *jit;
+  ClustercJit *jit;
   TrainSig sig;
-  const JitFunc *step, *eval, *init;
+  const ClustercJitFunc *step, *eval, *init;
 } Model;
 
 static void modelFree(Model *m) {
-  jitDestroy(m->jit);
+  clustercJitDestroy(m->jit);
   tsFree(&m->sig);
 }
 
-/* Parses `path`, runs cluster-train with `options`, compiles. */
-static bool modelLoad(Model *m, MlirContext ctx, const char *path, const char *options,
-                      DiagState *ds) {
+/* Runs cluster-train with `options` on a copy of `model` and compiles it. */
+static bool modelLoad(const GcArgs *ga, Model *m, MlirModule model, const char *options,
+                      const char *name) {
   memset(m, 0, sizeof *m);
-  MlirModule module = driverLoadModule(ctx, path, ds);
-  if (mlirModuleIsNull(module))
-    return false;
+  MlirModule module = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(model)));
   ClustercClusterTrainOptions o;
   clustercClusterTrainOptionsInit(&o);
   char err[512];
   bool ok = !clustercClusterTrainOptionsParse(&o, options, strlen(options), err, sizeof err);
   if (!ok)
-    fprintf(stderr, "clusterc: error: %s\n", err);
+    ERR(ga, "clusterc: error: %s\n", err);
   if (ok) {
-    MlirPassManager pm = mlirPassManagerCreate(ctx);
+    MlirPassManager pm = mlirPassManagerCreate(mlirModuleGetContext(module));
     mlirPassManagerAddOwnedPass(pm, clustercCreateClusterTrainPass(&o));
+    ClustercErrorCount diags;
+    clustercCountErrorsBegin(&diags, mlirModuleGetContext(module));
     ok = mlirLogicalResultIsSuccess(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module)));
+    clustercCountErrorsEnd(&diags);
     mlirPassManagerDestroy(pm);
-    if (!ok && !ds->errors)
-      fprintf(stderr, "%s: error: cluster-train failed\n", driverDisplayName(path));
+    if (!ok && !diags.errors)
+      ERR(ga, "%s: error: cluster-train failed\n", name);
   }
   clustercClusterTrainOptionsFree(&o);
-  ok = ok && tsRead(module, &m->sig);
-  ok = ok && (m->jit = jitCreate(module, NULL, 2, driverDisplayName(path))) != NULL;
-  ok = ok && (m->step = jitFunc(m->jit, m->sig.step.name)) != NULL;
-  ok = ok && (m->eval = jitFunc(m->jit, m->sig.eval.name)) != NULL;
-  ok = ok && (m->init = jitFunc(m->jit, m->sig.init.name)) != NULL;
+  ok = ok && tsRead(module, &m->sig, ga->fn, ga->user);
+  ok = ok && !clustercJitCreate(module, NULL, name, ga->fn, ga->user, &m->jit);
+  ok = ok && (m->step = clustercJitLookup(m->jit, m->sig.step.name)) != NULL;
+  ok = ok && (m->eval = clustercJitLookup(m->jit, m->sig.eval.name)) != NULL;
+  ok = ok && (m->init = clustercJitLookup(m->jit, m->sig.init.name)) != NULL;
   mlirModuleDestroy(module);
   if (ok && (m->step->nArgs != m->sig.step.nArgs ||
              m->step->nResults != m->sig.step.nResults)) {
-    fprintf(stderr, "clusterc: error: internal: step signature mismatch\n");
+    ERR(ga, "clusterc: error: internal: step signature mismatch\n");
     ok = false;
   }
   if (!ok)
@@ -108,22 +106,22 @@ static bool modelLoad(Model *m, MlirContext ctx, const char *path, const char *o
 }
 
 /* Step arguments: random inputs and labels, then init's values. */
-static bool fillArgs(const Model *m, TsBuffers *args) {
+static bool fillArgs(const GcArgs *ga, const Model *m, TsBuffers *args) {
   if (!tsAlloc(args, m->step, true))
     return false;
   const TsFunc *s = &m->sig.step;
   int li = tsFind(s->args, s->nArgs, TS_LABELS, NULL);
   for (int i = 0; i < s->nArgs; ++i) {
-    const JitTensor *t = &m->step->args[i];
-    if ((s->args[i].kind == TS_INPUT || s->args[i].kind == TS_LABELS) && t->elem == JIT_F32)
+    const ClustercJitTensor *t = &m->step->args[i];
+    if ((s->args[i].kind == TS_INPUT || s->args[i].kind == TS_LABELS) && t->elem == CLUSTERC_JIT_F32)
       for (size_t e = 0; e < t->count; ++e)
-        ((float *)args->data[i])[e] = rngNormal();
+        ((float *)args->data[i])[e] = rngNormal(ga);
   }
-  if (li >= 0 && m->step->args[li].elem == JIT_I32) {
-    const JitTensor *logits = &m->eval->results[0];
+  if (li >= 0 && m->step->args[li].elem == CLUSTERC_JIT_I32) {
+    const ClustercJitTensor *logits = &m->eval->results[0];
     int64_t classes = logits->rank == 2 ? logits->shape[1] : 1;
     for (size_t e = 0; e < m->step->args[li].count; ++e)
-      ((int32_t *)args->data[li])[e] = (int32_t)(rngNext() % (uint64_t)classes);
+      ((int32_t *)args->data[li])[e] = (int32_t)(rngNext(ga) % (uint64_t)classes);
   }
   /* init's results are the trainable arguments, in order. */
   TsBuffers init;
@@ -131,15 +129,21 @@ static bool fillArgs(const Model *m, TsBuffers *args) {
     tsRelease(args);
     return false;
   }
-  jitCall(m->init, NULL, init.data);
+  if (clustercJitCall(m->init, NULL, init.data)) {
+    tsRelease(&init);
+    tsRelease(args);
+    return false;
+  }
   for (int r = 0; r < m->init->nResults && li + 1 + r < s->nArgs; ++r)
     memcpy(args->data[li + 1 + r], init.data[r], m->init->results[r].bytes);
   tsRelease(&init);
   return true;
 }
 
+/* The loss of one step (NaN when the call could not run: a failed check). */
 static float lossOf(const Model *m, TsBuffers *args, TsBuffers *res) {
-  jitCall(m->step, args->data, res->data);
+  if (clustercJitCall(m->step, args->data, res->data))
+    return NAN;
   return *(const float *)res->data[0];
 }
 
@@ -161,9 +165,9 @@ static double maxAbs(const float *g, size_t n) {
   return m;
 }
 
-static void report(const char *what, const char *name, const Cmp *c, size_t n,
-                   double tol) {
-  printf("  %-15s %-24s %6zu of %-8zu max err %.2e  %s\n", what, name, c->checked,
+static void report(const GcArgs *ga, const char *what, const char *name, const Cmp *c,
+                   size_t n, double tol) {
+  SAY(ga, "  %-15s %-24s %6zu of %-8zu max err %.2e  %s\n", what, name, c->checked,
          n, c->maxErr, c->maxErr <= tol ? "ok" : "FAIL");
 }
 
@@ -193,7 +197,7 @@ static void largest(const float *g, size_t n, size_t want, size_t *out) {
  * passes when |fd - g| <= tol max(|fd|, |g|) + noise. */
 static bool checkFd(const GcArgs *ga, const Model *m, TsBuffers *args, TsBuffers *res,
                     TsBuffers *scratch, int argIdx, int resIdx, float loss) {
-  const JitTensor *t = &m->step->args[argIdx];
+  const ClustercJitTensor *t = &m->step->args[argIdx];
   float *p = args->data[argIdx];
   const float *g = res->data[resIdx];
   double noise = 32 * FLT_EPSILON * fmax(1.0, fabs(loss)) / ga->eps;
@@ -209,7 +213,7 @@ static bool checkFd(const GcArgs *ga, const Model *m, TsBuffers *args, TsBuffers
   else {
     largest(g, n, want / 2, pick);
     for (size_t s = want / 2; s < want; ++s)
-      pick[s] = (size_t)(rngNext() % n);
+      pick[s] = (size_t)(rngNext(ga) % n);
   }
   for (size_t s = 0; s < want; ++s) {
     size_t i = pick[s];
@@ -224,21 +228,21 @@ static bool checkFd(const GcArgs *ga, const Model *m, TsBuffers *args, TsBuffers
     c.checked++;
   }
   free(pick);
-  report(m->sig.step.results[resIdx].kind == TS_GRAD_PARAM ? "param" : "centroids",
+  report(ga, m->sig.step.results[resIdx].kind == TS_GRAD_PARAM ? "param" : "centroids",
          m->sig.step.results[resIdx].name, &c, n, ga->tol);
   return c.maxErr <= ga->tol;
 }
 
 static bool runFd(const GcArgs *ga, const Model *m) {
   TsBuffers args, res, scratch;
-  if (!fillArgs(m, &args))
+  if (!fillArgs(ga, m, &args))
     return false;
   if (!tsAlloc(&res, m->step, false) || !tsAlloc(&scratch, m->step, false)) {
     tsRelease(&args);
     return false;
   }
   float loss = lossOf(m, &args, &res);
-  printf("gradcheck: loss %.6g, eps %g, tolerance %g\n", loss, ga->eps, ga->tol);
+  SAY(ga, "gradcheck: loss %.6g, eps %g, tolerance %g\n", loss, ga->eps, ga->tol);
   bool ok = isfinite(loss);
   const TsFunc *s = &m->sig.step;
   for (int r = 0; r < s->nResults; ++r) {
@@ -261,9 +265,9 @@ static bool runFd(const GcArgs *ga, const Model *m) {
 static bool runSte(const GcArgs *ga, const Model *ste, const Model *flt,
                    clusterrt_reduce reduce) {
   TsBuffers args, res, fargs, fres;
-  if (!fillArgs(ste, &args))
+  if (!fillArgs(ga, ste, &args))
     return false;
-  if (!tsAlloc(&res, ste->step, false) || !fillArgs(flt, &fargs) ||
+  if (!tsAlloc(&res, ste->step, false) || !fillArgs(ga, flt, &fargs) ||
       !tsAlloc(&fres, flt->step, false))
     return false;
   float loss = lossOf(ste, &args, &res);
@@ -279,9 +283,9 @@ static bool runSte(const GcArgs *ga, const Model *ste, const Model *flt,
              (j = tsFind(s->args, s->nArgs, TS_WEIGHT, name)) >= 0) {
       int ci = tsFind(s->args, s->nArgs, TS_CENTROIDS, name);
       int ii = tsFind(s->results, s->nResults, TS_INDICES, name);
-      const JitTensor *it = &ste->step->results[ii];
+      const ClustercJitTensor *it = &ste->step->results[ii];
       clusterrt_status st = clusterrt_decode_f32(
-          res.data[ii], it->elem == JIT_I16 ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8,
+          res.data[ii], it->elem == CLUSTERC_JIT_I16 ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8,
           it->count, args.data[ci], ste->step->args[ci].count, fargs.data[i]);
       if (st != CLUSTERRT_OK)
         return false;
@@ -291,7 +295,7 @@ static bool runSte(const GcArgs *ga, const Model *ste, const Model *flt,
       memcpy(fargs.data[i], args.data[j], flt->step->args[i].bytes);
   }
   float floss = lossOf(flt, &fargs, &fres);
-  printf("gradcheck: STE loss %.6g, float loss at c[idx] %.6g, tolerance %g\n", loss,
+  SAY(ga, "gradcheck: STE loss %.6g, float loss at c[idx] %.6g, tolerance %g\n", loss,
          floss, ga->tol);
   bool ok = isfinite(loss) && relErr(loss, floss, 1e-6) <= ga->tol;
   for (int r = 0; r < s->nResults; ++r) {
@@ -304,13 +308,13 @@ static bool runSte(const GcArgs *ga, const Model *ste, const Model *flt,
     int dci = tsFind(s->results, s->nResults, TS_GRAD_CENTROIDS, name);
     int fr = tsFind(f->results, f->nResults, TS_GRAD_PARAM, name);
     if (wi < 0 || ci < 0 || ii < 0 || dci < 0 || fr < 0) {
-      printf("  %s: missing results\n", name);
+      SAY(ga, "  %s: missing results\n", name);
       ok = false;
       continue;
     }
-    const JitTensor *wt = &ste->step->args[wi], *it = &ste->step->results[ii];
+    const ClustercJitTensor *wt = &ste->step->args[wi], *it = &ste->step->results[ii];
     size_t n = wt->count, k = ste->step->args[ci].count;
-    clusterrt_index_format fmt = it->elem == JIT_I16 ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8;
+    clusterrt_index_format fmt = it->elem == CLUSTERC_JIT_I16 ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8;
     /* idx == argmin */
     void *want = malloc(it->bytes ? it->bytes : 1);
     size_t badIdx = 0;
@@ -318,7 +322,7 @@ static bool runSte(const GcArgs *ga, const Model *ste, const Model *flt,
       return false;
     badIdx = memcmp(want, res.data[ii], it->bytes) != 0;
     free(want);
-    printf("  %-15s %-24s %s\n", "indices", name, badIdx ? "FAIL (differ from argmin)" : "ok (argmin)");
+    SAY(ga, "  %-15s %-24s %s\n", "indices", name, badIdx ? "FAIL (differ from argmin)" : "ok (argmin)");
     ok &= !badIdx;
     /* dW == float dW at c[idx] */
     const float *dw = res.data[r], *fdw = fres.data[fr];
@@ -327,7 +331,7 @@ static bool runSte(const GcArgs *ga, const Model *ste, const Model *flt,
     for (size_t i = 0; i < n; ++i)
       c.maxErr = fmax(c.maxErr, relErr(dw[i], fdw[i], floor));
     c.checked = n;
-    report("weight (STE)", name, &c, n, ga->tol);
+    report(ga, "weight (STE)", name, &c, n, ga->tol);
     ok &= c.maxErr <= ga->tol;
     /* dc == per-cluster sum (or mean) of dW, in double on the host */
     double *sum = calloc(k, sizeof *sum);
@@ -351,7 +355,7 @@ static bool runSte(const GcArgs *ga, const Model *ste, const Model *flt,
     for (size_t j = 0; j < k; ++j)
       cc.maxErr = fmax(cc.maxErr, relErr(dc[j], sum[j], 1e-3 * dcMax));
     cc.checked = k;
-    report(reduce == CLUSTERRT_REDUCE_AVG ? "centroids (avg)" : "centroids (sum)",
+    report(ga, reduce == CLUSTERRT_REDUCE_AVG ? "centroids (avg)" : "centroids (sum)",
            name, &cc, k, ga->tol);
     ok &= cc.maxErr <= ga->tol;
     free(sum);
@@ -371,7 +375,7 @@ static bool runSte(const GcArgs *ga, const Model *ste, const Model *flt,
     for (size_t i = 0; i < n; ++i)
       c.maxErr = fmax(c.maxErr, relErr(a[i], b[i], floor));
     c.checked = n;
-    report("param", s->results[r].name, &c, n, ga->tol);
+    report(ga, "param", s->results[r].name, &c, n, ga->tol);
     ok &= c.maxErr <= ga->tol;
   }
   tsRelease(&args);
@@ -381,109 +385,64 @@ static bool runSte(const GcArgs *ga, const Model *ste, const Model *flt,
   return ok;
 }
 
-static const char gcUsage[] =
-    "usage: clusterc gradcheck [options] model.mlir\n"
-    "\n"
-    "Checks the training step cluster-train generates for the model, on\n"
-    "random inputs, on the JIT: finite differences (float, centroids-only),\n"
-    "or the STE identities (ste). Exit 0 when every check passes.\n"
-    "\n"
-    "  --mode=float|ste|centroids-only   (default float)\n"
-    "  --loss=softmax-ce|mse, --reduce=sum|avg, --function=NAME\n"
-    "  --clusters=K, --init=M, --layers=..., --only=... (as cluster-weights)\n"
-    "  --eps=E          finite-difference step (default 1e-2)\n"
-    "  --tol=T          largest relative error accepted (default 2e-2)\n"
-    "  --samples=N      elements checked per tensor (default 16)\n"
-    "  --data-seed=N    seed of the random inputs (default 1)\n";
+void clustercGradcheckOptionsInit(ClustercGradcheckOptions *o) {
+  memset(o, 0, sizeof *o);
+  o->eps = 1e-2;
+  o->tol = 2e-2;
+  o->samples = 16;
+  o->dataSeed = 1;
+}
 
-int gradcheckMain(int argc, char **argv) {
-  GcArgs ga = {NULL, NULL, 1e-2, 2e-2, 16, 1};
-  bool modeGiven = false;
-  for (int i = 1; i < argc; ++i) {
-    const char *a = argv[i];
-    char *end;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      fputs(gcUsage, stdout);
-      free(ga.options);
-      return 0;
-    } else if (!strncmp(a, "--eps=", 6)) {
-      ga.eps = strtod(a + 6, &end);
-      if (*end || !(ga.eps > 0))
-        goto bad;
-    } else if (!strncmp(a, "--tol=", 6)) {
-      ga.tol = strtod(a + 6, &end);
-      if (*end || !(ga.tol > 0))
-        goto bad;
-    } else if (!strncmp(a, "--samples=", 10)) {
-      ga.samples = (int)strtol(a + 10, &end, 10);
-      if (*end || ga.samples < 1)
-        goto bad;
-    } else if (!strncmp(a, "--data-seed=", 12)) {
-      ga.dataSeed = strtoull(a + 12, &end, 10);
-      if (*end)
-        goto bad;
-    } else if (!strncmp(a, "--", 2) && a[2]) {
-      modeGiven |= !strncmp(a, "--mode=", 7);
-      if (driverAppendOption(&ga.options, a + 2))
-        goto bad;
-    } else if (!ga.input) {
-      ga.input = a;
-    } else {
-      fprintf(stderr, "clusterc gradcheck: error: more than one input ('%s')\n", a);
-      free(ga.options);
-      return EXIT_USAGE;
-    }
-    continue;
-  bad:
-    fprintf(stderr, "clusterc gradcheck: error: bad option '%s'\n", a);
-    free(ga.options);
-    return EXIT_USAGE;
+/* text + " " + more, malloc'd; NULL when out of memory. */
+static char *appendOption(const char *text, const char *more) {
+  size_t a = strlen(text), b = strlen(more);
+  char *t = malloc(a + b + 2);
+  if (t)
+    snprintf(t, a + b + 2, "%s%s%s", text, a ? " " : "", more);
+  return t;
+}
+
+ClustercStatus clustercGradcheck(MlirModule model, const ClustercGradcheckOptions *o,
+                                 const char *name) {
+  uint64_t rng = o->dataSeed;
+  GcArgs ga = {o->eps, o->tol, o->samples, &rng, o->onMessage, o->userData};
+  /* Without a mode, float (the last mode= wins, so it goes first). */
+  char *text = appendOption("mode=float", o->options ? o->options : "");
+  if (!text) {
+    ERR(&ga, "clusterc gradcheck: error: out of memory\n");
+    return CLUSTERC_ERROR;
   }
-  if (!ga.input) {
-    fprintf(stderr, "clusterc gradcheck: error: no input file\n");
-    free(ga.options);
-    return EXIT_USAGE;
-  }
-  if (!modeGiven && driverAppendOption(&ga.options, "mode=float")) {
-    free(ga.options);
-    return EXIT_BAD_INPUT;
-  }
-  ClustercClusterTrainOptions o;
-  clustercClusterTrainOptionsInit(&o);
+  ClustercClusterTrainOptions to;
+  clustercClusterTrainOptionsInit(&to);
   char err[512];
-  const char *text = ga.options ? ga.options : "";
-  if (clustercClusterTrainOptionsParse(&o, text, strlen(text), err, sizeof err)) {
-    fprintf(stderr, "clusterc gradcheck: error: %s\n", err);
-    clustercClusterTrainOptionsFree(&o);
-    free(ga.options);
-    return EXIT_USAGE;
+  if (clustercClusterTrainOptionsParse(&to, text, strlen(text), err, sizeof err)) {
+    ERR(&ga, "clusterc gradcheck: error: %s\n", err);
+    clustercClusterTrainOptionsFree(&to);
+    free(text);
+    return CLUSTERC_USAGE;
   }
-  ClustercTrainMode mode = o.mode;
-  clusterrt_reduce reduce = o.reduce;
-  clustercClusterTrainOptionsFree(&o);
-
-  DiagState ds = {driverDisplayName(ga.input), 0};
-  MlirContext ctx = driverCreateContext(&ds);
-  int rc = EXIT_BAD_INPUT;
-  rngState = ga.dataSeed;
+  ClustercTrainMode mode = to.mode;
+  clusterrt_reduce reduce = to.reduce;
+  clustercClusterTrainOptionsFree(&to);
+  bool ok = false;
   Model m, f;
-  if (modelLoad(&m, ctx, ga.input, text, &ds)) {
-    if (mode != CLUSTERC_TRAIN_STE) {
-      rc = runFd(&ga, &m) ? 0 : 1;
-    } else {
-      /* The float twin: same options, mode=float (the last mode wins). */
-      char *ftext = strdup(text);
-      if (ftext && !driverAppendOption(&ftext, "mode=float") &&
-          modelLoad(&f, ctx, ga.input, ftext, &ds)) {
-        rc = runSte(&ga, &m, &f, reduce) ? 0 : 1;
-        modelFree(&f);
-      }
-      free(ftext);
-    }
-    modelFree(&m);
-    printf("gradcheck: %s\n", rc == 0 ? "all gradients match" : "FAILED");
+  if (!modelLoad(&ga, &m, model, text, name)) {
+    free(text);
+    return CLUSTERC_ERROR;
   }
-  mlirContextDestroy(ctx);
-  free(ga.options);
-  return rc;
+  if (mode != CLUSTERC_TRAIN_STE) {
+    ok = runFd(&ga, &m);
+  } else {
+    /* The float twin: same options, mode=float (the last mode wins). */
+    char *ftext = appendOption(text, "mode=float");
+    if (ftext && modelLoad(&ga, &f, model, ftext, name)) {
+      ok = runSte(&ga, &m, &f, reduce);
+      modelFree(&f);
+    }
+    free(ftext);
+  }
+  modelFree(&m);
+  free(text);
+  SAY(&ga, "gradcheck: %s\n", ok ? "all gradients match" : "FAILED");
+  return ok ? CLUSTERC_OK : CLUSTERC_ERROR;
 }

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "clusterc/passes.h"
-#include "codegen.h"
+#include "internal.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 
@@ -204,7 +204,7 @@ unsupported:
   return false;
 }
 
-char *cgHeaderText(MlirModule module, const char *modelName, char *err,
+static char *headerText(MlirModule module, const char *modelName, char *err,
                    size_t errSize) {
   Buf decls = {0}, protos = {0}, out = {0};
   char guard[128];
@@ -216,7 +216,7 @@ char *cgHeaderText(MlirModule module, const char *modelName, char *err,
   bool ok = true;
   for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(module));
        ok && !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
-    if (cgIsEntryPoint(op)) {
+    if (clustercCodegenIsEntryPoint(op)) {
       ok = declareEntry(op, &decls, &protos, err, errSize);
       entries++;
     }
@@ -242,7 +242,7 @@ char *cgHeaderText(MlirModule module, const char *modelName, char *err,
               "#ifndef %s\n#define %s\n\n#include <stdbool.h>\n#include <stdint.h>\n\n"
               "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
               modelName, modelName, CLUSTERC_VERSION, modelName,
-              cgHasInitializer(module)
+              clustercCodegenHasInitializer(module)
                   ? " *\n"
                     " * The clustered weights are decoded once, by libclusterrt, when the\n"
                     " * object is loaded (a global constructor): calls only read them.\n"
@@ -262,4 +262,18 @@ char *cgHeaderText(MlirModule module, const char *modelName, char *err,
     return NULL;
   }
   return out.s;
+}
+
+ClustercStatus clustercCodegenHeader(MlirModule module, const char *modelName,
+                                     MlirStringCallback write, void *writeUserData,
+                                     ClustercMessageFn onMessage, void *userData) {
+  char err[512];
+  char *text = headerText(module, modelName, err, sizeof err);
+  if (!text) {
+    clustercMessagef(onMessage, userData, CLUSTERC_MESSAGE_ERROR, "%s", err);
+    return CLUSTERC_ERROR;
+  }
+  write(mlirStringRefCreateFromCString(text), writeUserData);
+  free(text);
+  return CLUSTERC_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * Reading IDX and .npy files (see data.h).
+ * Reading IDX and .npy files (see clusterc/train.h).
  *
  * IDX: a big-endian header, magic 0x0000TTDD (TT the element type, 0x08 =
  * u8, 0x0B = i16, 0x0C = i32, 0x0D = f32, 0x0E = f64; DD the number of
@@ -9,7 +9,7 @@
  * Both are read through gzread, which reads plain files unchanged.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "data.h"
+#include "clusterc/train.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,14 +19,30 @@
 #include <string.h>
 #include <zlib.h>
 
-static int fail(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(const char *path, const char *fmt, ...) {
+/* Where the reader's messages go. */
+typedef struct Msg {
+  ClustercMessageFn fn;
+  void *user;
+} Msg;
+
+static int fail(const Msg *m, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(const Msg *m, const char *path, const char *fmt, ...) {
+  if (!m->fn)
+    return -1;
+  char text[8192];
+  int at = snprintf(text, sizeof text, "%s: error: ", path);
+  if (at < 0 || (size_t)at >= sizeof text - 2)
+    at = 0;
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "%s: error: ", path);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  int n = vsnprintf(text + at, sizeof text - 1 - (size_t)at, fmt, ap);
   va_end(ap);
+  size_t len = (size_t)at + (n < 0 ? 0 : (size_t)n);
+  if (len > sizeof text - 2)
+    len = sizeof text - 2;
+  text[len++] = '\n';
+  m->fn(CLUSTERC_MESSAGE_ERROR, mlirStringRefCreate(text, len), m->user);
   return -1;
 }
 
@@ -46,7 +62,7 @@ static size_t elemSize(Elem e) {
 }
 
 /* Reads exactly n bytes; 0, or -1 with a diagnostic. */
-static int readAll(gzFile f, const char *path, void *buf, size_t n, const char *what) {
+static int readAll(gzFile f, const Msg *m, const char *path, void *buf, size_t n, const char *what) {
   size_t got = 0;
   while (got < n) {
     unsigned chunk = n - got > (1u << 30) ? (1u << 30) : (unsigned)(n - got);
@@ -54,10 +70,10 @@ static int readAll(gzFile f, const char *path, void *buf, size_t n, const char *
     if (r < 0) {
       int zerr;
       const char *msg = gzerror(f, &zerr);
-      return fail(path, "cannot read %s: %s", what, zerr == Z_ERRNO ? strerror(errno) : msg);
+      return fail(m, path, "cannot read %s: %s", what, zerr == Z_ERRNO ? strerror(errno) : msg);
     }
     if (r == 0)
-      return fail(path, "truncated file: %s needs %zu bytes, the file has %zu", what, n, got);
+      return fail(m, path, "truncated file: %s needs %zu bytes, the file has %zu", what, n, got);
     got += (size_t)r;
   }
   return 0;
@@ -67,11 +83,11 @@ static int readAll(gzFile f, const char *path, void *buf, size_t n, const char *
  * so that a short file whose header claims a huge array fails as
  * truncated instead of first allocating the claim (found by
  * fuzz/fuzz-data.c: 30 bytes asked for 3.6 GB). NULL after a diagnostic. */
-static void *readData(gzFile f, const char *path, size_t n, const char *what) {
+static void *readData(gzFile f, const Msg *m, const char *path, size_t n, const char *what) {
   size_t cap = n < ((size_t)1 << 24) ? n : (size_t)1 << 24, got = 0;
   char *buf = malloc(cap ? cap : 1);
   if (!buf) {
-    fail(path, "out of memory (%zu bytes)", cap);
+    fail(m, path, "out of memory (%zu bytes)", cap);
     return NULL;
   }
   while (got < n) {
@@ -80,7 +96,7 @@ static void *readData(gzFile f, const char *path, size_t n, const char *what) {
       char *g = realloc(buf, grown);
       if (!g) {
         free(buf);
-        fail(path, "out of memory (%zu bytes)", grown);
+        fail(m, path, "out of memory (%zu bytes)", grown);
         return NULL;
       }
       buf = g;
@@ -92,9 +108,9 @@ static void *readData(gzFile f, const char *path, size_t n, const char *what) {
       int zerr = Z_OK;
       const char *msg = r < 0 ? gzerror(f, &zerr) : NULL;
       if (r < 0)
-        fail(path, "cannot read %s: %s", what, zerr == Z_ERRNO ? strerror(errno) : msg);
+        fail(m, path, "cannot read %s: %s", what, zerr == Z_ERRNO ? strerror(errno) : msg);
       else
-        fail(path, "truncated file: %s needs %zu bytes, the file has %zu", what, n, got);
+        fail(m, path, "truncated file: %s needs %zu bytes, the file has %zu", what, n, got);
       free(buf);
       return NULL;
     }
@@ -117,11 +133,11 @@ static void swapBytes(void *data, size_t count, size_t size) {
     }
 }
 
-static bool sizeOk(Array *a, const char *path) {
+static bool sizeOk(Array *a, const Msg *m, const char *path) {
   a->count = 1;
   for (int i = 0; i < a->rank; ++i) {
     if (a->shape[i] < 0 || (a->shape[i] && a->count > SIZE_MAX / 16 / (size_t)a->shape[i])) {
-      fail(path, "array dimensions too large");
+      fail(m, path, "array dimensions too large");
       return false;
     }
     a->count *= (size_t)a->shape[i];
@@ -129,7 +145,7 @@ static bool sizeOk(Array *a, const char *path) {
   return true;
 }
 
-static int readIdx(gzFile f, const char *path, const unsigned char *head, Array *a) {
+static int readIdx(gzFile f, const Msg *m, const char *path, const unsigned char *head, Array *a) {
   static const struct { unsigned code; Elem e; } types[] = {
       {0x08, E_U8}, {0x0B, E_I16}, {0x0C, E_I32}, {0x0D, E_F32}, {0x0E, E_F64}};
   unsigned code = head[2], dims = head[3];
@@ -137,25 +153,25 @@ static int readIdx(gzFile f, const char *path, const unsigned char *head, Array 
   while (t < 5 && types[t].code != code)
     ++t;
   if (t == 5)
-    return fail(path, "IDX element type 0x%02X is not supported (u8, i16, i32, f32, f64)", code);
+    return fail(m, path, "IDX element type 0x%02X is not supported (u8, i16, i32, f32, f64)", code);
   if (dims < 1 || dims > 8)
-    return fail(path, "IDX file with %u dimensions (1 to 8 supported)", dims);
+    return fail(m, path, "IDX file with %u dimensions (1 to 8 supported)", dims);
   a->elem = types[t].e;
   a->rank = (int)dims;
   unsigned char sz[32];
-  if (readAll(f, path, sz, 4 * dims, "the IDX header"))
+  if (readAll(f, m, path, sz, 4 * dims, "the IDX header"))
     return -1;
   for (unsigned i = 0; i < dims; ++i)
     a->shape[i] = be32(sz + 4 * i);
-  if (!sizeOk(a, path))
+  if (!sizeOk(a, m, path))
     return -1;
   size_t bytes = a->count * elemSize(a->elem);
-  if (!(a->data = readData(f, path, bytes, "the IDX data")))
+  if (!(a->data = readData(f, m, path, bytes, "the IDX data")))
     return -1;
   swapBytes(a->data, a->count, elemSize(a->elem)); /* big-endian on disk */
   char extra;
   if (gzread(f, &extra, 1) > 0)
-    return fail(path, "%zu bytes of IDX data expected; the file has more", bytes);
+    return fail(m, path, "%zu bytes of IDX data expected; the file has more", bytes);
   return 0;
 }
 
@@ -173,26 +189,26 @@ static const char *npyField(const char *hdr, const char *key) {
   return p;
 }
 
-static int readNpy(gzFile f, const char *path, const unsigned char *head, Array *a) {
+static int readNpy(gzFile f, const Msg *m, const char *path, const unsigned char *head, Array *a) {
   unsigned char rest[6];
-  if (readAll(f, path, rest, 6, "the .npy header")) /* "PY", major, minor, len */
+  if (readAll(f, m, path, rest, 6, "the .npy header")) /* "PY", major, minor, len */
     return -1;
   if (memcmp(rest, "PY", 2))
-    return fail(path, "not a .npy file (bad magic)");
+    return fail(m, path, "not a .npy file (bad magic)");
   unsigned major = rest[2];
   size_t hlen = rest[4] | (size_t)rest[5] << 8;
   if (major >= 2) {
     unsigned char more[2];
-    if (readAll(f, path, more, 2, "the .npy header"))
+    if (readAll(f, m, path, more, 2, "the .npy header"))
       return -1;
     hlen |= (size_t)more[0] << 16 | (size_t)more[1] << 24;
   }
   if (hlen > 1 << 20)
-    return fail(path, ".npy header too long (%zu bytes)", hlen);
+    return fail(m, path, ".npy header too long (%zu bytes)", hlen);
   char *hdr = malloc(hlen + 1);
   if (!hdr)
-    return fail(path, "out of memory");
-  if (readAll(f, path, hdr, hlen, "the .npy header")) {
+    return fail(m, path, "out of memory");
+  if (readAll(f, m, path, hdr, hlen, "the .npy header")) {
     free(hdr);
     return -1;
   }
@@ -208,13 +224,13 @@ static int readNpy(gzFile f, const char *path, const unsigned char *head, Array 
   while (descr && t < sizeof types / sizeof types[0] && strncmp(descr, types[t].d, strlen(types[t].d)))
     ++t;
   if (!descr || !shape || !fo)
-    fail(path, "malformed .npy header: %s", hdr);
+    fail(m, path, "malformed .npy header: %s", hdr);
   else if (t == sizeof types / sizeof types[0])
-    fail(path, ".npy dtype %.6s is not supported (u1, i2, i4, i8, f4, f8, little-endian)", descr);
+    fail(m, path, ".npy dtype %.6s is not supported (u1, i2, i4, i8, f4, f8, little-endian)", descr);
   else if (!strncmp(fo, "True", 4))
-    fail(path, ".npy array in Fortran order is not supported");
+    fail(m, path, ".npy array in Fortran order is not supported");
   else if (*shape != '(')
-    fail(path, "malformed .npy shape");
+    fail(m, path, "malformed .npy shape");
   else {
     a->elem = types[t].e;
     a->rank = 0;
@@ -234,13 +250,13 @@ static int readNpy(gzFile f, const char *path, const unsigned char *head, Array 
       p = end;
     }
     if (!ok || a->rank == 0)
-      fail(path, "malformed or unsupported .npy shape");
-    else if (sizeOk(a, path)) {
+      fail(m, path, "malformed or unsupported .npy shape");
+    else if (sizeOk(a, m, path)) {
       size_t bytes = a->count * elemSize(a->elem);
-      if ((a->data = readData(f, path, bytes, "the .npy data"))) {
+      if ((a->data = readData(f, m, path, bytes, "the .npy data"))) {
         char extra;
         if (gzread(f, &extra, 1) > 0)
-          fail(path, "%zu bytes of .npy data expected; the file has more", bytes);
+          fail(m, path, "%zu bytes of .npy data expected; the file has more", bytes);
         else
           rc = 0;
       }
@@ -250,22 +266,22 @@ static int readNpy(gzFile f, const char *path, const unsigned char *head, Array 
   return rc;
 }
 
-static int readArray(const char *path, Array *a) {
+static int readArray(const Msg *m, const char *path, Array *a) {
   memset(a, 0, sizeof *a);
   gzFile f = gzopen(path, "rb");
   if (!f)
-    return fail(path, "cannot open: %s", strerror(errno ? errno : ENOMEM));
+    return fail(m, path, "cannot open: %s", strerror(errno ? errno : ENOMEM));
   gzbuffer(f, 1 << 17);
   unsigned char head[4];
   int rc;
-  if (readAll(f, path, head, 4, "the header"))
+  if (readAll(f, m, path, head, 4, "the header"))
     rc = -1;
   else if (head[0] == 0x93 && head[1] == 'N' && head[2] == 'U' && head[3] == 'M')
-    rc = readNpy(f, path, head, a);
+    rc = readNpy(f, m, path, head, a);
   else if (head[0] == 0 && head[1] == 0)
-    rc = readIdx(f, path, head, a);
+    rc = readIdx(f, m, path, head, a);
   else
-    rc = fail(path, "not an IDX or .npy file (gzip or plain)");
+    rc = fail(m, path, "not an IDX or .npy file (gzip or plain)");
   gzclose(f);
   if (rc) {
     free(a->data);
@@ -285,14 +301,13 @@ static double valueAt(const Array *a, size_t i) {
   }
 }
 
-int dataLoad(Dataset *d, const char *images, const char *labels) {
-  memset(d, 0, sizeof *d);
+static int load(ClustercDataset *d, const char *images, const char *labels, const Msg *m) {
   Array im, lb = {0};
-  if (readArray(images, &im))
+  if (readArray(m, images, &im))
     return -1;
   if (im.rank < 2 || im.rank > 5) {
     free(im.data);
-    return fail(images, "samples must have rank 2 to 5 ([N, ...]); this array has rank %d",
+    return fail(m, images, "samples must have rank 2 to 5 ([N, ...]); this array has rank %d",
                 im.rank);
   }
   if (im.shape[0] == 0) {
@@ -300,7 +315,7 @@ int dataLoad(Dataset *d, const char *images, const char *labels) {
      * checked against the model either (fuzz-data: [0, 524544, 513]
      * loaded as a data set of 1-value samples). */
     free(im.data);
-    return fail(images, "the data set has no samples (its first dimension is 0)");
+    return fail(m, images, "the data set has no samples (its first dimension is 0)");
   }
   d->n = (size_t)im.shape[0];
   d->rank = im.rank - 1;
@@ -311,13 +326,13 @@ int dataLoad(Dataset *d, const char *images, const char *labels) {
     d->x = im.data; /* as is */
     im.data = NULL;
   } else if (im.elem == E_U8) {
-    d->u8 = im.data; /* converted per sample (dataSample) */
+    d->u8 = im.data; /* converted per sample (clustercDatasetSample) */
     im.data = NULL;
   } else {
     d->x = malloc(sizeof *d->x * (im.count ? im.count : 1));
     if (!d->x) {
       free(im.data);
-      return fail(images, "out of memory");
+      return fail(m, images, "out of memory");
     }
     for (size_t i = 0; i < im.count; ++i)
       d->x[i] = (float)valueAt(&im, i);
@@ -325,35 +340,45 @@ int dataLoad(Dataset *d, const char *images, const char *labels) {
   free(im.data);
   if (!labels)
     return 0;
-  if (readArray(labels, &lb)) {
-    dataFree(d);
+  if (readArray(m, labels, &lb)) {
+    clustercDatasetFree(d);
     return -1;
   }
   int rc = 0;
   if (lb.rank != 1)
-    rc = fail(labels, "labels must have rank 1; this array has rank %d", lb.rank);
+    rc = fail(m, labels, "labels must have rank 1; this array has rank %d", lb.rank);
   else if ((size_t)lb.shape[0] != d->n)
-    rc = fail(labels, "%lld labels for %zu samples in %s", (long long)lb.shape[0], d->n, images);
+    rc = fail(m, labels, "%lld labels for %zu samples in %s", (long long)lb.shape[0], d->n, images);
   else if (lb.elem == E_F32 || lb.elem == E_F64)
-    rc = fail(labels, "labels must be integers (class indices)");
+    rc = fail(m, labels, "labels must be integers (class indices)");
   else if (!(d->y = malloc(sizeof *d->y * (d->n ? d->n : 1))))
-    rc = fail(labels, "out of memory");
+    rc = fail(m, labels, "out of memory");
   else
     for (size_t i = 0; i < d->n; ++i) {
       double v = valueAt(&lb, i);
       if (v < 0 || v > 1e9) {
-        rc = fail(labels, "label %zu is %.0f; class indices are 0 or more", i, v);
+        rc = fail(m, labels, "label %zu is %.0f; class indices are 0 or more", i, v);
         break;
       }
       d->y[i] = (int32_t)v;
     }
   free(lb.data);
   if (rc)
-    dataFree(d);
+    clustercDatasetFree(d);
   return rc;
 }
 
-void dataSample(const Dataset *d, size_t i, float *out) {
+ClustercStatus clustercDatasetLoad(ClustercDataset *d, const char *images, const char *labels,
+                                   ClustercMessageFn onMessage, void *userData) {
+  memset(d, 0, sizeof *d);
+  const Msg m = {onMessage, userData};
+  if (load(d, images, labels, &m))
+    return CLUSTERC_ERROR;
+  d->labelsName = labels;
+  return CLUSTERC_OK;
+}
+
+void clustercDatasetSample(const ClustercDataset *d, size_t i, float *out) {
   size_t ss = d->sampleSize;
   if (d->x) {
     memcpy(out, d->x + i * ss, ss * sizeof *out);
@@ -364,7 +389,7 @@ void dataSample(const Dataset *d, size_t i, float *out) {
     out[k] = (float)((double)p[k] * (1.0 / 255.0)); /* as a double, rounded once */
 }
 
-void dataFree(Dataset *d) {
+void clustercDatasetFree(ClustercDataset *d) {
   free(d->x);
   free(d->u8);
   free(d->y);

@@ -1,5 +1,5 @@
 /*
- * Loop order of linalg.generic ops, for code that is lowered to plain loops
+ * cluster-order-loops: the loop order of linalg.generic ops, for code that is lowered to plain loops
  * (convert-linalg-to-loops) and left to LLVM's loop vectorizer.
  *
  * A generic's loops nest in the order of its iteration dimensions. Named ops
@@ -26,9 +26,17 @@
  * dimension is a reduction, the generic's arith.addf gets fastmath
  * `reassoc` so LLVM may vectorize the sum; the result then depends on the
  * vector width, not only on the inputs.
+ *
+ * The pass: `cluster-order-loops` (reassociation allowed, the default) or
+ * `cluster-order-loops{reassociate=false}` (a reduction is never made
+ * innermost: sums keep their order). libclusterc-codegen runs it before the
+ * lowering pipeline, for the JIT and object code alike
+ * (ClustercCodegenOptions.loopOrder).
  */
 #include "clusterc/passes.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +45,7 @@
 #include "mlir-c/AffineMap.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Dialect/Linalg.h"
 
 enum { MAX_DIMS = 16, MAX_OPERANDS = 64 };
 
@@ -310,7 +319,90 @@ static MlirWalkResult visit(MlirOperation op, void *user) {
   return MlirWalkResultAdvance;
 }
 
-void clustercOrderLoops(MlirOperation root, bool allowReassociation) {
+static void orderLoops(MlirOperation root, bool allowReassociation) {
   Walk w = {allowReassociation};
   mlirOperationWalk(root, visit, &w, MlirWalkPostOrder);
+}
+
+/* ---- The pass ------------------------------------------------------------- */
+
+void clustercClusterOrderLoopsOptionsInit(ClustercClusterOrderLoopsOptions *o) {
+  o->reassociate = true;
+}
+
+void clustercClusterOrderLoopsOptionsFree(ClustercClusterOrderLoopsOptions *o) {
+  (void)o;
+}
+
+/* "reassociate", "reassociate=true|false|1|0", separated by spaces. */
+int clustercClusterOrderLoopsOptionsParse(ClustercClusterOrderLoopsOptions *o,
+                                          const char *text, size_t len, char *err,
+                                          size_t errSize) {
+  size_t i = 0;
+  while (i < len) {
+    while (i < len && text[i] == ' ')
+      ++i;
+    size_t start = i;
+    while (i < len && text[i] != ' ')
+      ++i;
+    if (i == start)
+      break;
+    const char *t = text + start;
+    size_t n = i - start;
+    static const struct {
+      const char *text;
+      bool value;
+    } forms[] = {{"reassociate", true},        {"reassociate=true", true},
+                 {"reassociate=1", true},      {"reassociate=false", false},
+                 {"reassociate=0", false}};
+    size_t f = 0;
+    while (f < sizeof forms / sizeof forms[0] &&
+           !(strlen(forms[f].text) == n && !memcmp(forms[f].text, t, n)))
+      ++f;
+    if (f == sizeof forms / sizeof forms[0]) {
+      snprintf(err, errSize, "cluster-order-loops: unknown option '%.*s' "
+               "(expected reassociate=true|false)", (int)n, t);
+      return -1;
+    }
+    o->reassociate = forms[f].value;
+  }
+  return 0;
+}
+
+static void olConstruct(void *user) { (void)user; }
+static void olDestruct(void *user) { free(user); }
+
+static void *olClone(void *user) {
+  ClustercClusterOrderLoopsOptions *p = malloc(sizeof *p);
+  if (p)
+    *p = *(const ClustercClusterOrderLoopsOptions *)user;
+  return p;
+}
+
+static void olRun(MlirOperation op, MlirExternalPass pass, void *user) {
+  (void)pass;
+  orderLoops(op, ((const ClustercClusterOrderLoopsOptions *)user)->reassociate);
+}
+
+static MlirTypeIDAllocator allocator;
+static MlirTypeID olTypeId;
+static void initTypeId(void) {
+  allocator = mlirTypeIDAllocatorCreate();
+  olTypeId = mlirTypeIDAllocatorAllocateTypeID(allocator);
+}
+
+MlirPass clustercCreateClusterOrderLoopsPass(const ClustercClusterOrderLoopsOptions *o) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, initTypeId);
+  ClustercClusterOrderLoopsOptions *p = malloc(sizeof *p);
+  if (!p)
+    return (MlirPass){NULL};
+  *p = *o;
+  MlirDialectHandle deps[1] = {mlirGetDialectHandle__linalg__()};
+  MlirExternalPassCallbacks cb = {olConstruct, olDestruct, NULL, olClone, olRun};
+  return mlirCreateExternalPass(
+      olTypeId, irStr("ClusterOrderLoops"), irStr("cluster-order-loops"),
+      irStr("Permute linalg.generic loops so the contiguous dimension is "
+            "innermost (for LLVM's loop vectorizer)"),
+      irStr("builtin.module"), 1, deps, cb, p);
 }

@@ -1,0 +1,30 @@
+/* Internals shared by the files of libclusterc-codegen, and the message
+ * helper libclusterc-train uses too. Not installed. */
+#ifndef CLUSTERC_CODEGEN_INTERNAL_H
+#define CLUSTERC_CODEGEN_INTERNAL_H
+
+#include "clusterc/codegen.h"
+#include "mlir-c/Diagnostics.h"
+
+/* Formats a message and hands it to fn (nothing when fn is NULL). */
+void clustercMessagef(ClustercMessageFn fn, void *user, ClustercMessageKind kind,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Counts the error diagnostics of a context between Begin and End, and
+ * passes every diagnostic on to the handlers attached before (so a
+ * library can add "X failed" only when no diagnostic said why). */
+typedef struct ClustercErrorCount {
+  MlirContext ctx;
+  MlirDiagnosticHandlerID id;
+  int errors;
+} ClustercErrorCount;
+void clustercCountErrorsBegin(ClustercErrorCount *c, MlirContext ctx);
+void clustercCountErrorsEnd(ClustercErrorCount *c);
+
+/* Marks every entry point with llvm.emit_c_interface. */
+void cgMarkEntryPoints(MlirModule module);
+
+/* memref-copy.c: LLVM IR defining memrefCopy (see there). */
+extern const char cgMemrefCopyIR[];
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * libclusterc-codegen: a clustered module to the LLVM dialect, LLVM IR,
+ * bitcode, assembly or an object file for x86-64 or AArch64, a C header
+ * declaring the model's entry points, or an in-process JIT.
+ *
+ * One prepare-and-lower path (clustercCodegenLower) serves both the
+ * ahead-of-time emission (clustercCodegenRun) and the JIT (clustercJitCreate):
+ *
+ *   mark entry points, internalize private functions
+ *   -> cluster-order-loops{reassociate=...} (ClustercCodegenOptions.loopOrder)
+ *   -> the lowering pipeline (text, replaceable) -> check: only LLVM dialect
+ *   AOT: -> mlirTranslateModuleToLLVMIR -> LLVMRunPasses("default<On>")
+ *        -> LLVMTargetMachineEmitToMemoryBuffer -> the caller's callback
+ *   JIT: -> mlirExecutionEngineCreate (libclusterrt's entry points bound)
+ *
+ * Entry points are the public func.func ops with a body; each gets
+ * `llvm.emit_c_interface`, so C calls `_mlir_ciface_<name>` with memref
+ * descriptors. The default pipeline bufferizes with identity layouts and
+ * turns tensor results into trailing out-parameters the caller allocates.
+ * A decode=runtime model's initializer (CLUSTERC_DECODE_INIT) becomes a
+ * global constructor (AOT) or is called once by clustercJitCreate.
+ *
+ * Errors: a status (0 = ok) and a message through the ClustercMessageFn
+ * (or an MLIR diagnostic through the context's handler). See
+ * docs/CODEGEN.md.
+ */
+#ifndef CLUSTERC_CODEGEN_H
+#define CLUSTERC_CODEGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clusterc/status.h"
+#include "mlir-c/IR.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ClustercEmit {
+  CLUSTERC_EMIT_MLIR,         /* the clustered module (no lowering) */
+  CLUSTERC_EMIT_LLVM_DIALECT, /* after the lowering pipeline */
+  CLUSTERC_EMIT_LLVM,         /* LLVM IR text, optimized */
+  CLUSTERC_EMIT_BC,           /* LLVM bitcode, optimized */
+  CLUSTERC_EMIT_ASM,
+  CLUSTERC_EMIT_OBJ
+} ClustercEmit;
+
+/* The loop order of linalg.generic ops before lowering (the
+ * cluster-order-loops pass, passes/cluster-order-loops.c). */
+typedef enum ClustercLoopOrder {
+  /* Contiguous dimension innermost; a reduction may become innermost and
+   * its sum gets fastmath reassoc (vectorized; the result then depends on
+   * the vector width). The default, for AOT and the JIT alike. */
+  CLUSTERC_LOOP_ORDER_REASSOCIATE = 0,
+  /* Reordered, but never a reduction innermost: sums keep their order. */
+  CLUSTERC_LOOP_ORDER_EXACT,
+  /* The loops as the ops give them. */
+  CLUSTERC_LOOP_ORDER_NONE
+} ClustercLoopOrder;
+
+typedef struct ClustercCodegenOptions {
+  ClustercEmit emit;
+  const char *triple;   /* NULL: the host's */
+  const char *cpu;      /* NULL: "generic"; "native": the host CPU */
+  const char *features; /* NULL: none beyond the CPU's */
+  int optLevel;         /* 0..3, default 2 */
+  const char *pipeline; /* NULL: clustercCodegenDefaultPipeline() */
+  ClustercLoopOrder loopOrder;
+} ClustercCodegenOptions;
+
+/* Defaults: emit mlir, host target, generic CPU, -O2, the default
+ * pipeline, CLUSTERC_LOOP_ORDER_REASSOCIATE. */
+void clustercCodegenOptionsInit(ClustercCodegenOptions *o);
+
+/* The default lowering pipeline (textual pass-pipeline syntax); static. */
+const char *clustercCodegenDefaultPipeline(void);
+
+/* Whether o needs a target machine (an LLVM output or a target option),
+ * and a check of the target triple and CPU before any work: CLUSTERC_OK, or
+ * CLUSTERC_USAGE with the reason (no prefix, no newline) through onMessage. */
+bool clustercCodegenNeedsTarget(const ClustercCodegenOptions *o);
+ClustercStatus clustercCodegenCheckTarget(const ClustercCodegenOptions *o,
+                                          ClustercMessageFn onMessage,
+                                          void *userData);
+
+/* The shared path: marks the entry points, internalizes private functions,
+ * orders loops (o->loopOrder) and runs the lowering pipeline (o->pipeline),
+ * then checks that only the LLVM dialect is left. Modifies `module` in
+ * place. displayName prefixes messages ("<displayName>: error: ..."). */
+ClustercStatus clustercCodegenLower(MlirModule module,
+                                    const ClustercCodegenOptions *o,
+                                    const char *displayName,
+                                    ClustercMessageFn onMessage, void *userData);
+
+/* Lowers (unless o->emit is mlir) and writes the output of kind o->emit
+ * through `write`. Nothing is written unless everything succeeded. */
+ClustercStatus clustercCodegenRun(MlirModule module,
+                                  const ClustercCodegenOptions *o,
+                                  MlirStringCallback write, void *writeUserData,
+                                  const char *displayName,
+                                  ClustercMessageFn onMessage, void *userData);
+
+/* The C header declaring the entry points of `module` (tensor or memref
+ * signatures, before lowering) as compiled by the default pipeline, written
+ * through `write`; modelName names its guard. On failure the reason (no
+ * prefix, no newline) goes to onMessage and nothing is written. */
+ClustercStatus clustercCodegenHeader(MlirModule module, const char *modelName,
+                                     MlirStringCallback write,
+                                     void *writeUserData,
+                                     ClustercMessageFn onMessage,
+                                     void *userData);
+
+/* An entry point: a public func.func with a body, at the module's top. */
+bool clustercCodegenIsEntryPoint(MlirOperation op);
+/* True when cluster-weights (decode=runtime) gave the module a decode
+ * initializer. */
+bool clustercCodegenHasInitializer(MlirModule module);
+
+/* ---- The JIT ----------------------------------------------------------------
+ *
+ * Only functions whose arguments and results are statically shaped tensors
+ * (or memrefs) can be called. The signatures are read before lowering. The
+ * default pipeline turns results into trailing out-parameters, so a call
+ * writes every result into a buffer the caller owns: no allocation crosses
+ * the boundary, and a training loop reuses its buffers. */
+
+enum { CLUSTERC_JIT_MAX_RANK = 8 };
+
+typedef enum ClustercJitElem {
+  CLUSTERC_JIT_F32, CLUSTERC_JIT_F64, CLUSTERC_JIT_I8, CLUSTERC_JIT_I16,
+  CLUSTERC_JIT_I32, CLUSTERC_JIT_I64, CLUSTERC_JIT_I1
+} ClustercJitElem;
+
+typedef struct ClustercJitTensor {
+  int rank;
+  int64_t shape[CLUSTERC_JIT_MAX_RANK];
+  ClustercJitElem elem;
+  size_t count; /* elements */
+  size_t bytes; /* count * element size */
+} ClustercJitTensor;
+
+typedef struct ClustercJitFunc {
+  char *name;
+  int nArgs, nResults;
+  ClustercJitTensor *args, *results;
+  void (*packed)(void **); /* the packed wrapper of _mlir_ciface_<name> */
+} ClustercJitFunc;
+
+typedef struct ClustercJit ClustercJit;
+
+/* Lowers `module` in place through clustercCodegenLower (o: pipeline,
+ * optLevel, loopOrder; NULL: the defaults) and compiles it with MLIR's
+ * ExecutionEngine. *out is NULL unless CLUSTERC_OK. Destroy with
+ * clustercJitDestroy. Messages go to onMessage, which the JIT keeps for
+ * clustercJitLookup. */
+ClustercStatus clustercJitCreate(MlirModule module,
+                                 const ClustercCodegenOptions *o,
+                                 const char *displayName,
+                                 ClustercMessageFn onMessage, void *userData,
+                                 ClustercJit **out);
+void clustercJitDestroy(ClustercJit *jit);
+
+/* A public function of the module (borrowed from the JIT), or NULL (with a
+ * message) when it is missing or has a signature that cannot be called. */
+const ClustercJitFunc *clustercJitLookup(ClustercJit *jit, const char *name);
+
+/* Calls f. args[i] points to f->args[i].bytes of row-major data,
+ * results[i] to f->results[i].bytes the call fills. CLUSTERC_ERROR only
+ * when out of memory (nothing called). Thread-safe. */
+ClustercStatus clustercJitCall(const ClustercJitFunc *f, void *const *args,
+                               void *const *results);
+
+size_t clustercJitElemSize(ClustercJitElem e);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLUSTERC_CODEGEN_H */

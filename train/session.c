@@ -1,0 +1,821 @@
+/*
+ * The training session of libclusterc-train (clustercTrain, see
+ * clusterc/train.h): fine-tunes a model on a data set and, with writeBack,
+ * leaves it in the cluster-weights form (centroids, packed indices, decode).
+ *
+ * How. cluster-train generates the model's training step, evaluation and
+ * initial values (passes/cluster-train.c); the JIT compiles them
+ * (codegen/jit.c). Each optimizer step feeds `batch` samples as batch / B
+ * calls of the step function (B = the model's static batch). Call j adds its
+ * gradients to lane j mod L (L = min(calls, 8) fixed buffers, each lane's
+ * calls in order, one thread per lane at a time); the host sums the lanes
+ * in order, so the result does not depend on the thread count and memory
+ * does not grow with the number of calls. It then averages and applies SGD,
+ * momentum or Adam with libclusterrt's kernels to every
+ * trained tensor: the weights W and centroids c of the clustered layers
+ * (mode ste), only c (mode centroids-only, the indices fixed at their
+ * initial assignment), or every parameter (mode float). After each epoch the
+ * test set is evaluated with the model's own forward pass on the current
+ * weights (for a clustered layer: c[argmin |W - c|]).
+ *
+ * Output. The trained values replace the model's constants (a clustered
+ * weight becomes c[idx], at most K distinct values; write-back.c), then
+ * cluster-weights clusters the same weights with the same K and the exact
+ * 1-D k-means, which reproduces c[idx] exactly: the written model computes
+ * what was evaluated. mode=float leaves the trained float model.
+ *
+ * Nothing here prints or exits: messages go through the options'
+ * ClustercMessageFn, failures (out of memory included) return a status.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "clusterc/train.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../codegen/internal.h"
+#include "clusterc/codegen.h"
+#include "clusterc/passes.h"
+#include "clusterc/runtime.h"
+#include "mlir-c/Pass.h"
+#include "trainsig.h"
+
+#define MSG(o, kind, ...) clustercMessagef((o)->onMessage, (o)->userData, kind, __VA_ARGS__)
+#define ERR(o, ...) MSG(o, CLUSTERC_MESSAGE_ERROR, __VA_ARGS__)
+
+typedef ClustercTrainOptions TrainArgs;
+
+void clustercTrainOptionsInit(ClustercTrainOptions *o) {
+  memset(o, 0, sizeof *o);
+  o->epochs = 1;
+  o->threads = 1;
+  o->optimizer = CLUSTERC_OPTIMIZER_ADAM;
+  o->lr = 1e-3;
+  o->momentum = 0.9;
+  o->beta1 = 0.9;
+  o->beta2 = 0.999;
+  o->adamEps = 1e-8;
+}
+
+/* ---- Small helpers -------------------------------------------------------- */
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void shuffle(uint64_t *rng, size_t *perm, size_t n) {
+  for (size_t i = n; i > 1; --i) {
+    size_t j = (size_t)(tsRandom(rng) % i);
+    size_t t = perm[i - 1];
+    perm[i - 1] = perm[j];
+    perm[j] = t;
+  }
+}
+
+/* ---- The compiled model ----------------------------------------------------- */
+
+typedef struct Trained {
+  int arg;       /* step argument */
+  int grad;      /* step result with its gradient, or -1 (fixed) */
+  float *m, *v;  /* optimizer state */
+} Trained;
+
+typedef struct Session {
+  const TrainArgs *a;
+  ClustercJit *jit;
+  TrainSig sig;
+  const ClustercJitFunc *step, *eval, *init;
+  int inputArg, labelsArg, lossRes;
+  int B, classes, micro, lanes;
+  bool mse;
+  void **state;      /* the trainable values, by step argument (NULL elsewhere) */
+  Trained *trained;
+  int nTrained;
+  /* per lane: step arguments (inputs, labels; the rest point into state),
+   * the results of the last call, and the gradient sums */
+  void ***args, ***res, ***acc;
+  const ClustercDataset *data; /* the batch being run */
+  const size_t *perm;
+  uint64_t adamStep;
+  bool oom;                 /* an allocation failed */
+  volatile int callFailed;  /* a JIT call could not run (out of memory) */
+} Session;
+
+static void sessionFree(Session *s) {
+  if (!s->step) {
+    clustercJitDestroy(s->jit);
+    tsFree(&s->sig);
+    return;
+  }
+  if (s->args)
+    for (int j = 0; j < s->lanes; ++j) {
+      if (s->args[j]) {
+        free(s->args[j][s->inputArg]);
+        free(s->args[j][s->labelsArg]);
+        free(s->args[j]);
+      }
+      void ***sets[2] = {s->res, s->acc};
+      for (int k = 0; k < 2; ++k)
+        if (sets[k] && sets[k][j]) {
+          for (int r = 0; r < s->step->nResults; ++r)
+            free(sets[k][j][r]);
+          free(sets[k][j]);
+        }
+    }
+  free(s->args);
+  free(s->res);
+  free(s->acc);
+  if (s->state)
+    for (int i = 0; i < s->step->nArgs; ++i)
+      free(s->state[i]);
+  free(s->state);
+  for (int i = 0; i < s->nTrained; ++i) {
+    free(s->trained[i].m);
+    free(s->trained[i].v);
+  }
+  free(s->trained);
+  clustercJitDestroy(s->jit);
+  tsFree(&s->sig);
+}
+
+/* calloc that marks the session out of memory instead of failing alone. */
+static void *zalloc(Session *s, size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p)
+    s->oom = true;
+  return p;
+}
+
+static TsKind gradKindOf(TsKind k) {
+  return k == TS_WEIGHT ? TS_GRAD_WEIGHT : k == TS_CENTROIDS ? TS_GRAD_CENTROIDS
+       : k == TS_PARAM ? TS_GRAD_PARAM : TS_UNKNOWN;
+}
+
+static char *fmtShape(const ClustercJitTensor *t, char *buf, size_t size) {
+  size_t at = 0;
+  buf[0] = 0;
+  for (int i = 0; i < t->rank && at + 24 < size; ++i)
+    at += (size_t)snprintf(buf + at, size - at, "%s%lld", i ? "x" : "", (long long)t->shape[i]);
+  return buf;
+}
+
+/* Compiles the training functions of `module` (consumed) and sets up the
+ * state; false after a diagnostic. */
+static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
+                        const ClustercDataset *train, const char *name) {
+  memset(s, 0, sizeof *s);
+  s->a = a;
+  bool ok = tsRead(module, &s->sig, a->onMessage, a->userData);
+  ok = ok && !clustercJitCreate(module, NULL, name, a->onMessage, a->userData, &s->jit);
+  mlirModuleDestroy(module);
+  ok = ok && (s->step = clustercJitLookup(s->jit, s->sig.step.name)) != NULL;
+  ok = ok && (s->eval = clustercJitLookup(s->jit, s->sig.eval.name)) != NULL;
+  ok = ok && (s->init = clustercJitLookup(s->jit, s->sig.init.name)) != NULL;
+  if (!ok)
+    return false;
+  const TsFunc *st = &s->sig.step;
+  int inputs = 0;
+  for (int i = 0; i < st->nArgs; ++i)
+    inputs += st->args[i].kind == TS_INPUT;
+  s->inputArg = tsFind(st->args, st->nArgs, TS_INPUT, NULL);
+  s->labelsArg = tsFind(st->args, st->nArgs, TS_LABELS, NULL);
+  s->lossRes = tsFind(st->results, st->nResults, TS_LOSS, NULL);
+  if (inputs != 1 || s->labelsArg < 0 || s->lossRes < 0) {
+    ERR(a, "%s: error: clusterc train needs a model with one input; it has %d\n", name,
+        inputs);
+    return false;
+  }
+  const ClustercJitTensor *in = &s->step->args[s->inputArg], *logits = &s->eval->results[0];
+  char b1[64], b2[64];
+  s->B = (int)in->shape[0];
+  s->classes = logits->rank == 2 ? (int)logits->shape[1] : 0;
+  s->mse = s->step->args[s->labelsArg].elem == CLUSTERC_JIT_F32;
+  if (in->rank < 1 || s->B < 1 || in->count / (size_t)s->B != train->sampleSize) {
+    ERR(a, "%s: error: the model's input is %s (%zu values per sample); the "
+        "data set's samples have %zu values (%s)\n", name, fmtShape(in, b1, sizeof b1),
+        s->B ? in->count / (size_t)s->B : 0, train->sampleSize,
+        fmtShape(&(ClustercJitTensor){.rank = train->rank, .shape = {train->shape[0],
+                 train->shape[1], train->shape[2], train->shape[3]}}, b2, sizeof b2));
+    return false;
+  }
+  if (logits->rank != 2 || logits->shape[0] != s->B) {
+    ERR(a, "%s: error: the model's output is %s; clusterc train needs logits "
+        "[%d, classes]\n", name, fmtShape(logits, b1, sizeof b1), s->B);
+    return false;
+  }
+  int batch = a->batch ? a->batch : s->B;
+  if (batch % s->B) {
+    ERR(a, "clusterc train: error: --batch-size=%d is not a multiple of the "
+        "model's batch %d (each step runs the model batch-size/%d times)\n", batch, s->B,
+        s->B);
+    return false;
+  }
+  s->micro = batch / s->B;
+
+  /* Trainable state from the init function: step arguments after labels. */
+  s->state = zalloc(s, (size_t)s->step->nArgs, sizeof *s->state);
+  void **initRes = zalloc(s, (size_t)s->init->nResults, sizeof *initRes);
+  for (int r = 0; !s->oom && r < s->init->nResults; ++r) {
+    int arg = s->labelsArg + 1 + r;
+    if (arg >= s->step->nArgs || s->init->results[r].bytes != s->step->args[arg].bytes) {
+      ERR(a, "clusterc train: error: internal: init and step disagree\n");
+      free(initRes);
+      return false;
+    }
+    initRes[r] = s->state[arg] = zalloc(s, 1, s->step->args[arg].bytes);
+  }
+  if (!s->oom && clustercJitCall(s->init, NULL, initRes))
+    s->oom = true;
+  free(initRes);
+  if (s->oom)
+    goto oom;
+  s->trained = zalloc(s, (size_t)st->nArgs, sizeof *s->trained);
+  for (int i = 0; !s->oom && i < st->nArgs; ++i) {
+    TsKind gk = gradKindOf(st->args[i].kind);
+    if (gk == TS_UNKNOWN)
+      continue;
+    Trained *t = &s->trained[s->nTrained++];
+    t->arg = i;
+    t->grad = tsFind(st->results, st->nResults, gk, st->args[i].name);
+    size_t n = s->step->args[i].count;
+    t->m = zalloc(s, n, sizeof(float));
+    if (a->optimizer == CLUSTERC_OPTIMIZER_ADAM)
+      t->v = zalloc(s, n, sizeof(float));
+  }
+  if (s->oom)
+    goto oom;
+  s->lanes = s->micro < 8 ? s->micro : 8;
+  s->args = zalloc(s, (size_t)s->lanes, sizeof *s->args);
+  s->res = zalloc(s, (size_t)s->lanes, sizeof *s->res);
+  s->acc = zalloc(s, (size_t)s->lanes, sizeof *s->acc);
+  for (int j = 0; !s->oom && j < s->lanes; ++j) {
+    if (!(s->args[j] = zalloc(s, (size_t)st->nArgs, sizeof **s->args)))
+      break;
+    for (int i = 0; i < st->nArgs; ++i)
+      s->args[j][i] = (i == s->inputArg || i == s->labelsArg)
+                          ? zalloc(s, 1, s->step->args[i].bytes) : s->state[i];
+    s->res[j] = zalloc(s, (size_t)s->step->nResults, sizeof **s->res);
+    s->acc[j] = zalloc(s, (size_t)s->step->nResults, sizeof **s->acc);
+    for (int r = 0; !s->oom && r < s->step->nResults; ++r) {
+      s->res[j][r] = zalloc(s, 1, s->step->results[r].bytes);
+      s->acc[j][r] = zalloc(s, 1, s->step->results[r].bytes);
+    }
+  }
+  if (!s->oom)
+    return true;
+oom:
+  ERR(a, "clusterc train: error: out of memory\n");
+  return false;
+}
+
+/* Fills micro-batch inputs and labels from samples perm[0..B). */
+static void fillBatch(const Session *s, const ClustercDataset *d, const size_t *perm, size_t count,
+                      void *x, void *y) {
+  size_t ss = d->sampleSize;
+  float *xf = x;
+  for (int b = 0; b < s->B; ++b) {
+    if ((size_t)b < count)
+      clustercDatasetSample(d, perm[b], xf + (size_t)b * ss);
+    else
+      memset(xf + (size_t)b * ss, 0, ss * sizeof(float));
+  }
+  if (!y)
+    return;
+  if (s->mse) {
+    float *t = y;
+    memset(t, 0, sizeof(float) * (size_t)s->B * (size_t)s->classes);
+    for (int b = 0; b < s->B && (size_t)b < count; ++b)
+      t[(size_t)b * (size_t)s->classes + (size_t)d->y[perm[b]]] = 1.0f;
+  } else {
+    int32_t *l = y;
+    for (int b = 0; b < s->B; ++b)
+      l[b] = (size_t)b < count ? d->y[perm[b]] : 0;
+  }
+}
+
+/* ---- Threads ------------------------------------------------------------------ */
+
+typedef struct Worker {
+  Session *s;
+  int first, stride;
+} Worker;
+
+/* Runs the calls of lanes first, first + stride, ...: each call fills its
+ * samples, runs the step and adds the gradients and the loss (every f32
+ * result but the indices) to its lane's sums. */
+static void *runLanes(void *p) {
+  Worker *w = p;
+  Session *s = w->s;
+  for (int lane = w->first; lane < s->lanes; lane += w->stride)
+    for (int j = lane; j < s->micro; j += s->lanes) {
+      fillBatch(s, s->data, s->perm + (size_t)j * (size_t)s->B, (size_t)s->B,
+                s->args[lane][s->inputArg], s->args[lane][s->labelsArg]);
+      if (clustercJitCall(s->step, s->args[lane], s->res[lane]))
+        s->callFailed = 1;
+      for (int r = 0; r < s->step->nResults; ++r) {
+        const ClustercJitTensor *t = &s->step->results[r];
+        if (t->elem != CLUSTERC_JIT_F32)
+          continue;
+        float *a = s->acc[lane][r];
+        const float *v = s->res[lane][r];
+        if (j == lane)
+          memcpy(a, v, t->bytes);
+        else
+          for (size_t e = 0; e < t->count; ++e)
+            a[e] += v[e];
+      }
+    }
+  return NULL;
+}
+
+/* Runs the step on the micro-batches of samples perm[0 .. micro*B) of d,
+ * on up to `threads` threads; the sums end in s->acc. */
+static void runSteps(Session *s, const ClustercDataset *d, const size_t *perm, int threads) {
+  s->data = d;
+  s->perm = perm;
+  if (threads > s->lanes)
+    threads = s->lanes;
+  Worker w[256];
+  pthread_t tid[256];
+  for (int t = 0; t < threads; ++t)
+    w[t] = (Worker){s, t, threads};
+  int started = 1;
+  for (int t = 1; t < threads; ++t) {
+    if (pthread_create(&tid[t], NULL, runLanes, &w[t]))
+      break;
+    started++;
+  }
+  if (started < threads) /* no more threads: the main thread does the rest */
+    for (int t = started; t < threads; ++t)
+      runLanes(&w[t]);
+  runLanes(&w[0]);
+  for (int t = 1; t < started; ++t)
+    pthread_join(tid[t], NULL);
+}
+
+/* ---- Optimizer -------------------------------------------------------------------- */
+
+static double lrAt(const TrainArgs *a, int epoch, size_t step, size_t totalSteps) {
+  switch (a->schedule) {
+  case CLUSTERC_SCHEDULE_COSINE:
+    return a->lr * 0.5 * (1 + cos(3.14159265358979323846 * (double)step / (double)(totalSteps ? totalSteps : 1)));
+  case CLUSTERC_SCHEDULE_STEP:
+    return a->lr * pow(a->gamma, epoch / a->stepEvery);
+  default:
+    return a->lr;
+  }
+}
+
+/* Averages the lanes' gradient sums (in lane order) into acc[0] and
+ * updates every trained tensor. */
+static bool update(Session *s, double lr) {
+  const TrainArgs *a = s->a;
+  s->adamStep++;
+  for (int i = 0; i < s->nTrained; ++i) {
+    Trained *t = &s->trained[i];
+    if (t->grad < 0)
+      continue;
+    float *g = s->acc[0][t->grad];
+    size_t n = s->step->results[t->grad].count;
+    for (int j = 1; j < s->lanes; ++j) {
+      const float *gj = s->acc[j][t->grad];
+      for (size_t e = 0; e < n; ++e)
+        g[e] += gj[e];
+    }
+    if (s->micro > 1) {
+      float inv = 1.0f / (float)s->micro;
+      for (size_t e = 0; e < n; ++e)
+        g[e] *= inv;
+    }
+    float *w = s->state[t->arg];
+    clusterrt_status st;
+    if (a->optimizer == CLUSTERC_OPTIMIZER_ADAM) {
+      if (a->weightDecay > 0)
+        for (size_t e = 0; e < n; ++e)
+          g[e] += (float)a->weightDecay * w[e];
+      st = clusterrt_adam_f32(w, g, t->m, t->v, n, (float)lr, (float)a->beta1,
+                              (float)a->beta2, (float)a->adamEps, s->adamStep);
+    } else {
+      st = clusterrt_sgd_f32(w, g, a->optimizer == CLUSTERC_OPTIMIZER_MOMENTUM ? t->m : NULL, n, (float)lr,
+                             a->optimizer == CLUSTERC_OPTIMIZER_MOMENTUM ? (float)a->momentum : 0.0f,
+                             (float)a->weightDecay);
+    }
+    if (st != CLUSTERRT_OK) {
+      ERR(a, "clusterc train: error: optimizer step failed: %s\n",
+          clusterrt_status_string(st));
+      return false;
+    }
+  }
+  return true;
+}
+
+/* ---- Evaluation --------------------------------------------------------------------- */
+
+typedef struct EvalResult {
+  double loss, accuracy;
+  bool ok; /* false: out of memory */
+} EvalResult;
+
+static EvalResult evaluate(Session *s, const ClustercDataset *d, size_t limit) {
+  const TsFunc *ev = &s->sig.eval;
+  EvalResult r = {0, 0, false};
+  int inEval = tsFind(ev->args, ev->nArgs, TS_INPUT, NULL);
+  size_t n = limit && limit < d->n ? limit : d->n, correct = 0;
+  void **args = calloc((size_t)s->eval->nArgs + 1, sizeof *args);
+  float *logits = calloc(1, s->eval->results[0].bytes);
+  size_t *perm = calloc(n ? n : 1, sizeof *perm);
+  void *input = calloc(1, s->eval->args[inEval].bytes);
+  if (!args || !logits || !perm || !input)
+    goto done;
+  /* eval's arguments are the step's without the labels */
+  for (int i = 0, j = 0; i < s->step->nArgs; ++i) {
+    if (i == s->labelsArg)
+      continue;
+    args[j++] = i == s->inputArg ? NULL : s->state[i];
+  }
+  args[inEval] = input;
+  for (size_t i = 0; i < n; ++i)
+    perm[i] = i;
+  double loss = 0;
+  for (size_t at = 0; at < n; at += (size_t)s->B) {
+    size_t count = n - at < (size_t)s->B ? n - at : (size_t)s->B;
+    fillBatch(s, d, perm + at, count, args[inEval], NULL);
+    if (clustercJitCall(s->eval, args, (void *const *)&logits))
+      goto done;
+    for (size_t b = 0; b < count; ++b) {
+      const float *z = logits + b * (size_t)s->classes;
+      int best = 0;
+      double mx = z[0], sum = 0;
+      for (int c = 1; c < s->classes; ++c)
+        if (z[c] > z[best])
+          best = c;
+      mx = z[best];
+      for (int c = 0; c < s->classes; ++c)
+        sum += exp((double)z[c] - mx);
+      int32_t y = d->y[at + b];
+      correct += best == y;
+      loss += log(sum) + mx - (y < s->classes ? z[y] : 0);
+    }
+  }
+  r = (EvalResult){n ? loss / (double)n : 0, n ? (double)correct / (double)n : 0, true};
+done:
+  if (!r.ok)
+    ERR(s->a, "clusterc train: error: out of memory\n");
+  free(perm);
+  free(input);
+  free(args);
+  free(logits);
+  return r;
+}
+
+/* ---- Progress ------------------------------------------------------------------------ */
+
+static void progress(const TrainArgs *a, int epoch, int epochs, size_t done, size_t total,
+                     double loss, double t0) {
+  if (!a->progress)
+    return;
+  int width = 30, filled = total ? (int)((double)done / (double)total * width) : width;
+  char bar[64];
+  for (int i = 0; i < width; ++i)
+    bar[i] = i < filled ? '#' : '.';
+  bar[width] = 0;
+  double el = now() - t0;
+  double eta = done ? el / (double)done * (double)(total - done) : 0;
+  MSG(a, CLUSTERC_MESSAGE_PROGRESS, "\repoch %d/%d [%s] %3.0f%% loss %.4f  %.1fs (eta %.0fs)  ",
+      epoch, epochs, bar, total ? 100.0 * (double)done / (double)total : 100.0, loss, el, eta);
+}
+
+/* ---- Write-back ------------------------------------------------------------------------ */
+
+/* The values each trained constant ends with: c[idx] for clustered
+ * weights (idx = argmin for ste, the fixed indices for centroids-only), the
+ * trained values for the rest. False when out of memory or a kernel fails
+ * (what was allocated is in *namesOut / *valsOut for the caller to free). */
+static bool finalValues(Session *s, char ***namesOut, float ***valsOut, size_t *nOut) {
+  const TsFunc *st = &s->sig.step;
+  char **names = calloc((size_t)st->nArgs + 1, sizeof *names);
+  float **vals = calloc((size_t)st->nArgs + 1, sizeof *vals);
+  size_t n = 0;
+  *namesOut = names;
+  *valsOut = vals;
+  *nOut = 0;
+  if (!names || !vals)
+    return false;
+  for (int i = 0; i < st->nArgs; ++i) {
+    TsKind k = st->args[i].kind;
+    if (k != TS_WEIGHT && k != TS_INDICES && k != TS_PARAM)
+      continue;
+    const char *name = st->args[i].name;
+    size_t count = s->step->args[i].count;
+    float *v = calloc(count ? count : 1, sizeof *v);
+    names[n] = strdup(name);
+    vals[n++] = v;
+    *nOut = n;
+    if (!v || !names[n - 1])
+      return false;
+    if (k == TS_PARAM) {
+      memcpy(v, s->state[i], count * sizeof *v);
+    } else {
+      int ci = tsFind(st->args, st->nArgs, TS_CENTROIDS, name);
+      size_t kc = s->step->args[ci].count;
+      clusterrt_index_format fmt = kc > 256 ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8;
+      void *idx = s->state[i];
+      void *tmp = NULL;
+      if (k == TS_WEIGHT) {
+        if (!(tmp = calloc(count ? count : 1, fmt == CLUSTERRT_IDX_U16 ? 2 : 1)) ||
+            clusterrt_assign_f32(s->state[i], count, s->state[ci], kc, fmt, tmp)) {
+          free(tmp);
+          return false;
+        }
+        idx = tmp;
+      }
+      clusterrt_status r = clusterrt_decode_f32(idx, fmt, count, s->state[ci], kc, v);
+      free(tmp);
+      if (r != CLUSTERRT_OK)
+        return false;
+    }
+  }
+  return true;
+}
+
+/* Joins two option texts with a space; NULL when out of memory. */
+static char *joinOptions(const char *x, const char *y) {
+  x = x ? x : "";
+  y = y ? y : "";
+  size_t lx = strlen(x), ly = strlen(y);
+  char *t = malloc(lx + ly + 2);
+  if (t)
+    snprintf(t, lx + ly + 2, "%s%s%s", x, lx && ly ? " " : "", y);
+  return t;
+}
+
+/* Writes the trained values into `module`, then runs cluster-weights
+ * (unless float) with the same selection and K. */
+static ClustercStatus writeBack(Session *s, const TrainArgs *a, MlirModule module,
+                                bool clustered, const char *name) {
+  char **names;
+  float **vals;
+  size_t n;
+  bool ok = finalValues(s, &names, &vals, &n);
+  ClustercClusterTrainOptions to;
+  clustercClusterTrainOptionsInit(&to);
+  char err[512];
+  const char *tt = a->trainOptions ? a->trainOptions : "";
+  clustercClusterTrainOptionsParse(&to, tt, strlen(tt), err, sizeof err);
+  int rc = ok ? clustercSetTrainedValues(mlirModuleGetOperation(module), to.function, n,
+                                         (const char *const *)names,
+                                         (const float *const *)vals, err, sizeof err)
+              : 0;
+  clustercClusterTrainOptionsFree(&to);
+  for (size_t i = 0; i < n; ++i) {
+    free(names ? names[i] : NULL);
+    free(vals ? vals[i] : NULL);
+  }
+  free(names);
+  free(vals);
+  if (!ok) {
+    ERR(a, "clusterc train: error: computing the final weights failed\n");
+    return CLUSTERC_ERROR;
+  }
+  if (rc) {
+    ERR(a, "%s: error: %s\n", name, err);
+    return CLUSTERC_ERROR;
+  }
+  if (!clustered)
+    return CLUSTERC_OK;
+  ClustercClusterWeightsOptions co;
+  clustercClusterWeightsOptionsInit(&co);
+  /* The same selection and K; the exact 1-D k-means finds the <= K
+   * distinct values of c[idx] again. */
+  char *text = joinOptions(a->clusterOptions, "init=kmeans1d");
+  if (!text || clustercClusterWeightsOptionsParse(&co, text, strlen(text), err, sizeof err)) {
+    ERR(a, "clusterc train: error: %s\n", text ? err : "out of memory");
+    free(text);
+    clustercClusterWeightsOptionsFree(&co);
+    return CLUSTERC_USAGE;
+  }
+  free(text);
+  co.report = a->report;
+  co.report_user = a->reportUserData;
+  ClustercStatus status = CLUSTERC_OK;
+  MlirPassManager pm = mlirPassManagerCreate(mlirModuleGetContext(module));
+  mlirPassManagerAddOwnedPass(pm, clustercCreateClusterWeightsPass(&co));
+  if (mlirLogicalResultIsFailure(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module)))) {
+    ERR(a, "%s: error: clustering the trained model failed\n", name);
+    status = CLUSTERC_ERROR;
+  }
+  mlirPassManagerDestroy(pm);
+  clustercClusterWeightsOptionsFree(&co);
+  return status;
+}
+
+/* ---- The session ------------------------------------------------------------------------ */
+
+/* Parses both option texts into *to (initialized here; free it): 0, or -1
+ * with the reason in err. */
+static int parseAll(const TrainArgs *a, ClustercClusterTrainOptions *to, char *err,
+                    size_t errSize) {
+  clustercClusterTrainOptionsInit(to);
+  char *text = joinOptions(a->clusterOptions, a->trainOptions);
+  if (!text) {
+    snprintf(err, errSize, "out of memory");
+    return -1;
+  }
+  int rc = clustercClusterTrainOptionsParse(to, text, strlen(text), err, errSize);
+  free(text);
+  return rc;
+}
+
+ClustercStatus clustercTrainOptionsCheck(const ClustercTrainOptions *a) {
+  ClustercClusterTrainOptions to;
+  char err[512];
+  ClustercStatus rc = CLUSTERC_OK;
+  if (parseAll(a, &to, err, sizeof err)) {
+    ERR(a, "clusterc train: error: %s\n", err);
+    rc = CLUSTERC_USAGE;
+  } else if (to.cluster.per_channel || to.cluster.preserve_sparsity) {
+    ERR(a, "clusterc train: error: %s is not supported in training\n",
+        to.cluster.per_channel ? "--per-channel" : "--preserve-sparsity");
+    rc = CLUSTERC_USAGE;
+  }
+  clustercClusterTrainOptionsFree(&to);
+  return rc;
+}
+
+static bool stopRequested(const TrainArgs *a) { return a->stop && *a->stop; }
+
+static void setInLoop(const TrainArgs *a, int v) {
+  if (a->inLoop)
+    *a->inLoop = v;
+}
+
+/* The loop: epochs of optimizer steps, an evaluation after each. */
+static ClustercStatus runEpochs(Session *s, const TrainArgs *a, const ClustercDataset *train,
+                                const ClustercDataset *test, const char *modeName,
+                                EvalResult *er, double *trainStart) {
+  uint64_t rng = a->seed * 0x2545f4914f6cdd1dull + 1;
+  size_t *perm = calloc(train->n ? train->n : 1, sizeof *perm);
+  if (!perm) {
+    ERR(a, "clusterc train: error: out of memory\n");
+    return CLUSTERC_ERROR;
+  }
+  for (size_t i = 0; i < train->n; ++i)
+    perm[i] = i;
+  size_t perStep = (size_t)s->B * (size_t)s->micro;
+  size_t stepsPerEpoch = train->n / perStep; /* the last partial batch is dropped */
+  if (a->epochs > 0 && stepsPerEpoch == 0) {
+    ERR(a, "clusterc train: error: %zu training samples are fewer than one batch (%zu)\n",
+        train->n, perStep);
+    free(perm);
+    return CLUSTERC_ERROR;
+  }
+  ClustercStatus rc = CLUSTERC_ERROR;
+  setInLoop(a, 1);
+  size_t globalStep = 0, total = stepsPerEpoch * (size_t)a->epochs;
+  *trainStart = now();
+  if (a->evalInitial && a->epochs > 0) {
+    double t0 = now();
+    EvalResult e0 = evaluate(s, test, 0);
+    if (!e0.ok)
+      goto done;
+    if (!a->quiet)
+      MSG(a, CLUSTERC_MESSAGE_INFO, "epoch 0 (before training): test accuracy %.2f%% (loss %.4f)\n",
+          100 * e0.accuracy, e0.loss);
+    MSG(a, CLUSTERC_MESSAGE_LOG, "{\"epoch\": 0, \"test_accuracy\": %.6f, \"test_loss\": %.6f, "
+        "\"seconds\": %.3f}\n", e0.accuracy, e0.loss, now() - t0);
+  }
+  for (int e = 0; e < a->epochs && !stopRequested(a); ++e) {
+    shuffle(&rng, perm, train->n);
+    double t0 = now(), lossSum = 0, lastDraw = 0;
+    size_t st;
+    for (st = 0; st < stepsPerEpoch && !stopRequested(a); ++st, ++globalStep) {
+      runSteps(s, train, perm + st * perStep, a->threads);
+      if (s->callFailed) {
+        ERR(a, "\nclusterc train: error: out of memory\n");
+        goto done;
+      }
+      for (int j = 0; j < s->lanes; ++j)
+        lossSum += *(const float *)s->acc[j][s->lossRes];
+      if (!isfinite(lossSum)) {
+        ERR(a, "\nclusterc train: error: the loss is not finite at epoch %d, step "
+            "%zu; lower the learning rate\n", e + 1, st + 1);
+        goto done;
+      }
+      if (!update(s, lrAt(a, e, globalStep, total)))
+        goto done;
+      if (a->progress && (now() - lastDraw > 0.1 || st + 1 == stepsPerEpoch)) {
+        progress(a, e + 1, a->epochs, st + 1, stepsPerEpoch,
+                 lossSum / (double)((st + 1) * (size_t)s->micro), t0);
+        lastDraw = now();
+      }
+    }
+    if (stopRequested(a))
+      break;
+    double trainSec = now() - t0;
+    *er = evaluate(s, test, 0);
+    if (!er->ok)
+      goto done;
+    double meanLoss = lossSum / (double)(stepsPerEpoch * (size_t)s->micro);
+    if (a->progress)
+      MSG(a, CLUSTERC_MESSAGE_PROGRESS, "\n");
+    if (!a->quiet)
+      MSG(a, CLUSTERC_MESSAGE_INFO, "epoch %d/%d: loss %.4f, test accuracy %.2f%% (loss %.4f), "
+          "%.1fs (%.2f ms/step)\n", e + 1, a->epochs, meanLoss, 100 * er->accuracy, er->loss,
+          trainSec, 1e3 * trainSec / (double)stepsPerEpoch);
+    MSG(a, CLUSTERC_MESSAGE_LOG, "{\"epoch\": %d, \"train_loss\": %.6f, \"test_accuracy\": %.6f, "
+        "\"test_loss\": %.6f, \"seconds\": %.3f, \"ms_per_step\": %.4f}\n", e + 1,
+        meanLoss, er->accuracy, er->loss, trainSec, 1e3 * trainSec / (double)stepsPerEpoch);
+  }
+  (void)modeName;
+  rc = stopRequested(a) ? CLUSTERC_INTERRUPTED : CLUSTERC_OK;
+done:
+  setInLoop(a, 0);
+  free(perm);
+  return rc;
+}
+
+ClustercStatus clustercTrain(MlirModule model, const ClustercTrainOptions *a,
+                             const ClustercDataset *train, const ClustercDataset *test,
+                             const char *name) {
+  ClustercStatus rc = clustercTrainOptionsCheck(a);
+  if (rc)
+    return rc;
+  ClustercClusterTrainOptions po;
+  char err[512];
+  if (parseAll(a, &po, err, sizeof err)) { /* checked above: out of memory */
+    ERR(a, "clusterc train: error: %s\n", err);
+    clustercClusterTrainOptionsFree(&po);
+    return CLUSTERC_ERROR;
+  }
+  ClustercTrainMode mode = po.mode;
+  /* The training module: a copy with the generated functions. */
+  MlirContext ctx = mlirModuleGetContext(model);
+  MlirModule tm = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(model)));
+  MlirPassManager pm = mlirPassManagerCreate(ctx);
+  mlirPassManagerAddOwnedPass(pm, clustercCreateClusterTrainPass(&po));
+  ClustercErrorCount diags;
+  clustercCountErrorsBegin(&diags, ctx);
+  bool ok = mlirLogicalResultIsSuccess(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(tm)));
+  clustercCountErrorsEnd(&diags);
+  mlirPassManagerDestroy(pm);
+  clustercClusterTrainOptionsFree(&po);
+  if (!ok) {
+    /* cluster-train says why in diagnostics; this only when it did not. */
+    if (!diags.errors)
+      ERR(a, "%s: error: generating the training step failed\n", name);
+    mlirModuleDestroy(tm);
+    return CLUSTERC_ERROR;
+  }
+  Session s = {0};
+  double tc = now();
+  rc = CLUSTERC_ERROR;
+  if (!sessionInit(&s, a, tm, train, name))
+    goto done;
+  const ClustercDataset *sets[2] = {train, test};
+  for (int k = 0; k < 2; ++k)
+    for (size_t i = 0; i < sets[k]->n; ++i)
+      if (sets[k]->y[i] >= s.classes) {
+        ERR(a, "%s: error: label %d of sample %zu is not a class of the model "
+            "(%d classes)\n", sets[k]->labelsName ? sets[k]->labelsName : name,
+            sets[k]->y[i], i, s.classes);
+        goto done;
+      }
+  const char *modeName = mode == CLUSTERC_TRAIN_STE ? "ste"
+                       : mode == CLUSTERC_TRAIN_CENTROIDS_ONLY ? "centroids-only" : "float";
+  int threads = a->threads < s.lanes ? a->threads : s.lanes;
+  if (!a->quiet)
+    MSG(a, CLUSTERC_MESSAGE_INFO, "clusterc train: %s, mode %s, %zu training and %zu test "
+        "samples, batch %d (%d x %d), %d thread%s, compiled in %.1fs\n", name, modeName,
+        train->n, test->n, s.B * s.micro, s.micro, s.B, threads, threads == 1 ? "" : "s",
+        now() - tc);
+  EvalResult er = {0, 0, true};
+  double trainStart = now();
+  rc = runEpochs(&s, a, train, test, modeName, &er, &trainStart);
+  if (rc)
+    goto done;
+  if (a->epochs == 0 && !(er = evaluate(&s, test, 0)).ok) {
+    rc = CLUSTERC_ERROR;
+    goto done;
+  }
+  if (!a->quiet)
+    MSG(a, CLUSTERC_MESSAGE_INFO, "final: test accuracy %.2f%% (loss %.4f) on %zu samples; "
+        "%.1fs training\n", 100 * er.accuracy, er.loss, test->n, now() - trainStart);
+  MSG(a, CLUSTERC_MESSAGE_LOG, "{\"final\": true, \"mode\": \"%s\", \"epochs\": %d, "
+      "\"test_accuracy\": %.6f, \"test_loss\": %.6f, \"test_samples\": %zu, "
+      "\"seconds\": %.3f}\n", modeName, a->epochs, er.accuracy, er.loss, test->n,
+      now() - trainStart);
+  if (a->writeBack)
+    rc = writeBack(&s, a, model, mode != CLUSTERC_TRAIN_FLOAT, name);
+done:
+  sessionFree(&s);
+  return rc;
+}

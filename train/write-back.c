@@ -1,0 +1,158 @@
+/*
+ * Writing trained values back into a model (clustercSetTrainedValues, see
+ * clusterc/train.h): each float constant cluster-train trained, found by the
+ * name cluster-train gives it (cwLayerName: the layer name, or the weight's
+ * index), gets the trained values, converted to its element type.
+ *
+ * The constants and names come from the passes' weight inspection
+ * (passes/weights.h), so they are the ones cluster-train saw; the function
+ * is chosen by cluster-train's rule (findFunction below).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../passes/ir.h"
+#include "../passes/weights.h"
+#include "clusterc/train.h"
+#include "mlir-c/BuiltinAttributes.h"
+
+static bool opIs(MlirOperation op, const char *name) {
+  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
+  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
+}
+
+/* The trained function, as cluster-train chooses it: `want`, else
+ * "forward", else the only public function with a body. */
+static MlirOperation findFunction(MlirOperation module, const char *want, char *err,
+                                  size_t errSize) {
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  MlirOperation only = {NULL}, fwd = {NULL};
+  int publics = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    if (!opIs(op, "func.func"))
+      continue;
+    MlirStringRef n =
+        mlirStringAttrGetValue(mlirOperationGetAttributeByName(op, irStr("sym_name")));
+    if (want && mlirStringRefEqual(n, irStr(want)))
+      return op;
+    bool hasBody = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)).ptr != NULL;
+    MlirAttribute vis = mlirOperationGetAttributeByName(op, irStr("sym_visibility"));
+    bool isPublic = mlirAttributeIsNull(vis) ||
+                    mlirStringRefEqual(mlirStringAttrGetValue(vis), irStr("public"));
+    if (hasBody && mlirStringRefEqual(n, irStr("forward")))
+      fwd = op;
+    if (hasBody && isPublic) {
+      only = op;
+      ++publics;
+    }
+  }
+  if (want) {
+    snprintf(err, errSize, "cluster-train: no function '%s' in the module", want);
+    return (MlirOperation){NULL};
+  }
+  if (!mlirOperationIsNull(fwd))
+    return fwd;
+  if (publics == 1)
+    return only;
+  snprintf(err, errSize, "cluster-train: cannot tell which function is the model (%d "
+           "public functions, none named 'forward'); use function=NAME", publics);
+  return (MlirOperation){NULL};
+}
+
+typedef struct ConstList {
+  ConstInfo *items;
+  size_t n, cap;
+  bool oom;
+} ConstList;
+
+static MlirWalkResult collect(MlirOperation op, void *user) {
+  ConstList *l = user;
+  ConstInfo ci;
+  if (!weightsInspect(op, &ci))
+    return MlirWalkResultAdvance;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 32;
+    ConstInfo *g = realloc(l->items, cap * sizeof *g);
+    if (!g) {
+      weightsRelease(&ci);
+      l->oom = true;
+      return MlirWalkResultInterrupt;
+    }
+    l->items = g;
+    l->cap = cap;
+  }
+  l->items[l->n++] = ci;
+  return MlirWalkResultAdvance;
+}
+
+int clustercSetTrainedValues(MlirOperation module, const char *function, size_t n,
+                             const char *const *names, const float *const *values,
+                             char *err, size_t errSize) {
+  MlirOperation fn = findFunction(module, function, err, errSize);
+  if (mlirOperationIsNull(fn))
+    return -1;
+  ConstList l = {0};
+  mlirOperationWalk(fn, collect, &l, MlirWalkPreOrder);
+  int rc = l.oom ? -1 : 0;
+  if (rc)
+    snprintf(err, errSize, "out of memory");
+  int index = 0;
+  char **layer = calloc(l.n + 1, sizeof *layer);
+  for (size_t i = 0; !rc && i < l.n; ++i) {
+    weightsClassify(&l.items[i]);
+    int idx = l.items[i].role == ROLE_WEIGHT ? index++ : -1;
+    if (!layer || !(layer[i] = cwLayerName(&l.items[i], idx))) {
+      snprintf(err, errSize, "out of memory");
+      rc = -1;
+    }
+  }
+  bool *used = calloc(l.n + 1, sizeof *used);
+  for (size_t k = 0; !rc && k < n; ++k) {
+    size_t i = 0;
+    while (i < l.n && (used[i] || strcmp(layer[i], names[k])))
+      ++i;
+    if (i == l.n) {
+      snprintf(err, errSize, "no constant named '%s' in the model", names[k]);
+      rc = -1;
+      break;
+    }
+    used[i] = true;
+    ConstInfo *ci = &l.items[i];
+    if (ci->loads || (ci->elem != ELEM_F32 && ci->elem != ELEM_F16 && ci->elem != ELEM_BF16)) {
+      snprintf(err, errSize, "'%s' is not a float constant", names[k]);
+      rc = -1;
+      break;
+    }
+    MlirAttribute v;
+    if (ci->elem == ELEM_F32) {
+      v = mlirDenseElementsAttrFloatGet(ci->type, (intptr_t)ci->elements, values[k]);
+    } else {
+      uint16_t *h = malloc(sizeof *h * (ci->elements ? ci->elements : 1));
+      if (!h) {
+        snprintf(err, errSize, "out of memory");
+        rc = -1;
+        break;
+      }
+      for (uint64_t e = 0; e < ci->elements; ++e)
+        h[e] = ci->elem == ELEM_F16 ? weightsFloatToHalf(values[k][e])
+                                    : weightsFloatToBF16(values[k][e]);
+      v = mlirDenseElementsAttrRawBufferGet(ci->type, 2 * ci->elements, h);
+      free(h);
+    }
+    mlirOperationSetAttributeByName(ci->op, irStr("value"), v);
+  }
+  for (size_t i = 0; i < l.n; ++i) {
+    if (layer)
+      free(layer[i]);
+    weightsRelease(&l.items[i]);
+  }
+  free(layer);
+  free(used);
+  free(l.items);
+  return rc;
+}
+
