@@ -53,8 +53,8 @@ MlirAttribute irParseAttr(MlirContext ctx, const char *text);
 /* Prints an attribute into buf (cut to size); returns buf. */
 const char *irAttrText(MlirAttribute a, char *buf, size_t size);
 
-/* Short name of a scalar type: f32, f16, bf16, f64, i8, ui8, index, ... into
- * buf; returns buf. */
+/* Prints a type (f32, i8, tensor<4xf32>, !quant.uniform<...>) into buf, cut
+ * to size and NUL-terminated (size > 0); returns buf. */
 const char *irTypeName(MlirType t, char *buf, size_t size);
 
 #endif
