@@ -446,13 +446,6 @@ static MlirOperation findFunction(MlirOperation module, const char *want, Work *
   return (MlirOperation){NULL};
 }
 
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 typedef struct ConstList {
   ConstInfo *items;
   size_t n, cap;
@@ -517,7 +510,7 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
                    t->ci.elem == ELEM_BF16;
     if (!isFloat)
       continue;
-    if (!(t->name = cwLayerName(&t->ci, t->index)))
+    if (!(t->name = weightsLayerName(&t->ci, t->index)))
       return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
     MlirLocation loc = mlirOperationGetLocation(t->ci.op);
     if (t->ci.elem != ELEM_F32) {
@@ -529,7 +522,7 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     unsigned k = 0;
     if (o->mode != CLUSTERC_TRAIN_FLOAT && t->ci.role == ROLE_WEIGHT &&
         t->ci.form != FORM_SPLAT && t->ci.elements >= o->cluster.min_elements)
-      k = cwSelectK(&o->cluster, t->name, t->index, count, &why);
+      k = weightsSelectK(&o->cluster, t->name, t->index, count, &why);
     t->kind = k ? K_CLUSTERED : K_PARAM;
     t->kReq = k;
     if (!k) {
@@ -552,7 +545,7 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     t->c = malloc(sizeof(float) * k);
     clusterrt_cluster_options co = {
         .k = k, .init = o->cluster.init,
-        .seed = splitmix64(o->cluster.seed ^ splitmix64((uint64_t)t->index)),
+        .seed = weightsSeed(o->cluster.seed, t->index),
         .preserve_sparsity = o->cluster.preserve_sparsity};
     clusterrt_status st = t->c ? clusterrt_cluster_f32(vals, t->ci.elements, &co, t->c,
                                                        &t->k, CLUSTERRT_IDX_U16, NULL)
