@@ -38,7 +38,6 @@
  */
 #include "clusterc/passes.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -57,112 +56,8 @@
 #include "mlir-c/Dialect/Linalg.h"
 #include "mlir-c/Dialect/Math.h"
 #include "mlir-c/Dialect/Tensor.h"
+#include "options.h"
 #include "weights.h"
-
-/* ---- Options ---------------------------------------------------------------- */
-
-void clustercClusterTrainOptionsInit(ClustercClusterTrainOptions *o) {
-  memset(o, 0, sizeof *o);
-  clustercClusterWeightsOptionsInit(&o->cluster);
-  o->mode = CLUSTERC_TRAIN_STE;
-  o->loss = CLUSTERC_LOSS_SOFTMAX_CE;
-  o->reduce = CLUSTERRT_REDUCE_SUM;
-}
-
-void clustercClusterTrainOptionsFree(ClustercClusterTrainOptions *o) {
-  clustercClusterWeightsOptionsFree(&o->cluster);
-  free(o->function);
-  o->function = NULL;
-}
-
-static int copyOptions(ClustercClusterTrainOptions *dst,
-                       const ClustercClusterTrainOptions *src) {
-  *dst = *src;
-  dst->function = NULL;
-  if (clustercClusterWeightsOptionsCopy(&dst->cluster, &src->cluster))
-    return -1;
-  if (src->function && !(dst->function = strdup(src->function))) {
-    clustercClusterWeightsOptionsFree(&dst->cluster);
-    return -1;
-  }
-  return 0;
-}
-
-static bool tokenIs(const char *s, size_t n, const char *lit) {
-  return n == strlen(lit) && !memcmp(s, lit, n);
-}
-
-int clustercClusterTrainOptionsParse(ClustercClusterTrainOptions *o,
-                                     const char *text, size_t len, char *err,
-                                     size_t esz) {
-  /* Our keys here; the rest (selection, clusters, init, ...) go to the
-   * cluster-weights parser, so both passes select weights the same way. */
-  char *rest = malloc(len + 1);
-  if (!rest) {
-    snprintf(err, esz, "out of memory");
-    return -1;
-  }
-  size_t restLen = 0, i = 0;
-  int rc = 0;
-  while (i < len && rc == 0) {
-    while (i < len && isspace((unsigned char)text[i]))
-      ++i;
-    size_t start = i;
-    while (i < len && !isspace((unsigned char)text[i]))
-      ++i;
-    if (start == i)
-      break;
-    const char *tok = text + start, *eq = memchr(tok, '=', i - start);
-    size_t kl = eq ? (size_t)(eq - tok) : i - start;
-    const char *v = eq ? eq + 1 : "";
-    size_t vl = eq ? (size_t)(text + i - v) : 0;
-    if (tokenIs(tok, kl, "mode")) {
-      if (tokenIs(v, vl, "ste"))
-        o->mode = CLUSTERC_TRAIN_STE;
-      else if (tokenIs(v, vl, "centroids-only"))
-        o->mode = CLUSTERC_TRAIN_CENTROIDS_ONLY;
-      else if (tokenIs(v, vl, "float"))
-        o->mode = CLUSTERC_TRAIN_FLOAT;
-      else
-        rc = -1, snprintf(err, esz, "unknown mode '%.*s' (expected ste, "
-                      "centroids-only or float)", (int)vl, v);
-    } else if (tokenIs(tok, kl, "loss")) {
-      if (tokenIs(v, vl, "softmax-ce"))
-        o->loss = CLUSTERC_LOSS_SOFTMAX_CE;
-      else if (tokenIs(v, vl, "mse"))
-        o->loss = CLUSTERC_LOSS_MSE;
-      else
-        rc = -1, snprintf(err, esz, "unknown loss '%.*s' (expected softmax-ce or mse)",
-                      (int)vl, v);
-    } else if (tokenIs(tok, kl, "reduce")) {
-      if (tokenIs(v, vl, "sum"))
-        o->reduce = CLUSTERRT_REDUCE_SUM;
-      else if (tokenIs(v, vl, "avg"))
-        o->reduce = CLUSTERRT_REDUCE_AVG;
-      else
-        rc = -1, snprintf(err, esz, "unknown reduce '%.*s' (expected sum or avg)",
-                      (int)vl, v);
-    } else if (tokenIs(tok, kl, "function")) {
-      free(o->function);
-      if (!vl || !(o->function = strndup(v, vl)))
-        rc = -1, snprintf(err, esz, "function needs a name");
-    } else {
-      memcpy(rest + restLen, tok, i - start);
-      restLen += i - start;
-      rest[restLen++] = ' ';
-    }
-  }
-  if (rc == 0 && restLen &&
-      clustercClusterWeightsOptionsParse(&o->cluster, rest, restLen, err, esz)) {
-    /* Say which pass the unknown option was given to. */
-    char *at = strstr(err, "of cluster-weights");
-    if (at)
-      memcpy(at, "of cluster-train  ", 18);
-    rc = -1;
-  }
-  free(rest);
-  return rc;
-}
 
 /* ---- Small IR helpers ------------------------------------------------------- */
 
@@ -1286,7 +1181,7 @@ static void ctDestruct(void *user) {
 static void *ctClone(void *user) {
   const CtPass *src = user;
   CtPass *p = malloc(sizeof *p);
-  if (p && copyOptions(&p->o, &src->o)) {
+  if (p && optClusterTrainCopy(&p->o, &src->o)) {
     free(p);
     p = NULL;
   }
@@ -1306,7 +1201,7 @@ MlirPass clustercCreateClusterTrainPass(const ClustercClusterTrainOptions *o) {
   CtPass *p = malloc(sizeof *p);
   if (!p)
     return (MlirPass){NULL};
-  if (copyOptions(&p->o, o)) {
+  if (optClusterTrainCopy(&p->o, o)) {
     free(p);
     return (MlirPass){NULL};
   }
