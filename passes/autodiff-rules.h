@@ -93,8 +93,18 @@ bool adNameIs(MlirOperation op, const char *name);
 /* The op's name into buf (cut to size). */
 void adOpName(MlirOperation op, char *buf, size_t size);
 MlirAttribute adAttr(MlirOperation op, const char *name);
-/* The largest tensor rank and loop count the rules build IR for, checked by
- * the driver before a rule runs. */
+/* Limits of the rules' fixed-size arrays. The driver checks tensor ranks
+ * (IR_MAX_RANK, ir.h) of every op before its rule runs (adCheckLimits);
+ * the linalg.generic rule checks its own:
+ *   AD_MAX_LOOPS     loops of a linalg.generic
+ *   AD_MAX_OPERANDS  inputs of a backward linalg.generic: the forward
+ *                    inputs, inits and result adjoints (nIn + 2 nOut)
+ *   AD_MAX_RESULTS   results of a linalg.generic
+ *   AD_MAX_BODY_OPS  ops in its body */
+enum { AD_MAX_LOOPS = 64, AD_MAX_OPERANDS = 63, AD_MAX_RESULTS = 31,
+       AD_MAX_BODY_OPS = 512 };
+/* False after adFail when an operand or result of op is a tensor of rank
+ * above IR_MAX_RANK. */
 bool adCheckLimits(Ad *ad, MlirOperation op);
 
 MlirAttribute adIdentityMap(MlirContext ctx, intptr_t rank);

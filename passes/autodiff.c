@@ -68,7 +68,7 @@ MlirAttribute adIdentityMap(MlirContext ctx, intptr_t rank) {
 }
 
 MlirAttribute adIterators(MlirContext ctx, const bool *reduction, intptr_t n) {
-  char buf[64 * 40];
+  char buf[AD_MAX_LOOPS * 40]; /* 33 characters a loop */
   size_t at = 0;
   buf[at++] = '[';
   for (intptr_t i = 0; i < n && at + 48 < sizeof buf; ++i)
@@ -88,8 +88,8 @@ MlirValue adGeneric(Ad *ad, intptr_t nIns, const MlirValue *ins,
 }
 
 MlirBlock adNewBlock(Ad *ad, intptr_t n, const MlirType *types) {
-  MlirLocation locs[64];
-  for (intptr_t i = 0; i < n && i < 64; ++i)
+  MlirLocation locs[AD_MAX_OPERANDS + 1];
+  for (intptr_t i = 0; i < n; ++i)
     locs[i] = ad->b.loc;
   return mlirBlockCreate(n, types, locs);
 }
@@ -108,7 +108,7 @@ MlirValue adZeros(Ad *ad, MlirType t) {
   IrBuilder bb = {ad->ctx, {NULL}, body, ad->b.loc};
   MlirValue z = adScalarConst(&bb, et, 0.0);
   irCreate(&bb, "linalg.yield", 1, &z, 0, NULL, 0, NULL);
-  bool red[16] = {0};
+  bool red[IR_MAX_RANK] = {0};
   MlirAttribute map = adIdentityMap(ad->ctx, rank);
   return adGeneric(ad, 0, NULL, e, &map, adIterators(ad->ctx, red, rank), body);
 }
@@ -125,7 +125,7 @@ MlirValue adAddTensors(Ad *ad, MlirValue a, MlirValue b) {
   irCreate(&bb, "linalg.yield", 1, &s, 0, NULL, 0, NULL);
   MlirValue ins[2] = {a, b};
   MlirAttribute m = adIdentityMap(ad->ctx, rank), maps[3] = {m, m, m};
-  bool red[16] = {0};
+  bool red[IR_MAX_RANK] = {0};
   MlirValue e = irCreate1(&ad->b, "tensor.empty", 0, NULL, t, 0, NULL);
   return adGeneric(ad, 2, ins, e, maps, adIterators(ad->ctx, red, rank), body);
 }
@@ -167,6 +167,28 @@ MlirValue adCmpf(IrBuilder *bb, int predicate, MlirValue a, MlirValue b) {
 MlirValue adSelectf(IrBuilder *bb, MlirValue c, MlirValue a, MlirValue b) {
   MlirValue ops[3] = {c, a, b};
   return irCreate1(bb, "arith.select", 3, ops, mlirValueGetType(a), 0, NULL);
+}
+
+/* The rank of t if it is a ranked tensor, else 0. */
+static intptr_t tensorRank(MlirType t) {
+  return mlirTypeIsARankedTensor(t) ? mlirShapedTypeGetRank(t) : 0;
+}
+
+bool adCheckLimits(Ad *ad, MlirOperation op) {
+  intptr_t nOps = mlirOperationGetNumOperands(op);
+  for (intptr_t i = 0; i < nOps + mlirOperationGetNumResults(op); ++i) {
+    MlirValue v = i < nOps ? mlirOperationGetOperand(op, i)
+                           : mlirOperationGetResult(op, i - nOps);
+    intptr_t rank = tensorRank(mlirValueGetType(v));
+    if (rank > IR_MAX_RANK) {
+      char name[64];
+      adOpName(op, name, sizeof name);
+      return adFail(ad, mlirOperationGetLocation(op), "cannot differentiate "
+                    "'%s': it has a tensor of rank %d, above the limit of %d",
+                    name, (int)rank, IR_MAX_RANK);
+    }
+  }
+  return true;
 }
 
 /* ---- Rule lookup -------------------------------------------------------------- */
@@ -243,9 +265,14 @@ bool adReverse(MlirBlock block, MlirOperation stop, MlirValue seed,
   MlirOperation *ops = malloc(cap * sizeof *ops);
   if (!ops)
     return adFail(&ad, ad.b.loc, "out of memory");
-  for (size_t i = 0; i < numParams; ++i)
+  for (size_t i = 0; i < numParams; ++i) {
+    intptr_t rank = tensorRank(mlirValueGetType(params[i]));
+    if (rank > IR_MAX_RANK) /* its zero gradient is built like any tensor */
+      adFail(&ad, ad.b.loc, "cannot differentiate with respect to a tensor of "
+             "rank %d, above the limit of %d", (int)rank, IR_MAX_RANK);
     if (!vmPut(&ad.active, params[i], params[i]))
       adFail(&ad, ad.b.loc, "out of memory");
+  }
 
   /* Forward sweep: activity. */
   for (MlirOperation op = mlirBlockGetFirstOperation(block);
@@ -298,6 +325,8 @@ bool adReverse(MlirBlock block, MlirOperation stop, MlirValue seed,
       continue;
     ad.b.loc = mlirOperationGetLocation(op);
     AdRuleFn rule = adFindRule(op);
+    if (!adCheckLimits(&ad, op))
+      break;
     if (rule) {
       rule(&ad, op, g);
     } else {

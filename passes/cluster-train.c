@@ -96,6 +96,14 @@ static MlirAttribute iteratorsAttr(MlirContext ctx, const char *kinds) {
   return irParseAttr(ctx, buf);
 }
 
+/* `rank` loops of one kind ('p' or 'r') into buf[IR_MAX_RANK + 1]; the
+ * ranks were checked (checkSignature, selectTrainables). */
+static const char *allLoops(char *buf, char kind, intptr_t rank) {
+  memset(buf, kind, (size_t)rank);
+  buf[rank] = 0;
+  return buf;
+}
+
 /* A map (d0..d{nDims-1}) -> (d{dims[0]}, ...). */
 static MlirAttribute projMap(MlirContext ctx, intptr_t nDims, intptr_t nRes,
                              const intptr_t *dims) {
@@ -136,13 +144,12 @@ static MlirValue filled(IrBuilder *b, MlirType t, double v) {
   MlirValue c = fconst(&bb, et, v);
   irCreate(&bb, "linalg.yield", 1, &c, 0, NULL, 0, NULL);
   MlirAttribute m = identity(b->ctx, rank);
-  char it[17] = "pppppppppppppppp";
-  it[rank] = 0;
-  return generic(b, 0, NULL, empty(b, t), &m, it, body);
+  char it[IR_MAX_RANK + 1];
+  return generic(b, 0, NULL, empty(b, t), &m, allLoops(it, 'p', rank), body);
 }
 
 static MlirAttribute reassocAll(MlirContext ctx, intptr_t rank) {
-  MlirAttribute dims[16];
+  MlirAttribute dims[IR_MAX_RANK];
   for (intptr_t i = 0; i < rank; ++i)
     dims[i] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), i);
   MlirAttribute group = mlirArrayAttrGet(ctx, rank, dims);
@@ -165,7 +172,7 @@ static MlirValue flatDyn(IrBuilder *b, MlirValue v) {
 static MlirValue unflat(IrBuilder *b, MlirValue v, MlirType like) {
   MlirType et = mlirShapedTypeGetElementType(mlirValueGetType(v));
   intptr_t rank = mlirShapedTypeGetRank(like);
-  int64_t shape[16], n = numElements(like);
+  int64_t shape[IR_MAX_RANK], n = numElements(like);
   for (intptr_t i = 0; i < rank; ++i)
     shape[i] = mlirShapedTypeGetDimSize(like, i);
   v = irCast(b, "tensor.cast", v, tensor1(n, et));
@@ -413,6 +420,11 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
                  "parameters", t->name, weightsElemName(t->ci.elem));
       break;
     }
+    if (t->ci.rank > IR_MAX_RANK) {
+      ok = failf(w, loc, "cluster-train: '%s' has rank %d; training supports "
+                 "tensors of rank up to %d", t->name, (int)t->ci.rank, IR_MAX_RANK);
+      break;
+    }
     const char *why = "";
     unsigned k = 0;
     if (o->mode != CLUSTERC_TRAIN_FLOAT && t->ci.role == ROLE_WEIGHT &&
@@ -506,9 +518,8 @@ static MlirValue buildGather(IrBuilder *b, MlirValue c, MlirValue idx, MlirType 
   MlirValue v = irCreate1(&bb, "tensor.extract", 2, ops, et, 0, NULL);
   irCreate(&bb, "linalg.yield", 1, &v, 0, NULL, 0, NULL);
   MlirAttribute m = identity(ctx, rank), maps[2] = {m, m};
-  char iters[17] = "pppppppppppppppp";
-  iters[rank] = 0;
-  return generic(b, 1, &idx, empty(b, wt), maps, iters, body);
+  char iters[IR_MAX_RANK + 1];
+  return generic(b, 1, &idx, empty(b, wt), maps, allLoops(iters, 'p', rank), body);
 }
 
 /* Turns the trainable constants of the scratch copy into arguments, with
@@ -641,8 +652,9 @@ static bool buildLoss(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
   if (w->p->o.loss == CLUSTERC_LOSS_MSE) {
     intptr_t rank = mlirShapedTypeGetRank(zt);
     double n = (double)numElements(zt);
-    char par[17] = "pppppppppppppppp", red[17] = "rrrrrrrrrrrrrrrr";
-    par[rank] = red[rank] = 0;
+    char par[IR_MAX_RANK + 1], red[IR_MAX_RANK + 1];
+    allLoops(par, 'p', rank);
+    allLoops(red, 'r', rank);
     MlirType ts[3] = {f32, f32, f32};
     /* loss */
     MlirBlock lb = block(b, 3, ts);
@@ -1035,14 +1047,19 @@ static bool checkSignature(Work *w, MlirOperation fn) {
     return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model has no body");
   for (intptr_t i = 0; i < na + nr; ++i) {
     MlirType t = i < na ? mlirFunctionTypeGetInput(ft, i) : mlirFunctionTypeGetResult(ft, i - na);
-    if (mlirTypeIsARankedTensor(t) && mlirShapedTypeHasStaticShape(t) &&
-        mlirTypeIsAF32(mlirShapedTypeGetElementType(t)))
-      continue;
-    char buf[128];
-    return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model's %s %d "
-                 "has type %s; training needs statically shaped f32 tensors",
-                 i < na ? "argument" : "result", (int)(i < na ? i : i - na),
-                 irTypeName(t, buf, sizeof buf));
+    const char *what = i < na ? "argument" : "result";
+    int pos = (int)(i < na ? i : i - na);
+    if (!mlirTypeIsARankedTensor(t) || !mlirShapedTypeHasStaticShape(t) ||
+        !mlirTypeIsAF32(mlirShapedTypeGetElementType(t))) {
+      char buf[128];
+      return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model's %s %d "
+                   "has type %s; training needs statically shaped f32 tensors",
+                   what, pos, irTypeName(t, buf, sizeof buf));
+    }
+    if (mlirShapedTypeGetRank(t) > IR_MAX_RANK)
+      return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model's %s %d "
+                   "has rank %d; training supports tensors of rank up to %d", what,
+                   pos, (int)mlirShapedTypeGetRank(t), IR_MAX_RANK);
   }
   return true;
 }

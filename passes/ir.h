@@ -13,6 +13,12 @@
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/IR.h"
 
+/* The largest tensor rank the passes build IR for. Arrays indexed by a
+ * tensor dimension are sized by it, and a tensor of larger rank gets a
+ * diagnostic at its op's location before any such array is filled.
+ * (loop-order.c has its own MAX_DIMS.) */
+enum { IR_MAX_RANK = 16 };
+
 /* A builder: where new ops go. Either before an op or at a block's end. */
 typedef struct IrBuilder {
   MlirContext ctx;

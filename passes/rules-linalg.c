@@ -66,9 +66,9 @@ static MlirValue backwardOperand(Ad *ad, MlirOperation op, intptr_t nIn,
 
   /* Backward operands: forward inputs, subs (per init), dr (per result
    * with an adjoint), then the accumulator. */
-  MlirValue ins[64];
-  MlirAttribute bmaps[65];
-  MlirType types[65];
+  MlirValue ins[AD_MAX_OPERANDS];
+  MlirAttribute bmaps[AD_MAX_OPERANDS + 1];
+  MlirType types[AD_MAX_OPERANDS + 1];
   intptr_t n = 0;
   for (intptr_t i = 0; i < nIn; ++i, ++n) {
     ins[n] = mlirOperationGetOperand(op, i);
@@ -78,7 +78,7 @@ static MlirValue backwardOperand(Ad *ad, MlirOperation op, intptr_t nIn,
     ins[n] = subs[j];
     bmaps[n] = mlirArrayAttrGetElement(maps, nIn + j);
   }
-  intptr_t drAt[32];
+  intptr_t drAt[AD_MAX_RESULTS];
   for (intptr_t j = 0; j < nOut; ++j) {
     drAt[j] = -1;
     if (mlirValueIsNull(dr[j]))
@@ -99,7 +99,7 @@ static MlirValue backwardOperand(Ad *ad, MlirOperation op, intptr_t nIn,
    * lowering indexes unit dimensions with 0). Otherwise the iterations
    * collide and every dimension is a reduction. */
   MlirAffineMap am = mlirAffineMapAttrGetValue(outMap);
-  bool red[64], seen[64] = {0}, simple = true;
+  bool red[AD_MAX_LOOPS], seen[AD_MAX_LOOPS] = {0}, simple = true;
   for (intptr_t r = 0; r < mlirAffineMapGetNumResults(am); ++r) {
     MlirAffineExpr e = mlirAffineMapGetResult(am, r);
     if (mlirAffineExprIsADim(e)) {
@@ -124,12 +124,12 @@ static MlirValue backwardOperand(Ad *ad, MlirOperation op, intptr_t nIn,
     oom |= !vmPut(&map, mlirBlockGetArgument(fwd, i), mlirBlockGetArgument(body, i));
 
   /* Recompute the forward body. */
-  MlirOperation ops[512];
+  MlirOperation ops[AD_MAX_BODY_OPS];
   intptr_t nOps = 0;
   MlirOperation yield = mlirBlockGetTerminator(fwd);
   for (MlirOperation o = mlirBlockGetFirstOperation(fwd); !mlirOperationEqual(o, yield);
        o = mlirOperationGetNextInBlock(o)) {
-    if (nOps == 512) {
+    if (nOps == AD_MAX_BODY_OPS) {
       adFail(ad, mlirOperationGetLocation(op), "generic body too large to differentiate");
       goto out;
     }
@@ -198,17 +198,21 @@ static bool ruleGeneric(Ad *ad, MlirOperation op, MlirValue g0) {
   MlirAttribute seg = adAttr(op, "operandSegmentSizes");
   intptr_t nIn = mlirDenseI32ArrayGetElement(seg, 0);
   intptr_t nOut = mlirDenseI32ArrayGetElement(seg, 1);
-  if (nIn + 2 * nOut > 63 || nOut > 31)
+  if (nIn + 2 * nOut > AD_MAX_OPERANDS || nOut > AD_MAX_RESULTS)
     return adFail(ad, loc, "linalg.generic with too many operands to differentiate");
   MlirAttribute iters = adAttr(op, "iterator_types");
+  if (mlirArrayAttrGetNumElements(iters) > AD_MAX_LOOPS)
+    return adFail(ad, loc, "cannot differentiate a linalg.generic with %d loops: "
+                  "the limit is %d", (int)mlirArrayAttrGetNumElements(iters),
+                  AD_MAX_LOOPS);
   bool reduction = false;
   for (intptr_t d = 0; d < mlirArrayAttrGetNumElements(iters); ++d)
     reduction |= iteratorIsReduction(mlirArrayAttrGetElement(iters, d));
   MlirBlock fwd = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
   MlirOperation yield = mlirBlockGetTerminator(fwd);
 
-  MlirValue dr[32], subs[32];
-  Combine comb[32];
+  MlirValue dr[AD_MAX_RESULTS], subs[AD_MAX_RESULTS];
+  Combine comb[AD_MAX_RESULTS];
   for (intptr_t j = 0; j < nOut; ++j) {
     dr[j] = vmGet(&ad->adj, mlirOperationGetResult(op, j));
     subs[j] = reduction ? mlirOperationGetResult(op, j)
@@ -257,7 +261,7 @@ static bool ruleGeneric(Ad *ad, MlirOperation op, MlirValue g0) {
         irCreate(&bb, "linalg.yield", 1, &v, 0, NULL, 0, NULL);
         MlirValue ins[3] = {x, mlirOperationGetResult(op, j), dr[j]};
         MlirAttribute m = adIdentityMap(ad->ctx, rank), ms[4] = {m, m, m, m};
-        bool red[16] = {0};
+        bool red[IR_MAX_RANK] = {0};
         g = adGeneric(ad, 3, ins, irCreate1(&ad->b, "tensor.empty", 0, NULL, t, 0, NULL),
                         ms, adIterators(ad->ctx, red, rank), body);
       }

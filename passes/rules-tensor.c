@@ -18,8 +18,8 @@ static bool reshapeBack(Ad *ad, MlirOperation op, MlirValue g, bool fromExpand) 
   const char *inverse = fromExpand ? "tensor.collapse_shape" : "tensor.expand_shape";
   if (!fromExpand) {
     intptr_t rank = mlirShapedTypeGetRank(st);
-    int64_t shape[16];
-    for (intptr_t i = 0; i < rank && i < 16; ++i)
+    int64_t shape[IR_MAX_RANK]; /* rank checked by the driver */
+    for (intptr_t i = 0; i < rank; ++i)
       shape[i] = mlirShapedTypeGetDimSize(st, i);
     attrs[nAttrs++] = irNamed(ad->ctx, "static_output_shape",
                               mlirDenseI64ArrayGet(ad->ctx, rank, shape));
@@ -104,8 +104,8 @@ static bool rulePad(Ad *ad, MlirOperation op, MlirValue g) {
   MlirType st = mlirValueGetType(src);
   intptr_t rank = mlirShapedTypeGetRank(st);
   MlirAttribute low = adAttr(op, "static_low");
-  int64_t offs[16], sizes[16], strides[16];
-  for (intptr_t i = 0; i < rank && i < 16; ++i) {
+  int64_t offs[IR_MAX_RANK], sizes[IR_MAX_RANK], strides[IR_MAX_RANK];
+  for (intptr_t i = 0; i < rank; ++i) { /* rank checked by the driver */
     offs[i] = mlirDenseI64ArrayGetElement(low, i);
     sizes[i] = mlirShapedTypeGetDimSize(st, i);
     strides[i] = 1;
