@@ -640,43 +640,54 @@ static MlirOperation findTagged(MlirOperation root, const char *attrName, int64_
   return f.found;
 }
 
-/* Softmax cross-entropy over z [B, C] with i32 labels [B]:
- *   loss = mean_b (logsumexp(z_b) - z_b[label_b])
- *   dz   = (softmax(z) - onehot(labels)) / B
- * or mean squared error against t: loss = mean (z - t)^2, dz = 2 (z - t) / N. */
-static bool buildLoss(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
-                      MlirValue *loss, MlirValue *dz) {
+/* A loss: from the logits z and the labels, the loss (a scalar tensor) and
+ * its gradient dz, the seed of the backward pass. */
+typedef bool (*LossFn)(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
+                       MlirValue *loss, MlirValue *dz);
+
+/* Mean squared error against labels t of z's type:
+ *   loss = mean (z - t)^2, dz = 2 (z - t) / N. */
+static bool lossMse(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
+                    MlirValue *loss, MlirValue *dz) {
   MlirContext ctx = w->ctx;
   MlirType zt = mlirValueGetType(z), f32 = mlirF32TypeGet(ctx);
   MlirType scalarT = tensorType(0, NULL, f32);
-  if (w->p->o.loss == CLUSTERC_LOSS_MSE) {
-    intptr_t rank = mlirShapedTypeGetRank(zt);
-    double n = (double)numElements(zt);
-    char par[IR_MAX_RANK + 1], red[IR_MAX_RANK + 1];
-    allLoops(par, 'p', rank);
-    allLoops(red, 'r', rank);
-    MlirType ts[3] = {f32, f32, f32};
-    /* loss */
-    MlirBlock lb = block(b, 3, ts);
-    IrBuilder lbb = {ctx, {NULL}, lb, b->loc};
-    MlirValue d = irBinary(&lbb, "arith.subf", mlirBlockGetArgument(lb, 0), mlirBlockGetArgument(lb, 1));
-    MlirValue sq = irBinary(&lbb, "arith.mulf", irBinary(&lbb, "arith.mulf", d, d), fconst(&lbb, f32, 1.0 / n));
-    MlirValue acc = irBinary(&lbb, "arith.addf", mlirBlockGetArgument(lb, 2), sq);
-    irCreate(&lbb, "linalg.yield", 1, &acc, 0, NULL, 0, NULL);
-    MlirValue ins[2] = {z, labels};
-    MlirAttribute m = identity(ctx, rank), scalarMap = mlirAffineMapAttrGet(mlirAffineMapGet(ctx, rank, 0, 0, NULL));
-    MlirAttribute maps[3] = {m, m, scalarMap};
-    *loss = generic(b, 2, ins, filled(b, scalarT, 0.0), maps, red, lb);
-    /* dz */
-    MlirBlock gb = block(b, 3, ts);
-    IrBuilder gbb = {ctx, {NULL}, gb, b->loc};
-    MlirValue d2 = irBinary(&gbb, "arith.subf", mlirBlockGetArgument(gb, 0), mlirBlockGetArgument(gb, 1));
-    MlirValue g = irBinary(&gbb, "arith.mulf", d2, fconst(&gbb, f32, 2.0 / n));
-    irCreate(&gbb, "linalg.yield", 1, &g, 0, NULL, 0, NULL);
-    MlirAttribute gmaps[3] = {m, m, m};
-    *dz = generic(b, 2, ins, empty(b, zt), gmaps, par, gb);
-    return true;
-  }
+  intptr_t rank = mlirShapedTypeGetRank(zt);
+  double n = (double)numElements(zt);
+  char par[IR_MAX_RANK + 1], red[IR_MAX_RANK + 1];
+  allLoops(par, 'p', rank);
+  allLoops(red, 'r', rank);
+  MlirType ts[3] = {f32, f32, f32};
+  /* loss */
+  MlirBlock lb = block(b, 3, ts);
+  IrBuilder lbb = {ctx, {NULL}, lb, b->loc};
+  MlirValue d = irBinary(&lbb, "arith.subf", mlirBlockGetArgument(lb, 0), mlirBlockGetArgument(lb, 1));
+  MlirValue sq = irBinary(&lbb, "arith.mulf", irBinary(&lbb, "arith.mulf", d, d), fconst(&lbb, f32, 1.0 / n));
+  MlirValue acc = irBinary(&lbb, "arith.addf", mlirBlockGetArgument(lb, 2), sq);
+  irCreate(&lbb, "linalg.yield", 1, &acc, 0, NULL, 0, NULL);
+  MlirValue ins[2] = {z, labels};
+  MlirAttribute m = identity(ctx, rank), scalarMap = mlirAffineMapAttrGet(mlirAffineMapGet(ctx, rank, 0, 0, NULL));
+  MlirAttribute maps[3] = {m, m, scalarMap};
+  *loss = generic(b, 2, ins, filled(b, scalarT, 0.0), maps, red, lb);
+  /* dz */
+  MlirBlock gb = block(b, 3, ts);
+  IrBuilder gbb = {ctx, {NULL}, gb, b->loc};
+  MlirValue d2 = irBinary(&gbb, "arith.subf", mlirBlockGetArgument(gb, 0), mlirBlockGetArgument(gb, 1));
+  MlirValue g = irBinary(&gbb, "arith.mulf", d2, fconst(&gbb, f32, 2.0 / n));
+  irCreate(&gbb, "linalg.yield", 1, &g, 0, NULL, 0, NULL);
+  MlirAttribute gmaps[3] = {m, m, m};
+  *dz = generic(b, 2, ins, empty(b, zt), gmaps, par, gb);
+  return true;
+}
+
+/* Softmax cross-entropy over z [B, C] with i32 labels [B]:
+ *   loss = mean_b (logsumexp(z_b) - z_b[label_b])
+ *   dz   = (softmax(z) - onehot(labels)) / B */
+static bool lossSoftmaxCe(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
+                          MlirValue *loss, MlirValue *dz) {
+  MlirContext ctx = w->ctx;
+  MlirType zt = mlirValueGetType(z), f32 = mlirF32TypeGet(ctx);
+  MlirType scalarT = tensorType(0, NULL, f32);
   if (mlirShapedTypeGetRank(zt) != 2)
     return failf(w, b->loc, "cluster-train: softmax-ce needs logits of rank 2 "
                  "[batch, classes]; use loss=mse for other outputs");
@@ -754,6 +765,13 @@ static bool buildLoss(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
   *dz = generic(b, 3, gins, empty(b, zt), gmaps, "pp", gb);
   return true;
 }
+
+/* The losses by ClustercLoss, the position of the `loss` option's choice
+ * (options.c). */
+static const LossFn kLosses[] = {
+    [CLUSTERC_LOSS_SOFTMAX_CE] = lossSoftmaxCe,
+    [CLUSTERC_LOSS_MSE] = lossMse,
+};
 
 /* Lowers the scratch module to what the autodiff understands. */
 static bool prepare(Work *w, MlirModule scratch) {
@@ -854,7 +872,7 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
   MlirValue labels = mlirBlockGetArgument(entry, nIn);
   IrBuilder b = {ctx, ret, {NULL}, mlirOperationGetLocation(ret)};
   MlirValue loss, dz;
-  if (!(ok = buildLoss(w, &b, z, labels, &loss, &dz)))
+  if (!(ok = kLosses[o->loss](w, &b, z, labels, &loss, &dz)))
     goto out;
 
   /* AD parameters: Wc of each clustered weight, then the params. */
