@@ -408,9 +408,7 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     t->index = t->ci.role == ROLE_WEIGHT ? index++ : -1;
     if (t->ci.role == ROLE_OTHER)
       continue;
-    bool isFloat = t->ci.elem == ELEM_F32 || t->ci.elem == ELEM_F16 ||
-                   t->ci.elem == ELEM_BF16;
-    if (!isFloat)
+    if (!weightsIsFloat(t->ci.elem))
       continue;
     if (!(t->name = weightsLayerName(&t->ci, t->index)))
       return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");

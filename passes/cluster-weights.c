@@ -908,7 +908,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
       .bytes_before = ci->form == FORM_SPLAT ? ci->elemBytes
                                              : ci->elements * ci->elemBytes};
   j->r.bytes_after = j->r.bytes_before;
-  bool isFloat = ci->elem == ELEM_F32 || ci->elem == ELEM_F16 || ci->elem == ELEM_BF16;
+  bool isFloat = weightsIsFloat(ci->elem);
   const char *why = "";
   ClustercLayerReport *r = &j->r;
   if (ci->role == ROLE_BIAS)
@@ -1038,7 +1038,7 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
   const Clustered *cl = &j->cl;
   switch (j->state) {
   case JOB_SKIP: {
-    bool isFloat = ci->elem == ELEM_F32 || ci->elem == ELEM_F16 || ci->elem == ELEM_BF16;
+    bool isFloat = weightsIsFloat(ci->elem);
     if (o->report && (ci->role != ROLE_OTHER || (isFloat && ci->elements >= o->min_elements)))
       o->report(&j->r, o->report_user);
     return true;

@@ -34,6 +34,11 @@ typedef enum ElemKind {
   ELEM_F32, ELEM_F16, ELEM_BF16, ELEM_F64, ELEM_INT, ELEM_QUANT, ELEM_OTHER
 } ElemKind;
 
+/* The kinds both passes cluster and train: f32, f16, bf16. */
+static inline bool weightsIsFloat(ElemKind k) {
+  return k == ELEM_F32 || k == ELEM_F16 || k == ELEM_BF16;
+}
+
 typedef enum ConstForm { FORM_DENSE, FORM_SPLAT, FORM_RESOURCE, FORM_UNKNOWN } ConstForm;
 
 /* A tensor constant (`arith.constant`, `tosa.const`, or an immutable
