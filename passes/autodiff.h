@@ -4,7 +4,8 @@
  * The body must be in the form the cluster-train pass prepares: every
  * computation a linalg.generic (named ops generalized, tosa lowered), plus
  * tensor.{empty, expand_shape, collapse_shape, extract_slice, insert_slice,
- * pad, cast} and constants. See autodiff.c for the rules.
+ * pad, cast} and constants. The rules are tables, one per dialect (see
+ * autodiff-rules.h).
  */
 #ifndef CLUSTERC_PASSES_AUTODIFF_H
 #define CLUSTERC_PASSES_AUTODIFF_H

@@ -38,7 +38,6 @@
  */
 #include "clusterc/passes.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -57,112 +56,8 @@
 #include "mlir-c/Dialect/Linalg.h"
 #include "mlir-c/Dialect/Math.h"
 #include "mlir-c/Dialect/Tensor.h"
+#include "options.h"
 #include "weights.h"
-
-/* ---- Options ---------------------------------------------------------------- */
-
-void clustercClusterTrainOptionsInit(ClustercClusterTrainOptions *o) {
-  memset(o, 0, sizeof *o);
-  clustercClusterWeightsOptionsInit(&o->cluster);
-  o->mode = CLUSTERC_TRAIN_STE;
-  o->loss = CLUSTERC_LOSS_SOFTMAX_CE;
-  o->reduce = CLUSTERRT_REDUCE_SUM;
-}
-
-void clustercClusterTrainOptionsFree(ClustercClusterTrainOptions *o) {
-  clustercClusterWeightsOptionsFree(&o->cluster);
-  free(o->function);
-  o->function = NULL;
-}
-
-static int copyOptions(ClustercClusterTrainOptions *dst,
-                       const ClustercClusterTrainOptions *src) {
-  *dst = *src;
-  dst->function = NULL;
-  if (clustercClusterWeightsOptionsCopy(&dst->cluster, &src->cluster))
-    return -1;
-  if (src->function && !(dst->function = strdup(src->function))) {
-    clustercClusterWeightsOptionsFree(&dst->cluster);
-    return -1;
-  }
-  return 0;
-}
-
-static bool tokenIs(const char *s, size_t n, const char *lit) {
-  return n == strlen(lit) && !memcmp(s, lit, n);
-}
-
-int clustercClusterTrainOptionsParse(ClustercClusterTrainOptions *o,
-                                     const char *text, size_t len, char *err,
-                                     size_t esz) {
-  /* Our keys here; the rest (selection, clusters, init, ...) go to the
-   * cluster-weights parser, so both passes select weights the same way. */
-  char *rest = malloc(len + 1);
-  if (!rest) {
-    snprintf(err, esz, "out of memory");
-    return -1;
-  }
-  size_t restLen = 0, i = 0;
-  int rc = 0;
-  while (i < len && rc == 0) {
-    while (i < len && isspace((unsigned char)text[i]))
-      ++i;
-    size_t start = i;
-    while (i < len && !isspace((unsigned char)text[i]))
-      ++i;
-    if (start == i)
-      break;
-    const char *tok = text + start, *eq = memchr(tok, '=', i - start);
-    size_t kl = eq ? (size_t)(eq - tok) : i - start;
-    const char *v = eq ? eq + 1 : "";
-    size_t vl = eq ? (size_t)(text + i - v) : 0;
-    if (tokenIs(tok, kl, "mode")) {
-      if (tokenIs(v, vl, "ste"))
-        o->mode = CLUSTERC_TRAIN_STE;
-      else if (tokenIs(v, vl, "centroids-only"))
-        o->mode = CLUSTERC_TRAIN_CENTROIDS_ONLY;
-      else if (tokenIs(v, vl, "float"))
-        o->mode = CLUSTERC_TRAIN_FLOAT;
-      else
-        rc = -1, snprintf(err, esz, "unknown mode '%.*s' (expected ste, "
-                      "centroids-only or float)", (int)vl, v);
-    } else if (tokenIs(tok, kl, "loss")) {
-      if (tokenIs(v, vl, "softmax-ce"))
-        o->loss = CLUSTERC_LOSS_SOFTMAX_CE;
-      else if (tokenIs(v, vl, "mse"))
-        o->loss = CLUSTERC_LOSS_MSE;
-      else
-        rc = -1, snprintf(err, esz, "unknown loss '%.*s' (expected softmax-ce or mse)",
-                      (int)vl, v);
-    } else if (tokenIs(tok, kl, "reduce")) {
-      if (tokenIs(v, vl, "sum"))
-        o->reduce = CLUSTERRT_REDUCE_SUM;
-      else if (tokenIs(v, vl, "avg"))
-        o->reduce = CLUSTERRT_REDUCE_AVG;
-      else
-        rc = -1, snprintf(err, esz, "unknown reduce '%.*s' (expected sum or avg)",
-                      (int)vl, v);
-    } else if (tokenIs(tok, kl, "function")) {
-      free(o->function);
-      if (!vl || !(o->function = strndup(v, vl)))
-        rc = -1, snprintf(err, esz, "function needs a name");
-    } else {
-      memcpy(rest + restLen, tok, i - start);
-      restLen += i - start;
-      rest[restLen++] = ' ';
-    }
-  }
-  if (rc == 0 && restLen &&
-      clustercClusterWeightsOptionsParse(&o->cluster, rest, restLen, err, esz)) {
-    /* Say which pass the unknown option was given to. */
-    char *at = strstr(err, "of cluster-weights");
-    if (at)
-      memcpy(at, "of cluster-train  ", 18);
-    rc = -1;
-  }
-  free(rest);
-  return rc;
-}
 
 /* ---- Small IR helpers ------------------------------------------------------- */
 
@@ -199,6 +94,14 @@ static MlirAttribute iteratorsAttr(MlirContext ctx, const char *kinds) {
   buf[at++] = ']';
   buf[at] = 0;
   return irParseAttr(ctx, buf);
+}
+
+/* `rank` loops of one kind ('p' or 'r') into buf[IR_MAX_RANK + 1]; the
+ * ranks were checked (checkSignature, selectTrainables). */
+static const char *allLoops(char *buf, char kind, intptr_t rank) {
+  memset(buf, kind, (size_t)rank);
+  buf[rank] = 0;
+  return buf;
 }
 
 /* A map (d0..d{nDims-1}) -> (d{dims[0]}, ...). */
@@ -241,13 +144,12 @@ static MlirValue filled(IrBuilder *b, MlirType t, double v) {
   MlirValue c = fconst(&bb, et, v);
   irCreate(&bb, "linalg.yield", 1, &c, 0, NULL, 0, NULL);
   MlirAttribute m = identity(b->ctx, rank);
-  char it[17] = "pppppppppppppppp";
-  it[rank] = 0;
-  return generic(b, 0, NULL, empty(b, t), &m, it, body);
+  char it[IR_MAX_RANK + 1];
+  return generic(b, 0, NULL, empty(b, t), &m, allLoops(it, 'p', rank), body);
 }
 
 static MlirAttribute reassocAll(MlirContext ctx, intptr_t rank) {
-  MlirAttribute dims[16];
+  MlirAttribute dims[IR_MAX_RANK];
   for (intptr_t i = 0; i < rank; ++i)
     dims[i] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), i);
   MlirAttribute group = mlirArrayAttrGet(ctx, rank, dims);
@@ -270,7 +172,7 @@ static MlirValue flatDyn(IrBuilder *b, MlirValue v) {
 static MlirValue unflat(IrBuilder *b, MlirValue v, MlirType like) {
   MlirType et = mlirShapedTypeGetElementType(mlirValueGetType(v));
   intptr_t rank = mlirShapedTypeGetRank(like);
-  int64_t shape[16], n = numElements(like);
+  int64_t shape[IR_MAX_RANK], n = numElements(like);
   for (intptr_t i = 0; i < rank; ++i)
     shape[i] = mlirShapedTypeGetDimSize(like, i);
   v = irCast(b, "tensor.cast", v, tensor1(n, et));
@@ -446,13 +348,6 @@ static MlirOperation findFunction(MlirOperation module, const char *want, Work *
   return (MlirOperation){NULL};
 }
 
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 typedef struct ConstList {
   ConstInfo *items;
   size_t n, cap;
@@ -513,11 +408,9 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     t->index = t->ci.role == ROLE_WEIGHT ? index++ : -1;
     if (t->ci.role == ROLE_OTHER)
       continue;
-    bool isFloat = t->ci.elem == ELEM_F32 || t->ci.elem == ELEM_F16 ||
-                   t->ci.elem == ELEM_BF16;
-    if (!isFloat)
+    if (!weightsIsFloat(t->ci.elem))
       continue;
-    if (!(t->name = cwLayerName(&t->ci, t->index)))
+    if (!(t->name = weightsLayerName(&t->ci, t->index)))
       return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
     MlirLocation loc = mlirOperationGetLocation(t->ci.op);
     if (t->ci.elem != ELEM_F32) {
@@ -525,11 +418,16 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
                  "parameters", t->name, weightsElemName(t->ci.elem));
       break;
     }
+    if (t->ci.rank > IR_MAX_RANK) {
+      ok = failf(w, loc, "cluster-train: '%s' has rank %d; training supports "
+                 "tensors of rank up to %d", t->name, (int)t->ci.rank, IR_MAX_RANK);
+      break;
+    }
     const char *why = "";
     unsigned k = 0;
     if (o->mode != CLUSTERC_TRAIN_FLOAT && t->ci.role == ROLE_WEIGHT &&
         t->ci.form != FORM_SPLAT && t->ci.elements >= o->cluster.min_elements)
-      k = cwSelectK(&o->cluster, t->name, t->index, count, &why);
+      k = weightsSelectK(&o->cluster, t->name, t->index, count, &why);
     t->kind = k ? K_CLUSTERED : K_PARAM;
     t->kReq = k;
     if (!k) {
@@ -552,7 +450,7 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     t->c = malloc(sizeof(float) * k);
     clusterrt_cluster_options co = {
         .k = k, .init = o->cluster.init,
-        .seed = splitmix64(o->cluster.seed ^ splitmix64((uint64_t)t->index)),
+        .seed = weightsSeed(o->cluster.seed, t->index),
         .preserve_sparsity = o->cluster.preserve_sparsity};
     clusterrt_status st = t->c ? clusterrt_cluster_f32(vals, t->ci.elements, &co, t->c,
                                                        &t->k, CLUSTERRT_IDX_U16, NULL)
@@ -618,9 +516,8 @@ static MlirValue buildGather(IrBuilder *b, MlirValue c, MlirValue idx, MlirType 
   MlirValue v = irCreate1(&bb, "tensor.extract", 2, ops, et, 0, NULL);
   irCreate(&bb, "linalg.yield", 1, &v, 0, NULL, 0, NULL);
   MlirAttribute m = identity(ctx, rank), maps[2] = {m, m};
-  char iters[17] = "pppppppppppppppp";
-  iters[rank] = 0;
-  return generic(b, 1, &idx, empty(b, wt), maps, iters, body);
+  char iters[IR_MAX_RANK + 1];
+  return generic(b, 1, &idx, empty(b, wt), maps, allLoops(iters, 'p', rank), body);
 }
 
 /* Turns the trainable constants of the scratch copy into arguments, with
@@ -741,42 +638,54 @@ static MlirOperation findTagged(MlirOperation root, const char *attrName, int64_
   return f.found;
 }
 
-/* Softmax cross-entropy over z [B, C] with i32 labels [B]:
- *   loss = mean_b (logsumexp(z_b) - z_b[label_b])
- *   dz   = (softmax(z) - onehot(labels)) / B
- * or mean squared error against t: loss = mean (z - t)^2, dz = 2 (z - t) / N. */
-static bool buildLoss(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
-                      MlirValue *loss, MlirValue *dz) {
+/* A loss: from the logits z and the labels, the loss (a scalar tensor) and
+ * its gradient dz, the seed of the backward pass. */
+typedef bool (*LossFn)(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
+                       MlirValue *loss, MlirValue *dz);
+
+/* Mean squared error against labels t of z's type:
+ *   loss = mean (z - t)^2, dz = 2 (z - t) / N. */
+static bool lossMse(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
+                    MlirValue *loss, MlirValue *dz) {
   MlirContext ctx = w->ctx;
   MlirType zt = mlirValueGetType(z), f32 = mlirF32TypeGet(ctx);
   MlirType scalarT = tensorType(0, NULL, f32);
-  if (w->p->o.loss == CLUSTERC_LOSS_MSE) {
-    intptr_t rank = mlirShapedTypeGetRank(zt);
-    double n = (double)numElements(zt);
-    char par[17] = "pppppppppppppppp", red[17] = "rrrrrrrrrrrrrrrr";
-    par[rank] = red[rank] = 0;
-    MlirType ts[3] = {f32, f32, f32};
-    /* loss */
-    MlirBlock lb = block(b, 3, ts);
-    IrBuilder lbb = {ctx, {NULL}, lb, b->loc};
-    MlirValue d = irBinary(&lbb, "arith.subf", mlirBlockGetArgument(lb, 0), mlirBlockGetArgument(lb, 1));
-    MlirValue sq = irBinary(&lbb, "arith.mulf", irBinary(&lbb, "arith.mulf", d, d), fconst(&lbb, f32, 1.0 / n));
-    MlirValue acc = irBinary(&lbb, "arith.addf", mlirBlockGetArgument(lb, 2), sq);
-    irCreate(&lbb, "linalg.yield", 1, &acc, 0, NULL, 0, NULL);
-    MlirValue ins[2] = {z, labels};
-    MlirAttribute m = identity(ctx, rank), scalarMap = mlirAffineMapAttrGet(mlirAffineMapGet(ctx, rank, 0, 0, NULL));
-    MlirAttribute maps[3] = {m, m, scalarMap};
-    *loss = generic(b, 2, ins, filled(b, scalarT, 0.0), maps, red, lb);
-    /* dz */
-    MlirBlock gb = block(b, 3, ts);
-    IrBuilder gbb = {ctx, {NULL}, gb, b->loc};
-    MlirValue d2 = irBinary(&gbb, "arith.subf", mlirBlockGetArgument(gb, 0), mlirBlockGetArgument(gb, 1));
-    MlirValue g = irBinary(&gbb, "arith.mulf", d2, fconst(&gbb, f32, 2.0 / n));
-    irCreate(&gbb, "linalg.yield", 1, &g, 0, NULL, 0, NULL);
-    MlirAttribute gmaps[3] = {m, m, m};
-    *dz = generic(b, 2, ins, empty(b, zt), gmaps, par, gb);
-    return true;
-  }
+  intptr_t rank = mlirShapedTypeGetRank(zt);
+  double n = (double)numElements(zt);
+  char par[IR_MAX_RANK + 1], red[IR_MAX_RANK + 1];
+  allLoops(par, 'p', rank);
+  allLoops(red, 'r', rank);
+  MlirType ts[3] = {f32, f32, f32};
+  /* loss */
+  MlirBlock lb = block(b, 3, ts);
+  IrBuilder lbb = {ctx, {NULL}, lb, b->loc};
+  MlirValue d = irBinary(&lbb, "arith.subf", mlirBlockGetArgument(lb, 0), mlirBlockGetArgument(lb, 1));
+  MlirValue sq = irBinary(&lbb, "arith.mulf", irBinary(&lbb, "arith.mulf", d, d), fconst(&lbb, f32, 1.0 / n));
+  MlirValue acc = irBinary(&lbb, "arith.addf", mlirBlockGetArgument(lb, 2), sq);
+  irCreate(&lbb, "linalg.yield", 1, &acc, 0, NULL, 0, NULL);
+  MlirValue ins[2] = {z, labels};
+  MlirAttribute m = identity(ctx, rank), scalarMap = mlirAffineMapAttrGet(mlirAffineMapGet(ctx, rank, 0, 0, NULL));
+  MlirAttribute maps[3] = {m, m, scalarMap};
+  *loss = generic(b, 2, ins, filled(b, scalarT, 0.0), maps, red, lb);
+  /* dz */
+  MlirBlock gb = block(b, 3, ts);
+  IrBuilder gbb = {ctx, {NULL}, gb, b->loc};
+  MlirValue d2 = irBinary(&gbb, "arith.subf", mlirBlockGetArgument(gb, 0), mlirBlockGetArgument(gb, 1));
+  MlirValue g = irBinary(&gbb, "arith.mulf", d2, fconst(&gbb, f32, 2.0 / n));
+  irCreate(&gbb, "linalg.yield", 1, &g, 0, NULL, 0, NULL);
+  MlirAttribute gmaps[3] = {m, m, m};
+  *dz = generic(b, 2, ins, empty(b, zt), gmaps, par, gb);
+  return true;
+}
+
+/* Softmax cross-entropy over z [B, C] with i32 labels [B]:
+ *   loss = mean_b (logsumexp(z_b) - z_b[label_b])
+ *   dz   = (softmax(z) - onehot(labels)) / B */
+static bool lossSoftmaxCe(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
+                          MlirValue *loss, MlirValue *dz) {
+  MlirContext ctx = w->ctx;
+  MlirType zt = mlirValueGetType(z), f32 = mlirF32TypeGet(ctx);
+  MlirType scalarT = tensorType(0, NULL, f32);
   if (mlirShapedTypeGetRank(zt) != 2)
     return failf(w, b->loc, "cluster-train: softmax-ce needs logits of rank 2 "
                  "[batch, classes]; use loss=mse for other outputs");
@@ -854,6 +763,13 @@ static bool buildLoss(Work *w, IrBuilder *b, MlirValue z, MlirValue labels,
   *dz = generic(b, 3, gins, empty(b, zt), gmaps, "pp", gb);
   return true;
 }
+
+/* The losses by ClustercLoss, the position of the `loss` option's choice
+ * (options.c). */
+static const LossFn kLosses[] = {
+    [CLUSTERC_LOSS_SOFTMAX_CE] = lossSoftmaxCe,
+    [CLUSTERC_LOSS_MSE] = lossMse,
+};
 
 /* Lowers the scratch module to what the autodiff understands. */
 static bool prepare(Work *w, MlirModule scratch) {
@@ -954,7 +870,7 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
   MlirValue labels = mlirBlockGetArgument(entry, nIn);
   IrBuilder b = {ctx, ret, {NULL}, mlirOperationGetLocation(ret)};
   MlirValue loss, dz;
-  if (!(ok = buildLoss(w, &b, z, labels, &loss, &dz)))
+  if (!(ok = kLosses[o->loss](w, &b, z, labels, &loss, &dz)))
     goto out;
 
   /* AD parameters: Wc of each clustered weight, then the params. */
@@ -1147,14 +1063,19 @@ static bool checkSignature(Work *w, MlirOperation fn) {
     return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model has no body");
   for (intptr_t i = 0; i < na + nr; ++i) {
     MlirType t = i < na ? mlirFunctionTypeGetInput(ft, i) : mlirFunctionTypeGetResult(ft, i - na);
-    if (mlirTypeIsARankedTensor(t) && mlirShapedTypeHasStaticShape(t) &&
-        mlirTypeIsAF32(mlirShapedTypeGetElementType(t)))
-      continue;
-    char buf[128];
-    return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model's %s %d "
-                 "has type %s; training needs statically shaped f32 tensors",
-                 i < na ? "argument" : "result", (int)(i < na ? i : i - na),
-                 irTypeName(t, buf, sizeof buf));
+    const char *what = i < na ? "argument" : "result";
+    int pos = (int)(i < na ? i : i - na);
+    if (!mlirTypeIsARankedTensor(t) || !mlirShapedTypeHasStaticShape(t) ||
+        !mlirTypeIsAF32(mlirShapedTypeGetElementType(t))) {
+      char buf[128];
+      return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model's %s %d "
+                   "has type %s; training needs statically shaped f32 tensors",
+                   what, pos, irTypeName(t, buf, sizeof buf));
+    }
+    if (mlirShapedTypeGetRank(t) > IR_MAX_RANK)
+      return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model's %s %d "
+                   "has rank %d; training supports tensors of rank up to %d", what,
+                   pos, (int)mlirShapedTypeGetRank(t), IR_MAX_RANK);
   }
   return true;
 }
@@ -1217,7 +1138,7 @@ static void ctDestruct(void *user) {
 static void *ctClone(void *user) {
   const CtPass *src = user;
   CtPass *p = malloc(sizeof *p);
-  if (p && copyOptions(&p->o, &src->o)) {
+  if (p && optClusterTrainCopy(&p->o, &src->o)) {
     free(p);
     p = NULL;
   }
@@ -1237,7 +1158,7 @@ MlirPass clustercCreateClusterTrainPass(const ClustercClusterTrainOptions *o) {
   CtPass *p = malloc(sizeof *p);
   if (!p)
     return (MlirPass){NULL};
-  if (copyOptions(&p->o, o)) {
+  if (optClusterTrainCopy(&p->o, o)) {
     free(p);
     return (MlirPass){NULL};
   }

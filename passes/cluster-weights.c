@@ -30,7 +30,6 @@
  */
 #include "clusterc/passes.h"
 
-#include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -54,68 +53,7 @@ typedef struct CwPass {
   ClustercClusterWeightsOptions o;
 } CwPass;
 
-/* ---- Selection ------------------------------------------------------------ */
-
-static bool selectorMatches(const ClustercSelector *s, const char *name,
-                            int index, int count) {
-  if (s->glob)
-    return fnmatch(s->glob, name, 0) == 0;
-  int64_t lo = s->lo < 0 ? s->lo + count : s->lo;
-  int64_t hi = s->hi < 0 ? s->hi + count : s->hi;
-  return index >= lo && index <= hi;
-}
-
-/* Cluster count for a weight: 0 = not selected; *why says why. */
-static unsigned selectK(const ClustercClusterWeightsOptions *o,
-                        const char *name, int index, int count,
-                        const char **why) {
-  if (o->num_only) {
-    bool any = false;
-    for (size_t i = 0; i < o->num_only && !any; ++i)
-      any = selectorMatches(&o->only[i], name, index, count);
-    if (!any) {
-      *why = "not selected by only=";
-      return 0;
-    }
-  }
-  unsigned k = o->clusters;
-  for (size_t i = 0; i < o->num_layers; ++i) /* the last match wins */
-    if (selectorMatches(&o->layers[i], name, index, count)) {
-      k = o->layers[i].k;
-      if (!k)
-        *why = "skipped by layers=";
-    }
-  return k;
-}
-
-/* Layer name: the constant's NameLoc, a global's symbol, the consumer's
- * NameLoc, or file:line:col. */
-static char *layerName(const ConstInfo *ci, int index) {
-  MlirStringRef s;
-  if (ci->loads && !clustercLocationGetName(mlirOperationGetLocation(ci->op), &s))
-    return weightsStrDup(weightsGlobalName(ci->op));
-  if (clustercLocationGetName(mlirOperationGetLocation(ci->op), &s) ||
-      (!mlirOperationIsNull(ci->consumer) &&
-       clustercLocationGetName(mlirOperationGetLocation(ci->consumer), &s)))
-    return weightsStrDup(s);
-  unsigned line, col;
-  char buf[512];
-  if (clustercLocationGetFileLineCol(mlirOperationGetLocation(ci->op), &s,
-                                     &line, &col))
-    snprintf(buf, sizeof buf, "%.*s:%u:%u", (int)s.length, s.data, line, col);
-  else
-    snprintf(buf, sizeof buf, "weight#%d", index);
-  return weightsStrDup(mlirStringRefCreateFromCString(buf));
-}
-
 /* ---- Clustering ----------------------------------------------------------- */
-
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 /* Rounds sorted centroids to the storage type and drops the duplicates that
  * rounding makes; returns the new count. */
@@ -182,7 +120,7 @@ static clusterrt_status clusterWeights(const float *w, const ConstInfo *ci,
       m = outer * inner;
       src = slice;
     }
-    co.seed = splitmix64(seed ^ (uint64_t)ch);
+    co.seed = weightsSplitMix64(seed ^ (uint64_t)ch);
     st = clusterrt_cluster_f32(src, m, &co, tab + ch * kReq, &ks[ch],
                                CLUSTERRT_IDX_U16, NULL);
     if (st != CLUSTERRT_OK)
@@ -954,7 +892,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
   j->ci = ci;
   j->index = index;
   j->axis = -1;
-  if (!(j->name = layerName(ci, index)))
+  if (!(j->name = weightsLayerName(ci, index)))
     return false;
   if (!mlirOperationIsNull(ci->consumer)) {
     MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(ci->consumer));
@@ -970,7 +908,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
       .bytes_before = ci->form == FORM_SPLAT ? ci->elemBytes
                                              : ci->elements * ci->elemBytes};
   j->r.bytes_after = j->r.bytes_before;
-  bool isFloat = ci->elem == ELEM_F32 || ci->elem == ELEM_F16 || ci->elem == ELEM_BF16;
+  bool isFloat = weightsIsFloat(ci->elem);
   const char *why = "";
   ClustercLayerReport *r = &j->r;
   if (ci->role == ROLE_BIAS)
@@ -983,7 +921,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
     r->reason = "quantized weights are left as they are";
   else if (!isFloat)
     r->reason = "unsupported element type (f32, f16, bf16 are clustered)";
-  else if (!(j->k = selectK(o, j->name, index, count, &why)))
+  else if (!(j->k = weightsSelectK(o, j->name, index, count, &why)))
     r->reason = why;
   else if (ci->elements == 0)
     r->reason = "empty tensor";
@@ -1033,7 +971,7 @@ static void jobRun(const CwPass *p, Job *j) {
       goto out;
     }
   j->st = clusterWeights(w, ci, j->axis, j->k, o,
-                         splitmix64(o->seed ^ splitmix64((uint64_t)j->index)),
+                         weightsSeed(o->seed, j->index),
                          &j->cl);
   if (j->st != CLUSTERRT_OK) {
     j->state = j->st == CLUSTERRT_ERR_NOMEM ? JOB_OOM : JOB_CLUSTER_ERR;
@@ -1100,7 +1038,7 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
   const Clustered *cl = &j->cl;
   switch (j->state) {
   case JOB_SKIP: {
-    bool isFloat = ci->elem == ELEM_F32 || ci->elem == ELEM_F16 || ci->elem == ELEM_BF16;
+    bool isFloat = weightsIsFloat(ci->elem);
     if (o->report && (ci->role != ROLE_OTHER || (isFloat && ci->elements >= o->min_elements)))
       o->report(&j->r, o->report_user);
     return true;
@@ -1366,11 +1304,3 @@ MlirPass clustercCreateClusterWeightsPass(const ClustercClusterWeightsOptions *o
             "and a decode"),
       irStr("builtin.module"), 3, deps, cb, p);
 }
-
-/* Selection and naming, shared with cluster-train (declared in weights.h). */
-unsigned cwSelectK(const ClustercClusterWeightsOptions *o, const char *name,
-                   int index, int count, const char **why) {
-  return selectK(o, name, index, count, why);
-}
-
-char *cwLayerName(const ConstInfo *ci, int index) { return layerName(ci, index); }

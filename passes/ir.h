@@ -13,6 +13,12 @@
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/IR.h"
 
+/* The largest tensor rank the passes build IR for. Arrays indexed by a
+ * tensor dimension are sized by it, and a tensor of larger rank gets a
+ * diagnostic at its op's location before any such array is filled.
+ * (loop-order.c has its own MAX_DIMS.) */
+enum { IR_MAX_RANK = 16 };
+
 /* A builder: where new ops go. Either before an op or at a block's end. */
 typedef struct IrBuilder {
   MlirContext ctx;
@@ -53,8 +59,8 @@ MlirAttribute irParseAttr(MlirContext ctx, const char *text);
 /* Prints an attribute into buf (cut to size); returns buf. */
 const char *irAttrText(MlirAttribute a, char *buf, size_t size);
 
-/* Short name of a scalar type: f32, f16, bf16, f64, i8, ui8, index, ... into
- * buf; returns buf. */
+/* Prints a type (f32, i8, tensor<4xf32>, !quant.uniform<...>) into buf, cut
+ * to size and NUL-terminated (size > 0); returns buf. */
 const char *irTypeName(MlirType t, char *buf, size_t size);
 
 #endif

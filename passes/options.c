@@ -1,38 +1,118 @@
 /*
- * Option text of the cluster-weights pass (syntax in clusterc/passes.h).
+ * The option text of both passes (syntax in clusterc/passes.h), read from
+ * one table per pass (options.h) by one policy:
+ *
+ *   - the text is whitespace-separated `name` or `name=value` items, applied
+ *     in order (a later item wins);
+ *   - a pass looks a name up in its tables in order (cluster-train: its
+ *     own, then cluster-weights'), and an unknown name is an error naming
+ *     the pass;
+ *   - each kind has one check and one message: integers name their range
+ *     and echo the value, choices list the accepted names.
  *
  * The same parser serves the pass-pipeline form, the C API and the driver's
  * flags (the driver turns `--clusters=8` into `clusters=8`), so every entry
- * point accepts exactly the same values and reports the same errors.
+ * point accepts exactly the same values and reports the same errors. Init,
+ * copy and free are table-driven as well: defaults come from the rows,
+ * strings and selector lists are the owned fields.
  */
-#include "clusterc/passes.h"
+#include "options.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o) {
-  memset(o, 0, sizeof *o);
-  o->clusters = 16;
-  o->init = CLUSTERRT_INIT_KMEANSPP;
-  o->min_elements = 128;
-  o->channel_axis = -1;
+/* ---- The tables -------------------------------------------------------------- */
+
+#define FIELD(T, f) .offset = offsetof(T, f), .size = sizeof(((T *)0)->f)
+#define LIST(T, f, n) FIELD(T, f), .countOffset = offsetof(T, n)
+#define CW(f) FIELD(ClustercClusterWeightsOptions, f)
+#define CWLIST(f, n) LIST(ClustercClusterWeightsOptions, f, n)
+#define CT(f) FIELD(ClustercClusterTrainOptions, f)
+
+/* The names of clusterrt_init, in the runtime's order. */
+static const char *initName(int i) {
+  return i < 0 ? NULL : clusterrt_init_name((clusterrt_init)i);
+}
+
+/* In the order of the enums' values. */
+static const char *const kDecodeNames[] = {"generic", "fold", "runtime", NULL};
+static const char *const kModeNames[] = {"ste", "centroids-only", "float", NULL};
+static const char *const kLossNames[] = {"softmax-ce", "mse", NULL};
+static const char *const kReduceNames[] = {"sum", "avg", NULL};
+
+static const OptRow kWeightsRows[] = {
+    {.name = "clusters", .kind = OPT_INT, CW(clusters), .def = 16, .lo = 1,
+     .hi = CLUSTERRT_MAX_K},
+    {.name = "init", .kind = OPT_ENUM, CW(init), .def = CLUSTERRT_INIT_KMEANSPP,
+     .choiceName = initName},
+    {.name = "seed", .kind = OPT_INT, CW(seed), .def = 0, .lo = 0, .hi = INT64_MAX},
+    {.name = "min-elements", .kind = OPT_INT, CW(min_elements), .def = 128, .lo = 0,
+     .hi = INT64_MAX},
+    {.name = "threads", .kind = OPT_INT, CW(threads), .def = 0, .lo = 0, .hi = 1024,
+     .note = "(0: one per core)"},
+    {.name = "channel-axis", .kind = OPT_INT, CW(channel_axis), .def = -1, .lo = -1,
+     .hi = 64},
+    {.name = "per-channel", .kind = OPT_BOOL, CW(per_channel)},
+    {.name = "preserve-sparsity", .kind = OPT_BOOL, CW(preserve_sparsity)},
+    {.name = "decode", .kind = OPT_ENUM, CW(decode), .def = CLUSTERC_DECODE_GENERIC,
+     .choices = kDecodeNames},
+    {.name = "layers", .kind = OPT_OVERRIDES, CWLIST(layers, num_layers), .lo = 1,
+     .hi = CLUSTERRT_MAX_K},
+    {.name = "only", .kind = OPT_SELECTORS, CWLIST(only, num_only)},
+};
+
+static const OptRow kTrainRows[] = {
+    {.name = "mode", .kind = OPT_ENUM, CT(mode), .def = CLUSTERC_TRAIN_STE,
+     .choices = kModeNames},
+    {.name = "loss", .kind = OPT_ENUM, CT(loss), .def = CLUSTERC_LOSS_SOFTMAX_CE,
+     .choices = kLossNames},
+    {.name = "reduce", .kind = OPT_ENUM, CT(reduce), .def = CLUSTERRT_REDUCE_SUM,
+     .choices = kReduceNames},
+    {.name = "function", .kind = OPT_STRING, CT(function), .note = "a name"},
+};
+
+const OptTable optClusterWeights = {"cluster-weights", kWeightsRows,
+                                    sizeof kWeightsRows / sizeof kWeightsRows[0],
+                                    sizeof(ClustercClusterWeightsOptions)};
+const OptTable optClusterTrain = {"cluster-train", kTrainRows,
+                                  sizeof kTrainRows / sizeof kTrainRows[0],
+                                  sizeof(ClustercClusterTrainOptions)};
+
+/* ---- Fields ------------------------------------------------------------------ */
+
+static void *fieldOf(void *o, const OptRow *r) { return (char *)o + r->offset; }
+
+static size_t *countOf(void *o, const OptRow *r) {
+  return (size_t *)(void *)((char *)o + r->countOffset);
+}
+
+/* Stores v (in range for the field) into an integer or enum field. */
+static void storeInt(void *field, size_t size, int64_t v) {
+  uint8_t v8 = (uint8_t)v;
+  uint16_t v16 = (uint16_t)v;
+  uint32_t v32 = (uint32_t)v;
+  switch (size) {
+  case 1: memcpy(field, &v8, 1); break;
+  case 2: memcpy(field, &v16, 2); break;
+  case 4: memcpy(field, &v32, 4); break;
+  default: memcpy(field, &v, sizeof v); break;
+  }
+}
+
+static bool owned(const OptRow *r) {
+  return r->kind == OPT_STRING || r->kind == OPT_SELECTORS ||
+         r->kind == OPT_OVERRIDES;
 }
 
 static void freeSelectors(ClustercSelector *s, size_t n) {
   for (size_t i = 0; i < n; ++i)
     free(s[i].glob);
   free(s);
-}
-
-void clustercClusterWeightsOptionsFree(ClustercClusterWeightsOptions *o) {
-  freeSelectors(o->layers, o->num_layers);
-  freeSelectors(o->only, o->num_only);
-  o->layers = o->only = NULL;
-  o->num_layers = o->num_only = 0;
 }
 
 static int copySelectors(ClustercSelector **dst, const ClustercSelector *src,
@@ -54,20 +134,76 @@ static int copySelectors(ClustercSelector **dst, const ClustercSelector *src,
   return 0;
 }
 
-int clustercClusterWeightsOptionsCopy(ClustercClusterWeightsOptions *dst,
-                                      const ClustercClusterWeightsOptions *src) {
-  *dst = *src;
-  dst->layers = dst->only = NULL;
-  if (copySelectors(&dst->layers, src->layers, src->num_layers) ||
-      copySelectors(&dst->only, src->only, src->num_only)) {
-    freeSelectors(dst->layers, src->num_layers);
-    dst->layers = NULL;
-    dst->num_layers = dst->num_only = 0;
-    return -1;
+/* Frees the owned field of row r and empties it. */
+static void freeField(void *o, const OptRow *r) {
+  if (r->kind == OPT_STRING) {
+    char **s = fieldOf(o, r);
+    free(*s);
+    *s = NULL;
+  } else if (owned(r)) {
+    ClustercSelector **list = fieldOf(o, r);
+    freeSelectors(*list, *countOf(o, r));
+    *list = NULL;
+    *countOf(o, r) = 0;
+  }
+}
+
+static void optInit(const OptTable *t, void *o) {
+  memset(o, 0, t->structSize);
+  for (size_t i = 0; i < t->numRows; ++i) {
+    const OptRow *r = &t->rows[i];
+    if (!owned(r))
+      storeInt(fieldOf(o, r), r->size, r->def);
+  }
+}
+
+static void optFree(const OptTable *t, void *o) {
+  for (size_t i = 0; i < t->numRows; ++i)
+    freeField(o, &t->rows[i]);
+}
+
+/* Empties the owned fields of rows from..end of o without freeing them
+ * (they belong to another struct). */
+static void forgetOwned(const OptTable *t, void *o, size_t from) {
+  for (size_t j = from; j < t->numRows; ++j)
+    if (owned(&t->rows[j])) {
+      *(void **)fieldOf(o, &t->rows[j]) = NULL;
+      if (t->rows[j].kind != OPT_STRING)
+        *countOf(o, &t->rows[j]) = 0;
+    }
+}
+
+/* Copies the owned fields of src into dst, which holds a shallow copy of
+ * src; on failure dst's owned fields are empty. */
+static int optCopyOwned(const OptTable *t, void *dst, const void *src) {
+  for (size_t i = 0; i < t->numRows; ++i) {
+    const OptRow *r = &t->rows[i];
+    if (!owned(r))
+      continue;
+    void *d = fieldOf(dst, r);
+    const void *s = (const char *)src + r->offset;
+    int rc = 0;
+    if (r->kind == OPT_STRING) {
+      const char *str = *(char *const *)s;
+      *(char **)d = NULL;
+      rc = str && !(*(char **)d = strdup(str)) ? -1 : 0;
+    } else {
+      rc = copySelectors(d, *(ClustercSelector *const *)s,
+                         *(const size_t *)(const void *)((const char *)src + r->countOffset));
+    }
+    if (rc) {
+      forgetOwned(t, dst, i); /* these still alias src */
+      optFree(t, dst);        /* the copies made so far */
+      return -1;
+    }
   }
   return 0;
 }
 
+/* ---- Values ------------------------------------------------------------------ */
+
+static int fail(char *err, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t size, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -94,15 +230,45 @@ static int parseInt(const char *s, size_t n, int64_t lo, int64_t hi,
   return 0;
 }
 
+static bool textIs(const char *s, size_t n, const char *lit) {
+  return n == strlen(lit) && !memcmp(s, lit, n);
+}
+
 static int parseBool(const char *s, size_t n, int *out) {
   static const char *yes[] = {"1", "true", "on"}, *no[] = {"0", "false", "off"};
   for (int i = 0; i < 3; ++i) {
-    if (strlen(yes[i]) == n && !memcmp(s, yes[i], n))
+    if (textIs(s, n, yes[i]))
       return *out = 1, 0;
-    if (strlen(no[i]) == n && !memcmp(s, no[i], n))
+    if (textIs(s, n, no[i]))
       return *out = 0, 0;
   }
   return -1;
+}
+
+static const char *choiceAt(const OptRow *r, int i) {
+  return r->choices ? r->choices[i] : r->choiceName(i);
+}
+
+/* The position of s[0..n) among r's choices, or -1. */
+static int findChoice(const OptRow *r, const char *s, size_t n) {
+  for (int i = 0; choiceAt(r, i); ++i)
+    if (textIs(s, n, choiceAt(r, i)))
+      return i;
+  return -1;
+}
+
+/* "a, b or c" into buf. */
+static void listChoices(const OptRow *r, char *buf, size_t size) {
+  int n = 0;
+  while (choiceAt(r, n))
+    ++n;
+  size_t at = 0;
+  buf[0] = 0;
+  for (int i = 0; i < n && at < size; ++i) {
+    const char *sep = i == 0 ? "" : i == n - 1 ? " or " : ", ";
+    int w = snprintf(buf + at, size - at, "%s%s", sep, choiceAt(r, i));
+    at += w > 0 ? (size_t)w : 0;
+  }
 }
 
 /* A selector: `#N`, `#N..M` or a glob. */
@@ -131,11 +297,13 @@ static int parseSelector(const char *s, size_t n, ClustercSelector *sel) {
   return 0;
 }
 
-/* Appends to a selector list; list items are split at commas. With
- * `withK`, each item ends in `:K` (or `:skip`), split at the last colon. */
-static int parseSelectorList(const char *s, size_t n, int withK,
+/* Appends to a selector list; list items are split at commas. For
+ * OPT_OVERRIDES each item ends in `:K` (or `:skip`), split at the last
+ * colon, K in [r->lo, r->hi]. */
+static int parseSelectorList(const OptRow *r, const char *s, size_t n,
                              ClustercSelector **list, size_t *count,
                              char *err, size_t esz) {
+  bool withK = r->kind == OPT_OVERRIDES;
   size_t start = 0;
   while (start <= n) {
     size_t end = start;
@@ -154,10 +322,10 @@ static int parseSelectorList(const char *s, size_t n, int withK,
       selLen = colon - 1;
       const char *ks = item + colon;
       size_t kl = len - colon;
-      if (!(kl == 4 && !memcmp(ks, "skip", 4)) &&
-          parseInt(ks, kl, 1, CLUSTERRT_MAX_K, &k))
+      if (!textIs(ks, kl, "skip") && parseInt(ks, kl, r->lo, r->hi, &k))
         return fail(err, esz, "layer override '%.*s': cluster count must be "
-                    "1..%u or 'skip'", (int)len, item, CLUSTERRT_MAX_K);
+                    "%lld..%lld or 'skip'", (int)len, item, (long long)r->lo,
+                    (long long)r->hi);
     }
     ClustercSelector sel;
     if (parseSelector(item, selLen, &sel))
@@ -176,12 +344,69 @@ static int parseSelectorList(const char *s, size_t n, int withK,
   return 0;
 }
 
-int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
-                                       const char *text, size_t len,
-                                       char *err, size_t esz) {
-  size_t i = 0;
+/* Applies `name[=value]` (val NULL without '=') to row r of o. */
+static int apply(const OptRow *r, void *o, const char *val, size_t vl,
+                 char *err, size_t esz) {
+  void *field = fieldOf(o, r);
+  const char *shown = val ? val : "";
+  switch (r->kind) {
+  case OPT_INT: {
+    int64_t v;
+    if (val && !parseInt(val, vl, r->lo, r->hi, &v)) {
+      storeInt(field, r->size, v);
+      return 0;
+    }
+    if (r->lo == 0 && r->hi == INT64_MAX)
+      return fail(err, esz, "%s must be a non-negative integer, got '%.*s'",
+                  r->name, (int)vl, shown);
+    return fail(err, esz, "%s must be an integer in %lld..%lld%s%s, got '%.*s'",
+                r->name, (long long)r->lo, (long long)r->hi, r->note ? " " : "",
+                r->note ? r->note : "", (int)vl, shown);
+  }
+  case OPT_BOOL: {
+    int b = 1;
+    if (val && parseBool(val, vl, &b))
+      return fail(err, esz, "%s expects true or false", r->name);
+    storeInt(field, r->size, b);
+    return 0;
+  }
+  case OPT_ENUM: {
+    int i = val ? findChoice(r, val, vl) : -1;
+    if (i >= 0) {
+      storeInt(field, r->size, i);
+      return 0;
+    }
+    char expected[256];
+    listChoices(r, expected, sizeof expected);
+    return fail(err, esz, "unknown %s '%.*s' (expected %s)", r->name, (int)vl,
+                shown, expected);
+  }
+  case OPT_STRING: {
+    char **s = field;
+    if (!val || !vl)
+      return fail(err, esz, "%s needs %s", r->name, r->note ? r->note : "a value");
+    char *copy = strndup(val, vl);
+    if (!copy)
+      return fail(err, esz, "out of memory");
+    free(*s);
+    *s = copy;
+    return 0;
+  }
+  case OPT_SELECTORS:
+  case OPT_OVERRIDES:
+    if (!val || !vl)
+      return fail(err, esz, "%s needs a value", r->name);
+    return parseSelectorList(r, val, vl, field, countOf(o, r), err, esz);
+  }
+  return fail(err, esz, "internal error: option kind of '%s'", r->name);
+}
+
+/* Parses text with tables[0..n), each setting fields of objs[i]. */
+static int optParse(const OptTable *const *tables, void *const *objs, size_t n,
+                    const char *text, size_t len, char *err, size_t esz) {
   if (esz)
     err[0] = 0;
+  size_t i = 0;
   while (i < len) {
     while (i < len && isspace((unsigned char)text[i]))
       ++i;
@@ -201,61 +426,75 @@ int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
       val = text + vb;
       vl = i - vb;
     }
-#define KEY(s) (kl == strlen(s) && !memcmp(key, s, kl))
-    int64_t v;
-    if (KEY("clusters")) {
-      if (!val || parseInt(val, vl, 1, CLUSTERRT_MAX_K, &v))
-        return fail(err, esz, "clusters must be an integer in 1..%u, got '%.*s'",
-                    CLUSTERRT_MAX_K, (int)vl, val ? val : "");
-      o->clusters = (unsigned)v;
-    } else if (KEY("init")) {
-      if (!val || clusterrt_init_parse(val, vl, &o->init))
-        return fail(err, esz, "unknown init '%.*s' (expected linear, random, "
-                    "density, kmeans++ or kmeans1d)", (int)vl, val ? val : "");
-    } else if (KEY("seed")) {
-      if (!val || parseInt(val, vl, 0, INT64_MAX, &v))
-        return fail(err, esz, "seed must be a non-negative integer");
-      o->seed = (uint64_t)v;
-    } else if (KEY("min-elements")) {
-      if (!val || parseInt(val, vl, 0, INT64_MAX, &v))
-        return fail(err, esz, "min-elements must be a non-negative integer");
-      o->min_elements = (uint64_t)v;
-    } else if (KEY("threads")) {
-      if (!val || parseInt(val, vl, 0, 1024, &v))
-        return fail(err, esz, "threads must be an integer in 0..1024 (0: one "
-                    "per core), got '%.*s'", (int)vl, val ? val : "");
-      o->threads = (unsigned)v;
-    } else if (KEY("channel-axis")) {
-      if (!val || parseInt(val, vl, -1, 64, &v))
-        return fail(err, esz, "channel-axis must be an integer in -1..64");
-      o->channel_axis = (int)v;
-    } else if (KEY("per-channel") || KEY("preserve-sparsity")) {
-      int b = 1;
-      if (val && parseBool(val, vl, &b))
-        return fail(err, esz, "%.*s expects true or false", (int)kl, key);
-      *(KEY("per-channel") ? &o->per_channel : &o->preserve_sparsity) = b;
-    } else if (KEY("decode")) {
-      if (val && vl == 7 && !memcmp(val, "generic", 7))
-        o->decode = CLUSTERC_DECODE_GENERIC;
-      else if (val && vl == 4 && !memcmp(val, "fold", 4))
-        o->decode = CLUSTERC_DECODE_FOLD;
-      else if (val && vl == 7 && !memcmp(val, "runtime", 7))
-        o->decode = CLUSTERC_DECODE_RUNTIME;
-      else
-        return fail(err, esz, "unknown decode '%.*s' (expected generic, fold "
-                    "or runtime)", (int)vl, val ? val : "");
-    } else if (KEY("layers") || KEY("only")) {
-      int layers = KEY("layers");
-      if (!val || !vl)
-        return fail(err, esz, "%.*s needs a value", (int)kl, key);
-      if (parseSelectorList(val, vl, layers, layers ? &o->layers : &o->only,
-                            layers ? &o->num_layers : &o->num_only, err, esz))
-        return -1;
-    } else {
-      return fail(err, esz, "unknown option '%.*s' of cluster-weights", (int)kl,
-                  key);
-    }
-#undef KEY
+    const OptRow *row = NULL;
+    void *obj = NULL;
+    for (size_t t = 0; t < n && !row; ++t)
+      for (size_t j = 0; j < tables[t]->numRows && !row; ++j)
+        if (textIs(key, kl, tables[t]->rows[j].name)) {
+          row = &tables[t]->rows[j];
+          obj = objs[t];
+        }
+    if (!row)
+      return fail(err, esz, "unknown option '%.*s' of %s", (int)kl, key,
+                  tables[0]->pass);
+    if (apply(row, obj, val, vl, err, esz))
+      return -1;
   }
   return 0;
+}
+
+/* ---- The public entry points (clusterc/passes.h) -------------------------------- */
+
+void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o) {
+  optInit(&optClusterWeights, o);
+}
+
+void clustercClusterWeightsOptionsFree(ClustercClusterWeightsOptions *o) {
+  optFree(&optClusterWeights, o);
+}
+
+int clustercClusterWeightsOptionsCopy(ClustercClusterWeightsOptions *dst,
+                                      const ClustercClusterWeightsOptions *src) {
+  *dst = *src;
+  return optCopyOwned(&optClusterWeights, dst, src);
+}
+
+int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
+                                       const char *text, size_t len,
+                                       char *err, size_t esz) {
+  const OptTable *tables[1] = {&optClusterWeights};
+  void *objs[1] = {o};
+  return optParse(tables, objs, 1, text, len, err, esz);
+}
+
+void clustercClusterTrainOptionsInit(ClustercClusterTrainOptions *o) {
+  optInit(&optClusterTrain, o);
+  optInit(&optClusterWeights, &o->cluster);
+}
+
+void clustercClusterTrainOptionsFree(ClustercClusterTrainOptions *o) {
+  optFree(&optClusterWeights, &o->cluster);
+  optFree(&optClusterTrain, o);
+}
+
+int optClusterTrainCopy(ClustercClusterTrainOptions *dst,
+                        const ClustercClusterTrainOptions *src) {
+  *dst = *src;
+  if (optCopyOwned(&optClusterWeights, &dst->cluster, &src->cluster)) {
+    forgetOwned(&optClusterTrain, dst, 0);
+    return -1;
+  }
+  if (optCopyOwned(&optClusterTrain, dst, src)) {
+    optFree(&optClusterWeights, &dst->cluster);
+    return -1;
+  }
+  return 0;
+}
+
+int clustercClusterTrainOptionsParse(ClustercClusterTrainOptions *o,
+                                     const char *text, size_t len, char *err,
+                                     size_t esz) {
+  const OptTable *tables[2] = {&optClusterTrain, &optClusterWeights};
+  void *objs[2] = {o, &o->cluster};
+  return optParse(tables, objs, 2, text, len, err, esz);
 }

@@ -55,23 +55,15 @@ static intptr_t linalgNumInputs(MlirOperation op) {
   return mlirDenseI32ArrayGetElement(seg, 0);
 }
 
-static void collectText(MlirStringRef s, void *user) {
-  /* Appends to a fixed buffer; long iterator lists are cut, harmlessly. */
-  char *buf = user;
-  size_t len = strlen(buf);
-  size_t n = s.length < 511 - len ? s.length : 511 - len;
-  memcpy(buf + len, s.data, n);
-  buf[len + n] = 0;
-}
-
 static bool genericHasReduction(MlirOperation op) {
   MlirAttribute it =
       mlirOperationGetAttributeByName(op, irStr("iterator_types"));
   if (mlirAttributeIsNull(it))
     return false;
-  char buf[512] = {0};
-  mlirAttributePrint(it, collectText, buf);
-  return strstr(buf, "reduction") != NULL;
+  /* A long iterator list is cut to the buffer; the first reduction of a
+   * real model's generic is well inside it. */
+  char buf[512];
+  return strstr(irAttrText(it, buf, sizeof buf), "reduction") != NULL;
 }
 
 /* Role of operand `pos` of `user`; sets *axis for direct weights. */
@@ -230,8 +222,10 @@ bool weightsInspect(MlirOperation op, ConstInfo *ci) {
   else if (mlirTypeIsAIndex(et))
     ci->elem = ELEM_INT, ci->elemBytes = 8;
   else {
-    char buf[64] = {0};
-    mlirTypePrint(et, collectText, buf);
+    /* Only the dialect prefix matters: the name is cut to the buffer (a
+     * per-axis quantized type lists every scale and runs far past it). */
+    char buf[16];
+    irTypeName(et, buf, sizeof buf);
     ci->elem = strncmp(buf, "!quant.", 7) == 0 ? ELEM_QUANT : ELEM_OTHER;
   }
   if (mlirAttributeIsADenseResourceElements(v))

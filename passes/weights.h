@@ -1,6 +1,18 @@
 /*
- * Finding weights in a model, and reading and writing constant data.
- * Shared by cluster-weights and (later) cluster-train.
+ * The weight model both passes share: cluster-weights (which rewrites the
+ * selected weights) and cluster-train (which trains them) must see the
+ * same constants, with the same roles, names, selection and seeds, so that
+ * a model trained with some options clusters the same weights afterwards.
+ * Neither pass reaches into the other; what they share is here:
+ *
+ *  - finding: which ops are tensor constants (weightsInspect), their role
+ *    (weight, bias, other), consumer and output-channel axis
+ *    (weightsClassify; weights.c);
+ *  - selection and naming by the cluster-weights options: the cluster count
+ *    a weight gets (weightsSelectK), its layer name (weightsLayerName) and
+ *    its clustering seed (weightsSeed; weights-select.c);
+ *  - reading the values: raw bytes, conversion to f32, f16/bf16 rounding
+ *    (weights.c).
  */
 #ifndef CLUSTERC_PASSES_WEIGHTS_H
 #define CLUSTERC_PASSES_WEIGHTS_H
@@ -9,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clusterc/passes.h"
 #include "mlir-c/IR.h"
 
 typedef enum WeightRole {
@@ -20,6 +33,11 @@ typedef enum WeightRole {
 typedef enum ElemKind {
   ELEM_F32, ELEM_F16, ELEM_BF16, ELEM_F64, ELEM_INT, ELEM_QUANT, ELEM_OTHER
 } ElemKind;
+
+/* The kinds both passes cluster and train: f32, f16, bf16. */
+static inline bool weightsIsFloat(ElemKind k) {
+  return k == ELEM_F32 || k == ELEM_F16 || k == ELEM_BF16;
+}
 
 typedef enum ConstForm { FORM_DENSE, FORM_SPLAT, FORM_RESOURCE, FORM_UNKNOWN } ConstForm;
 
@@ -82,11 +100,26 @@ uint16_t weightsFloatToBF16(float f);
 /* Copies a string ref into a new NUL-terminated string (NULL on OOM). */
 char *weightsStrDup(MlirStringRef s);
 
-/* Defined in cluster-weights.c: the cluster count the options give a weight
- * (0 = not selected, *why says why), and its layer name (caller frees). */
-struct ClustercClusterWeightsOptions;
-unsigned cwSelectK(const struct ClustercClusterWeightsOptions *o,
-                   const char *name, int index, int count, const char **why);
-char *cwLayerName(const ConstInfo *ci, int index);
+/* ---- Selection and naming (weights-select.c) ---------------------------- */
+
+/* The cluster count the options give a weight named `name`, with weight
+ * index `index` of `count` in walk order: 0 = not selected, and *why says
+ * why (a static string). */
+unsigned weightsSelectK(const ClustercClusterWeightsOptions *o,
+                        const char *name, int index, int count,
+                        const char **why);
+/* Layer name: the constant's NameLoc, a global's symbol, the consumer's
+ * NameLoc, or file:line:col (else weight#index). New string, caller frees;
+ * NULL when out of memory. */
+char *weightsLayerName(const ConstInfo *ci, int index);
+/* The clustering seed of weight `index` given the options' seed: each
+ * weight its own, so results do not depend on the order of clustering. */
+uint64_t weightsSeed(uint64_t seed, int index);
+/* SplitMix64's mixing step (seeds of per-channel tables). */
+uint64_t weightsSplitMix64(uint64_t x);
+
+/* The name clustercSetTrainedValues (cluster-train.c, moving to train/)
+ * still uses. */
+#define cwLayerName weightsLayerName
 
 #endif
