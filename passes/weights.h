@@ -120,6 +120,5 @@ uint64_t weightsSplitMix64(uint64_t x);
 
 /* The name clustercSetTrainedValues (cluster-train.c, moving to train/)
  * still uses. */
-#define cwLayerName weightsLayerName
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Writing trained values back into a model (clustercSetTrainedValues, see
  * clusterc/train.h): each float constant cluster-train trained, found by the
- * name cluster-train gives it (cwLayerName: the layer name, or the weight's
+ * name cluster-train gives it (weightsLayerName: the layer name, or the weight's
  * index), gets the trained values, converted to its element type.
  *
  * The constants and names come from the passes' weight inspection
@@ -105,7 +105,7 @@ int clustercSetTrainedValues(MlirOperation module, const char *function, size_t 
   for (size_t i = 0; !rc && i < l.n; ++i) {
     weightsClassify(&l.items[i]);
     int idx = l.items[i].role == ROLE_WEIGHT ? index++ : -1;
-    if (!layer || !(layer[i] = cwLayerName(&l.items[i], idx))) {
+    if (!layer || !(layer[i] = weightsLayerName(&l.items[i], idx))) {
       snprintf(err, errSize, "out of memory");
       rc = -1;
     }
