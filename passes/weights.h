@@ -118,7 +118,4 @@ uint64_t weightsSeed(uint64_t seed, int index);
 /* SplitMix64's mixing step (seeds of per-channel tables). */
 uint64_t weightsSplitMix64(uint64_t x);
 
-/* The name clustercSetTrainedValues (cluster-train.c, moving to train/)
- * still uses. */
-
 #endif
