@@ -7,9 +7,9 @@
  * (initializers, Constant nodes, Shape outputs and what small data-movement
  * ops compute from them) also carry their data, so the Shape/Gather/
  * Unsqueeze/Concat chains that torch exports for reshape targets fold away
- * and only the constants a run-time op uses are written: initializers with
- * more than CONST_INLINE elements as dense_resource blobs named after the
- * initializer, the rest inline.
+ * and only the constants a run-time op uses are written: initializers (but
+ * scalars) and other constants of more than CONST_INLINE elements as
+ * dense_resource blobs named after them, the rest inline.
  *
  * Nothing reaches the caller's callback until the whole graph has been
  * translated: the function body is built in memory, the resource blobs are
@@ -155,6 +155,20 @@ static bool isFloat(int32_t dt) {
          dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE || dt == ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
 }
 
+/* Whether an op on constants is computed at import time: its output is
+ * small and no input is a float tensor of more than CONST_INLINE elements,
+ * so weights (say an embedding table indexed by constant positions) stay
+ * named resources with their consumers, and what folds is the integer
+ * shape arithmetic and small float constants. */
+static bool foldable(Val **ins, int n, const Shape *os) {
+  if (numel(os) > FOLD_MAX)
+    return false;
+  for (int i = 0; i < n; ++i)
+    if (ins[i] && (!ins[i]->data || (isFloat(ins[i]->dtype) && numel(&ins[i]->s) > CONST_INLINE)))
+      return false;
+  return true;
+}
+
 /* ---- diagnostics ----------------------------------------------------- */
 
 static const char *nodeName(const Ctx *c) {
@@ -294,7 +308,7 @@ static ClustercOnnxStatus materialize(Ctx *c, Val *v) {
   v->ssa = newSsa(c);
   int64_t n = numel(&v->s);
   size_t bytes = (size_t)n * onnxElementSize(v->dtype);
-  if (n > CONST_INLINE) {
+  if ((v->init && n > 1) || n > CONST_INLINE) {
     char base[256], key[300];
     clustercOnnxResourceKey(v->name, base, sizeof base);
     snprintf(key, sizeof key, "%s", base);
@@ -664,7 +678,7 @@ static ClustercOnnxStatus reshapeTo(Ctx *c, Val *v, const Shape *to) {
   ClustercOnnxStatus st = output(c, 0, v->dtype, to, &out);
   if (st)
     return st;
-  if (v->data && numel(to) <= FOLD_MAX) {
+  if (foldable(&v, 1, to)) {
     out->data = v->data; /* v outlives the import */
     return CLUSTERC_ONNX_OK;
   }
@@ -725,14 +739,7 @@ static ClustercOnnxStatus constOut(Ctx *c, size_t i, int32_t dt, const Shape *s,
   return CLUSTERC_ONNX_OK;
 }
 
-static bool foldable(Val **ins, int n, const Shape *os) {
-  if (numel(os) > FOLD_MAX)
-    return false;
-  for (int i = 0; i < n; ++i)
-    if (ins[i] && !ins[i]->data)
-      return false;
-  return true;
-}
+
 
 /* Linear index into a broadcast operand from an output index. */
 static int64_t bcastIndex(const Shape *in, const Shape *os, int64_t lin) {

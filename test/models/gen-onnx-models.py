@@ -106,13 +106,43 @@ class Bert(nn.Module):
         return self.classifier(pooled)
 
 
+class Ops(nn.Module):
+    """The ops the three models do not reach: grouped (not depthwise)
+    convolution, padded average pooling without the padding in the count,
+    ceil-mode max pooling, slices, concatenation, squeeze/unsqueeze, casts,
+    a reduction, sigmoid; exported without constant folding, so reshape
+    targets arrive as Shape/Gather/Unsqueeze/Concat chains."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 8, 3, padding=1, groups=2, bias=False)
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=2, dilation=2, padding=(2, 1))
+        self.avg = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+        self.max = nn.MaxPool2d(2, stride=2, ceil_mode=True)
+        self.fc = nn.Linear(8 * 2, 5)
+
+    def forward(self, x):
+        y = torch.sigmoid(self.conv(x))
+        y = self.max(self.avg(y)) + self.conv2(y)[:, :, :3, :4]
+        a, b = y[:, :4], y[:, 4:]
+        y = torch.cat([b, a * 2.0], dim=1)
+        n = y.size(0)
+        y = y.reshape(n, y.size(1), -1).mean(dim=2, keepdim=True)
+        y = y.unsqueeze(3).squeeze(2)
+        z = torch.relu(y.sum(dim=1)).to(torch.float64).to(torch.float32)
+        y = torch.cat([y.flatten(1), y.flatten(1) * z], dim=1)
+        return self.fc(y)
+
+
 def build(name, size):
     if name == "mobilenet_v2":
         return torchvision.models.mobilenet_v2(weights=None), torch.randn(1, 3, size, size)
     if name == "resnet18":
         return torchvision.models.resnet18(weights=None), torch.randn(1, 3, size, size)
-    if name == "bert":
+    if name in ("bert", "bert_nofold"):
         return Bert(), torch.randint(0, 1000, (1, 16), dtype=torch.int64)
+    if name == "ops":
+        return Ops(), torch.randn(1, 4, 11, 13)
     raise SystemExit("unknown model %s" % name)
 
 
@@ -135,7 +165,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
     torch.set_num_threads(2)
-    for name in a.only or ["resnet18", "mobilenet_v2", "bert"]:
+    for name in a.only or ["resnet18", "mobilenet_v2", "bert", "bert_nofold", "ops"]:
         t0 = time.time()
         torch.manual_seed(0)
         model, x = build(name, a.size)
@@ -146,7 +176,7 @@ def main():
         path = os.path.join(a.outdir, name + ".onnx")
         tmp = path + ".tmp"
         torch.onnx.export(model, (x,), tmp, opset_version=OPSET, input_names=["input"],
-                          output_names=["output"], do_constant_folding=True,
+                          output_names=["output"], do_constant_folding=not name.endswith("nofold"),
                           training=torch.onnx.TrainingMode.PRESERVE)
         onnx.checker.check_model(onnx.load(tmp))
         np.save(os.path.join(a.outdir, name + ".input.npy"), x.numpy())
