@@ -146,49 +146,33 @@ static bool rewriteTensor(Buf *out, const uint8_t *p, size_t n, const ClustercOn
   return true;
 }
 
-static bool rewriteGraph(Buf *out, const uint8_t *p, size_t n, const Job *j) {
+/* Copies the fields of a ModelProto (level 0) or GraphProto (level 1),
+ * rewriting the graph and, in it, the replaced initializers. */
+static bool rewrite(Buf *out, const uint8_t *p, size_t n, const Job *j, int level) {
   const uint8_t *end = p + n;
   Field f;
   while (p < end) {
     if (!nextField(&p, end, &f))
       return false;
-    size_t index;
-    const ClustercOnnxWeight *w;
-    if (f.number == GRAPH_INITIALIZER && f.type == 2 && (w = match(j, f.payload, f.payloadSize, &index))) {
-      Buf t = {0};
-      if (!rewriteTensor(&t, f.payload, f.payloadSize, w)) {
-        bufFree(&t);
-        return false;
-      }
-      putLenField(out, GRAPH_INITIALIZER, t.data, t.len);
-      out->failed |= t.failed;
-      bufFree(&t);
+    size_t index = 0;
+    const ClustercOnnxWeight *w = NULL;
+    bool graph = level == 0 && f.number == MODEL_GRAPH && f.type == 2;
+    bool tensor = level == 1 && f.number == GRAPH_INITIALIZER && f.type == 2 &&
+                  (w = match(j, f.payload, f.payloadSize, &index));
+    if (!graph && !tensor) {
+      bufAppend(out, f.start, f.size);
+      continue;
+    }
+    Buf sub = {0};
+    bool ok = graph ? rewrite(&sub, f.payload, f.payloadSize, j, 1) : rewriteTensor(&sub, f.payload, f.payloadSize, w);
+    if (ok)
+      putLenField(out, f.number, sub.data, sub.len);
+    out->failed |= sub.failed;
+    bufFree(&sub);
+    if (!ok)
+      return false;
+    if (tensor)
       j->done[index] = true;
-      continue;
-    }
-    bufAppend(out, f.start, f.size);
-  }
-  return true;
-}
-
-static bool rewriteModel(Buf *out, const uint8_t *p, size_t n, const Job *j) {
-  const uint8_t *end = p + n;
-  Field f;
-  while (p < end) {
-    if (!nextField(&p, end, &f))
-      return false;
-    if (f.number == MODEL_GRAPH && f.type == 2) {
-      Buf g = {0};
-      if (!rewriteGraph(&g, f.payload, f.payloadSize, j)) {
-        bufFree(&g);
-        return false;
-      }
-      putLenField(out, MODEL_GRAPH, g.data, g.len);
-      out->failed |= g.failed;
-      bufFree(&g);
-      continue;
-    }
-    bufAppend(out, f.start, f.size);
   }
   return true;
 }
@@ -325,7 +309,7 @@ ClustercOnnxStatus clustercOnnxExport(const char *srcPath, const char *dstPath, 
   if ((st = checkWeights(&e, m.proto->graph, weights, numWeights, paletteDir != NULL)))
     goto end;
   Job j = {weights, numWeights, done, &e};
-  if (!rewriteModel(&out, m.bytes, m.size, &j)) {
+  if (!rewrite(&out, m.bytes, m.size, &j, 0)) {
     st = onnxFail(&e, CLUSTERC_ONNX_INVALID, "malformed protobuf");
     goto end;
   }

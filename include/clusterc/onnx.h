@@ -71,9 +71,11 @@ ClustercOnnxStatus clustercOnnxImport(const char *path, const ClustercOnnxOption
                                       MlirStringCallback out, void *userData, char *err,
                                       size_t errSize);
 
-/* The resource key the importer gives an initializer (valid as a
- * dense_resource key, unique per model): writes it to key (NUL-terminated,
- * truncated to keySize). Names already valid are kept as they are. */
+/* The resource key the importer derives from an initializer name: valid
+ * as a dense_resource key ([A-Za-z_][A-Za-z0-9_.$]*, other characters
+ * become '_'); names already valid are kept as they are. Writes it to key
+ * (NUL-terminated, truncated to keySize). Where two names map to one key,
+ * the importer and the palette files add "_1", "_2", ... in order. */
 void clustercOnnxResourceKey(const char *initializerName, char *key, size_t keySize);
 
 /* One clustered weight. values (numel floats, the decoded c[idx]) replace
