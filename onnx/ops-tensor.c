@@ -41,6 +41,17 @@ static ClustercOnnxStatus tensorVal(Ctx *c, const Onnx__TensorProto *t, Val *out
   return st;
 }
 
+/* A Constant's value_float(s)/value_int(s): a scalar (one) or a list. */
+static ClustercOnnxStatus listConst(Ctx *c, bool one, const void *vals, size_t count, size_t es, int32_t dt) {
+  size_t n = one ? 1 : count;
+  Shape s = {one ? 0 : 1, {(int64_t)n}};
+  void *d = malloc(es * (n ? n : 1));
+  if (!d)
+    return imFail(c, CLUSTERC_ONNX_NOMEM, "out of memory");
+  memcpy(d, vals, es * n);
+  return imConstOut(c, 0, dt, &s, d);
+}
+
 static ClustercOnnxStatus opConstant(Ctx *c, const char *unused) {
   (void)unused;
   const Onnx__AttributeProto *a;
@@ -52,28 +63,12 @@ static ClustercOnnxStatus opConstant(Ctx *c, const char *unused) {
       return st;
     return tensorVal(c, a->t, out);
   }
-  if ((a = imAttr(c->node, "value_float")) || (a = imAttr(c->node, "value_floats"))) {
-    bool one = a->has_f;
-    size_t n = one ? 1 : a->n_floats;
-    s.rank = one ? 0 : 1;
-    s.d[0] = (int64_t)n;
-    float *d = malloc(4 * (n ? n : 1));
-    if (!d)
-      return imFail(c, CLUSTERC_ONNX_NOMEM, "out of memory");
-    memcpy(d, one ? &a->f : a->floats, 4 * n);
-    return imConstOut(c, 0, 1, &s, d);
-  }
-  if ((a = imAttr(c->node, "value_int")) || (a = imAttr(c->node, "value_ints"))) {
-    bool one = a->has_i;
-    size_t n = one ? 1 : a->n_ints;
-    s.rank = one ? 0 : 1;
-    s.d[0] = (int64_t)n;
-    int64_t *d = malloc(8 * (n ? n : 1));
-    if (!d)
-      return imFail(c, CLUSTERC_ONNX_NOMEM, "out of memory");
-    memcpy(d, one ? &a->i : a->ints, 8 * n);
-    return imConstOut(c, 0, 7, &s, d);
-  }
+  if ((a = imAttr(c->node, "value_float")) || (a = imAttr(c->node, "value_floats")))
+    return listConst(c, a->has_f, a->has_f ? &a->f : (const void *)a->floats, a->n_floats, 4,
+                     ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+  if ((a = imAttr(c->node, "value_int")) || (a = imAttr(c->node, "value_ints")))
+    return listConst(c, a->has_i, a->has_i ? &a->i : (const void *)a->ints, a->n_ints, 8,
+                     ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
   return imFail(c, CLUSTERC_ONNX_UNSUPPORTED, "Constant without a value, value_float(s) or value_int(s)");
 }
 

@@ -3,7 +3,7 @@
 
   make-models.py OUTDIR
 
-good.onnx: Shape/Gather/Unsqueeze/Concat feeding Reshape (folded at
+good.onnx: Shape/Gather/Constant/Concat feeding Reshape (folded at
 import), Transpose, a transB=1 Gemm with a bias and a runtime Gather.
 The bad ones, each failing in one way: truncated.onnx (half of good.onnx),
 unknown-op.onnx (node 'mystery' of type FancyOp), external-missing.onnx
@@ -34,17 +34,17 @@ def good(opset=17, dim="fixed"):
     b = numpy_helper.from_array(rng.standard_normal(5).astype(np.float32), "fc.bias")
     table = numpy_helper.from_array(rng.standard_normal((10, 8)).astype(np.float32), "emb.weight")
     zero = numpy_helper.from_array(np.array([0], dtype=np.int64), "zero")
-    minus1 = numpy_helper.from_array(np.array([-1], dtype=np.int64), "minus1")
     nodes = [
         helper.make_node("Transpose", ["x"], ["xt"], name="/t", perm=[0, 2, 1]),
         helper.make_node("Shape", ["xt"], ["shape"], name="/shape"),
         helper.make_node("Gather", ["shape", "zero"], ["n"], name="/gather_n", axis=0),
+        helper.make_node("Constant", [], ["minus1"], name="/minus1", value_ints=[-1]),
         helper.make_node("Concat", ["n", "minus1"], ["target"], name="/concat", axis=0),
         helper.make_node("Reshape", ["xt", "target"], ["flat"], name="/reshape"),
         helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["y"], name="/fc/Gemm", transB=1),
         helper.make_node("Gather", ["emb.weight", "ids"], ["e"], name="/emb/Gather"),
     ]
-    graph = helper.make_graph(nodes, "good", [x, ids], [y, e], [w, b, table, zero, minus1])
+    graph = helper.make_graph(nodes, "good", [x, ids], [y, e], [w, b, table, zero])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="make-models")
 
 
