@@ -8,7 +8,9 @@ PKGS=(cmake ninja-build gcc g++ python3 zlib1g-dev
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
       dataset-fashion-mnist
       libclang-rt-19-dev          # libFuzzer and the sanitizers for clang-19 (fuzz/)
-      time python3-numpy)         # bench/large-models.sh: /usr/bin/time -v, the generator
+      time python3-numpy          # bench/large-models.sh: /usr/bin/time -v, the generator
+      libprotobuf-c-dev protobuf-c-compiler python3-onnx  # onnx/: the ONNX importer, its schema
+      python3-torch python3-torchvision)                  # test/models: real models for the tests
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -70,3 +70,27 @@ if mlir22_tools and os.path.exists(os.path.join(mlir22_tools, "mlir-opt")):
     config.substitutions.append(("%mlir22_opt", "env LD_LIBRARY_PATH=%s %s" % (
         os.path.join(mlir22_tools, "..", "lib"), os.path.join(mlir22_tools, "mlir-opt"))))
     config.substitutions.append(("%mlir22_tools", mlir22_tools))
+
+# ONNX (test/onnx): the importer alone, and the real models torch exports,
+# generated once per content under the build (test/models/onnx-models.sh).
+# A Python with numpy and onnx makes the small models; torch and
+# torchvision make the real ones.
+onnx_tool = os.path.join(config.clusterc_obj_root, "onnx", "clusterc-onnx-import")
+if os.path.exists(onnx_tool):
+    config.available_features.add("onnx")
+    config.substitutions.append(("%onnx_import", onnx_tool))
+    import subprocess
+    for py in (config.python_executable, "/usr/bin/python3"):
+        probe = "import importlib.util as u, sys; sys.exit(0 if all(u.find_spec(m) for m in sys.argv[1:]) else 1)"
+        if subprocess.call([py, "-c", probe, "numpy", "onnx"]) == 0:
+            config.available_features.add("onnx-python")
+            config.substitutions.append(("%onnx_python", py))
+            if subprocess.call([py, "-c", probe, "torch", "torchvision"]) == 0:
+                config.available_features.add("torch")
+                models = os.path.join(config.clusterc_obj_root, "models")
+                config.substitutions.append(("%onnx_gen", "bash %s %s %s" % (
+                    os.path.join(config.clusterc_src_root, "test", "models", "onnx-models.sh"), py, models)))
+                config.substitutions.append(("%onnx_models", os.path.join(models, "current")))
+            break
+    config.substitutions.append(("%run_onnx", "bash %s %s" % (
+        os.path.join(config.test_source_root, "onnx", "Inputs", "run-onnx.sh"), config.llvm_tools_dir)))
