@@ -25,6 +25,7 @@
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/ExecutionEngine.h"
+#include "../passes/mlir-compat.h"
 #include "mlir-c/Pass.h"
 #include "mlir-c/RegisterEverything.h"
 
@@ -239,7 +240,7 @@ ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions
   }
   MlirContext ctx = mlirModuleGetContext(module);
   mlirRegisterAllLLVMTranslations(ctx);
-  jit->engine = mlirExecutionEngineCreate(module, opts.optLevel, 0, NULL, false);
+  jit->engine = clustercExecutionEngineCreate(module, opts.optLevel, 0, NULL, false);
   if (mlirExecutionEngineIsNull(jit->engine)) {
     ERR(jit, "%s: error: the JIT could not compile the module\n", displayName);
     clustercJitDestroy(jit);

@@ -47,6 +47,7 @@
 
 #include "autodiff.h"
 #include "ir.h"
+#include "mlir-compat.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/Conversion.h"
@@ -777,8 +778,8 @@ static bool prepare(Work *w, MlirModule scratch) {
   MlirOpPassManager fpm = mlirPassManagerGetNestedUnder(pm, irStr("func.func"));
   mlirOpPassManagerAddOwnedPass(fpm, mlirCreateConversionTosaToLinalgNamed());
   mlirOpPassManagerAddOwnedPass(fpm, mlirCreateConversionTosaToLinalg());
-  mlirOpPassManagerAddOwnedPass(fpm, mlirCreateConversionTosaToArith());
-  mlirOpPassManagerAddOwnedPass(fpm, mlirCreateConversionTosaToTensor());
+  mlirOpPassManagerAddOwnedPass(fpm, clustercCreateTosaToArithPass());
+  mlirOpPassManagerAddOwnedPass(fpm, clustercCreateTosaToTensorPass());
   mlirOpPassManagerAddOwnedPass(fpm, mlirCreateLinalgConvertElementwiseToLinalgPass());
   mlirOpPassManagerAddOwnedPass(fpm, mlirCreateLinalgLinalgGeneralizeNamedOpsPass());
   MlirLogicalResult r = mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(scratch));

@@ -25,7 +25,10 @@ config.substitutions.append(("%srcroot", config.clusterc_src_root))
 config.substitutions.append(("%split_input_file", "%s %s --dir %%t.split" % (
     config.python_executable, os.path.join(config.test_source_root, "split-input-file.py"))))
 config.substitutions.append(("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
-config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-cpu-runner")))
+# mlir-cpu-runner was renamed mlir-runner (LLVM 20).
+runner = "mlir-runner" if config.mlir_major >= 22 else "mlir-cpu-runner"
+config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, runner)))
+config.available_features.add("mlir%d" % config.mlir_major)
 config.substitutions.append(("%mlir_libdir", os.path.join(config.llvm_tools_dir, "..", "lib")))
 # The C tests of the public headers (CAPI/, one program per header).
 capi_bin = os.path.join(config.clusterc_obj_root, "test", "CAPI")
