@@ -2,9 +2,11 @@
 # Installs what clusterc needs from Debian 12's own packages, only if missing.
 # Idempotent; uses sudo when not root.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-PKGS=(cmake ninja-build gcc g++ python3 zlib1g-dev
-      libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools clang-19
+# LLVM/MLIR 19 itself comes from scripts/mlir-version.sh (below), which
+# never swaps out a libmlir-22-dev the machine has for libmlir-19-dev.
+PKGS=(cmake ninja-build gcc g++ python3 zlib1g-dev clang-19
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
       dataset-fashion-mnist
       libclang-rt-19-dev          # libFuzzer and the sanitizers for clang-19 (fuzz/)
@@ -23,3 +25,4 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+scripts/mlir-version.sh 19 >/dev/null
