@@ -49,6 +49,7 @@
 #include "mlir-c/Pass.h"
 #include "mlir-c/RegisterEverything.h"
 #include "mlir-c/Target/LLVMIR.h"
+#include "../passes/mlir-compat.h"
 
 /* Tosa to linalg; bufferize with identity layouts at function boundaries
  * (C passes contiguous arrays) and caller-allocated results; free what the
@@ -71,7 +72,7 @@ static const char defaultPipeline[] =
     "func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-results-to-out-params,"
+    CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS ","
     "buffer-deallocation-pipeline,"
     "func.func(convert-linalg-to-loops),"
     "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
@@ -347,16 +348,24 @@ static bool registerInitializer(MlirModule module, bool expected) {
   MlirAttribute ctor = mlirFlatSymbolRefAttrGet(
       ctx, mlirStringRefCreateFromCString(CLUSTERC_DECODE_INIT));
   MlirAttribute prio = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 32), 65535);
-  MlirNamedAttribute attrs[2] = {
+  MlirNamedAttribute attrs[3] = {
       mlirNamedAttributeGet(mlirIdentifierGet(ctx, mlirStringRefCreateFromCString("ctors")),
                             mlirArrayAttrGet(ctx, 1, &ctor)),
       mlirNamedAttributeGet(
           mlirIdentifierGet(ctx, mlirStringRefCreateFromCString("priorities")),
           mlirArrayAttrGet(ctx, 1, &prio))};
+  intptr_t nAttrs = 2;
+#if CLUSTERC_MLIR_MAJOR >= 21
+  /* 21 and later require each constructor's data pointer (none here). The
+   * C API has no getter for #llvm.zero: parse it. */
+  attrs[nAttrs++] = mlirNamedAttributeGet(
+      mlirIdentifierGet(ctx, mlirStringRefCreateFromCString("data")),
+      mlirAttributeParseGet(ctx, mlirStringRefCreateFromCString("[#llvm.zero]")));
+#endif
   MlirOperationState st = mlirOperationStateGet(
       mlirStringRefCreateFromCString("llvm.mlir.global_ctors"),
       mlirOperationGetLocation(fn));
-  mlirOperationStateAddAttributes(&st, 2, attrs);
+  mlirOperationStateAddAttributes(&st, nAttrs, attrs);
   mlirBlockAppendOwnedOperation(mlirModuleGetBody(module), mlirOperationCreate(&st));
   return true;
 }

@@ -195,7 +195,7 @@ static void freeBlob(void *user, const void *data, size_t size, size_t align) {
 
 /* A constant of the same op kind as `like` (arith.constant or tosa.const). */
 static MlirValue makeConst(IrBuilder *b, MlirOperation like, MlirAttribute v) {
-  MlirNamedAttribute a = irNamed(b->ctx, "value", v);
+  MlirNamedAttribute a = irNamed(b->ctx, weightsValueAttrName(like), v);
   MlirIdentifier name = mlirOperationGetName(like);
   char buf[32];
   snprintf(buf, sizeof buf, "%.*s", (int)mlirIdentifierStr(name).length,
@@ -614,7 +614,7 @@ static bool rewriteFolded(const ConstInfo *ci, const void *enc, const char *name
   if (mlirAttributeIsNull(v))
     return false;
   if (ci->loads) {
-    mlirOperationSetAttributeByName(ci->op, irStr("value"), v);
+    mlirOperationSetAttributeByName(ci->op, irStr(weightsValueAttrName(ci->op)), v);
     return true;
   }
   MlirValue w = makeConst(&b, ci->op, v);

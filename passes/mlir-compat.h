@@ -34,6 +34,16 @@
   mlirExecutionEngineCreate(module, optLevel, nPaths, paths, dump)
 #endif
 
+/* 22's buffer-results-to-out-params leaves public functions alone unless
+ * told (compiled entry points then kept returning a memref, and a C caller
+ * read zeros); 19 has no such option and rejects it. */
+#if CLUSTERC_MLIR_MAJOR >= 22
+#define CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS \
+  "buffer-results-to-out-params{modify-public-functions}"
+#else
+#define CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS "buffer-results-to-out-params"
+#endif
+
 /* TOSA 1.0 (MLIR 22) names a constant's payload `values`; 0.x `value`. */
 #if CLUSTERC_MLIR_MAJOR >= 22
 #define CLUSTERC_TOSA_CONST_ATTR "values"

@@ -11,6 +11,7 @@
  * pass falls back to axis 0.
  */
 #include "weights.h"
+#include "mlir-compat.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -84,6 +85,8 @@ static WeightRole operandRole(MlirOperation user, unsigned pos, intptr_t rank,
       return *axis = 2, ROLE_WEIGHT; /* [KH, KW, C, M] */
     return pos == 2 ? ROLE_BIAS : ROLE_OTHER;
   }
+  if (strEq(n, "tosa.matmul") && pos > 1)
+    return ROLE_OTHER; /* TOSA 1.0's a_zp, b_zp */
   if (strEq(n, "tosa.matmul"))
     return *axis = (pos == 1 ? 2 : 1), ROLE_WEIGHT;
   if (strEq(n, "tosa.add") || strEq(n, "arith.addf") || strEq(n, "linalg.add"))
@@ -175,11 +178,15 @@ const char *weightsFormName(ConstForm f) {
   return names[f];
 }
 
+const char *weightsValueAttrName(MlirOperation op) {
+  return strEq(opName(op), "tosa.const") ? CLUSTERC_TOSA_CONST_ATTR : "value";
+}
+
 bool weightsInspect(MlirOperation op, ConstInfo *ci) {
   MlirStringRef n = opName(op);
   memset(ci, 0, sizeof *ci);
   MlirType t;
-  MlirAttribute v = mlirOperationGetAttributeByName(op, irStr("value"));
+  MlirAttribute v = mlirOperationGetAttributeByName(op, irStr(weightsValueAttrName(op)));
   if (strEq(n, "arith.constant") || strEq(n, "tosa.const")) {
     if (mlirOperationGetNumResults(op) != 1)
       return false;

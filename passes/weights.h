@@ -65,6 +65,9 @@ typedef struct ConstInfo {
  * understand; fills *ci except the role (see weightsClassify). Release with
  * weightsRelease. */
 bool weightsInspect(MlirOperation op, ConstInfo *ci);
+/* The attribute holding a constant op's value: `value`, or `values` for a
+ * TOSA 1.0 tosa.const (MLIR 22). */
+const char *weightsValueAttrName(MlirOperation op);
 /* Sets ci->role, consumer and channel axis from the users of the constant,
  * or of the global's loads (ci->loads). */
 void weightsClassify(ConstInfo *ci);

@@ -63,13 +63,23 @@ if (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")
         and os.path.isdir("/usr/aarch64-linux-gnu")):
     config.available_features.add("aarch64-cross")
 
-# MLIR 22 next to 19 (docs: /work/shared/MLIR22-NOTES.md): tosa-upgrade's
-# tests parse, lower and run the upgraded TOSA 1.0 text with it. Its bin
-# directory comes from CLUSTERC_MLIR22_TOOLS_DIR or config.mlir22_tools_dir;
-# an unpacked (not installed) 22 needs LD_LIBRARY_PATH for its tools.
-mlir22_tools = os.environ.get("CLUSTERC_MLIR22_TOOLS_DIR") or getattr(config, "mlir22_tools_dir", "")
-if mlir22_tools and os.path.exists(os.path.join(mlir22_tools, "mlir-opt")):
-    config.available_features.add("mlir22")
+# MLIR 22 next to a build against 19 (docs: /work/shared/MLIR22-NOTES.md):
+# tosa-upgrade's tests parse, lower and run the upgraded TOSA 1.0 text with
+# it and compare with 19. Its bin directory comes from
+# CLUSTERC_MLIR22_TOOLS_DIR, else where scripts/mlir-version.sh has it
+# (installed or unpacked; it installs nothing when asked with --query).
+mlir22_tools = ""
+if config.mlir_major == 19:
+    import subprocess
+    found = subprocess.run(["bash", os.path.join(config.clusterc_src_root, "scripts", "mlir-version.sh"),
+                            "22", "--query"], capture_output=True, text=True).stdout.strip()
+    for d in (os.environ.get("CLUSTERC_MLIR22_TOOLS_DIR", ""),
+              os.path.join(found, "..", "..", "..", "bin") if found else ""):
+        if d and os.path.exists(os.path.join(d, "mlir-opt")):
+            mlir22_tools = d
+            break
+if mlir22_tools:
+    config.available_features.add("mlir22-beside")
     config.substitutions.append(("%mlir22_opt", "env LD_LIBRARY_PATH=%s %s" % (
         os.path.join(mlir22_tools, "..", "lib"), os.path.join(mlir22_tools, "mlir-opt"))))
     config.substitutions.append(("%mlir22_tools", mlir22_tools))

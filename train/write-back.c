@@ -143,7 +143,7 @@ int clustercSetTrainedValues(MlirOperation module, const char *function, size_t 
       v = mlirDenseElementsAttrRawBufferGet(ci->type, 2 * ci->elements, h);
       free(h);
     }
-    mlirOperationSetAttributeByName(ci->op, irStr("value"), v);
+    mlirOperationSetAttributeByName(ci->op, irStr(weightsValueAttrName(ci->op)), v);
   }
   for (size_t i = 0; i < l.n; ++i) {
     if (layer)
