@@ -1,3 +1,5 @@
+// TOSA 0.x syntax (MLIR 19); on 22 its inputs need scripts/tosa-upgrade.py (issue 14).
+// UNSUPPORTED: mlir22
 // A weight whose element type is a per-axis quantized type with one scale
 // per output channel: its printed name (~394 characters here) is far longer
 // than any fixed buffer cluster-weights reads a type's name into. The weight

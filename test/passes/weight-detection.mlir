@@ -1,3 +1,5 @@
+// TOSA 0.x syntax (MLIR 19); on 22 its inputs need scripts/tosa-upgrade.py (issue 14).
+// UNSUPPORTED: mlir22
 // Which constants are weights: each compute op's weight slot, directly or
 // through layout ops; biases and other operands are not.
 // One case per function, each clustered on its own; the report lists every

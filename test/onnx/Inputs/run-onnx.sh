@@ -7,6 +7,8 @@ set -eo pipefail
 tools=$1
 lib="$tools/../lib"
 pipeline='builtin.module(one-shot-bufferize{bufferize-function-boundaries},func.func(convert-linalg-to-loops),convert-math-to-libm,convert-scf-to-cf,expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-to-llvm,reconcile-unrealized-casts)'
+runner="$tools/mlir-runner"                         # LLVM 20 and later
+[ -x "$runner" ] || runner="$tools/mlir-cpu-runner" # LLVM 19
 "$tools/mlir-opt" --pass-pipeline="$pipeline" |
-  "$tools/mlir-cpu-runner" -O0 -e main -entry-point-result=void \
+  "$runner" -O0 -e main -entry-point-result=void \
     -shared-libs="$lib/libmlir_c_runner_utils.so,$lib/libmlir_runner_utils.so"
