@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the release build, the ASan+UBSan build,
-# libclusterrt cross-built for AArch64 and run under qemu-aarch64, and a
-# short run of each fuzz target (clang-19, fuzz/README.md). Ends with one
-# summary line over all four: "N passed, N failed".
+# libclusterrt cross-built for AArch64 and run under qemu-aarch64, the
+# release build against LLVM/MLIR 22 (unpacked beside 19 by
+# scripts/mlir-version.sh, never installed over it), and a short run of each
+# fuzz target (clang-19, fuzz/README.md). Ends with one summary line over
+# all five: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
@@ -32,6 +34,7 @@ run_flavour() {
 run_flavour release build
 run_flavour asan build-asan
 run_flavour aarch64 build-aarch64
+run_flavour mlir22 build-mlir22
 run_flavour fuzz build-fuzz
 echo "$passed passed, $failed failed"
 exit $status
