@@ -163,7 +163,7 @@ ClustercStatus clustercCodegenCheckTarget(const ClustercCodegenOptions *o,
   LLVMDisposeMessage(msg);
   LLVMDisposeMessage(triple);
   if (rc)
-    clustercMessagef(onMessage, userData, CLUSTERC_MESSAGE_ERROR, "%s", err);
+    clustercMessagef(onMessage, userData, CLUSTERC_MESSAGE_ERROR, "%s\n", err);
   return rc ? CLUSTERC_USAGE : CLUSTERC_OK;
 }
 

@@ -270,7 +270,7 @@ ClustercStatus clustercCodegenHeader(MlirModule module, const char *modelName,
   char err[512];
   char *text = headerText(module, modelName, err, sizeof err);
   if (!text) {
-    clustercMessagef(onMessage, userData, CLUSTERC_MESSAGE_ERROR, "%s", err);
+    clustercMessagef(onMessage, userData, CLUSTERC_MESSAGE_ERROR, "%s\n", err);
     return CLUSTERC_ERROR;
   }
   write(mlirStringRefCreateFromCString(text), writeUserData);

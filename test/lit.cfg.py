@@ -34,6 +34,8 @@ config.substitutions.append(("%mlir_libdir", os.path.join(config.llvm_tools_dir,
 capi_bin = os.path.join(config.clusterc_obj_root, "test", "CAPI")
 config.substitutions.append(("%capi_passes_test", os.path.join(capi_bin, "clusterc-capi-passes-test")))
 config.substitutions.append(("%capi_runtime_test", os.path.join(capi_bin, "clusterc-capi-runtime-test")))
+config.substitutions.append(("%capi_codegen_test", os.path.join(capi_bin, "clusterc-capi-codegen-test")))
+config.substitutions.append(("%capi_train_test", os.path.join(capi_bin, "clusterc-capi-train-test")))
 if config.sanitized:
     config.available_features.add("sanitized")
 # Debian's dataset-fashion-mnist (scripts/setup.sh installs it).

@@ -180,6 +180,10 @@ void driverCollectMessage(ClustercMessageKind kind, MlirStringRef text, void *us
   DriverText *t = userData;
   if (!t->size)
     return;
+  /* A message is a whole line; the buffer holds its text (the caller
+   * prints it inside its own line). */
+  if (text.length && text.data[text.length - 1] == '\n')
+    --text.length;
   size_t room = t->size - 1 - t->len;
   size_t n = text.length < room ? text.length : room;
   memcpy(t->buf + t->len, text.data, n);
