@@ -310,78 +310,21 @@ static MlirStringRef symName(MlirOperation op) {
   return mlirStringAttrGetValue(mlirOperationGetAttributeByName(op, irStr("sym_name")));
 }
 
-/* The function to train: options' name, else "forward", else the only
- * public function with a body. */
+/* The function to train (weightsModelFunction), or a diagnostic. */
 static MlirOperation findFunction(MlirOperation module, const char *want, Work *w) {
-  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
-  MlirOperation only = {NULL}, fwd = {NULL};
-  int publics = 0;
-  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
-       op = mlirOperationGetNextInBlock(op)) {
-    if (!opIs(op, "func.func"))
-      continue;
-    MlirStringRef n = symName(op);
-    if (want && mlirStringRefEqual(n, irStr(want)))
-      return op;
-    bool hasBody = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)).ptr != NULL;
-    MlirAttribute vis = mlirOperationGetAttributeByName(op, irStr("sym_visibility"));
-    bool isPublic = mlirAttributeIsNull(vis) ||
-                    mlirStringRefEqual(mlirStringAttrGetValue(vis), irStr("public"));
-    if (hasBody && mlirStringRefEqual(n, irStr("forward")))
-      fwd = op;
-    if (hasBody && isPublic) {
-      only = op;
-      ++publics;
-    }
-  }
-  if (want) {
-    failf(w, mlirOperationGetLocation(module), "cluster-train: no function '%s' "
-          "in the module", want);
-    return (MlirOperation){NULL};
-  }
-  if (!mlirOperationIsNull(fwd))
-    return fwd;
-  if (publics == 1)
-    return only;
-  failf(w, mlirOperationGetLocation(module), "cluster-train: cannot tell which "
-        "function is the model (%d public functions, none named 'forward'); "
-        "use function=NAME", publics);
-  return (MlirOperation){NULL};
-}
-
-typedef struct ConstList {
-  ConstInfo *items;
-  size_t n, cap;
-  bool oom;
-} ConstList;
-
-static MlirWalkResult collect(MlirOperation op, void *user) {
-  ConstList *l = user;
-  ConstInfo ci;
-  if (!weightsInspect(op, &ci))
-    return MlirWalkResultAdvance;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 32;
-    ConstInfo *g = realloc(l->items, cap * sizeof *g);
-    if (!g) {
-      weightsRelease(&ci);
-      l->oom = true;
-      return MlirWalkResultInterrupt;
-    }
-    l->items = g;
-    l->cap = cap;
-  }
-  l->items[l->n++] = ci;
-  return MlirWalkResultAdvance;
+  char err[256];
+  MlirOperation fn = weightsModelFunction(module, want, err, sizeof err);
+  if (mlirOperationIsNull(fn))
+    failf(w, mlirOperationGetLocation(module), "%s", err);
+  return fn;
 }
 
 /* Decides what is trained, on the original function, and computes the
  * initial centroids. */
 static bool selectTrainables(Work *w, MlirOperation fn) {
   const ClustercClusterTrainOptions *o = &w->p->o;
-  ConstList l = {0};
-  mlirOperationWalk(fn, collect, &l, MlirWalkPreOrder);
-  if (l.oom)
+  WeightsList l;
+  if (!weightsCollect(fn, &l))
     return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
   for (size_t i = 0; i < l.n; ++i)
     weightsClassify(&l.items[i]);
@@ -529,9 +472,8 @@ static bool parameterize(Work *w, MlirOperation fn, MlirOperation scratch,
   MlirContext ctx = w->ctx;
   const ClustercClusterTrainOptions *o = &w->p->o;
   MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(fn, 0));
-  ConstList l = {0};
-  mlirOperationWalk(fn, collect, &l, MlirWalkPreOrder);
-  if (l.oom || l.n != w->n) {
+  WeightsList l;
+  if (!weightsCollect(fn, &l) || l.n != w->n) {
     for (size_t i = 0; i < l.n; ++i)
       weightsRelease(&l.items[i]);
     free(l.items);

@@ -68,6 +68,21 @@ bool weightsInspect(MlirOperation op, ConstInfo *ci);
 /* The attribute holding a constant op's value: `value`, or `values` for a
  * TOSA 1.0 tosa.const (MLIR 22). */
 const char *weightsValueAttrName(MlirOperation op);
+
+/* weights-model.c: the function cluster-train trains (and write-back
+ * writes into): `want`, else "forward", else the only public function with
+ * a body; a null op with a message in err otherwise. */
+MlirOperation weightsModelFunction(MlirOperation module, const char *want,
+                                   char *err, size_t errSize);
+/* The tensor constants under root (weightsInspect), in walk order. Each
+ * item is released with weightsRelease, then free(items). False when out
+ * of memory (l->oom; the items collected so far are still owned). */
+typedef struct WeightsList {
+  ConstInfo *items;
+  size_t n, cap;
+  bool oom;
+} WeightsList;
+bool weightsCollect(MlirOperation root, WeightsList *l);
 /* Sets ci->role, consumer and channel axis from the users of the constant,
  * or of the global's loads (ci->loads). */
 void weightsClassify(ConstInfo *ci);

@@ -19,85 +19,14 @@
 #include "clusterc/train.h"
 #include "mlir-c/BuiltinAttributes.h"
 
-static bool opIs(MlirOperation op, const char *name) {
-  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
-  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
-}
-
-/* The trained function, as cluster-train chooses it: `want`, else
- * "forward", else the only public function with a body. */
-static MlirOperation findFunction(MlirOperation module, const char *want, char *err,
-                                  size_t errSize) {
-  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
-  MlirOperation only = {NULL}, fwd = {NULL};
-  int publics = 0;
-  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
-       op = mlirOperationGetNextInBlock(op)) {
-    if (!opIs(op, "func.func"))
-      continue;
-    MlirStringRef n =
-        mlirStringAttrGetValue(mlirOperationGetAttributeByName(op, irStr("sym_name")));
-    if (want && mlirStringRefEqual(n, irStr(want)))
-      return op;
-    bool hasBody = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)).ptr != NULL;
-    MlirAttribute vis = mlirOperationGetAttributeByName(op, irStr("sym_visibility"));
-    bool isPublic = mlirAttributeIsNull(vis) ||
-                    mlirStringRefEqual(mlirStringAttrGetValue(vis), irStr("public"));
-    if (hasBody && mlirStringRefEqual(n, irStr("forward")))
-      fwd = op;
-    if (hasBody && isPublic) {
-      only = op;
-      ++publics;
-    }
-  }
-  if (want) {
-    snprintf(err, errSize, "cluster-train: no function '%s' in the module", want);
-    return (MlirOperation){NULL};
-  }
-  if (!mlirOperationIsNull(fwd))
-    return fwd;
-  if (publics == 1)
-    return only;
-  snprintf(err, errSize, "cluster-train: cannot tell which function is the model (%d "
-           "public functions, none named 'forward'); use function=NAME", publics);
-  return (MlirOperation){NULL};
-}
-
-typedef struct ConstList {
-  ConstInfo *items;
-  size_t n, cap;
-  bool oom;
-} ConstList;
-
-static MlirWalkResult collect(MlirOperation op, void *user) {
-  ConstList *l = user;
-  ConstInfo ci;
-  if (!weightsInspect(op, &ci))
-    return MlirWalkResultAdvance;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 32;
-    ConstInfo *g = realloc(l->items, cap * sizeof *g);
-    if (!g) {
-      weightsRelease(&ci);
-      l->oom = true;
-      return MlirWalkResultInterrupt;
-    }
-    l->items = g;
-    l->cap = cap;
-  }
-  l->items[l->n++] = ci;
-  return MlirWalkResultAdvance;
-}
-
 int clustercSetTrainedValues(MlirOperation module, const char *function, size_t n,
                              const char *const *names, const float *const *values,
                              char *err, size_t errSize) {
-  MlirOperation fn = findFunction(module, function, err, errSize);
+  MlirOperation fn = weightsModelFunction(module, function, err, errSize);
   if (mlirOperationIsNull(fn))
     return -1;
-  ConstList l = {0};
-  mlirOperationWalk(fn, collect, &l, MlirWalkPreOrder);
-  int rc = l.oom ? -1 : 0;
+  WeightsList l;
+  int rc = weightsCollect(fn, &l) ? 0 : -1;
   if (rc)
     snprintf(err, errSize, "out of memory");
   int index = 0;
