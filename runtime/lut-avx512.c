@@ -1,0 +1,117 @@
+/*
+ * LUT matrix kernels, AVX-512 F (lut.c has the method).
+ *
+ * gemv: chunks of 16 index bytes per row, widened to 16 dword lanes
+ * (vpmovzxbd); sub-element s (epb = 8 / bits per byte) is the lanes
+ * shifted right by s * bits, looked up with one vpermps in a 16-entry
+ * table (low 4 bits used; u2/u1 tables replicated with period 4/2; u8
+ * only for k <= 16, else the generic kernel). Four rows at a time share
+ * the loads of x (permuted by rt_lut_permute_x, chunk 16). Order per row:
+ * sub-element s of every chunk goes to accumulator s % 2 (lane l), in
+ * chunk order; then acc0 + acc1, _mm512_reduce_add_ps, then the elements
+ * past the last whole chunk by sequential fmaf.
+ *
+ * gemm: micro-kernel 16 x 16 (16 rows of x in one zmm, 16 output
+ * channels, the W element broadcast from the decoded panel by the FMA's
+ * memory operand).
+ */
+#include "internal.h"
+
+#include <immintrin.h>
+#include <math.h>
+
+/* The 16-entry lookup register of row n: t[j] = tab[j % period]. */
+static inline __m512 row_table(const rt_lut_args *a, size_t n) {
+  float tab[256], rep[16];
+  rt_lut_pad_table(a, n, tab);
+  unsigned period = a->bits >= 4 ? 16 : 1u << a->bits;
+  for (unsigned j = 0; j < 16; j++) rep[j] = tab[j % period];
+  return _mm512_loadu_ps(rep);
+}
+
+static inline __attribute__((always_inline)) void
+rows(const rt_lut_args *a, const float *xp, size_t nch, size_t n, int R,
+     unsigned bits) {
+  const unsigned epb = 8 / bits;
+  const uint8_t *r[4];
+  __m512 t[4], acc0[4], acc1[4];
+  for (int q = 0; q < R; q++) {
+    r[q] = a->idx + (n + (size_t)q) * a->row_bytes;
+    t[q] = row_table(a, n + (size_t)q);
+    acc0[q] = acc1[q] = _mm512_setzero_ps();
+  }
+  for (size_t ch = 0; ch < nch; ch++) {
+    const float *xc = xp + ch * 16 * epb;
+    for (int q = 0; q < R; q++) {
+      __m512i d = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128((const __m128i *)(const void *)(r[q] + ch * 16)));
+      for (unsigned s = 0; s < epb; s++) {
+        __m512i ix = s ? _mm512_srli_epi32(d, s * bits) : d;
+        __m512 w = _mm512_permutexvar_ps(ix, t[q]);
+        __m512 xv = _mm512_loadu_ps(xc + s * 16);
+        if (s % 2)
+          acc1[q] = _mm512_fmadd_ps(xv, w, acc1[q]);
+        else
+          acc0[q] = _mm512_fmadd_ps(xv, w, acc0[q]);
+      }
+    }
+  }
+  size_t bulk = nch * 16 * epb;
+  for (int q = 0; q < R; q++) {
+    float y = _mm512_reduce_add_ps(_mm512_add_ps(acc0[q], acc1[q]));
+    if (bulk < a->K) {
+      float tab[256];
+      rt_lut_pad_table(a, n + (size_t)q, tab);
+      y = rt_lut_dot(a->x, r[q], bits, bulk, a->K, tab, y);
+    }
+    a->y[n + (size_t)q] = y;
+  }
+}
+
+static inline __attribute__((always_inline)) void
+gemv_bits(const rt_lut_args *a, const float *xp, size_t n0, size_t n1,
+          unsigned bits) {
+  size_t nch = a->K / (16 * (8 / bits));
+  size_t n = n0;
+  for (; n + 4 <= n1; n += 4) rows(a, xp, nch, n, 4, bits);
+  for (; n < n1; n++) rows(a, xp, nch, n, 1, bits);
+}
+
+void clusterrt_lut_gemv__avx512(const rt_lut_args *a, float *xp, size_t n0,
+                                size_t n1) {
+  if (a->bits == 16 || (a->bits == 8 && a->k > 16)) {
+    clusterrt_lut_gemv__generic(a, xp, n0, n1);
+    return;
+  }
+  const float *x = a->x;
+  if (a->bits < 8) {
+    rt_lut_permute_x(a->x, a->K, a->bits, 16, xp);
+    x = xp;
+  }
+  switch (a->bits) {
+  case 1: gemv_bits(a, x, n0, n1, 1); break;
+  case 2: gemv_bits(a, x, n0, n1, 2); break;
+  case 4: gemv_bits(a, x, n0, n1, 4); break;
+  default: gemv_bits(a, x, n0, n1, 8); break;
+  }
+}
+
+enum { MR = 16, NR = 16 };
+
+static void tile(const float *ap, const float *b, size_t kc, float *ct,
+                 int first) {
+  __m512 acc[NR];
+  for (int j = 0; j < NR; j++)
+    acc[j] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(ct + j * MR);
+  for (size_t kk = 0; kk < kc; kk++) {
+    __m512 av = _mm512_loadu_ps(ap + kk * MR);
+    for (int j = 0; j < NR; j++)
+      acc[j] = _mm512_fmadd_ps(av, _mm512_set1_ps(b[(size_t)j * kc + kk]),
+                               acc[j]);
+  }
+  for (int j = 0; j < NR; j++) _mm512_storeu_ps(ct + j * MR, acc[j]);
+}
+
+int clusterrt_lut_gemm__avx512(const rt_lut_args *a) {
+  return rt_lut_gemm_run(a, tile, MR, NR);
+}
