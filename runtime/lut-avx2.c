@@ -10,7 +10,9 @@
  * loads of x (permuted by rt_lut_permute_x, chunk 8). Order per row: one
  * 8-lane accumulator, sub-elements in order within each chunk, chunks in
  * order; then the lanes summed as ((0+4)+(2+6))+((1+5)+(3+7)), then the
- * elements past the last whole chunk by sequential fmaf.
+ * elements past the last whole chunk by sequential fmaf. u8 with k > 16:
+ * one row at a time, a gather from the table padded to 256 entries, chunk
+ * ch into accumulator ch % 2, (acc0 + acc1) reduced as above.
  *
  * gemm: micro-kernel 8 x 12 (8 rows of x in one ymm, 12 output channels,
  * the W element broadcast from the decoded panel).
@@ -85,10 +87,38 @@ gemv_bits(const rt_lut_args *a, const float *xp, size_t n0, size_t n1,
   for (; n < n1; n++) rows(a, xp, nch, n, 1, bits);
 }
 
+/* u8 with k > 16: one row at a time, a gather from the table padded to
+ * 256 entries; chunk ch (8 indices) into accumulator ch % 2. */
+static void rows_u8(const rt_lut_args *a, size_t n0, size_t n1) {
+  size_t nch = a->K / 8;
+  for (size_t n = n0; n < n1; n++) {
+    float tab[256];
+    rt_lut_pad_table(a, n, tab);
+    const uint8_t *r = a->idx + n * a->row_bytes;
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (size_t ch = 0; ch < nch; ch++) {
+      long long v;
+      __builtin_memcpy(&v, r + ch * 8, 8);
+      __m256i d = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(v));
+      acc[ch % 2] = _mm256_fmadd_ps(_mm256_loadu_ps(a->x + ch * 8),
+                                    _mm256_i32gather_ps(tab, d, 4), acc[ch % 2]);
+    }
+    __m256 s = _mm256_add_ps(acc[0], acc[1]);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    a->y[n] = rt_lut_dot(a->x, r, 8, nch * 8, a->K, tab, _mm_cvtss_f32(h));
+  }
+}
+
 void clusterrt_lut_gemv__avx2(const rt_lut_args *a, float *xp, size_t n0,
                               size_t n1) {
-  if (a->bits == 16 || (a->bits == 8 && a->k > 16)) {
+  if (a->bits == 16) {
     clusterrt_lut_gemv__generic(a, xp, n0, n1);
+    return;
+  }
+  if (a->bits == 8 && a->k > 16) {
+    rows_u8(a, n0, n1);
     return;
   }
   const float *x = a->x;

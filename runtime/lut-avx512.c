@@ -9,13 +9,16 @@
  * the loads of x (permuted by rt_lut_permute_x, chunk 16). Order per row:
  * sub-element s of every chunk goes to accumulator s % 2 (lane l), in
  * chunk order; then acc0 + acc1, _mm512_reduce_add_ps, then the elements
- * past the last whole chunk by sequential fmaf.
+ * past the last whole chunk by sequential fmaf. u8 with k > 16: one row
+ * at a time, the padded table in 2-16 registers (rt_avx512_lut), chunk ch
+ * into accumulator ch % 2, then as above.
  *
  * gemm: micro-kernel 16 x 16 (16 rows of x in one zmm, 16 output
  * channels, the W element broadcast from the decoded panel by the FMA's
  * memory operand).
  */
 #include "internal.h"
+#include "avx512-util.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -77,10 +80,52 @@ gemv_bits(const rt_lut_args *a, const float *xp, size_t n0, size_t n1,
   for (; n < n1; n++) rows(a, xp, nch, n, 1, bits);
 }
 
+/* u8 with k > 16: one row at a time, the table (padded to S = 32 ... 256
+ * entries) in S / 16 registers, rt_avx512_lut; chunk ch (16 indices) into
+ * accumulator ch % 2. */
+static inline __attribute__((always_inline)) void
+rows_u8(const rt_lut_args *a, size_t n0, size_t n1, unsigned S) {
+  size_t nch = a->K / 16;
+  for (size_t n = n0; n < n1; n++) {
+    float tab[256];
+    rt_lut_pad_table(a, n, tab);
+    __m512 h[16];
+    for (unsigned q = 0; q < S / 16; q++) h[q] = _mm512_loadu_ps(tab + 16 * q);
+    const uint8_t *r = a->idx + n * a->row_bytes;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    size_t ch = 0;
+    for (; ch + 2 <= nch; ch += 2) {
+      __m512i d0 = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128((const __m128i *)(const void *)(r + ch * 16)));
+      __m512i d1 = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128((const __m128i *)(const void *)(r + ch * 16 + 16)));
+      acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a->x + ch * 16),
+                             rt_avx512_lut(h, S, d0), acc0);
+      acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a->x + ch * 16 + 16),
+                             rt_avx512_lut(h, S, d1), acc1);
+    }
+    if (ch < nch) {
+      __m512i d0 = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128((const __m128i *)(const void *)(r + ch * 16)));
+      acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a->x + ch * 16),
+                             rt_avx512_lut(h, S, d0), acc0);
+    }
+    float y = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    a->y[n] = rt_lut_dot(a->x, r, 8, nch * 16, a->K, tab, y);
+  }
+}
+
 void clusterrt_lut_gemv__avx512(const rt_lut_args *a, float *xp, size_t n0,
                                 size_t n1) {
-  if (a->bits == 16 || (a->bits == 8 && a->k > 16)) {
+  if (a->bits == 16) {
     clusterrt_lut_gemv__generic(a, xp, n0, n1);
+    return;
+  }
+  if (a->bits == 8 && a->k > 16) {
+    if (a->k <= 32) rows_u8(a, n0, n1, 32);
+    else if (a->k <= 64) rows_u8(a, n0, n1, 64);
+    else if (a->k <= 128) rows_u8(a, n0, n1, 128);
+    else rows_u8(a, n0, n1, 256);
     return;
   }
   const float *x = a->x;
