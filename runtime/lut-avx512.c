@@ -15,7 +15,7 @@
  *
  * gemm: micro-kernel 16 x 16 (16 rows of x in one zmm, 16 output
  * channels, the W element broadcast from the decoded panel by the FMA's
- * memory operand).
+ * memory operand); 8 x 24 in ymm registers when M <= 8.
  */
 #include "internal.h"
 #include "avx512-util.h"
@@ -157,6 +157,25 @@ static void tile(const float *ap, const float *b, size_t kc, float *ct,
   for (int j = 0; j < NR; j++) _mm512_storeu_ps(ct + j * MR, acc[j]);
 }
 
+/* M <= 8: 8 rows of x in one ymm (AVX-512VL: 32 of them) by 24 channels,
+ * so small batches do not pay for 16 lanes. */
+enum { MR8 = 8, NR8 = 24 };
+
+static void tile8(const float *ap, const float *b, size_t kc, float *ct,
+                  int first) {
+  __m256 acc[NR8];
+  for (int j = 0; j < NR8; j++)
+    acc[j] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(ct + j * MR8);
+  for (size_t kk = 0; kk < kc; kk++) {
+    __m256 av = _mm256_loadu_ps(ap + kk * MR8);
+    for (int j = 0; j < NR8; j++)
+      acc[j] = _mm256_fmadd_ps(av, _mm256_set1_ps(b[(size_t)j * kc + kk]),
+                               acc[j]);
+  }
+  for (int j = 0; j < NR8; j++) _mm256_storeu_ps(ct + j * MR8, acc[j]);
+}
+
 int clusterrt_lut_gemm__avx512(const rt_lut_args *a) {
+  if (a->M <= 8) return rt_lut_gemm_run(a, tile8, MR8, NR8);
   return rt_lut_gemm_run(a, tile, MR, NR);
 }

@@ -276,11 +276,11 @@ int main(int argc, char **argv) {
     /* gemm */
     static const size_t Ms[] = {1, 2, 3, 7, 8, 9, 12, 13, 16, 17, 31, 33, 129};
     static const size_t Ks[] = {0, 1, 3, 8, 9, 31, 64, 100, 511, 512, 513, 1100};
-    static const size_t Ns[] = {1, 2, 5, 8, 11, 12, 13, 16, 17, 25, 33};
+    static const size_t Ns[] = {1, 2, 5, 8, 11, 12, 13, 16, 17, 24, 25, 33};
     size_t iter = 0;
     for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++)
       for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
-        size_t M = Ms[mi], K = Ks[ki], N = Ns[(mi * 5 + ki) % 11];
+        size_t M = Ms[mi], K = Ks[ki], N = Ns[(mi * 5 + ki) % 12];
         if ((t_quick || bits != 4) && M * K * N > 300000) continue;
         if (M * K * N > 3000000) continue;
         iter++;
