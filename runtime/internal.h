@@ -148,6 +148,9 @@ float rt_lut_dot(const float *x, const uint8_t *row, unsigned bits, size_t e0,
  * x is used in place. */
 size_t rt_lut_permute_x(const float *x, size_t K, unsigned bits, size_t chunk,
                         float *xp);
+/* The x a SIMD gemv kernel reads: a->x itself for u8 (one index per byte,
+ * nothing to permute), else xp filled by rt_lut_permute_x. */
+const float *rt_lut_x(const rt_lut_args *a, float *xp, size_t chunk);
 
 /* A gemm micro-kernel: ct[j*MR + i] = (first ? 0 : ct[j*MR + i]) + the
  * sequential fused sum over kk < kc of ap[kk*MR + i] * b[j*kc + kk], for

@@ -121,11 +121,7 @@ void clusterrt_lut_gemv__avx2(const rt_lut_args *a, float *xp, size_t n0,
     rows_u8(a, n0, n1);
     return;
   }
-  const float *x = a->x;
-  if (a->bits < 8) {
-    rt_lut_permute_x(a->x, a->K, a->bits, 8, xp);
-    x = xp;
-  }
+  const float *x = rt_lut_x(a, xp, 8);
   switch (a->bits) {
   case 1: gemv_bits(a, x, n0, n1, 1); break;
   case 2: gemv_bits(a, x, n0, n1, 2); break;

@@ -128,11 +128,7 @@ void clusterrt_lut_gemv__avx512(const rt_lut_args *a, float *xp, size_t n0,
     else rows_u8(a, n0, n1, 256);
     return;
   }
-  const float *x = a->x;
-  if (a->bits < 8) {
-    rt_lut_permute_x(a->x, a->K, a->bits, 16, xp);
-    x = xp;
-  }
+  const float *x = rt_lut_x(a, xp, 16);
   switch (a->bits) {
   case 1: gemv_bits(a, x, n0, n1, 1); break;
   case 2: gemv_bits(a, x, n0, n1, 2); break;

@@ -54,6 +54,12 @@ size_t rt_lut_permute_x(const float *x, size_t K, unsigned bits, size_t chunk,
   return bulk;
 }
 
+const float *rt_lut_x(const rt_lut_args *a, float *xp, size_t chunk) {
+  if (a->bits >= 8) return a->x;
+  rt_lut_permute_x(a->x, a->K, a->bits, chunk, xp);
+  return xp;
+}
+
 /* One row of the generic gemv / reference: the sequential fused sum. */
 static float row_dot(const rt_lut_args *a, const float *x, size_t n,
                      float *tab) {
