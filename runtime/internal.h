@@ -152,9 +152,13 @@ size_t rt_lut_permute_x(const float *x, size_t K, unsigned bits, size_t chunk,
  * nothing to permute), else xp filled by rt_lut_permute_x. */
 const float *rt_lut_x(const rt_lut_args *a, float *xp, size_t chunk);
 
+/* gemm panel depth: K is processed in blocks of at most RT_LUT_KC inputs,
+ * and decoded rows of W sit RT_LUT_KC floats apart (a compile-time stride,
+ * so a micro-kernel addresses all NR rows from one register). */
+#define RT_LUT_KC 256
 /* A gemm micro-kernel: ct[j*MR + i] = (first ? 0 : ct[j*MR + i]) + the
- * sequential fused sum over kk < kc of ap[kk*MR + i] * b[j*kc + kk], for
- * i < MR, j < NR (ap: a packed panel of x, b: NR decoded rows of W). */
+ * sequential fused sum over kk < kc of ap[kk*MR + i] * b[j*RT_LUT_KC + kk],
+ * for i < MR, j < NR (ap: a packed panel of x, b: NR decoded rows of W). */
 typedef void (*rt_lut_tile_fn)(const float *ap, const float *b, size_t kc,
                                float *ct, int first);
 /* The gemm panel driver (lut.c) with a given micro-kernel of MR x NR. */

@@ -140,7 +140,7 @@ static void tile(const float *ap, const float *b, size_t kc, float *ct,
   for (size_t kk = 0; kk < kc; kk++) {
     __m256 av = _mm256_loadu_ps(ap + kk * MR);
     for (int j = 0; j < NR; j++)
-      acc[j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + (size_t)j * kc + kk),
+      acc[j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + (size_t)j * RT_LUT_KC + kk),
                                acc[j]);
   }
   for (int j = 0; j < NR; j++) _mm256_storeu_ps(ct + j * MR, acc[j]);

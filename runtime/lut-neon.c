@@ -129,7 +129,7 @@ static void tile(const float *ap, const float *b, size_t kc, float *ct,
   size_t kk = 0;
   for (; kk + 4 <= kc; kk += 4) {
     float32x4_t bv[NR];
-    for (int j = 0; j < NR; j++) bv[j] = vld1q_f32(b + (size_t)j * kc + kk);
+    for (int j = 0; j < NR; j++) bv[j] = vld1q_f32(b + (size_t)j * RT_LUT_KC + kk);
 #define LUT_STEP(l)                                                         \
   do {                                                                      \
     float32x4_t a0 = vld1q_f32(ap + (kk + l) * MR);                         \
@@ -148,7 +148,7 @@ static void tile(const float *ap, const float *b, size_t kc, float *ct,
   for (; kk < kc; kk++) {
     float32x4_t a0 = vld1q_f32(ap + kk * MR), a1 = vld1q_f32(ap + kk * MR + 4);
     for (int j = 0; j < NR; j++) {
-      float bj = b[(size_t)j * kc + kk];
+      float bj = b[(size_t)j * RT_LUT_KC + kk];
       acc[j][0] = vfmaq_n_f32(acc[j][0], a0, bj);
       acc[j][1] = vfmaq_n_f32(acc[j][1], a1, bj);
     }

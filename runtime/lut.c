@@ -94,7 +94,7 @@ void clusterrt_lut_gemv__generic(const rt_lut_args *a, float *xp, size_t n0,
 
 /* ---- gemm ---------------------------------------------------------------- */
 
-enum { LUT_KC = 512, LUT_MC = 128 };
+enum { LUT_KC = RT_LUT_KC, LUT_MC = 128 };
 
 int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
                     size_t NR) {
@@ -102,9 +102,9 @@ int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
   size_t M = a->M, K = a->K, N = a->N;
   size_t mc_max = (LUT_MC + MR - 1) / MR * MR;
   size_t kc_max = K < LUT_KC ? K : LUT_KC;
-  float *ap = malloc(sizeof(float) * (mc_max * kc_max + NR * kc_max + MR * NR));
+  float *ap = malloc(sizeof(float) * (mc_max * kc_max + NR * LUT_KC + MR * NR));
   if (!ap) return CLUSTERRT_ERR_NOMEM;
-  float *bp = ap + mc_max * kc_max, *ct = bp + NR * kc_max;
+  float *bp = ap + mc_max * kc_max, *ct = bp + NR * LUT_KC;
   int bad = 0;
   if (K == 0) {
     for (size_t m = 0; m < M; m++)
@@ -130,8 +130,10 @@ int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
         size_t nr = N - n0 < NR ? N - n0 : NR;
         for (size_t j = 0; j < nr; j++)
           bad |= decode(a->idx + (n0 + j) * a->row_bytes + k0 * a->bits / 8,
-                        a->f, kc, rt_lut_table(a, n0 + j), a->k, bp + j * kc);
-        if (nr < NR) memset(bp + nr * kc, 0, sizeof(float) * (NR - nr) * kc);
+                        a->f, kc, rt_lut_table(a, n0 + j), a->k,
+                        bp + j * LUT_KC);
+        if (nr < NR)
+          memset(bp + nr * LUT_KC, 0, sizeof(float) * (NR - nr) * LUT_KC);
         for (size_t p = 0; p < mc; p += MR) {
           size_t mr = mc - p < MR ? mc - p : MR;
           float *yt = a->y + (m0 + p) * a->ldy + n0;
@@ -157,7 +159,7 @@ static void tile_generic(const float *ap, const float *b, size_t kc,
     for (size_t i = 0; i < GEN_MR; i++) {
       float acc = first ? 0.0f : ct[j * GEN_MR + i];
       for (size_t kk = 0; kk < kc; kk++)
-        acc = fmaf(ap[kk * GEN_MR + i], b[j * kc + kk], acc);
+        acc = fmaf(ap[kk * GEN_MR + i], b[j * RT_LUT_KC + kk], acc);
       ct[j * GEN_MR + i] = acc;
     }
 }
