@@ -137,9 +137,18 @@ static inline const float *rt_lut_table(const rt_lut_args *a, size_t n) {
 /* tab[0..2^bits) = the table of row n padded with zeros (bits <= 8). */
 void rt_lut_pad_table(const rt_lut_args *a, size_t n, float *tab);
 /* acc after acc = fmaf(x[e], tab[index e of row], acc) for e in [e0, e1),
- * in order (bits <= 8, tab padded to 2^bits). */
-float rt_lut_dot(const float *x, const uint8_t *row, unsigned bits, size_t e0,
-                 size_t e1, const float *tab, float acc);
+ * in order (bits <= 8, tab padded to 2^bits). Inline, so that in the ISA
+ * files (built with -mfma) fmaf is one instruction, not a libm call. */
+static inline float rt_lut_dot(const float *x, const uint8_t *row,
+                               unsigned bits, size_t e0, size_t e1,
+                               const float *tab, float acc) {
+  for (size_t e = e0; e < e1; e++) {
+    size_t bit = e * bits;
+    unsigned v = (row[bit / 8] >> (bit % 8)) & ((1u << bits) - 1u);
+    acc = __builtin_fmaf(x[e], tab[v], acc);
+  }
+  return acc;
+}
 /* Copies the bulk of x (whole chunks of `chunk` index bytes) into the order
  * in which the SIMD gemv kernels decode a chunk: index byte l of the chunk
  * holds elements l*epb + s (epb = 8 / bits), and the kernel produces them

@@ -34,16 +34,6 @@ void rt_lut_pad_table(const rt_lut_args *a, size_t n, float *tab) {
   for (unsigned j = 0; j < range; j++) tab[j] = j < a->k ? c[j] : 0.0f;
 }
 
-float rt_lut_dot(const float *x, const uint8_t *row, unsigned bits, size_t e0,
-                 size_t e1, const float *tab, float acc) {
-  for (size_t e = e0; e < e1; e++) {
-    size_t bit = e * bits;
-    unsigned v = (row[bit / 8] >> (bit % 8)) & ((1u << bits) - 1u);
-    acc = fmaf(x[e], tab[v], acc);
-  }
-  return acc;
-}
-
 size_t rt_lut_permute_x(const float *x, size_t K, unsigned bits, size_t chunk,
                         float *xp) {
   size_t epb = 8 / bits, ce = chunk * epb, bulk = K / ce * ce;
