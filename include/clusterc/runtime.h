@@ -172,7 +172,7 @@ CLUSTERRT_API clusterrt_status clusterrt_lut_gemv_f32(
  * rows ldx floats apart, y is M x N with rows ldy floats apart (ldx >= K,
  * ldy >= N; 0 means K, N). Decodes panels of W (a few rows by at most
  * 256 inputs) into a cache-resident buffer and runs a register-tiled
- * micro-kernel; the scratch (about 300 KiB) is allocated per call
+ * micro-kernel; the scratch (about 150 KiB) is allocated per call
  * (CLUSTERRT_ERR_NOMEM if that fails). */
 CLUSTERRT_API clusterrt_status clusterrt_lut_gemm_f32(
     const float *x, size_t M, size_t ldx, size_t K, size_t N,
