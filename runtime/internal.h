@@ -115,6 +115,65 @@ typedef struct rt_rowmin_args {
   size_t off;
 } rt_rowmin_args;
 
+/* The arguments of the LUT matrix kernels (lut.c), checked by the entry
+ * points: y[m*ldy + n] = sum_e x[m*ldx + e] * table(n)[index(n, e)]. */
+typedef struct rt_lut_args {
+  const float *x;
+  size_t M, ldx, K, N;
+  const uint8_t *idx;        /* row n at idx + n * row_bytes */
+  clusterrt_index_format f;
+  unsigned bits;             /* clusterrt_format_bits(f) */
+  size_t row_bytes;
+  const float *c;
+  size_t k, group;           /* table of row n: c + (group ? n / group : 0) * k */
+  float *y;
+  size_t ldy;
+} rt_lut_args;
+
+static inline const float *rt_lut_table(const rt_lut_args *a, size_t n) {
+  return a->c + (a->group ? n / a->group : 0) * a->k;
+}
+
+/* tab[0..2^bits) = the table of row n padded with zeros (bits <= 8). */
+void rt_lut_pad_table(const rt_lut_args *a, size_t n, float *tab);
+/* acc after acc = fmaf(x[e], tab[index e of row], acc) for e in [e0, e1),
+ * in order (bits <= 8, tab padded to 2^bits). Inline, so that in the ISA
+ * files (built with -mfma) fmaf is one instruction, not a libm call. */
+static inline float rt_lut_dot(const float *x, const uint8_t *row,
+                               unsigned bits, size_t e0, size_t e1,
+                               const float *tab, float acc) {
+  for (size_t e = e0; e < e1; e++) {
+    size_t bit = e * bits;
+    unsigned v = (row[bit / 8] >> (bit % 8)) & ((1u << bits) - 1u);
+    acc = __builtin_fmaf(x[e], tab[v], acc);
+  }
+  return acc;
+}
+/* Copies the bulk of x (whole chunks of `chunk` index bytes) into the order
+ * in which the SIMD gemv kernels decode a chunk: index byte l of the chunk
+ * holds elements l*epb + s (epb = 8 / bits), and the kernel produces them
+ * as vector s, lane l; so xp[ch*chunk*epb + s*chunk + l] = x[(ch*chunk + l)
+ * * epb + s]. Returns the number of elements copied (the bulk); the rest of
+ * x is used in place. */
+size_t rt_lut_permute_x(const float *x, size_t K, unsigned bits, size_t chunk,
+                        float *xp);
+/* The x a SIMD gemv kernel reads: a->x itself for u8 (one index per byte,
+ * nothing to permute), else xp filled by rt_lut_permute_x. */
+const float *rt_lut_x(const rt_lut_args *a, float *xp, size_t chunk);
+
+/* gemm panel depth: K is processed in blocks of at most RT_LUT_KC inputs,
+ * and decoded rows of W sit RT_LUT_KC floats apart (a compile-time stride,
+ * so a micro-kernel addresses all NR rows from one register). */
+#define RT_LUT_KC 256
+/* A gemm micro-kernel: ct[j*MR + i] = (first ? 0 : ct[j*MR + i]) + the
+ * sequential fused sum over kk < kc of ap[kk*MR + i] * b[j*RT_LUT_KC + kk],
+ * for i < MR, j < NR (ap: a packed panel of x, b: NR decoded rows of W). */
+typedef void (*rt_lut_tile_fn)(const float *ap, const float *b, size_t kc,
+                               float *ct, int first);
+/* The gemm panel driver (lut.c) with a given micro-kernel of MR x NR. */
+int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
+                    size_t NR);
+
 /* From kernels.def: the function type rt_<op>_fn of each kernel family and
  * the prototypes of its kernels clusterrt_<op>__<isa> (each defined in its
  * own file: assign.c, assign-avx2.c, ...; a kernel named in several

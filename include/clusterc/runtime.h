@@ -123,6 +123,62 @@ CLUSTERRT_API clusterrt_status clusterrt_accumulate_f32(const float *g, const vo
 CLUSTERRT_API clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
                                   size_t n, size_t k, uint64_t *counts);
 
+/* ---- Matrix products on clustered weights (LUT kernels) -----------------
+ * y = x · Wᵀ computed from the packed indices and the centroid tables,
+ * never from a float copy of W (runtime/README.md, "LUT matrix kernels").
+ *
+ * Layout of W (N output channels x K inputs, "N-major"): row n holds the K
+ * indices of output channel n in format f (u1, u2, u4, u8 or u16, the
+ * packing of clusterrt_assign_f32: element e at bit (e * bits) % 8 of
+ * byte (e * bits) / 8 of the row, LSB first) and starts at byte
+ * n * row_bytes of idx. row_bytes = 0 means clusterrt_index_bytes(f, K),
+ * i.e. the flat packing of an N x K tensor when K * bits is a multiple of
+ * 8 (other K need rows padded to a byte). This is tosa.fully_connected's
+ * weight layout, and linalg.matmul's B transposed.
+ *
+ * Centroid tables: table t is c[t*k .. t*k + k); row n uses table
+ * n / group, or table 0 for every row when group == 0 (per tensor).
+ * group = 1 is per output channel, G a table per G consecutive channels.
+ * k <= 2^bits. Indices must be < k (as assign writes them): an index >= k
+ * never makes a kernel read or write outside its buffers, but its
+ * contribution is unspecified (gemm reports CLUSTERRT_ERR_INDEX). NaN/Inf
+ * in x or c propagate as in a float product (not checked).
+ *
+ * Accumulation. gemm: every y[m][n] is the sequential fused sum
+ *   acc = 0; for e = 0..K-1: acc = fmaf(x[m][e], c_n[idx_n[e]], acc)
+ * on every ISA, i.e. bit-identical to decode followed by that loop (the
+ * tests check it bit for bit). gemv: the generic kernel does exactly the
+ * same (so gemv == gemm with M = 1 there); the SIMD kernels split each row
+ * into fixed lanes summed by a fixed tree (the order is per ISA,
+ * documented in runtime/README.md, deterministic, independent of how a
+ * caller splits the rows), within
+ *   |y[n] - exact| <= K * 2^-24 / (1 - K * 2^-24) * sum_e |x[e] * w[n][e]|
+ * of the exact product (the tests check this bound on every ISA).
+ *
+ * Threads: the functions are reentrant. To split a product, call them on
+ * row ranges [n0, n1) of W by offsetting idx (n0 * row_bytes), c (the
+ * table of n0, with n0 a multiple of group) and y (y + n0; gemm keeps its
+ * ldy), with N = n1 - n0; or, for gemm, on row ranges of x and y. Results
+ * do not depend on the split.
+ */
+
+/* y[n] = sum_e x[e] * W[n][e] for n < N (batch 1). K may be 0 (y = 0). */
+CLUSTERRT_API clusterrt_status clusterrt_lut_gemv_f32(
+    const float *x, size_t K, size_t N, const void *idx,
+    clusterrt_index_format f, size_t row_bytes, const float *c, size_t k,
+    size_t group, float *y);
+
+/* y[m][n] = sum_e x[m][e] * W[n][e] for m < M, n < N; x is M x K with
+ * rows ldx floats apart, y is M x N with rows ldy floats apart (ldx >= K,
+ * ldy >= N; 0 means K, N). Decodes panels of W (a few rows by at most
+ * 256 inputs) into a cache-resident buffer and runs a register-tiled
+ * micro-kernel; the scratch (about 150 KiB) is allocated per call
+ * (CLUSTERRT_ERR_NOMEM if that fails). */
+CLUSTERRT_API clusterrt_status clusterrt_lut_gemm_f32(
+    const float *x, size_t M, size_t ldx, size_t K, size_t N,
+    const void *idx, clusterrt_index_format f, size_t row_bytes,
+    const float *c, size_t k, size_t group, float *y, size_t ldy);
+
 /* ---- Optimizer steps (training) ------------------------------------------
  * One update of n parameters in place, in PyTorch's conventions (torch.optim
  * SGD and Adam, single-tensor path), computed in float in the order noted
