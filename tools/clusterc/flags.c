@@ -296,13 +296,22 @@ static int apply(FlagCtx *cx, const FlagRow *r, const char *text, const char *sh
   case FLAG_OPTIONAL:
     break;
   case FLAG_PASS: {
-    /* The pass's parser checks the value, with the pass's messages. */
+    /* The pass's parser checks the value now, with the pass's messages
+     * (cluster-train's reads both passes' options); the command parses the
+     * whole text again with the pass it runs. */
     char *item = malloc(strlen(r->name) + (text ? strlen(text) : 0) + 2);
     if (!item)
       return flagsUsageError(cmd, "out of memory");
     sprintf(item, text ? "%s=%s" : "%s", r->name, text);
-    int rc = driverAppendOption(flagField(cx, r), item);
+    ClustercClusterTrainOptions check;
+    clustercClusterTrainOptionsInit(&check);
+    char err[512];
+    int bad = clustercClusterTrainOptionsParse(&check, item, strlen(item), err, sizeof err);
+    clustercClusterTrainOptionsFree(&check);
+    int rc = bad ? 0 : driverAppendOption(flagField(cx, r), item);
     free(item);
+    if (bad)
+      return flagsUsageError(cmd, "%s", err);
     if (rc)
       return flagsUsageError(cmd, "out of memory");
     break;

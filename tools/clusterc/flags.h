@@ -13,7 +13,7 @@
  * `--help` and `--list-options` are generated from the same rows. A row of
  * kind FLAG_PASSES stands for the options of a pass (passes/options.c): it
  * expands into one flag per option row, forwarded as `name=value` to the
- * pass's option text, which the pass's own parser checks later; so a new
+ * pass's option text and checked by the pass's own parser; so a new
  * pass option is a new flag without a change here.
  *
  * Adding a flag: one row in commands.c (and the field or handler that
