@@ -140,7 +140,7 @@ static int onTrainSeed(FlagCtx *cx, const FlagRow *r, FlagValue v) {
 static const FlagRow kClusterClustering[] = {
     {.kind = FLAG_PASSES, .table = &optClusterWeights, CA(passOptions)},
     {.name = "pass-options", .kind = FLAG_STRING, .metavar = "'TEXT'", CA(passOptions),
-     .handler = onPassText,
+     .handler = onPassText, .emptyOk = true,
      .help = "raw cluster-weights options, e.g. 'clusters=8 seed=3'"},
 };
 
@@ -262,7 +262,7 @@ static const FlagRow kTrainClustering[] = {
     {.kind = FLAG_PASSES, .table = &optClusterWeights, .only = kTrainClusterOptions,
      TA(clusterText)},
     {.name = "pass-options", .kind = FLAG_STRING, .metavar = "'TEXT'", TA(clusterText),
-     .handler = onPassText,
+     .handler = onPassText, .emptyOk = true,
      .help = "raw cluster-weights options, e.g. 'clusters=8 init=linear'"},
 };
 

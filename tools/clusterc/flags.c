@@ -270,7 +270,7 @@ static int apply(FlagCtx *cx, const FlagRow *r, const char *text, const char *sh
   }
   case FLAG_STRING:
   case FLAG_PATH:
-    if (!*text) {
+    if (!*text && !r->emptyOk) {
       char how[160];
       spelled(r, how, sizeof how);
       return flagsUsageError(cmd, "option '%s' needs a value (%s)", shown, how);

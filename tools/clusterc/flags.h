@@ -74,6 +74,8 @@ struct FlagRow {
   const OptTable *table;      /* FLAG_PASSES */
   const char *const *only;    /* FLAG_PASSES: these names only (NULL: all) */
   bool passValue;        /* FLAG_PASS: needs a value (not an OPT_BOOL) */
+  bool emptyOk;          /* FLAG_STRING: an empty value is fine, as in
+                          * --pass-options="$EXTRA" with nothing in it */
 };
 
 typedef struct FlagSet {
