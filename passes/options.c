@@ -47,33 +47,57 @@ static const char *const kReduceNames[] = {"sum", "avg", NULL};
 
 static const OptRow kWeightsRows[] = {
     {.name = "clusters", .kind = OPT_INT, CW(clusters), .def = 16, .lo = 1,
-     .hi = CLUSTERRT_MAX_K},
+     .hi = CLUSTERRT_MAX_K, .metavar = "K",
+     .help = "clusters per weight, 1..65536 (default 16)"},
     {.name = "init", .kind = OPT_ENUM, CW(init), .def = CLUSTERRT_INIT_KMEANSPP,
-     .choiceName = initName},
-    {.name = "seed", .kind = OPT_INT, CW(seed), .def = 0, .lo = 0, .hi = INT64_MAX},
+     .choiceName = initName, .metavar = "M",
+     .help = "linear|random|density|kmeans++|kmeans1d (default kmeans++)"},
+    {.name = "seed", .kind = OPT_INT, CW(seed), .def = 0, .lo = 0, .hi = INT64_MAX,
+     .metavar = "N", .help = "seed for random and kmeans++ (default 0)"},
     {.name = "min-elements", .kind = OPT_INT, CW(min_elements), .def = 128, .lo = 0,
-     .hi = INT64_MAX},
-    {.name = "threads", .kind = OPT_INT, CW(threads), .def = 0, .lo = 0, .hi = 1024,
-     .note = "(0: one per core)"},
+     .hi = INT64_MAX, .metavar = "N",
+     .help = "leave smaller weights alone (default 128)"},
+    {.name = "per-channel", .kind = OPT_BOOL, CW(per_channel),
+     .help = "one centroid table per output channel"},
     {.name = "channel-axis", .kind = OPT_INT, CW(channel_axis), .def = -1, .lo = -1,
-     .hi = 64},
-    {.name = "per-channel", .kind = OPT_BOOL, CW(per_channel)},
-    {.name = "preserve-sparsity", .kind = OPT_BOOL, CW(preserve_sparsity)},
-    {.name = "decode", .kind = OPT_ENUM, CW(decode), .def = CLUSTERC_DECODE_GENERIC,
-     .choices = kDecodeNames},
+     .hi = 64, .metavar = "N",
+     .help = "axis for per-channel (default: inferred, else 0)"},
+    {.name = "preserve-sparsity", .kind = OPT_BOOL, CW(preserve_sparsity),
+     .help = "keep zero as an exact centroid"},
     {.name = "layers", .kind = OPT_OVERRIDES, CWLIST(layers, num_layers), .lo = 1,
-     .hi = CLUSTERRT_MAX_K},
-    {.name = "only", .kind = OPT_SELECTORS, CWLIST(only, num_only)},
+     .hi = CLUSTERRT_MAX_K, .metavar = "SEL:K,...",
+     .help = "per-layer cluster counts; K may be 'skip'"},
+    {.name = "only", .kind = OPT_SELECTORS, CWLIST(only, num_only),
+     .metavar = "SEL,...",
+     .help = "cluster only the matching weights. SEL is a glob on the layer "
+             "name or #N, #N..M (weight index in walk order, negative from "
+             "the end)"},
+    {.name = "decode", .kind = OPT_ENUM, CW(decode), .def = CLUSTERC_DECODE_GENERIC,
+     .choices = kDecodeNames,
+     .help = "generic: table + indices + a linalg.generic decode (default); "
+             "fold: constants holding c[idx] (no saving); runtime: "
+             "libclusterrt decodes each weight once, when the compiled model "
+             "is loaded"},
+    {.name = "threads", .kind = OPT_INT, CW(threads), .def = 0, .lo = 0, .hi = 1024,
+     .note = "(0: one per core)", .metavar = "N",
+     .help = "cluster weights on N threads (default 0: one per core); the "
+             "output does not depend on N"},
 };
 
 static const OptRow kTrainRows[] = {
     {.name = "mode", .kind = OPT_ENUM, CT(mode), .def = CLUSTERC_TRAIN_STE,
-     .choices = kModeNames},
+     .choices = kModeNames,
+     .help = "STE with per-step re-assignment (default), fixed indices "
+             "(centroids trained), or no clustering"},
     {.name = "loss", .kind = OPT_ENUM, CT(loss), .def = CLUSTERC_LOSS_SOFTMAX_CE,
-     .choices = kLossNames},
+     .choices = kLossNames,
+     .help = "(default softmax-ce; labels are i32 classes; mse: against "
+             "one-hot labels)"},
     {.name = "reduce", .kind = OPT_ENUM, CT(reduce), .def = CLUSTERRT_REDUCE_SUM,
-     .choices = kReduceNames},
-    {.name = "function", .kind = OPT_STRING, CT(function), .note = "a name"},
+     .choices = kReduceNames,
+     .help = "centroid gradient aggregation (default sum)"},
+    {.name = "function", .kind = OPT_STRING, CT(function), .note = "a name",
+     .metavar = "NAME", .help = "the model (default: forward, or the only one)"},
 };
 
 const OptTable optClusterWeights = {"cluster-weights", kWeightsRows,

@@ -12,6 +12,9 @@
  *
  * Adding an option: a field in the struct (clusterc/passes.h, with its line
  * in the syntax comment there) and a row in the pass's table in options.c.
+ * The row is also the driver's flag (`clusterc --name=value`, see
+ * tools/clusterc/commands.c): its name, metavar and help make the flag and
+ * its --help line, so the driver needs no change.
  */
 #ifndef CLUSTERC_PASSES_OPTIONS_H
 #define CLUSTERC_PASSES_OPTIONS_H
@@ -43,6 +46,10 @@ typedef struct OptRow {
   const char *note;      /* OPT_INT: after the range in the error, e.g.
                           * "(0: one per core)"; OPT_STRING: what an empty
                           * value lacks ("a name") */
+  const char *metavar;   /* the value in help (K, N, ...); NULL: an
+                          * OPT_ENUM's choices joined by '|', else none */
+  const char *help;      /* one sentence for help texts: the driver lists
+                          * each row as a flag (--name=METAVAR) */
 } OptRow;
 
 typedef struct OptTable {

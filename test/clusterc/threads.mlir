@@ -36,9 +36,11 @@
 // Usage errors, found before the input is read:
 // RUN: not clusterc --threads=-1 %s 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not clusterc --threads=1025 %s 2>&1 | FileCheck %s --check-prefix=BAD
-// RUN: not clusterc --threads %s 2>&1 | FileCheck %s --check-prefix=NOVAL
+// RUN: not clusterc %s --threads 2>&1 | FileCheck %s --check-prefix=NOVAL
+// RUN: not clusterc --threads %s 2>&1 | FileCheck %s --check-prefix=NOTNUM
 // BAD: clusterc: error: threads must be an integer in 0..1024 (0: one per core)
-// NOVAL: clusterc: error: option '--threads' needs a value (--name=value)
+// NOVAL: clusterc: error: option '--threads' needs a value (--threads=N or --threads N)
+// NOTNUM: clusterc: error: threads must be an integer in 0..1024 (0: one per core), got '{{.*}}threads.mlir'
 
 func.func @weights(%x: tensor<1x4xf32>, %y: tensor<1x64xf32>) -> (tensor<1x2xf32>, tensor<1x3xf32>, tensor<1x64xf32>) {
   %w0 = arith.constant dense<[[1.0, 0.5], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0]]> : tensor<4x2xf32> loc("a")

@@ -1,4 +1,5 @@
-/* The driver's code generation flags (see codegen-flags.h). */
+/* The driver's code generation glue (see codegen-flags.h; the flags are
+ * rows of commands.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "codegen-flags.h"
 
@@ -9,73 +10,9 @@
 
 #include "driver.h"
 
-const char cgUsage[] =
-    "Code generation:\n"
-    "  --emit=KIND             mlir (default), llvm-dialect, llvm (IR text), bc,\n"
-    "                          asm or obj\n"
-    "  --target=TRIPLE         x86_64-linux-gnu or aarch64-linux-gnu (default: host)\n"
-    "  --mcpu=CPU              target CPU (default generic; 'native': this host's)\n"
-    "  --mattr=+F,-G           target features\n"
-    "  -O0 .. -O3              LLVM optimisation level (default -O2)\n"
-    "  --pipeline='TEXT'       replace the lowering pipeline (pass-pipeline syntax)\n"
-    "  --print-pipeline        print the lowering pipeline and exit\n"
-    "  --emit-header=FILE      write a C header declaring the entry points\n";
-
 void cgFlagsInit(CgFlags *f) {
   memset(f, 0, sizeof *f);
   clustercCodegenOptionsInit(&f->o);
-}
-
-static const char *const emitNames[] = {"mlir", "llvm-dialect", "llvm",
-                                        "bc",   "asm",          "obj"};
-
-static bool prefixed(const char *arg, const char *prefix, const char **value) {
-  size_t n = strlen(prefix);
-  if (strncmp(arg, prefix, n))
-    return false;
-  *value = arg + n;
-  return true;
-}
-
-int cgParseArg(CgFlags *f, const char *arg, char *err, size_t errSize) {
-  ClustercCodegenOptions *o = &f->o;
-  const char *v;
-  if (prefixed(arg, "--emit=", &v)) {
-    for (size_t i = 0; i < sizeof emitNames / sizeof emitNames[0]; ++i)
-      if (!strcmp(v, emitNames[i])) {
-        o->emit = (ClustercEmit)i;
-        return 1;
-      }
-    return 0; /* other --emit values belong to the driver */
-  }
-  const struct {
-    const char *prefix;
-    const char **slot;
-  } valued[] = {{"--target=", &o->triple},   {"--mcpu=", &o->cpu},
-                {"--mattr=", &o->features},  {"--pipeline=", &o->pipeline},
-                {"--emit-header=", &f->header}};
-  for (size_t i = 0; i < sizeof valued / sizeof valued[0]; ++i)
-    if (prefixed(arg, valued[i].prefix, &v)) {
-      if (!*v) {
-        snprintf(err, errSize, "option '%s' needs a value", arg);
-        return -1;
-      }
-      *valued[i].slot = v;
-      return 1;
-    }
-  if (!strcmp(arg, "--print-pipeline")) {
-    f->printPipeline = true;
-    return 1;
-  }
-  if (arg[0] == '-' && arg[1] == 'O' && arg[2]) {
-    if (arg[2] < '0' || arg[2] > '3' || arg[3]) {
-      snprintf(err, errSize, "bad optimisation level '%s' (expected -O0..-O3)", arg);
-      return -1;
-    }
-    o->optLevel = arg[2] - '0';
-    return 1;
-  }
-  return 0;
 }
 
 int cgCheckFlags(const CgFlags *f, char *err, size_t errSize) {
