@@ -4,7 +4,9 @@
  * linalg contraction) consumes it in a weight slot, directly or through
  * layout ops (tosa.transpose, tosa.reshape, linalg.transpose, linalg.broadcast,
  * tensor.expand_shape / collapse_shape, and a linalg.generic that only copies
- * its one input through a permutation or broadcast: isLayoutGeneric). It is a bias when it is such an
+ * its one input through a permutation or broadcast: isLayoutGeneric).
+ * Embedding tables are weights too: the values of tosa.gather, or a table a
+ * gather-like linalg.generic reads with tensor.extract. It is a bias when it is such an
  * op's bias operand or is added elementwise. Everything else is "other".
  *
  * The output-channel axis is known when the constant feeds the compute op
@@ -98,6 +100,14 @@ static WeightRole operandRole(MlirOperation user, unsigned pos, intptr_t rank,
     if (strEq(n, "tensor.extract")) {
       MlirOperation parent = mlirOperationGetParentOperation(user);
       if (mlirOperationIsNull(parent) || !strEq(opName(parent), "linalg.generic"))
+        return ROLE_OTHER;
+      /* A row picked by a computed index, read along the embedding dim
+       * (last index a linalg.index). clusterc's own decode reads its
+       * codebook with the computed index last: that is no embedding. */
+      intptr_t nOps = mlirOperationGetNumOperands(user);
+      MlirValue last = mlirOperationGetOperand(user, nOps - 1);
+      if (rank < 2 || nOps != rank + 1 || !mlirValueIsAOpResult(last) ||
+          !strEq(opName(mlirOpResultGetOwner(last)), "linalg.index"))
         return ROLE_OTHER;
     }
     return *axis = rank >= 1 ? (int)rank - 1 : 0, ROLE_WEIGHT;
