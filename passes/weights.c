@@ -3,7 +3,10 @@
  * depthwise conv, transpose conv, fully connected, matmul, batch matmul, a
  * linalg contraction) consumes it in a weight slot, directly or through
  * layout ops (tosa.transpose, tosa.reshape, linalg.transpose, linalg.broadcast,
- * tensor.expand_shape / collapse_shape). It is a bias when it is such an
+ * tensor.expand_shape / collapse_shape, and a linalg.generic that only copies
+ * its one input through a permutation or broadcast: isLayoutGeneric).
+ * Embedding tables are weights too: the values of tosa.gather, or a table a
+ * gather-like linalg.generic reads with tensor.extract. It is a bias when it is such an
  * op's bias operand or is added elementwise. Everything else is "other".
  *
  * The output-channel axis is known when the constant feeds the compute op
@@ -20,6 +23,7 @@
 
 #include "capi-ext.h"
 #include "ir.h"
+#include "mlir-c/AffineMap.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 
@@ -89,6 +93,25 @@ static WeightRole operandRole(MlirOperation user, unsigned pos, intptr_t rank,
     return ROLE_OTHER; /* TOSA 1.0's a_zp, b_zp */
   if (strEq(n, "tosa.matmul"))
     return *axis = (pos == 1 ? 2 : 1), ROLE_WEIGHT;
+  /* Embedding tables: the values of tosa.gather, or a table read by
+   * tensor.extract inside a gather-like linalg.generic (captured from
+   * above); per-channel along the embedding dim. */
+  if ((strEq(n, "tosa.gather") || strEq(n, "tensor.extract")) && pos == 0) {
+    if (strEq(n, "tensor.extract")) {
+      MlirOperation parent = mlirOperationGetParentOperation(user);
+      if (mlirOperationIsNull(parent) || !strEq(opName(parent), "linalg.generic"))
+        return ROLE_OTHER;
+      /* A row picked by a computed index, read along the embedding dim
+       * (last index a linalg.index). clusterc's own decode reads its
+       * codebook with the computed index last: that is no embedding. */
+      intptr_t nOps = mlirOperationGetNumOperands(user);
+      MlirValue last = mlirOperationGetOperand(user, nOps - 1);
+      if (rank < 2 || nOps != rank + 1 || !mlirValueIsAOpResult(last) ||
+          !strEq(opName(mlirOpResultGetOwner(last)), "linalg.index"))
+        return ROLE_OTHER;
+    }
+    return *axis = rank >= 1 ? (int)rank - 1 : 0, ROLE_WEIGHT;
+  }
   if (strEq(n, "tosa.add") || strEq(n, "arith.addf") || strEq(n, "linalg.add"))
     return ROLE_BIAS;
   if (!startsWith(n, "linalg."))
@@ -127,11 +150,40 @@ static WeightRole operandRole(MlirOperation user, unsigned pos, intptr_t rank,
   return ROLE_OTHER;
 }
 
+/* True for a layout-only linalg.generic: one input, one output, all
+ * parallel iterators, both indexing maps projected permutations (transpose,
+ * broadcast) and a body that only yields the input element (a pure copy).
+ * Decided by the maps and body, not by any name: torch-mlir's FC weights
+ * reach linalg.matmul through such a transposing generic. */
+static bool isLayoutGeneric(MlirOperation op) {
+  if (!strEq(opName(op), "linalg.generic") || linalgNumInputs(op) != 1 ||
+      mlirOperationGetNumOperands(op) != 2 || mlirOperationGetNumRegions(op) != 1 ||
+      genericHasReduction(op))
+    return false;
+  MlirAttribute maps = mlirOperationGetAttributeByName(op, irStr("indexing_maps"));
+  if (mlirAttributeIsNull(maps) || !mlirAttributeIsAArray(maps) ||
+      mlirArrayAttrGetNumElements(maps) != 2)
+    return false;
+  for (intptr_t i = 0; i < 2; ++i) {
+    MlirAttribute m = mlirArrayAttrGetElement(maps, i);
+    if (!mlirAttributeIsAAffineMap(m) ||
+        !mlirAffineMapIsProjectedPermutation(mlirAffineMapAttrGetValue(m)))
+      return false;
+  }
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+  if (mlirBlockIsNull(body) || mlirBlockGetNumArguments(body) != 2)
+    return false;
+  MlirOperation yield = mlirBlockGetFirstOperation(body);
+  return !mlirOperationIsNull(yield) && strEq(opName(yield), "linalg.yield") &&
+         mlirOperationGetNumOperands(yield) == 1 &&
+         mlirValueEqual(mlirOperationGetOperand(yield, 0), mlirBlockGetArgument(body, 0));
+}
+
 static bool isLayoutOp(MlirOperation op, unsigned pos) {
   MlirStringRef n = opName(op);
   if (pos != 0)
     return false;
-  return strEq(n, "tosa.transpose") || strEq(n, "tosa.reshape") ||
+  return isLayoutGeneric(op) || strEq(n, "tosa.transpose") || strEq(n, "tosa.reshape") ||
          strEq(n, "linalg.transpose") || strEq(n, "linalg.broadcast") ||
          strEq(n, "tensor.expand_shape") || strEq(n, "tensor.collapse_shape");
 }
@@ -157,6 +209,8 @@ static WeightRole valueRole(MlirValue v, intptr_t rank, int depth,
       a = -1; /* the layout changed: the direct axis no longer applies */
     } else {
       r = operandRole(user, pos, rank, &a);
+      if (r == ROLE_WEIGHT && strEq(opName(user), "tensor.extract"))
+        c = mlirOperationGetParentOperation(user); /* the gather-like generic */
     }
     if (roleStrength(r) > roleStrength(best) ||
         (r == best && r != ROLE_OTHER && mlirOperationIsNull(*consumer))) {
