@@ -290,8 +290,10 @@ static ClustercOnnxStatus checkWeights(OnnxErr *e, const Onnx__GraphProto *g, co
   return CLUSTERC_ONNX_OK;
 }
 
-ClustercOnnxStatus clustercOnnxExport(const char *srcPath, const char *dstPath, const ClustercOnnxWeight *weights,
-                                      size_t numWeights, const char *paletteDir, char *err, size_t errSize) {
+ClustercOnnxStatus clustercOnnxExportTo(const char *srcPath, const char *modelName,
+                                        const ClustercOnnxWeight *weights, size_t numWeights,
+                                        const char *paletteDir, MlirStringCallback write,
+                                        void *userData, char *err, size_t errSize) {
   OnnxErr e = {srcPath, err, errSize};
   if (err && errSize)
     err[0] = 0;
@@ -328,9 +330,9 @@ ClustercOnnxStatus clustercOnnxExport(const char *srcPath, const char *dstPath, 
       st = onnxFail(&e, CLUSTERC_ONNX_IO, "cannot create the folder: %s", strerror(errno));
       goto end;
     }
-    const char *base = strrchr(dstPath, '/');
+    const char *base = strrchr(modelName, '/');
     bufPuts(&json, "{\n  \"model\": ");
-    jsonString(&json, base ? base + 1 : dstPath);
+    jsonString(&json, base ? base + 1 : modelName);
     bufPuts(&json, ",\n  \"weights\": {");
     for (size_t i = 0; i < numWeights; ++i) {
       /* Keys as the importer makes them, made unique. */
@@ -366,8 +368,7 @@ ClustercOnnxStatus clustercOnnxExport(const char *srcPath, const char *dstPath, 
     if (st)
       goto end;
   }
-  e.file = dstPath;
-  st = onnxWriteFileAtomic(&e, dstPath, &out, 1);
+  write((MlirStringRef){out.data, out.len}, userData);
 end:
   for (size_t i = 0; keys && i < numWeights; ++i)
     free(keys[i]);
@@ -376,5 +377,21 @@ end:
   bufFree(&out);
   bufFree(&json);
   onnxModelFree(&m);
+  return st;
+}
+
+/* The file variant: the bytes collected, then written atomically. */
+static void collect(MlirStringRef s, void *user) { bufAppend(user, s.data, s.length); }
+
+ClustercOnnxStatus clustercOnnxExport(const char *srcPath, const char *dstPath, const ClustercOnnxWeight *weights,
+                                      size_t numWeights, const char *paletteDir, char *err, size_t errSize) {
+  Buf out = {0};
+  ClustercOnnxStatus st = clustercOnnxExportTo(srcPath, dstPath, weights, numWeights, paletteDir, collect, &out,
+                                               err, errSize);
+  if (!st) {
+    OnnxErr e = {dstPath, err, errSize};
+    st = out.failed ? onnxFail(&e, CLUSTERC_ONNX_NOMEM, "out of memory") : onnxWriteFileAtomic(&e, dstPath, &out, 1);
+  }
+  bufFree(&out);
   return st;
 }

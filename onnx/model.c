@@ -342,3 +342,17 @@ ClustercOnnxStatus onnxWriteFileAtomic(OnnxErr *e, const char *path, const Buf *
   free(tmp);
   return bad ? CLUSTERC_ONNX_IO : CLUSTERC_ONNX_OK;
 }
+
+int clustercOnnxIsModelFile(const char *path) {
+  size_t n = strlen(path);
+  if (n > 5 && !strcmp(path + n - 5, ".onnx"))
+    return 1;
+  if (!strcmp(path, "-"))
+    return 0; /* stdin cannot be peeked at and read again */
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 0;
+  int c = fgetc(f);
+  fclose(f);
+  return c == 0x08;
+}

@@ -900,7 +900,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
   }
   static const char *roles[] = {"other", "weight", "bias"};
   j->r = (ClustercLayerReport){
-      .index = ci->role == ROLE_WEIGHT ? index : -1, .name = j->name,
+      .index = ci->role == ROLE_WEIGHT ? index : -1, .name = j->name, .channel_axis = -1,
       .consumer = j->consumer, .role = roles[ci->role],
       .dtype = weightsElemName(ci->elem), .form = weightsFormName(ci->form),
       .shape = ci->shape, .rank = ci->rank, .reason = "",
@@ -1086,8 +1086,14 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
                        : cl->tables * cl->k * ci->elemBytes + cl->idxBytes;
   r->mse = j->err / (double)ci->elements;
   r->sqnr_db = sqnrDb(j->sig, j->err);
+  r->centroids = cl->table;
+  r->indices = cl->idx;
+  r->index_format = cl->fmt;
+  r->channel_axis = j->axis;
   if (o->report)
     o->report(r, o->report_user);
+  r->centroids = NULL;
+  r->indices = NULL;
   return true;
 }
 

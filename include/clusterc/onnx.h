@@ -103,6 +103,20 @@ ClustercOnnxStatus clustercOnnxExport(const char *srcPath, const char *dstPath,
                                       const ClustercOnnxWeight *weights, size_t numWeights,
                                       const char *paletteDir, char *err, size_t errSize);
 
+/* clustercOnnxExport with the model's bytes handed to write (once, whole,
+ * after the palettes are written) instead of a file: for callers that
+ * commit several outputs together. modelName is what palettes.json calls
+ * the model (its base name is used). */
+ClustercOnnxStatus clustercOnnxExportTo(const char *srcPath, const char *modelName,
+                                        const ClustercOnnxWeight *weights, size_t numWeights,
+                                        const char *paletteDir, MlirStringCallback write,
+                                        void *userData, char *err, size_t errSize);
+
+/* True when the file at path looks like an ONNX model: its name ends in
+ * ".onnx", or its first byte is a ModelProto's first field (ir_version,
+ * varint field 1: 0x08), which no MLIR text or bytecode starts with. */
+int clustercOnnxIsModelFile(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

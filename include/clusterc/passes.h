@@ -83,6 +83,16 @@ typedef struct ClustercLayerReport {
   uint64_t bytes_after;    /* centroid tables + index buffer */
   double mse;              /* mean squared reconstruction error */
   double sqnr_db;          /* 10 log10(sum w^2 / sum (w - w')^2); inf if exact */
+  /* For a clustered weight, borrowed for the duration of the call (NULL
+   * otherwise): the tables (tables x k floats, as stored: rounded to f16
+   * or bf16 for those weights) and the index buffer in index_format
+   * (packed in flat order; per channel: clusterrt_assign_per_channel_f32's
+   * layout along channel_axis, -1 for one table). Enough to rebuild
+   * c[idx] or to write the palettes elsewhere (clusterc --export-onnx). */
+  const float *centroids;
+  const void *indices;
+  clusterrt_index_format index_format;
+  int channel_axis;
 } ClustercLayerReport;
 
 typedef void (*ClustercReportFn)(const ClustercLayerReport *row, void *user);

@@ -30,6 +30,7 @@
 #include "mlir-c/RegisterEverything.h"
 #include "commands.h"
 #include "driver.h"
+#include "onnx-io.h"
 #include "output.h"
 #include "report.h"
 
@@ -47,6 +48,17 @@ static int checkArgs(const ClusterArgs *a) {
   }
   if (!a->input)
     return flagsUsageError(cmd, "no input file");
+  if (a->exportOnnx && !onnxIsInput(a->input))
+    return flagsUsageError(cmd, "--export-onnx needs an ONNX input, not '%s'", a->input);
+  if (a->exportOnnx && a->train)
+    return flagsUsageError(cmd, "--export-onnx writes the clustered model; it does not "
+                           "combine with --emit=train-mlir");
+  if (a->palettes && !a->exportOnnx)
+    return flagsUsageError(cmd, "--palettes goes with --export-onnx");
+  if (samePath(a->exportOnnx, a->output) || samePath(a->exportOnnx, a->input) ||
+      samePath(a->exportOnnx, a->reportJson) || samePath(a->exportOnnx, a->cg.header))
+    return flagsUsageError(cmd, "--export-onnx and another file both are '%s'",
+                           a->exportOnnx);
   /* Two outputs on one path: the second would replace the first. */
   if (samePath(a->reportJson, a->output))
     return flagsUsageError(cmd, "the report and the output both go to '%s'", a->output);
@@ -64,6 +76,28 @@ static int checkArgs(const ClusterArgs *a) {
   if (cgCheckFlags(&a->cg, cgErr, sizeof cgErr))
     return flagsUsageError(cmd, "%s", cgErr);
   return -1;
+}
+
+/* The outputs of a run: the model (out) and the ONNX export (x, or NULL). */
+static void abandonAll(Output *out, Output *x) {
+  outputAbandon(out);
+  if (x)
+    outputAbandon(x);
+}
+
+/* The export first (the rename that can fail for a reason of its own, on
+ * another path), then the model; 0, or -1 after a message. */
+static int commitAll(Output *out, const char *outPath, Output *x, const char *xPath) {
+  if (x && outputCommit(x)) {
+    fprintf(stderr, "%s: error: cannot write output: %s\n", xPath, strerror(errno));
+    outputAbandon(out);
+    return -1;
+  }
+  if (outputCommit(out)) {
+    fprintf(stderr, "%s: error: cannot write output: %s\n", outPath, strerror(errno));
+    return -1;
+  }
+  return 0;
 }
 
 /* ---- Main ---------------------------------------------------------------- */
@@ -186,6 +220,10 @@ int main(int argc, char **argv) {
 /* clusterc [options] model.mlir: the flags are parsed (commands.c). */
 int clusterRun(void *args, char **argv) {
   ClusterArgs a = *(ClusterArgs *)args;
+  /* With --export-onnx alone, the ONNX file is the output. */
+  bool writeMain = a.output || !a.exportOnnx;
+  if (!a.output)
+    a.output = writeMain ? "-" : "/dev/null";
   int rc = checkArgs(&a);
   if (rc >= 0)
     return rc;
@@ -218,17 +256,35 @@ int clusterRun(void *args, char **argv) {
   opts.report_user = &report;
 
   rc = EXIT_BAD_INPUT;
-  /* Open the output first: a bad path fails before the expensive work. */
-  Output out;
+  OnnxExport *x = NULL;
+  /* Open the outputs first: a bad path fails before the expensive work.
+   * They are committed together, once everything has succeeded. */
+  Output out, xout;
   if (outputOpen(&out, a.output)) {
     fprintf(stderr, "%s: error: cannot write output: %s\n", a.output,
             strerror(errno));
     goto done;
   }
+  if (a.exportOnnx) {
+    if (outputOpen(&xout, a.exportOnnx)) {
+      fprintf(stderr, "%s: error: cannot write output: %s\n", a.exportOnnx,
+              strerror(errno));
+      outputAbandon(&out);
+      goto done;
+    }
+    if (!(x = onnxExportCreate(reportAdd, &report))) {
+      fprintf(stderr, "%s: error: out of memory\n", a.exportOnnx);
+      outputAbandon(&out);
+      outputAbandon(&xout);
+      goto done;
+    }
+    opts.report = onnxExportCollect;
+    opts.report_user = x;
+  }
   double t0 = now();
   MlirModule module = driverLoadModule(ctx, a.input, &ds);
   if (mlirModuleIsNull(module)) {
-    outputAbandon(&out);
+    abandonAll(&out, x ? &xout : NULL);
     goto done;
   }
   double t1 = now();
@@ -244,24 +300,26 @@ int clusterRun(void *args, char **argv) {
       fprintf(stderr, "%s: error: %s failed\n", displayName,
               a.train ? "generating the training step" : "clustering");
     mlirModuleDestroy(module);
-    outputAbandon(&out);
+    abandonAll(&out, x ? &xout : NULL);
+    goto done;
+  }
+  if (x && onnxExportWrite(x, a.input, a.exportOnnx, a.palettes, &xout)) {
+    mlirModuleDestroy(module);
+    abandonAll(&out, &xout);
     goto done;
   }
   if (a.cg.o.emit != CLUSTERC_EMIT_MLIR || a.cg.header) {
     if (cgRun(module, &a.cg, &out, displayName)) {
       mlirModuleDestroy(module);
-      outputAbandon(&out);
+      abandonAll(&out, x ? &xout : NULL);
       goto done;
     }
-  } else {
+  } else if (writeMain) {
     driverPrintModule(module, outputWrite, &out);
   }
   mlirModuleDestroy(module);
-  if (outputCommit(&out)) {
-    fprintf(stderr, "%s: error: cannot write output: %s\n", a.output,
-            strerror(errno));
+  if (commitAll(&out, a.output, x ? &xout : NULL, a.exportOnnx))
     goto done;
-  }
   rc = 0;
   size_t weights = 0;
   for (size_t i = 0; i < report.count; ++i)
@@ -283,6 +341,7 @@ int clusterRun(void *args, char **argv) {
     rc = EXIT_BAD_INPUT;
   }
 done:
+  onnxExportFree(x);
   reportFree(&report);
   mlirContextDestroy(ctx);
   clustercClusterWeightsOptionsFree(&opts);

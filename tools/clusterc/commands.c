@@ -157,6 +157,13 @@ static const FlagRow kClusterOutput[] = {
              "asm or obj (see Code generation), or train-mlir (see Training graph)"},
     {.name = "timings", .kind = FLAG_NONE, CA(timings),
      .help = "seconds spent parsing, in the pass and writing (on stderr)"},
+    {.name = "export-onnx", .kind = FLAG_PATH, .metavar = "FILE.onnx", CA(exportOnnx),
+     .help = "with an ONNX input: also write the model as ONNX with each "
+             "clustered initializer replaced by its decoded values c[idx] (no "
+             "MLIR is written then unless -o is given)"},
+    {.name = "palettes", .kind = FLAG_PATH, .metavar = "DIR", CA(palettes),
+     .help = "with --export-onnx: per weight KEY.centroids.npy and "
+             "KEY.indices.npy, and palettes.json mapping initializers to them"},
 };
 
 static const FlagRow kClusterTraining[] = {
@@ -204,11 +211,29 @@ static const FlagSet kClusterSets[] = {
 
 static void clusterInit(void *args) {
   ClusterArgs *a = args;
-  a->output = "-";
+  a->output = NULL; /* "-", or nothing with --export-onnx alone */
   cgFlagsInit(&a->cg);
 }
 
 static void clusterFree(void *args) { free(((ClusterArgs *)args)->passOptions); }
+
+/* ---- clusterc import ----------------------------------------------------------- */
+
+#define IA(f) FLAG_FIELD(ImportArgs, f)
+
+static const FlagRow kImportOutput[] = {
+    {.shortName = 'o', .kind = FLAG_PATH, .metavar = "FILE", IA(output),
+     .help = "output file (default: stdout; '-' is stdout)"},
+    {.name = "func", .kind = FLAG_STRING, .metavar = "NAME", IA(funcName),
+     .help = "name of the model function (default forward)"},
+    {.name = "named-transpose", .kind = FLAG_NONE, IA(namedTranspose),
+     .help = "transpose Gemm weights with linalg.transpose, not torch-mlir's "
+             "permutation linalg.generic"},
+};
+
+static void importInit(void *args) { ((ImportArgs *)args)->output = "-"; }
+
+static void importFree(void *args) { (void)args; }
 
 /* ---- clusterc train ------------------------------------------------------------ */
 
@@ -282,6 +307,11 @@ static const FlagRow kTrainOutput[] = {
 
 static const FlagRow kHelpOnly[] = {HELP_ROWS};
 
+static const FlagSet kImportSets[] = {
+    SET("Output:", NULL, kImportOutput),
+    SET("Help:", NULL, kHelpOnly),
+};
+
 static const FlagSet kTrainSets[] = {
     SET("Data (IDX files as MNIST ships them, or .npy; gzip or plain):", NULL,
         kTrainData),
@@ -349,9 +379,10 @@ static void gradcheckFree(void *args) { free(((GradcheckArgs *)args)->options); 
 #define SETS(s) s, sizeof s / sizeof s[0]
 
 const Command clustercCommands[] = {
-    {NULL, "[options] <input.mlir|-> [-o <output.mlir|->]",
+    {NULL, "[options] <input.mlir|input.onnx|-> [-o <output>] [--export-onnx=<out.onnx>]",
      "cluster the weights of a model",
-     "Clusters the weights of an MLIR model (tosa, linalg, arith, tensor, func): "
+     "Clusters the weights of an MLIR model (tosa, linalg, arith, tensor, func), "
+     "or of an ONNX model (read by name or content, translated as clusterc import does): "
      "each selected weight constant becomes a centroid table, a packed index "
      "buffer and a decode (linalg.generic) that rebuilds it. A flag's value "
      "follows it as --name=value or --name value.",
@@ -372,5 +403,13 @@ const Command clustercCommands[] = {
      "or the STE identities (ste). Exit 0 when every check passes.",
      "input file", offsetof(GradcheckArgs, input), SETS(kGradcheckSets),
      sizeof(GradcheckArgs), gradcheckInit, gradcheckRun, gradcheckFree},
+    {"import", "model.onnx [options] [-o out.mlir]",
+     "translate an ONNX model to MLIR (linalg on tensors)",
+     "Translates an ONNX model (opsets 11-17, static shapes) to MLIR in the "
+     "linalg-on-tensors form: one func.func, initializers as dense_resource "
+     "constants named after them. clusterc reads .onnx files directly too; "
+     "this writes the MLIR it clusters.",
+     "model", offsetof(ImportArgs, input), SETS(kImportSets), sizeof(ImportArgs),
+     importInit, importRun, importFree},
 };
 const size_t clustercNumCommands = sizeof clustercCommands / sizeof clustercCommands[0];

@@ -15,6 +15,7 @@
 /* clusterc [options] model.mlir (clusterc.c) */
 typedef struct ClusterArgs {
   const char *input, *output, *reportJson;
+  const char *exportOnnx, *palettes; /* --export-onnx=FILE, --palettes=DIR */
   bool report;
   bool train;        /* --emit=train-mlir: cluster-train, not cluster-weights */
   bool timings;      /* --timings: seconds per phase on stderr */
@@ -44,7 +45,14 @@ typedef struct GradcheckArgs {
 } GradcheckArgs;
 int gradcheckRun(void *args, char **argv);
 
-/* The command table: the default command first. */
+/* clusterc import model.onnx (onnx-io.c) */
+typedef struct ImportArgs {
+  const char *input, *output, *funcName;
+  bool namedTranspose;
+} ImportArgs;
+int importRun(void *args, char **argv);
+
+/* The command table: the default command first, then train, gradcheck, import. */
 extern const Command clustercCommands[];
 extern const size_t clustercNumCommands;
 

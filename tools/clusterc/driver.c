@@ -15,6 +15,7 @@
 #include "../../passes/capi-ext.h"
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/RegisterEverything.h"
+#include "onnx-io.h"
 
 static void printToFile(MlirStringRef s, void *user) {
   fwrite(s.data, 1, s.length, (FILE *)user);
@@ -125,6 +126,8 @@ static char *mapFile(const char *path, size_t *len) {
 }
 
 MlirModule driverLoadModule(MlirContext ctx, const char *path, DiagState *ds) {
+  if (onnxIsInput(path))
+    return onnxLoadModule(ctx, path);
   const char *name = driverDisplayName(path);
   size_t len;
   char *src = mapFile(path, &len);

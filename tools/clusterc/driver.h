@@ -28,8 +28,9 @@ MlirContext driverCreateContext(DiagState *ds);
  * on failure. */
 char *driverReadAll(const char *path, size_t *len);
 
-/* Reads and parses a model. On failure prints a diagnostic and returns a
- * null module. */
+/* Reads and parses a model: MLIR text or bytecode, or an ONNX model
+ * (onnx-io.h), imported first. On failure prints a diagnostic and returns
+ * a null module. */
 MlirModule driverLoadModule(MlirContext ctx, const char *path, DiagState *ds);
 
 /* "<stdin>" for "-", else path. */

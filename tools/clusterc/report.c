@@ -54,6 +54,8 @@ void reportAdd(const ClustercLayerReport *row, void *user) {
   else
     r->oom = 1;
   d->shape = shape;
+  d->centroids = NULL; /* borrowed for the call only */
+  d->indices = NULL;
   r->count++;
 }
 
