@@ -15,18 +15,22 @@ their weights "onnx::Conv_123", where PRESERVE keeps the state_dict names
 (layer1.0.conv1.weight) a user will select layers by.
 """
 import argparse
+import importlib.util
 import math
 import os
 import sys
 import time
 
 import numpy as np
-import onnx
 import torch
 import torch.nn as nn
-import torchvision
 
-OPSET = 17
+# The export itself is scripts/export-torchvision.py's, the one users run.
+_spec = importlib.util.spec_from_file_location(
+    "export_torchvision",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "export-torchvision.py"))
+export_torchvision = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(export_torchvision)
 
 
 class LayerNorm(nn.Module):
@@ -135,10 +139,8 @@ class Ops(nn.Module):
 
 
 def build(name, size):
-    if name == "mobilenet_v2":
-        return torchvision.models.mobilenet_v2(weights=None), torch.randn(1, 3, size, size)
-    if name == "resnet18":
-        return torchvision.models.resnet18(weights=None), torch.randn(1, 3, size, size)
+    if name in ("mobilenet_v2", "resnet18"):
+        return export_torchvision.build(name), torch.randn(1, 3, size, size)
     if name in ("bert", "bert_nofold"):
         return Bert(), torch.randint(0, 1000, (1, 16), dtype=torch.int64)
     if name == "ops":
@@ -174,14 +176,9 @@ def main():
         with torch.no_grad():
             y = model(x)
         path = os.path.join(a.outdir, name + ".onnx")
-        tmp = path + ".tmp"
-        torch.onnx.export(model, (x,), tmp, opset_version=OPSET, input_names=["input"],
-                          output_names=["output"], do_constant_folding=not name.endswith("nofold"),
-                          training=torch.onnx.TrainingMode.PRESERVE)
-        onnx.checker.check_model(onnx.load(tmp))
+        export_torchvision.export(model, x, path, fold=not name.endswith("nofold"))
         np.save(os.path.join(a.outdir, name + ".input.npy"), x.numpy())
         np.save(os.path.join(a.outdir, name + ".output.npy"), y.numpy())
-        os.replace(tmp, path)
         print("%s: %.1f s" % (name, time.time() - t0), file=sys.stderr)
 
 

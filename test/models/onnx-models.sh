@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Generates the ONNX test models once per content: the directory
-#   ROOT/<hash>/ (hash of gen-onnx-models.py, the image size and the
+#   ROOT/<hash>/ (hash of gen-onnx-models.py, scripts/export-torchvision.py, the image size and the
 # torch/torchvision/onnx versions) is made by gen-onnx-models.py the first
 # time and reused after; ROOT/current points at it. Concurrent callers (lit
 # runs tests in parallel) wait on a lock for the one that generates.
@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 gen="$here/gen-onnx-models.py"
 mkdir -p "$root"
 versions=$("$py" -c 'from importlib.metadata import version as v; print(*[v(p) for p in ("torch", "torchvision", "onnx")])')
-hash=$( (cat "$gen"; echo "size=$size $versions") | sha256sum | cut -c1-16)
+hash=$( (cat "$gen" "$here/../../scripts/export-torchvision.py"; echo "size=$size $versions") | sha256sum | cut -c1-16)
 exec 9>"$root/.lock"
 flock 9
 if [ ! -e "$root/$hash/done" ]; then
