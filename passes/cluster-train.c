@@ -345,11 +345,20 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     w->t[i].ci = l.items[i];
   free(l.items);
   l.items = NULL;
-  int index = 0;
+  const ConstInfo **ptrs = malloc(sizeof *ptrs * (w->n ? w->n : 1));
+  int *index = malloc(sizeof *index * (w->n ? w->n : 1));
+  for (size_t i = 0; ptrs && i < w->n; ++i)
+    ptrs[i] = &w->t[i].ci;
+  bool numbered = ptrs && index && weightsNumber(fn, ptrs, w->n, index);
+  for (size_t i = 0; numbered && i < w->n; ++i)
+    w->t[i].index = index[i];
+  free(ptrs);
+  free(index);
+  if (!numbered)
+    return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
   bool ok = true;
   for (size_t i = 0; i < w->n; ++i) {
     Trainable *t = &w->t[i];
-    t->index = t->ci.role == ROLE_WEIGHT ? index++ : -1;
     if (t->ci.role == ROLE_OTHER)
       continue;
     if (!weightsIsFloat(t->ci.elem))
@@ -371,7 +380,7 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     unsigned k = 0;
     if (o->mode != CLUSTERC_TRAIN_FLOAT && t->ci.role == ROLE_WEIGHT &&
         t->ci.form != FORM_SPLAT && t->ci.elements >= o->cluster.min_elements)
-      k = weightsSelectK(&o->cluster, t->name, t->index, count, &why);
+      k = weightsSelectK(&o->cluster, &t->ci, t->name, t->index, count, &why);
     t->kind = k ? K_CLUSTERED : K_PARAM;
     t->kReq = k;
     if (!k) {

@@ -911,9 +911,10 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
   bool isFloat = weightsIsFloat(ci->elem);
   const char *why = "";
   ClustercLayerReport *r = &j->r;
-  if (ci->role == ROLE_BIAS)
+  bool forced = weightsForced(o, ci, j->name);
+  if (ci->role == ROLE_BIAS && !forced)
     r->reason = "bias";
-  else if (ci->role == ROLE_OTHER)
+  else if (ci->role == ROLE_OTHER && !forced)
     r->reason = "not a weight of a compute op";
   else if (ci->elem == ELEM_INT)
     r->reason = "integer weights are left as they are";
@@ -921,7 +922,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
     r->reason = "quantized weights are left as they are";
   else if (!isFloat)
     r->reason = "unsupported element type (f32, f16, bf16 are clustered)";
-  else if (!(j->k = weightsSelectK(o, j->name, index, count, &why)))
+  else if (!(j->k = weightsSelectK(o, ci, j->name, index, count, &why)))
     r->reason = why;
   else if (ci->elements == 0)
     r->reason = "empty tensor";
@@ -1184,12 +1185,18 @@ static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
   unsigned char *done = calloc(cap, 1);
   Pool pl = {.p = p, .jobs = jobs, .order = order, .done = done};
   bool ok = jobs && order && sized && done;
-  int index = 0;
+  /* Weight indices in execution order (weightsNumber). */
+  const ConstInfo **ptrs = malloc(sizeof *ptrs * cap);
+  int *index = malloc(sizeof *index * cap);
+  ok = ok && ptrs && index;
+  for (size_t i = 0; ok && i < c->count; ++i)
+    ptrs[i] = &c->items[i];
+  ok = ok && weightsNumber(module, ptrs, c->count, index);
+  free(ptrs);
   size_t prepared = 0;
   for (; ok && prepared < c->count; ++prepared) {
     const ConstInfo *ci = &c->items[prepared];
-    ok = jobPrepare(p, &jobs[prepared], ci, ci->role == ROLE_WEIGHT ? index++ : -1,
-                    count);
+    ok = jobPrepare(p, &jobs[prepared], ci, index[prepared], count);
     if (ok && jobs[prepared].work)
       sized[pl.numOrder++] = (SizedJob){ci->elements, prepared};
   }
@@ -1227,6 +1234,7 @@ static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
   free(order);
   free(sized);
   free(done);
+  free(index);
   return ok;
 }
 

@@ -70,8 +70,15 @@ static const OptRow kWeightsRows[] = {
     {.name = "only", .kind = OPT_SELECTORS, CWLIST(only, num_only),
      .metavar = "SEL,...",
      .help = "cluster only the matching weights. SEL is a glob on the layer "
-             "name or #N, #N..M (weight index in walk order, negative from "
-             "the end)"},
+             "name or #N, #N..M (weight index in execution order, negative "
+             "from the end)"},
+    {.name = "op-type", .kind = OPT_SELECTORS, CWLIST(op_types, num_op_types),
+     .metavar = "OP,...",
+     .help = "cluster only the weights of these ops (globs on the op name, "
+             "e.g. linalg.matmul,linalg.conv_2d_*)"},
+    {.name = "force", .kind = OPT_BOOL, CW(force),
+     .help = "with only=: also cluster float constants that are not weights "
+             "(biases, constants of other ops) whose name matches"},
     {.name = "decode", .kind = OPT_ENUM, CW(decode), .def = CLUSTERC_DECODE_GENERIC,
      .choices = kDecodeNames,
      .help = "generic: table + indices + a linalg.generic decode (default); "

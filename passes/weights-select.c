@@ -6,6 +6,7 @@
  */
 #include <fnmatch.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "capi-ext.h"
 #include "weights.h"
@@ -14,14 +15,40 @@ static bool selectorMatches(const ClustercSelector *s, const char *name,
                             int index, int count) {
   if (s->glob)
     return fnmatch(s->glob, name, 0) == 0;
+  if (index < 0)
+    return false;
   int64_t lo = s->lo < 0 ? s->lo + count : s->lo;
   int64_t hi = s->hi < 0 ? s->hi + count : s->hi;
   return index >= lo && index <= hi;
 }
 
-unsigned weightsSelectK(const ClustercClusterWeightsOptions *o,
+bool weightsForced(const ClustercClusterWeightsOptions *o, const ConstInfo *ci,
+                   const char *name) {
+  if (!o->force || ci->role == ROLE_WEIGHT || !weightsIsFloat(ci->elem))
+    return false;
+  for (size_t i = 0; i < o->num_only; ++i)
+    if (o->only[i].glob && selectorMatches(&o->only[i], name, -1, 0))
+      return true;
+  return false;
+}
+
+unsigned weightsSelectK(const ClustercClusterWeightsOptions *o, const ConstInfo *ci,
                         const char *name, int index, int count,
                         const char **why) {
+  if (o->num_op_types && ci->role == ROLE_WEIGHT) {
+    char op[128] = "";
+    if (!mlirOperationIsNull(ci->consumer)) {
+      MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(ci->consumer));
+      snprintf(op, sizeof op, "%.*s", (int)s.length, s.data);
+    }
+    bool any = false;
+    for (size_t i = 0; i < o->num_op_types && !any; ++i)
+      any = selectorMatches(&o->op_types[i], op, -1, 0);
+    if (!any) {
+      *why = "not selected by op-type=";
+      return 0;
+    }
+  }
   if (o->num_only) {
     bool any = false;
     for (size_t i = 0; i < o->num_only && !any; ++i)
@@ -52,8 +79,15 @@ char *weightsLayerName(const ConstInfo *ci, int index) {
   unsigned line, col;
   char buf[512];
   if (clustercLocationGetFileLineCol(mlirOperationGetLocation(ci->op), &s,
-                                     &line, &col))
+                                     &line, &col)) {
+    /* The file's base name: a path says nothing about the layer. */
+    for (size_t i = s.length; i > 0; --i)
+      if (s.data[i - 1] == '/') {
+        s = mlirStringRefCreate(s.data + i, s.length - i);
+        break;
+      }
     snprintf(buf, sizeof buf, "%.*s:%u:%u", (int)s.length, s.data, line, col);
+  }
   else
     snprintf(buf, sizeof buf, "weight#%d", index);
   return weightsStrDup(mlirStringRefCreateFromCString(buf));
@@ -68,4 +102,64 @@ uint64_t weightsSplitMix64(uint64_t x) {
 
 uint64_t weightsSeed(uint64_t seed, int index) {
   return weightsSplitMix64(seed ^ weightsSplitMix64((uint64_t)index));
+}
+
+/* ---- Numbering -------------------------------------------------------------
+ * Weights are numbered in the order their consumers execute: the pre-order
+ * walk of the function bodies, which is program order. The constants
+ * themselves may come in any order (torch-mlir hoists them, last layer
+ * first). Weights sharing a consumer keep their walk order. */
+
+typedef struct Numbering {
+  const ConstInfo *const *items;
+  size_t n;
+  size_t *pos; /* per item: its consumer's position in the walk */
+  size_t at;
+} Numbering;
+
+static MlirWalkResult numberOp(MlirOperation op, void *user) {
+  Numbering *nb = user;
+  for (size_t i = 0; i < nb->n; ++i)
+    if (nb->items[i]->role == ROLE_WEIGHT && mlirOperationEqual(nb->items[i]->consumer, op))
+      nb->pos[i] = nb->at;
+  nb->at++;
+  return MlirWalkResultAdvance;
+}
+
+typedef struct Ranked {
+  size_t pos, item;
+} Ranked;
+
+static int byPosition(const void *a, const void *b) {
+  const Ranked *x = a, *y = b;
+  if (x->pos != y->pos)
+    return x->pos < y->pos ? -1 : 1;
+  return x->item < y->item ? -1 : x->item > y->item;
+}
+
+bool weightsNumber(MlirOperation root, const ConstInfo *const *items, size_t n,
+                   int *index) {
+  size_t *pos = malloc(sizeof *pos * (n ? n : 1));
+  Ranked *r = malloc(sizeof *r * (n ? n : 1));
+  if (!pos || !r) {
+    free(pos);
+    free(r);
+    return false;
+  }
+  for (size_t i = 0; i < n; ++i)
+    pos[i] = SIZE_MAX; /* a consumer outside root: after the others */
+  Numbering nb = {items, n, pos, 0};
+  mlirOperationWalk(root, numberOp, &nb, MlirWalkPreOrder);
+  size_t m = 0;
+  for (size_t i = 0; i < n; ++i) {
+    index[i] = -1;
+    if (items[i]->role == ROLE_WEIGHT)
+      r[m++] = (Ranked){pos[i], i};
+  }
+  qsort(r, m, sizeof *r, byPosition);
+  for (size_t k = 0; k < m; ++k)
+    index[r[k].item] = (int)k;
+  free(pos);
+  free(r);
+  return true;
 }

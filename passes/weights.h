@@ -120,12 +120,21 @@ char *weightsStrDup(MlirStringRef s);
 
 /* ---- Selection and naming (weights-select.c) ---------------------------- */
 
-/* The cluster count the options give a weight named `name`, with weight
- * index `index` of `count` in walk order: 0 = not selected, and *why says
- * why (a static string). */
-unsigned weightsSelectK(const ClustercClusterWeightsOptions *o,
+/* The cluster count the options give the constant ci named `name`, with
+ * weight index `index` of `count` (-1 for a forced non-weight): 0 = not
+ * selected, and *why says why (a static string). */
+unsigned weightsSelectK(const ClustercClusterWeightsOptions *o, const ConstInfo *ci,
                         const char *name, int index, int count,
                         const char **why);
+/* True when force= and a glob of only= take ci, a float constant that is
+ * not a weight, to be clustered anyway. */
+bool weightsForced(const ClustercClusterWeightsOptions *o, const ConstInfo *ci,
+                   const char *name);
+/* The weight index of each of items[0..n) (all under root, classified):
+ * weights numbered from 0 in the execution order of their consumers, -1
+ * for the others. False when out of memory. */
+bool weightsNumber(MlirOperation root, const ConstInfo *const *items, size_t n,
+                   int *index);
 /* Layer name: the constant's NameLoc, a global's symbol, the consumer's
  * NameLoc, or file:line:col (else weight#index). New string, caller frees;
  * NULL when out of memory. */

@@ -29,12 +29,21 @@ int clustercSetTrainedValues(MlirOperation module, const char *function, size_t 
   int rc = weightsCollect(fn, &l) ? 0 : -1;
   if (rc)
     snprintf(err, errSize, "out of memory");
-  int index = 0;
   char **layer = calloc(l.n + 1, sizeof *layer);
+  const ConstInfo **ptrs = malloc(sizeof *ptrs * (l.n + 1));
+  int *index = malloc(sizeof *index * (l.n + 1));
   for (size_t i = 0; !rc && i < l.n; ++i) {
     weightsClassify(&l.items[i]);
-    int idx = l.items[i].role == ROLE_WEIGHT ? index++ : -1;
-    if (!layer || !(layer[i] = weightsLayerName(&l.items[i], idx))) {
+    if (ptrs)
+      ptrs[i] = &l.items[i];
+  }
+  if (!rc && (!ptrs || !index || !weightsNumber(fn, ptrs, l.n, index))) {
+    snprintf(err, errSize, "out of memory");
+    rc = -1;
+  }
+  free(ptrs);
+  for (size_t i = 0; !rc && i < l.n; ++i) {
+    if (!layer || !(layer[i] = weightsLayerName(&l.items[i], index[i]))) {
       snprintf(err, errSize, "out of memory");
       rc = -1;
     }
@@ -80,6 +89,7 @@ int clustercSetTrainedValues(MlirOperation module, const char *function, size_t 
     weightsRelease(&l.items[i]);
   }
   free(layer);
+  free(index);
   free(used);
   free(l.items);
   return rc;

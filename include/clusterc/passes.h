@@ -19,6 +19,12 @@
  *   preserve-sparsity[=bool] zero is an exact centroid; zeros stay zero
  *   layers=SEL:K,SEL:K      per-layer cluster counts ("skip" for none)
  *   only=SEL,SEL            cluster only weights matching a selector
+ *   op-type=OP,OP           cluster only weights consumed by these ops
+ *                           (globs on the op name: linalg.matmul,
+ *                           linalg.conv_2d_*, tosa.conv2d)
+ *   force[=bool]            with only=: a float constant whose name matches
+ *                           one of its globs is clustered even when it is
+ *                           not a weight (a bias, an unrecognised use)
  *   decode=generic|fold|runtime
  *                           generic: table + indices + a linalg.generic
  *                           decode (default); fold: a plain constant holding
@@ -37,9 +43,12 @@
  *                           one per online core); the output is the same
  *                           byte for byte for any N
  * A selector SEL is a glob on the layer name (`conv*`, `fc?.weight`) or a
- * weight index in walk order: `#3`, a range `#3..5`, negative from the end
- * (`#-3..-1` = the last three weights). The layer name is the constant's
- * NameLoc, else its consumer's NameLoc, else `file:line:col`.
+ * weight index: `#3`, a range `#3..5`, negative from the end (`#-3..-1` =
+ * the last three weights). Weights are numbered in the execution order of
+ * the ops that consume them (not in the order of the constants, which
+ * torch-mlir emits last layer first). The layer name is the constant's
+ * NameLoc, else its consumer's NameLoc, else `file:line:col` with the
+ * file's base name.
  */
 #ifndef CLUSTERC_PASSES_H
 #define CLUSTERC_PASSES_H
@@ -125,6 +134,10 @@ typedef struct ClustercClusterWeightsOptions {
   ClustercReportFn report; /* optional, called once per constant seen */
   void *report_user;
   unsigned threads;        /* worker threads; 0 = one per online core */
+  ClustercSelector *op_types; /* globs on the consumer op's name (op-type=) */
+  size_t num_op_types;
+  int force;               /* only= also takes float constants that are not
+                            * weights (biases, anything else) */
 } ClustercClusterWeightsOptions;
 
 void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);
