@@ -1187,9 +1187,21 @@ static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
     if (ok && jobs[prepared].work)
       sized[pl.numOrder++] = (SizedJob){ci->elements, prepared};
   }
+  /* Selectors that match no weight (names[i]: weight index i). */
+  bool selected = true;
+  if (ok && (p->o.num_only || p->o.num_layers)) {
+    const char **names = malloc(sizeof *names * (count ? count : 1));
+    ok = names != NULL;
+    for (size_t i = 0; ok && i < c->count; ++i)
+      if (jobs[i].index >= 0)
+        names[jobs[i].index] = jobs[i].name;
+    selected = !ok || weightsCheckSelectors("cluster-weights", &p->o, names, count,
+                                            mlirOperationGetLocation(module));
+    free(names);
+  }
   if (!ok) {
     mlirEmitError(mlirOperationGetLocation(module), "cluster-weights: out of memory");
-  } else {
+  } else if (selected) {
     orderJobs(sized, pl.numOrder, order);
     pthread_mutex_init(&pl.mu, NULL);
     pthread_cond_init(&pl.cv, NULL);
@@ -1215,6 +1227,7 @@ static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
     pthread_cond_destroy(&pl.cv);
     pthread_mutex_destroy(&pl.mu);
   }
+  ok = ok && selected;
   for (size_t i = 0; i < prepared; ++i)
     jobFree(&jobs[i]);
   free(jobs);

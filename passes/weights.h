@@ -126,6 +126,12 @@ char *weightsStrDup(MlirStringRef s);
 unsigned weightsSelectK(const ClustercClusterWeightsOptions *o,
                         const char *name, int index, int count,
                         const char **why);
+/* Every selector of only= and layers= must match one of the n weights
+ * (names[i] is weight index i): one that matches none is an error at loc
+ * (false), or a warning with allow-empty-selection (a typo in a layer name
+ * used to select nothing, silently). */
+bool weightsCheckSelectors(const char *pass, const ClustercClusterWeightsOptions *o,
+                           const char *const *names, int n, MlirLocation loc);
 /* Layer name: the constant's NameLoc, a global's symbol, the consumer's
  * NameLoc, or file:line:col (else weight#index). New string, caller frees;
  * NULL when out of memory. */

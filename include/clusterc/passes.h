@@ -115,6 +115,7 @@ typedef struct ClustercClusterWeightsOptions {
   ClustercReportFn report; /* optional, called once per constant seen */
   void *report_user;
   unsigned threads;        /* worker threads; 0 = one per online core */
+  int allow_empty_selection; /* a selector matching nothing: warning, not error */
 } ClustercClusterWeightsOptions;
 
 void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);
