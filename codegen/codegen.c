@@ -144,6 +144,8 @@ ClustercStatus clustercCodegenCheckTarget(const ClustercCodegenOptions *o,
     }
     LLVMDisposeMessage(host);
   }
+  if (!rc)
+    rc = clustercCodegenCheckCpuFeatures(triple, o->cpu, o->features, err, errSize);
   if (!rc) {
     /* The lowering uses 64-bit indices and descriptors (MLIR's default data
      * layout): only 64-bit targets match it and the generated header. */
@@ -498,10 +500,19 @@ static bool emitLLVM(MlirModule module, const ClustercCodegenOptions *o, const S
   initTargets();
   char *triple = tripleOf(o);
   LLVMContextRef ctx = LLVMContextCreate();
-  LLVMTargetMachineRef tm = createTargetMachine(o, triple);
+  char cpuErr[512];
+  /* Callers that skipped clustercCodegenCheckTarget: an unknown CPU would
+   * abort inside LLVM. */
+  bool known = !clustercCodegenCheckCpuFeatures(triple, o->cpu, o->features, cpuErr,
+                                                sizeof cpuErr);
+  LLVMTargetMachineRef tm = known ? createTargetMachine(o, triple) : NULL;
   LLVMModuleRef mod = NULL;
   bool ok = false;
   char *msg = NULL;
+  if (!known) {
+    ERR(k, "%s: error: %s\n", displayName, cpuErr);
+    goto done;
+  }
   if (!tm) {
     ERR(k, "%s: error: cannot create a target machine for '%s'\n",
             displayName, triple);

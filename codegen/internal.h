@@ -24,6 +24,12 @@ void clustercCountErrorsEnd(ClustercErrorCount *c);
 /* Marks every entry point with llvm.emit_c_interface. */
 void cgMarkEntryPoints(MlirModule module);
 
+/* target-check.cpp: 0 when cpu (NULL, "generic", "native" or a CPU of the
+ * triple's target) and features (NULL or +F,-G with F, G features of the
+ * target) are known to the target; else -1 with a message in err. */
+int clustercCodegenCheckCpuFeatures(const char *triple, const char *cpu,
+                                    const char *features, char *err, size_t errSize);
+
 /* memref-copy.c: LLVM IR defining memrefCopy (see there). */
 extern const char cgMemrefCopyIR[];
 

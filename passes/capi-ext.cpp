@@ -88,3 +88,7 @@ MlirOperation clustercLookupSymbolFrom(MlirOperation from, MlirStringRef name) {
   return wrap(SymbolTable::lookupNearestSymbolFrom(
       op, StringAttr::get(op->getContext(), unwrap(name))));
 }
+
+void clustercEmitWarning(MlirLocation loc, const char *message) {
+  mlir::emitWarning(unwrap(loc), message);
+}

@@ -43,6 +43,9 @@ MlirOperation clustercNearestSymbolTable(MlirOperation op);
  * table. */
 MlirOperation clustercLookupSymbolFrom(MlirOperation from, MlirStringRef name);
 
+/* Emits a warning diagnostic at loc. Gap: 19 has mlirEmitError only. */
+void clustercEmitWarning(MlirLocation loc, const char *message);
+
 #ifdef __cplusplus
 }
 #endif

@@ -288,6 +288,7 @@ typedef struct Work {
   size_t nClustered, nParams;
   char err[512];
   MlirLocation errLoc;
+  bool reported; /* the diagnostics are out already */
 } Work;
 
 static bool failf(Work *w, MlirLocation loc, const char *fmt, ...)
@@ -417,6 +418,19 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     t->wide = t->k > 256;
   }
   free(l.items);
+  if (ok && o->mode != CLUSTERC_TRAIN_FLOAT && (o->cluster.num_only || o->cluster.num_layers)) {
+    /* Selectors that match no weight (names[i]: weight index i). */
+    const char **names = calloc(count ? (size_t)count : 1, sizeof *names);
+    if (!names)
+      return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
+    for (size_t i = 0; i < w->n; ++i)
+      if (w->t[i].index >= 0)
+        names[w->t[i].index] = w->t[i].name ? w->t[i].name : "";
+    w->reported = !weightsCheckSelectors("cluster-train", &o->cluster, names, count, count,
+                                         mlirOperationGetLocation(fn));
+    ok = !w->reported;
+    free(names);
+  }
   return ok;
 }
 
@@ -1070,8 +1084,9 @@ static void ctRun(MlirOperation module, MlirExternalPass pass, void *user) {
   ok = buildInit(&w, module, fn);
 out:
   if (!ok) {
-    mlirEmitError(mlirLocationIsNull(w.errLoc) ? mlirOperationGetLocation(module) : w.errLoc,
-                  w.err[0] ? w.err : "cluster-train failed");
+    if (!w.reported)
+      mlirEmitError(mlirLocationIsNull(w.errLoc) ? mlirOperationGetLocation(module) : w.errLoc,
+                    w.err[0] ? w.err : "cluster-train failed");
     mlirExternalPassSignalFailure(pass);
   }
   if (!mlirModuleIsNull(scratch))

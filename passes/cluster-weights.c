@@ -1200,9 +1200,24 @@ static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
     if (ok && jobs[prepared].work)
       sized[pl.numOrder++] = (SizedJob){ci->elements, prepared};
   }
+  /* Selectors that match no weight (names[i]: weight index i). */
+  bool selected = true;
+  if (ok && (p->o.num_only || p->o.num_layers)) {
+    const char **names = malloc(sizeof *names * (c->count ? c->count : 1));
+    ok = names != NULL;
+    int numNames = count; /* weights at their index, then forced constants */
+    for (size_t i = 0; ok && i < c->count; ++i)
+      if (jobs[i].index >= 0)
+        names[jobs[i].index] = jobs[i].name;
+      else if (p->o.force && weightsForced(&p->o, &c->items[i], jobs[i].name))
+        names[numNames++] = jobs[i].name;
+    selected = !ok || weightsCheckSelectors("cluster-weights", &p->o, names, count,
+                                            numNames, mlirOperationGetLocation(module));
+    free(names);
+  }
   if (!ok) {
     mlirEmitError(mlirOperationGetLocation(module), "cluster-weights: out of memory");
-  } else {
+  } else if (selected) {
     orderJobs(sized, pl.numOrder, order);
     pthread_mutex_init(&pl.mu, NULL);
     pthread_cond_init(&pl.cv, NULL);
@@ -1228,6 +1243,7 @@ static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
     pthread_cond_destroy(&pl.cv);
     pthread_mutex_destroy(&pl.mu);
   }
+  ok = ok && selected;
   for (size_t i = 0; i < prepared; ++i)
     jobFree(&jobs[i]);
   free(jobs);

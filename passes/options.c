@@ -89,6 +89,9 @@ static const OptRow kWeightsRows[] = {
      .note = "(0: one per core)", .metavar = "N",
      .help = "cluster weights on N threads (default 0: one per core); the "
              "output does not depend on N"},
+    {.name = "allow-empty-selection", .kind = OPT_BOOL, CW(allow_empty_selection),
+     .help = "a selector of only= or layers= that matches no weight is a "
+             "warning (default: an error)"},
 };
 
 static const OptRow kTrainRows[] = {
@@ -302,6 +305,37 @@ static void listChoices(const OptRow *r, char *buf, size_t size) {
   }
 }
 
+/* Option values may be quoted ('...' or "...") or braced ({...}, as MLIR's
+ * pass options): a value with spaces, or a selector with a comma, stays
+ * one. The end of the quoted run starting at s[i] (a quote), or n when it
+ * is not closed. */
+static size_t skipQuoted(const char *s, size_t i, size_t n) {
+  char q = s[i];
+  for (++i; i < n; ++i)
+    if (s[i] == q)
+      return i + 1;
+  return n + 1;
+}
+
+static bool isQuote(char c) { return c == '"' || c == '\''; }
+
+/* Strips one pair of quotes enclosing all of s[0..*n). */
+static const char *unquote(const char *s, size_t *n) {
+  if (*n >= 2 && isQuote(s[0]) && s[*n - 1] == s[0]) {
+    *n -= 2;
+    return s + 1;
+  }
+  return s;
+}
+
+/* The end of the item starting at s[i]: the first `stop` outside quotes
+ * (or n); n + 1 when a quote is not closed. */
+static size_t itemEnd(const char *s, size_t i, size_t n, char stop) {
+  while (i < n && s[i] != stop)
+    i = isQuote(s[i]) ? skipQuoted(s, i, n) : i + 1;
+  return i;
+}
+
 /* A selector: `#N`, `#N..M` or a glob. */
 static int parseSelector(const char *s, size_t n, ClustercSelector *sel) {
   memset(sel, 0, sizeof *sel);
@@ -337,9 +371,9 @@ static int parseSelectorList(const OptRow *r, const char *s, size_t n,
   bool withK = r->kind == OPT_OVERRIDES;
   size_t start = 0;
   while (start <= n) {
-    size_t end = start;
-    while (end < n && s[end] != ',')
-      ++end;
+    size_t end = itemEnd(s, start, n, ',');
+    if (end > n)
+      return fail(err, esz, "%s: unterminated quote in '%.*s'", r->name, (int)n, s);
     const char *item = s + start;
     size_t len = end - start, selLen = len;
     int64_t k = 0;
@@ -359,9 +393,12 @@ static int parseSelectorList(const OptRow *r, const char *s, size_t n,
                     (long long)r->hi);
     }
     ClustercSelector sel;
-    if (parseSelector(item, selLen, &sel))
+    const char *selText = item;
+    if (selLen && isQuote(item[0]))
+      selText = unquote(item, &selLen);
+    if (parseSelector(selText, selLen, &sel))
       return fail(err, esz, "bad layer selector '%.*s' (expected a glob, #N "
-                  "or #N..M)", (int)selLen, item);
+                  "or #N..M)", (int)selLen, selText);
     sel.k = (unsigned)k;
     ClustercSelector *grown = realloc(*list, (*count + 1) * sizeof *grown);
     if (!grown) {
@@ -379,6 +416,8 @@ static int parseSelectorList(const OptRow *r, const char *s, size_t n,
 static int apply(const OptRow *r, void *o, const char *val, size_t vl,
                  char *err, size_t esz) {
   void *field = fieldOf(o, r);
+  if (val && r->kind != OPT_SELECTORS && r->kind != OPT_OVERRIDES)
+    val = unquote(val, &vl);
   const char *shown = val ? val : "";
   switch (r->kind) {
   case OPT_INT: {
@@ -452,10 +491,27 @@ static int optParse(const OptTable *const *tables, void *const *objs, size_t n,
     size_t vl = 0;
     if (i < len && text[i] == '=') {
       size_t vb = ++i;
-      while (i < len && !isspace((unsigned char)text[i]))
-        ++i;
-      val = text + vb;
-      vl = i - vb;
+      if (i < len && text[i] == '{') {
+        /* {...}: up to the matching brace (quotes inside kept). */
+        int depth = 0;
+        for (; i < len; i = isQuote(text[i]) ? skipQuoted(text, i, len) : i + 1) {
+          depth += text[i] == '{';
+          if (text[i] == '}' && !--depth)
+            break;
+        }
+        if (i >= len)
+          return fail(err, esz, "%.*s: unterminated '{' in the value", (int)kl, text + kb);
+        val = text + vb + 1;
+        vl = i++ - vb - 1;
+      } else {
+        while (i < len && !isspace((unsigned char)text[i]))
+          i = isQuote(text[i]) ? skipQuoted(text, i, len) : i + 1;
+        if (i > len)
+          return fail(err, esz, "%.*s: unterminated quote in the value", (int)kl,
+                      text + kb);
+        val = text + vb;
+        vl = i - vb;
+      }
     }
     const OptRow *row = NULL;
     void *obj = NULL;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "capi-ext.h"
+#include "mlir-c/Diagnostics.h"
 #include "weights.h"
 
 static bool selectorMatches(const ClustercSelector *s, const char *name,
@@ -66,6 +67,61 @@ unsigned weightsSelectK(const ClustercClusterWeightsOptions *o, const ConstInfo 
         *why = "skipped by layers=";
     }
   return k;
+}
+
+/* "a, b, c, ..." of the first names, into buf. */
+static void someNames(const char *const *names, int n, char *buf, size_t size) {
+  size_t at = 0;
+  buf[0] = 0;
+  for (int i = 0; i < n && at + 1 < size; ++i) {
+    int w = snprintf(buf + at, size - at, i == 0 ? "%s" : i < 8 ? ", %s" : ", ...",
+                     names[i]);
+    at += w > 0 ? (size_t)w : 0;
+    if (i == 8)
+      break;
+  }
+}
+
+static bool checkList(const char *pass, const char *option, const ClustercSelector *sel,
+                      size_t numSel, const char *const *names, int n, int numNames,
+                      bool allow, MlirLocation loc) {
+  bool ok = true;
+  for (size_t s = 0; s < numSel; ++s) {
+    bool hit = false;
+    for (int i = 0; i < numNames && !hit; ++i) /* forced constants have no index */
+      hit = selectorMatches(&sel[s], names[i], i < n ? i : -1, n);
+    if (hit)
+      continue;
+    char what[256], list[512], msg[1024];
+    if (sel[s].glob)
+      snprintf(what, sizeof what, "'%s'", sel[s].glob);
+    else if (sel[s].lo == sel[s].hi)
+      snprintf(what, sizeof what, "#%lld", (long long)sel[s].lo);
+    else
+      snprintf(what, sizeof what, "#%lld..%lld", (long long)sel[s].lo,
+               (long long)sel[s].hi);
+    someNames(names, n, list, sizeof list);
+    snprintf(msg, sizeof msg, "%s: the %s= selector %s matches no weight (the %d "
+             "weights: %s)%s", pass, option, what, n, n ? list : "none",
+             allow ? "" : "; allow-empty-selection makes this a warning");
+    if (allow) {
+      clustercEmitWarning(loc, msg);
+    } else {
+      mlirEmitError(loc, msg);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+bool weightsCheckSelectors(const char *pass, const ClustercClusterWeightsOptions *o,
+                           const char *const *names, int n, int numNames,
+                           MlirLocation loc) {
+  bool allow = o->allow_empty_selection;
+  bool a = checkList(pass, "only", o->only, o->num_only, names, n, numNames, allow, loc);
+  bool b = checkList(pass, "layers", o->layers, o->num_layers, names, n, numNames, allow,
+                     loc);
+  return a && b;
 }
 
 char *weightsLayerName(const ConstInfo *ci, int index) {

@@ -135,6 +135,14 @@ bool weightsForced(const ClustercClusterWeightsOptions *o, const ConstInfo *ci,
  * for the others. False when out of memory. */
 bool weightsNumber(MlirOperation root, const ConstInfo *const *items, size_t n,
                    int *index);
+/* Every selector of only= and layers= must match one of the n weights
+ * (names[i] is weight index i) or, by name, one of the constants force=
+ * takes (names[n..numNames)): one that matches none is an error at loc
+ * (false), or a warning with allow-empty-selection (a typo in a layer name
+ * used to select nothing, silently). */
+bool weightsCheckSelectors(const char *pass, const ClustercClusterWeightsOptions *o,
+                           const char *const *names, int n, int numNames,
+                           MlirLocation loc);
 /* Layer name: the constant's NameLoc, a global's symbol, the consumer's
  * NameLoc, or file:line:col (else weight#index). New string, caller frees;
  * NULL when out of memory. */

@@ -9,7 +9,9 @@
  *      kmeans1d, which is already optimal).
  *   3. Centroids sorted, -0 made +0, duplicates removed (a collapsed pair
  *      would otherwise leave a centroid no weight can reach), zero added
- *      back for sparsity.
+ *      back for sparsity. A zero centroid is -0 when every zero of w is
+ *      -0 (so a lossless table decodes -0 bit for bit; with both zeros in
+ *      w, one centroid serves both and it is +0).
  *   4. idx, if wanted, is the exact assignment (clusterrt_assign_f32) over
  *      the final table, so a zero weight maps to the zero centroid, and a
  *      tiny non-zero weight may too when zero is its nearest centroid.
@@ -19,6 +21,7 @@
  */
 #include "internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +98,16 @@ clusterrt_status clusterrt_cluster_f32(const float *w, size_t n,
       c[pos] = 0.0f;
       kc++;
     }
+  }
+  if (kc > 0) { /* the sign of a zero centroid: see 3. above */
+    size_t negz = 0, posz = 0;
+    for (size_t i = 0; i < n; i++)
+      if (w[i] == 0.0f) {
+        negz += signbit(w[i]) != 0;
+        posz += signbit(w[i]) == 0;
+      }
+    for (size_t i = 0; negz && !posz && i < kc; i++)
+      if (c[i] == 0.0f) c[i] = -0.0f;
   }
   *k_out = kc;
   if (idx) return clusterrt_assign_f32(w, n, c, kc, f, idx);

@@ -153,8 +153,13 @@ typedef struct Cmp {
   size_t checked, bad;
 } Cmp;
 
+/* NaN-safe: a NaN or infinite gradient, reference or difference is an
+ * infinite error, never a pass (fmax drops NaN, and `s > 0` was false for it, so a
+ * NaN gradient used to compare as error 0). */
 static double relErr(double a, double b, double floor) {
   double d = fabs(a - b), s = fmax(fmax(fabs(a), fabs(b)), floor);
+  if (!isfinite(a) || !isfinite(b) || !isfinite(d))
+    return INFINITY;
   return s > 0 ? d / s : 0;
 }
 

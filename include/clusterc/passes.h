@@ -138,6 +138,7 @@ typedef struct ClustercClusterWeightsOptions {
   size_t num_op_types;
   int force;               /* only= also takes float constants that are not
                             * weights (biases, anything else) */
+  int allow_empty_selection; /* a selector matching nothing: warning, not error */
 } ClustercClusterWeightsOptions;
 
 void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);

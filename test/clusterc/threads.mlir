@@ -16,15 +16,15 @@
 // RUN: cmp %t/cnn1.mlir %t/cnn3.mlir
 // The cases below (`// -----`), one at a time: the weights a, b, c of the
 // first, the bad weights nan.* of the second.
-// RUN: %split_input_file %s clusterc --threads=1 --decode=fold --init=kmeans1d --min-elements=0 --only=a,b,c > %t/fold1.mlir
-// RUN: %split_input_file %s clusterc --pass-options='threads=3 decode=fold init=kmeans1d min-elements=0 only=a,b,c' > %t/fold3.mlir
+// RUN: %split_input_file %s clusterc --threads=1 --decode=fold --init=kmeans1d --min-elements=0 --only=a,b,c --allow-empty-selection > %t/fold1.mlir
+// RUN: %split_input_file %s clusterc --pass-options='threads=3 decode=fold init=kmeans1d min-elements=0 only=a,b,c allow-empty-selection' > %t/fold3.mlir
 // RUN: cmp %t/fold1.mlir %t/fold3.mlir
-// RUN: %split_input_file %s clusterc --threads=1 --decode=runtime --clusters=300 --min-elements=0 --only=a,b,c > %t/rt1.mlir
-// RUN: %split_input_file %s clusterc --threads=3 --decode=runtime --clusters=300 --min-elements=0 --only=a,b,c > %t/rt3.mlir
+// RUN: %split_input_file %s clusterc --threads=1 --decode=runtime --clusters=300 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/rt1.mlir
+// RUN: %split_input_file %s clusterc --threads=3 --decode=runtime --clusters=300 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/rt3.mlir
 // RUN: cmp %t/rt1.mlir %t/rt3.mlir
 // More threads than weights, and the pass option in a pipeline's text:
-// RUN: %split_input_file %s clusterc --threads=64 --min-elements=0 --only=a,b,c > %t/many.mlir
-// RUN: %split_input_file %s clusterc --threads=1 --min-elements=0 --only=a,b,c > %t/one.mlir
+// RUN: %split_input_file %s clusterc --threads=64 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/many.mlir
+// RUN: %split_input_file %s clusterc --threads=1 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/one.mlir
 // RUN: cmp %t/one.mlir %t/many.mlir
 //
 // The first bad weight in walk order is the one diagnosed, although the

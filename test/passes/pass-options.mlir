@@ -42,8 +42,9 @@
 //
 // Items apply in order, a later one wins, and both passes' options mix in
 // one text: here the second function= names the model and only= keeps the
-// weight out of clustering, so it is a plain parameter.
-// RUN: clusterc --emit=train-mlir --pass-options='function=nope min-elements=1 clusters=2 function=model only=#1 mode=ste' %s | FileCheck %s --check-prefix=MIX
+// weight out of clustering, so it is a plain parameter (#1 matches no
+// weight: allow-empty-selection makes that a warning).
+// RUN: clusterc --emit=train-mlir --pass-options='function=nope min-elements=1 clusters=2 function=model only=#1 allow-empty-selection mode=ste' %s | FileCheck %s --check-prefix=MIX
 // MIX: func.func @model_train_step(
 // MIX-SAME: clusterc.arguments = ["input:arg0", "labels:labels", "param:fc.weight"]
 

@@ -8,7 +8,7 @@
 // RUN: clusterc --min-elements=0 --clusters=2 -o /dev/null --report=json=- --op-type=linalg.matmul %s | FileCheck %s --check-prefix=OPTYPE
 // RUN: clusterc --min-elements=0 --clusters=2 -o /dev/null --report=json=- --op-type='linalg.conv_*,linalg.matmul' %s | FileCheck %s --check-prefix=OPTYPE2
 // RUN: clusterc --min-elements=0 --clusters=2 -o /dev/null --report=json=- --only='b*' --force %s | FileCheck %s --check-prefix=FORCE
-// RUN: clusterc --min-elements=0 --clusters=2 -o /dev/null --report=json=- --only='b*' %s | FileCheck %s --check-prefix=NOFORCE
+// RUN: clusterc --min-elements=0 --clusters=2 -o /dev/null --report=json=- --only='b*' --allow-empty-selection %s 2>&1 | FileCheck %s --check-prefix=NOFORCE
 // RUN: clusterc --min-elements=0 --clusters=2 -o %t.mlir --only='b*' --force %s
 // RUN: FileCheck %s --check-prefix=FORCEIR < %t.mlir
 
@@ -58,6 +58,7 @@ func.func @forward(%x: tensor<1x1x4x4xf32>) -> tensor<1x2xf32> {
 
 // FORCE: "name": "fc2.weight", {{.*}} "clustered": false,
 // FORCE: {"index": null, "name": "bias1", "consumer": "{{.*}}", "role": "bias", {{.*}} "clustered": true, "k_requested": 2, "k": 2,
+// NOFORCE: warning: cluster-weights: the only= selector 'b*' matches no weight
 // NOFORCE: {"index": null, "name": "bias1", {{.*}} "clustered": false, {{.*}} "reason": "bias"}
 
 // FORCEIR: #[[B:loc[0-9]+]] = loc("bias1")

@@ -5,9 +5,10 @@
  *
  * Reads an MLIR model, runs cluster-weights, writes the clustered module and
  * optionally a per-layer report. Diagnostics are `file:line:col: error: ...`
- * on stderr; exit 1 on bad input, 2 on bad usage. Output is written to a
- * temporary file beside the target and renamed into place, so an error or an
- * interrupt never leaves a partial file.
+ * on stderr; exit 1 on bad input, 2 on bad usage. The outputs are one
+ * transaction (support/output.h): written to temporaries and renamed into
+ * place together, so an error or an interrupt never leaves a partial file
+ * nor some outputs without the others.
  */
 #define _XOPEN_SOURCE 700 /* POSIX 2008 with sigaltstack */
 #include <errno.h>
@@ -34,11 +35,8 @@
 #include "output.h"
 #include "report.h"
 
-/* The checks that need every flag: run before any work. */
-static bool samePath(const char *x, const char *y) {
-  return x && y && !strcmp(x, y) && strcmp(x, "/dev/null");
-}
-
+/* The checks that need every flag: run before any work (the outputs'
+ * paths are checked as they are opened, support/output.h). */
 /* Returns -1 when the flags go together, else the exit status. */
 static int checkArgs(const ClusterArgs *a) {
   const Command *cmd = &clustercCommands[0];
@@ -55,18 +53,6 @@ static int checkArgs(const ClusterArgs *a) {
                            "combine with --emit=train-mlir");
   if (a->palettes && !a->exportOnnx)
     return flagsUsageError(cmd, "--palettes goes with --export-onnx");
-  if (samePath(a->exportOnnx, a->output) || samePath(a->exportOnnx, a->input) ||
-      samePath(a->exportOnnx, a->reportJson) || samePath(a->exportOnnx, a->cg.header))
-    return flagsUsageError(cmd, "--export-onnx and another file both are '%s'",
-                           a->exportOnnx);
-  /* Two outputs on one path: the second would replace the first. */
-  if (samePath(a->reportJson, a->output))
-    return flagsUsageError(cmd, "the report and the output both go to '%s'", a->output);
-  if (samePath(a->cg.header, a->output))
-    return flagsUsageError(cmd, "the header and the output both go to '%s'", a->output);
-  if (samePath(a->reportJson, a->cg.header))
-    return flagsUsageError(cmd, "the report and the header both go to '%s'",
-                           a->reportJson);
   if (a->train && (a->report || a->reportJson))
     return flagsUsageError(cmd, "--report applies to clustering, not to --emit=train-mlir");
   if (a->train && (a->cg.o.emit != CLUSTERC_EMIT_MLIR || a->cg.header))
@@ -76,28 +62,6 @@ static int checkArgs(const ClusterArgs *a) {
   if (cgCheckFlags(&a->cg, cgErr, sizeof cgErr))
     return flagsUsageError(cmd, "%s", cgErr);
   return -1;
-}
-
-/* The outputs of a run: the model (out) and the ONNX export (x, or NULL). */
-static void abandonAll(Output *out, Output *x) {
-  outputAbandon(out);
-  if (x)
-    outputAbandon(x);
-}
-
-/* The export first (the rename that can fail for a reason of its own, on
- * another path), then the model; 0, or -1 after a message. */
-static int commitAll(Output *out, const char *outPath, Output *x, const char *xPath) {
-  if (x && outputCommit(x)) {
-    fprintf(stderr, "%s: error: cannot write output: %s\n", xPath, strerror(errno));
-    outputAbandon(out);
-    return -1;
-  }
-  if (outputCommit(out)) {
-    fprintf(stderr, "%s: error: cannot write output: %s\n", outPath, strerror(errno));
-    return -1;
-  }
-  return 0;
 }
 
 /* ---- Main ---------------------------------------------------------------- */
@@ -125,12 +89,6 @@ static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void onSignal(int sig) {
-  outputAbandonFromSignal();
-  signal(sig, SIG_DFL);
-  raise(sig);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -243,8 +201,7 @@ int clusterRun(void *args, char **argv) {
     clustercClusterTrainOptionsFree(&topts);
     return EXIT_USAGE;
   }
-  signal(SIGINT, onSignal);
-  signal(SIGTERM, onSignal);
+  outputCatchSignals(NULL);
 
   const char *displayName = driverDisplayName(a.input);
   DiagState ds = {displayName, 0};
@@ -255,27 +212,21 @@ int clusterRun(void *args, char **argv) {
   opts.report = reportAdd;
   opts.report_user = &report;
 
-  rc = EXIT_BAD_INPUT;
+  /* Open every output first: a bad path, or two outputs (or an output and
+   * the input) on one file, fail before the expensive work. */
+  const Command *cmd = &clustercCommands[0];
+  Output *out, *rout = NULL, *hout = NULL, *xout = NULL;
   OnnxExport *x = NULL;
-  /* Open the outputs first: a bad path fails before the expensive work.
-   * They are committed together, once everything has succeeded. */
-  Output out, xout;
-  if (outputOpen(&out, a.output)) {
-    fprintf(stderr, "%s: error: cannot write output: %s\n", a.output,
-            strerror(errno));
+  outputAddInput(a.input);
+  if ((rc = driverOpenOutput(cmd, &out, a.output, "output")) ||
+      (a.reportJson && (rc = driverOpenOutput(cmd, &rout, a.reportJson, "report"))) ||
+      (a.cg.header && (rc = driverOpenOutput(cmd, &hout, a.cg.header, "header"))) ||
+      (a.exportOnnx && (rc = driverOpenOutput(cmd, &xout, a.exportOnnx, "ONNX export"))))
     goto done;
-  }
+  rc = EXIT_BAD_INPUT;
   if (a.exportOnnx) {
-    if (outputOpen(&xout, a.exportOnnx)) {
-      fprintf(stderr, "%s: error: cannot write output: %s\n", a.exportOnnx,
-              strerror(errno));
-      outputAbandon(&out);
-      goto done;
-    }
     if (!(x = onnxExportCreate(reportAdd, &report))) {
       fprintf(stderr, "%s: error: out of memory\n", a.exportOnnx);
-      outputAbandon(&out);
-      outputAbandon(&xout);
       goto done;
     }
     opts.report = onnxExportCollect;
@@ -283,10 +234,8 @@ int clusterRun(void *args, char **argv) {
   }
   double t0 = now();
   MlirModule module = driverLoadModule(ctx, a.input, &ds);
-  if (mlirModuleIsNull(module)) {
-    abandonAll(&out, x ? &xout : NULL);
+  if (mlirModuleIsNull(module))
     goto done;
-  }
   double t1 = now();
   MlirPassManager pm = mlirPassManagerCreate(ctx);
   mlirPassManagerEnableVerifier(pm, true);
@@ -300,27 +249,26 @@ int clusterRun(void *args, char **argv) {
       fprintf(stderr, "%s: error: %s failed\n", displayName,
               a.train ? "generating the training step" : "clustering");
     mlirModuleDestroy(module);
-    abandonAll(&out, x ? &xout : NULL);
     goto done;
   }
-  if (x && onnxExportWrite(x, a.input, a.exportOnnx, a.palettes, &xout)) {
+  if (x && onnxExportWrite(x, a.input, a.exportOnnx, a.palettes, xout)) {
     mlirModuleDestroy(module);
-    abandonAll(&out, &xout);
     goto done;
   }
-  if (a.cg.o.emit != CLUSTERC_EMIT_MLIR || a.cg.header) {
-    if (cgRun(module, &a.cg, &out, displayName)) {
+  if (a.cg.o.emit != CLUSTERC_EMIT_MLIR || hout) {
+    if (cgRun(module, &a.cg, out, hout, displayName)) {
       mlirModuleDestroy(module);
-      abandonAll(&out, x ? &xout : NULL);
       goto done;
     }
   } else if (writeMain) {
-    driverPrintModule(module, outputWrite, &out);
+    driverPrintModule(module, outputWrite, out);
   }
   mlirModuleDestroy(module);
-  if (commitAll(&out, a.output, x ? &xout : NULL, a.exportOnnx))
+  if (rout)
+    reportWriteJson(&report, &opts, rout);
+  /* Every output, or none. */
+  if ((rc = driverCommitOutputs()))
     goto done;
-  rc = 0;
   size_t weights = 0;
   for (size_t i = 0; i < report.count; ++i)
     weights += report.rows[i].index >= 0;
@@ -335,12 +283,8 @@ int clusterRun(void *args, char **argv) {
             now() - t2);
   if (a.report)
     reportPrintTable(&report, &opts, stderr);
-  if (a.reportJson && reportWriteJson(&report, &opts, a.reportJson)) {
-    fprintf(stderr, "%s: error: cannot write report: %s\n", a.reportJson,
-            strerror(errno));
-    rc = EXIT_BAD_INPUT;
-  }
 done:
+  outputAbandonAll(); /* nothing left open after a commit */
   onnxExportFree(x);
   reportFree(&report);
   mlirContextDestroy(ctx);

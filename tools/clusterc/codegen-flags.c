@@ -3,7 +3,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "codegen-flags.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +32,12 @@ static void modelName(const char *displayName, char *buf, size_t size) {
     *dot = 0;
 }
 
-int cgRun(MlirModule module, const CgFlags *f, Output *out, const char *displayName) {
-  Output hout;
-  bool hopen = false;
-  int rc = -1;
-  /* The header text comes from the signatures before lowering; it is
-   * written last, once the main output is known to be complete. */
+int cgRun(MlirModule module, const CgFlags *f, Output *out, Output *hout,
+          const char *displayName) {
+  /* The header text comes from the signatures before lowering. */
   DriverBuffer header = {0};
-  if (f->header) {
+  int rc = -1;
+  if (hout) {
     char name[256], err[512];
     DriverText t = {err, sizeof err, 0};
     err[0] = 0;
@@ -48,44 +45,20 @@ int cgRun(MlirModule module, const CgFlags *f, Output *out, const char *displayN
     if (clustercCodegenHeader(module, name, driverBufferWrite, &header,
                               driverCollectMessage, &t)) {
       fprintf(stderr, "%s: error: %s\n", displayName, err);
-      return -1;
+      goto done;
     }
     if (header.failed) {
       fprintf(stderr, "%s: error: out of memory\n", displayName);
-      free(header.data);
-      return -1;
+      goto done;
     }
-    if (outputOpen(&hout, f->header)) {
-      fprintf(stderr, "%s: error: cannot write header: %s\n", f->header,
-              strerror(errno));
-      free(header.data);
-      return -1;
-    }
-    hopen = true;
   }
   if (clustercCodegenRun(module, &f->o, outputWrite, out, displayName,
                          driverPrintMessage, NULL))
     goto done;
-  if (hopen) {
-    /* The main output is committed by the driver after this; write it out
-     * now so that a full disk fails before the header appears. */
-    if (out->failed || fflush(out->f)) {
-      fprintf(stderr, "%s: error: cannot write output: %s\n", out->path,
-              strerror(errno ? errno : EIO));
-      goto done;
-    }
-    outputWrite(mlirStringRefCreate(header.data ? header.data : "", header.len), &hout);
-    hopen = false;
-    if (outputCommit(&hout)) {
-      fprintf(stderr, "%s: error: cannot write header: %s\n", f->header,
-              strerror(errno));
-      goto done;
-    }
-  }
+  if (hout)
+    outputWriteBytes(hout, header.data ? header.data : "", header.len);
   rc = 0;
 done:
-  if (hopen)
-    outputAbandon(&hout);
   free(header.data);
   return rc;
 }

@@ -24,8 +24,10 @@ void cgFlagsInit(CgFlags *f);
 /* Checks the target when the flags need one; 0, or -1 with a message in err. */
 int cgCheckFlags(const CgFlags *f, char *err, size_t errSize);
 
-/* Writes the header (if asked for) and the output of kind f->o.emit to out.
- * Returns 0, or -1 after messages on stderr. */
-int cgRun(MlirModule module, const CgFlags *f, Output *out, const char *displayName);
+/* Writes the output of kind f->o.emit to out and, when hout is not NULL,
+ * the header to hout (both committed by the caller). Returns 0, or -1
+ * after messages on stderr. */
+int cgRun(MlirModule module, const CgFlags *f, Output *out, Output *hout,
+          const char *displayName);
 
 #endif

@@ -258,7 +258,8 @@ static const FlagRow kTrainData[] = {
 /* In ClustercOptimizer's order. */
 static const char *const kOptimizerNames[] = {"sgd", "momentum", "adam", NULL};
 static const char *const kTrainClusterOptions[] = {"clusters", "init", "min-elements",
-                                                   "layers", "only", NULL};
+                                                   "layers", "only",
+                                                   "allow-empty-selection", NULL};
 
 static const FlagRow kTrainTraining[] = {
     {.name = "epochs", .kind = FLAG_INT, .lo = 0, .hi = 100000, .metavar = "N",

@@ -299,10 +299,13 @@ static int apply(FlagCtx *cx, const FlagRow *r, const char *text, const char *sh
     /* The pass's parser checks the value now, with the pass's messages
      * (cluster-train's reads both passes' options); the command parses the
      * whole text again with the pass it runs. */
-    char *item = malloc(strlen(r->name) + (text ? strlen(text) : 0) + 2);
+    char *item = malloc(strlen(r->name) + (text ? strlen(text) : 0) + 4);
     if (!item)
       return flagsUsageError(cmd, "out of memory");
-    sprintf(item, text ? "%s=%s" : "%s", r->name, text);
+    /* A value with spaces stays one value in the option text: braced, as
+     * MLIR's pass options ({...}; quotes inside keep a comma in a name). */
+    bool spaced = text && text[strcspn(text, " \t\n\r\f\v")];
+    sprintf(item, !text ? "%s" : spaced ? "%s={%s}" : "%s=%s", r->name, text);
     ClustercClusterTrainOptions check;
     clustercClusterTrainOptionsInit(&check);
     char err[512];

@@ -55,21 +55,19 @@ int importRun(void *args, char **argv) {
   o.namedTranspose = a->namedTranspose;
   if (a->funcName)
     o.funcName = a->funcName;
-  Output out;
-  if (outputOpen(&out, a->output)) {
-    fprintf(stderr, "%s: error: cannot write output: %s\n", a->output, strerror(errno));
-    return EXIT_BAD_INPUT;
-  }
+  Output *out;
+  outputAddInput(a->input);
+  int rc = driverOpenOutput(cmd, &out, a->output ? a->output : "-", "output");
+  if (rc)
+    return rc;
   char err[2048];
-  if (clustercOnnxImport(a->input, &o, outputWrite, &out, err, sizeof err)) {
+  if (clustercOnnxImport(a->input, &o, outputWrite, out, err, sizeof err)) {
     fprintf(stderr, "%s\n", err);
-    outputAbandon(&out);
+    outputAbandonAll();
     return EXIT_BAD_INPUT;
   }
-  if (outputCommit(&out)) {
-    fprintf(stderr, "%s: error: cannot write output: %s\n", a->output, strerror(errno));
-    return EXIT_BAD_INPUT;
-  }
+  if ((rc = driverCommitOutputs()))
+    return rc;
   return 0;
 }
 

@@ -167,63 +167,59 @@ static void jsonNumber(Output *out, double v) {
     jsonf(out, "null");
 }
 
-int reportWriteJson(const Report *r, const ClustercClusterWeightsOptions *o,
-                    const char *path) {
-  Output out;
-  if (outputOpen(&out, path))
-    return -1;
-  jsonf(&out, "{\n  \"options\": {\"clusters\": %u, \"init\": ", o->clusters);
-  jsonString(&out, clusterrt_init_name(o->init));
-  jsonf(&out, ", \"seed\": %llu, \"per_channel\": %s, \"preserve_sparsity\": %s},\n"
+void reportWriteJson(const Report *r, const ClustercClusterWeightsOptions *o,
+                     Output *out) {
+  jsonf(out, "{\n  \"options\": {\"clusters\": %u, \"init\": ", o->clusters);
+  jsonString(out, clusterrt_init_name(o->init));
+  jsonf(out, ", \"seed\": %llu, \"per_channel\": %s, \"preserve_sparsity\": %s},\n"
         "  \"layers\": [",
         (unsigned long long)o->seed, o->per_channel ? "true" : "false",
         o->preserve_sparsity ? "true" : "false");
   for (size_t i = 0; i < r->count; ++i) {
     const ClustercLayerReport *row = &r->rows[i];
-    jsonf(&out, "%s\n    {\"index\": ", i ? "," : "");
+    jsonf(out, "%s\n    {\"index\": ", i ? "," : "");
     if (row->index >= 0)
-      jsonf(&out, "%d", row->index);
+      jsonf(out, "%d", row->index);
     else
-      jsonf(&out, "null");
-    jsonf(&out, ", \"name\": ");
-    jsonString(&out, row->name);
-    jsonf(&out, ", \"consumer\": ");
-    jsonString(&out, row->consumer);
-    jsonf(&out, ", \"role\": ");
-    jsonString(&out, row->role);
-    jsonf(&out, ", \"dtype\": ");
-    jsonString(&out, row->dtype);
-    jsonf(&out, ", \"form\": ");
-    jsonString(&out, row->form);
-    jsonf(&out, ", \"shape\": [");
+      jsonf(out, "null");
+    jsonf(out, ", \"name\": ");
+    jsonString(out, row->name);
+    jsonf(out, ", \"consumer\": ");
+    jsonString(out, row->consumer);
+    jsonf(out, ", \"role\": ");
+    jsonString(out, row->role);
+    jsonf(out, ", \"dtype\": ");
+    jsonString(out, row->dtype);
+    jsonf(out, ", \"form\": ");
+    jsonString(out, row->form);
+    jsonf(out, ", \"shape\": [");
     for (intptr_t d = 0; d < row->rank; ++d)
-      jsonf(&out, "%s%lld", d ? ", " : "", (long long)row->shape[d]);
-    jsonf(&out, "], \"elements\": %llu, \"clustered\": %s",
+      jsonf(out, "%s%lld", d ? ", " : "", (long long)row->shape[d]);
+    jsonf(out, "], \"elements\": %llu, \"clustered\": %s",
           (unsigned long long)row->elements, row->clustered ? "true" : "false");
     if (row->clustered) {
-      jsonf(&out, ", \"k_requested\": %u, \"k\": %u, \"tables\": %u, \"init\": ",
+      jsonf(out, ", \"k_requested\": %u, \"k\": %u, \"tables\": %u, \"init\": ",
             row->k_requested, row->k, row->tables);
-      jsonString(&out, row->init);
-      jsonf(&out, ", \"bits\": %u, \"bytes_before\": %llu, \"bytes_after\": %llu, "
+      jsonString(out, row->init);
+      jsonf(out, ", \"bits\": %u, \"bytes_before\": %llu, \"bytes_after\": %llu, "
             "\"mse\": ", row->bits, (unsigned long long)row->bytes_before,
             (unsigned long long)row->bytes_after);
-      jsonNumber(&out, row->mse);
-      jsonf(&out, ", \"sqnr_db\": ");
-      jsonNumber(&out, row->sqnr_db);
+      jsonNumber(out, row->mse);
+      jsonf(out, ", \"sqnr_db\": ");
+      jsonNumber(out, row->sqnr_db);
     } else {
-      jsonf(&out, ", \"bytes_before\": %llu, \"bytes_after\": %llu, \"reason\": ",
+      jsonf(out, ", \"bytes_before\": %llu, \"bytes_after\": %llu, \"reason\": ",
             (unsigned long long)row->bytes_before, (unsigned long long)row->bytes_after);
-      jsonString(&out, row->reason);
+      jsonString(out, row->reason);
     }
-    jsonf(&out, "}");
+    jsonf(out, "}");
   }
   Totals t = totals(r);
-  jsonf(&out, "\n  ],\n  \"totals\": {\"weights\": %u, \"clustered\": %u, "
+  jsonf(out, "\n  ],\n  \"totals\": {\"weights\": %u, \"clustered\": %u, "
         "\"bytes_before\": %llu, \"bytes_after\": %llu, \"all_weight_bytes\": %llu, "
         "\"ratio\": ",
         t.weights, t.clustered, (unsigned long long)t.before,
         (unsigned long long)t.after, (unsigned long long)t.weightBefore);
-  jsonNumber(&out, t.after ? (double)t.before / (double)t.after : 1.0);
-  jsonf(&out, "}\n}\n");
-  return outputCommit(&out);
+  jsonNumber(out, t.after ? (double)t.before / (double)t.after : 1.0);
+  jsonf(out, "}\n}\n");
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "clusterc/passes.h"
+#include "output.h"
 
 typedef struct Report {
   ClustercLayerReport *rows; /* strings and shapes owned */
@@ -19,8 +20,8 @@ void reportFree(Report *r);
 void reportAdd(const ClustercLayerReport *row, void *user);
 void reportPrintTable(const Report *r, const ClustercClusterWeightsOptions *o,
                       FILE *f);
-/* Writes JSON to path ('-' = stdout), whole or not at all; 0 or -1. */
-int reportWriteJson(const Report *r, const ClustercClusterWeightsOptions *o,
-                    const char *path);
+/* Writes the report as JSON to out (committed by the caller). */
+void reportWriteJson(const Report *r, const ClustercClusterWeightsOptions *o,
+                     Output *out);
 
 #endif

@@ -37,17 +37,14 @@ static const char *dataPath(const char *dir, const char *base, char *buf, size_t
 }
 
 /* SIGINT/SIGTERM: during the training loop, finish the step and stop
- * cleanly (no output); at any other time remove the output's temporary
- * and die of the signal, as clusterc does. */
+ * cleanly (no output); at any other time (and for the other signals)
+ * remove the temporaries and die of the signal, as clusterc does. */
 static volatile sig_atomic_t interrupted, inLoop;
-static void onSignal(int sig) {
-  if (inLoop) {
-    interrupted = 1;
-    return;
-  }
-  outputAbandonFromSignal();
-  signal(sig, SIG_DFL);
-  raise(sig);
+static bool onSignal(int sig) {
+  if (!inLoop || (sig != SIGINT && sig != SIGTERM))
+    return false;
+  interrupted = 1;
+  return true;
 }
 
 /* clusterc train: the flags are parsed (commands.c). */
@@ -62,8 +59,7 @@ int trainRun(void *args, char **argv) {
   a.t.onMessage = driverPrintMessage;
   a.t.stop = &interrupted;
   a.t.inLoop = &inLoop;
-  signal(SIGINT, onSignal);
-  signal(SIGTERM, onSignal);
+  outputCatchSignals(onSignal);
   /* Options: the cluster-train pass gets both texts; check them now. */
   ClustercStatus st = clustercTrainOptionsCheck(&a.t);
   if (st)
@@ -79,25 +75,21 @@ int trainRun(void *args, char **argv) {
   DiagState ds = {name, 0};
   MlirContext ctx = driverCreateContext(&ds);
   MlirModule model = {NULL};
-  FILE *log = NULL;
-  Output out;
-  bool outOpen = false;
+  Output *out = NULL, *log = NULL, *rout = NULL;
   Report report;
   reportInit(&report);
-  rc = EXIT_BAD_INPUT;
-  /* Open the output first: a bad path fails before hours of training. */
-  if (a.output) {
-    if (outputOpen(&out, a.output)) {
-      fprintf(stderr, "%s: error: cannot write output: %s\n", a.output, strerror(errno));
-      goto done;
-    }
-    outOpen = true;
-  }
-  if (a.logPath && !(log = fopen(a.logPath, "w"))) {
-    fprintf(stderr, "%s: error: cannot write log: %s\n", a.logPath, strerror(errno));
+  /* Open the outputs first: a bad path, or an output on an input or on
+   * another output, fails before hours of training. */
+  const Command *cmd = &clustercCommands[1];
+  const char *inputs[] = {a.input, tri, trl, tei, tel};
+  for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; ++i)
+    outputAddInput(inputs[i]);
+  if ((a.output && (rc = driverOpenOutput(cmd, &out, a.output, "output"))) ||
+      (a.logPath && (rc = driverOpenOutput(cmd, &log, a.logPath, "log"))) ||
+      (a.reportJson && (rc = driverOpenOutput(cmd, &rout, a.reportJson, "report"))))
     goto done;
-  }
-  a.t.userData = log; /* LOG messages go there */
+  rc = EXIT_BAD_INPUT;
+  a.t.userData = log ? outputFile(log) : NULL; /* LOG messages go there */
   if (clustercDatasetLoad(&train, tri, trl, driverPrintMessage, NULL) ||
       clustercDatasetLoad(&test, tei, tel, driverPrintMessage, NULL))
     goto done;
@@ -128,15 +120,8 @@ int trainRun(void *args, char **argv) {
     rc = st == CLUSTERC_USAGE ? EXIT_USAGE : EXIT_BAD_INPUT;
     goto done;
   }
-  rc = 0;
-  if (outOpen) {
-    driverPrintModule(model, outputWrite, &out);
-    outOpen = false;
-    if (outputCommit(&out)) {
-      fprintf(stderr, "%s: error: cannot write output: %s\n", a.output, strerror(errno));
-      rc = EXIT_BAD_INPUT;
-    }
-  }
+  if (out)
+    driverPrintModule(model, outputWrite, out);
   ClustercClusterTrainOptions to;
   clustercClusterTrainOptionsInit(&to);
   char err[512];
@@ -144,32 +129,29 @@ int trainRun(void *args, char **argv) {
   clustercClusterTrainOptionsParse(&to, tt, strlen(tt), err, sizeof err);
   bool clustered = to.mode != CLUSTERC_TRAIN_FLOAT;
   clustercClusterTrainOptionsFree(&to);
-  if (!rc && clustered && (a.report || a.reportJson)) {
+  ClustercClusterWeightsOptions co;
+  clustercClusterWeightsOptionsInit(&co);
+  if (clustered && (a.report || rout)) {
     /* The report's header shows the options cluster-weights ran with. */
-    ClustercClusterWeightsOptions co;
-    clustercClusterWeightsOptionsInit(&co);
     char *text = a.clusterText ? strdup(a.clusterText) : NULL;
     if (driverAppendOption(&text, "init=kmeans1d") == 0)
       clustercClusterWeightsOptionsParse(&co, text, strlen(text), err, sizeof err);
     free(text);
-    if (a.report)
-      reportPrintTable(&report, &co, stderr);
-    if (a.reportJson && reportWriteJson(&report, &co, a.reportJson)) {
-      fprintf(stderr, "%s: error: cannot write report: %s\n", a.reportJson, strerror(errno));
-      rc = EXIT_BAD_INPUT;
-    }
-    clustercClusterWeightsOptionsFree(&co);
   }
+  if (rout)
+    reportWriteJson(&report, &co, rout);
+  /* The model, the log and the report: all of them, or none. */
+  rc = driverCommitOutputs();
+  if (!rc && clustered && a.report)
+    reportPrintTable(&report, &co, stderr);
+  clustercClusterWeightsOptionsFree(&co);
 done:
-  if (outOpen)
-    outputAbandon(&out);
+  outputAbandonAll();
   reportFree(&report);
   if (!mlirModuleIsNull(model))
     mlirModuleDestroy(model);
   mlirContextDestroy(ctx);
   clustercDatasetFree(&train);
   clustercDatasetFree(&test);
-  if (log)
-    fclose(log);
   return rc;
 }
