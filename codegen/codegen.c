@@ -64,18 +64,31 @@
  * alias the inputs, keeps LLVM from holding accumulators in registers (the
  * tosa CNN ran 2x slower). The copy is of the outputs only.
  *
+ * int8 TFLite-style TOSA: tosa.rescale becomes tosa.apply_scale inside
+ * linalg bodies, which tosa-to-arith lowers only with include-apply-rescale
+ * (to 64-bit multiplies: exact, as the TOSA reference computes).
+ *
+ * bf16 arithmetic is done in f32 and each result rounded back
+ * (arith-emulate-unsupported-floats), and the f32 <-> bf16 conversions are
+ * expanded into integer ops (arith-expand include-bf16): otherwise LLVM
+ * calls libgcc's __truncsfbf2, which Debian 12's libgcc (GCC 12) lacks.
+ * The rounding is to nearest even, as __truncsfbf2's.
+ *
  * Math functions LLVM has no intrinsic for (tanh, erf, atan, ...) are left
  * by the first convert-to-llvm and become libm calls (convert-math-to-libm
  * first would also turn exp, sqrt, fma, ... into calls). */
 static const char defaultPipeline[] =
     "builtin.module("
-    "func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor),"
+    "func.func(tosa-to-linalg-named,tosa-to-linalg,"
+    "tosa-to-arith{include-apply-rescale},tosa-to-tensor),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS ","
     "buffer-deallocation-pipeline,"
     "func.func(convert-linalg-to-loops),"
     "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+    "arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},"
+    "arith-expand{include-bf16},"
     "finalize-memref-to-llvm,convert-to-llvm,"
     "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts)";
 

@@ -203,6 +203,31 @@ static MlirValue makeConst(IrBuilder *b, MlirOperation like, MlirAttribute v) {
   return irCreate1(b, buf, 0, NULL, mlirAttributeGetType(v), 1, &a);
 }
 
+/* clusterc's own output: its centroid tables, index buffers and folded
+ * weights carry `clusterc.palette = "centroids" | "indices" | "decoded"`,
+ * so that running the pass on its output leaves them alone (reported as
+ * CLUSTERC_ALREADY_CLUSTERED) instead of clustering them again. */
+#define OWN_ATTR "clusterc.palette"
+
+static void markOwn(MlirOperation op, const char *what) {
+  MlirContext ctx = mlirOperationGetContext(op);
+  mlirOperationSetDiscardableAttributeByName(op, irStr(OWN_ATTR),
+                                             mlirStringAttrGet(ctx, irStr(what)));
+}
+
+/* The mark of op, or NULL. */
+static const char *ownMark(MlirOperation op) {
+  MlirAttribute a = mlirOperationGetDiscardableAttributeByName(op, irStr(OWN_ATTR));
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsAString(a))
+    return NULL;
+  MlirStringRef v = mlirStringAttrGetValue(a);
+  static const char *const kinds[] = {"centroids", "indices", "decoded"};
+  for (int i = 0; i < 3; ++i)
+    if (v.length == strlen(kinds[i]) && !memcmp(v.data, kinds[i], v.length))
+      return kinds[i];
+  return "centroids"; /* another value: still clusterc's */
+}
+
 static MlirAttribute iteratorTypes(MlirContext ctx, intptr_t rank) {
   static const char par[] = "#linalg.iterator_type<parallel>";
   size_t len = 3 + (size_t)rank * (sizeof par + 1);
@@ -478,6 +503,8 @@ static MlirAttribute memrefGlobal(MlirContext ctx, MlirSymbolTable symtab,
                          mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), align));
   IrBuilder b = {ctx, anchor, {NULL}, loc};
   MlirOperation g = irCreate(&b, "memref.global", 0, NULL, 0, NULL, n, attrs);
+  if (!mlirAttributeIsNull(init))
+    markOwn(g, strcmp(suffix, "_idx") ? "centroids" : "indices");
   return mlirSymbolTableInsert(symtab, g);
 }
 
@@ -615,9 +642,11 @@ static bool rewriteFolded(const ConstInfo *ci, const void *enc, const char *name
     return false;
   if (ci->loads) {
     mlirOperationSetAttributeByName(ci->op, irStr(weightsValueAttrName(ci->op)), v);
+    markOwn(ci->op, "decoded");
     return true;
   }
   MlirValue w = makeConst(&b, ci->op, v);
+  markOwn(mlirOpResultGetOwner(w), "decoded");
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(ci->op, 0), w);
   mlirOperationDestroy(ci->op);
   return true;
@@ -637,6 +666,7 @@ static MlirAttribute makeGlobal(IrBuilder *b, MlirSymbolTable symtab,
       irNamed(b->ctx, "type", mlirTypeAttrGet(mlirAttributeGetType(v))),
       irNamed(b->ctx, "value", v)};
   MlirOperation g = irCreate(b, "ml_program.global", 0, NULL, 0, NULL, 4, attrs);
+  markOwn(g, strcmp(suffix, "_idx") ? "centroids" : "indices");
   return mlirSymbolTableInsert(symtab, g);
 }
 
@@ -721,6 +751,8 @@ static int rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
   }
   MlirValue table = makeConst(&b, ci->op, tv);
   MlirValue idx = makeConst(&b, ci->op, iv);
+  markOwn(mlirOpResultGetOwner(table), "centroids");
+  markOwn(mlirOpResultGetOwner(idx), "indices");
   MlirValue w = buildDecode(&b, ci, cl, axis, table, idx);
   if (mlirValueIsNull(w))
     return RW_OOM;
@@ -857,7 +889,8 @@ typedef struct Job {
   const ConstInfo *ci;
   bool work;             /* handed to jobRun (set by jobPrepare, then fixed) */
   JobState state;        /* read after the job is done (see Pool) */
-  int index;             /* weight index in walk order, -1 if not a weight */
+  int index;             /* weight index in execution order, -1 if not a weight */
+  const char *own;       /* clusterc's own output: ownMark, else NULL */
   char *name;            /* owned */
   char consumer[128];
   ClustercLayerReport r; /* points into name, consumer and ci */
@@ -912,7 +945,9 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
   const char *why = "";
   ClustercLayerReport *r = &j->r;
   bool forced = weightsForced(o, ci, j->name);
-  if (ci->role == ROLE_BIAS && !forced)
+  if ((j->own = ownMark(ci->op)))
+    r->reason = CLUSTERC_ALREADY_CLUSTERED;
+  else if (ci->role == ROLE_BIAS && !forced)
     r->reason = "bias";
   else if (ci->role == ROLE_OTHER && !forced)
     r->reason = "not a weight of a compute op";
@@ -1040,7 +1075,11 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
   switch (j->state) {
   case JOB_SKIP: {
     bool isFloat = weightsIsFloat(ci->elem);
-    if (o->report && (ci->role != ROLE_OTHER || (isFloat && ci->elements >= o->min_elements)))
+    /* Of clusterc's own output, one row per weight (not its indices). */
+    bool shown = j->own ? strcmp(j->own, "indices") != 0
+                        : ci->role != ROLE_OTHER ||
+                              (isFloat && ci->elements >= o->min_elements);
+    if (o->report && shown)
       o->report(&j->r, o->report_user);
     return true;
   }

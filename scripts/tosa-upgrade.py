@@ -508,7 +508,8 @@ class Upgrader:
         raise UpgradeError("tosa.%s: op not supported by tosa-upgrade (no known 1.0 conversion)" % op.name)
 
     def op_const(self, op):
-        a = self.attrs_of(op, ("value",))
+        # clusterc.palette: clusterc's mark on its own tables and indices, kept.
+        a = self.attrs_of(op, ("value", "clusterc.palette"))
         if "value" not in a or op.operands or len(op.results) != 1 or len(op.out_types) != 1:
             raise UpgradeError("tosa.const: expected one result and a 'value' attribute")
         if op.in_types not in (None, []):
@@ -516,8 +517,9 @@ class Upgrader:
         value = a["value"]
         ty = op.out_types[0]
         self.consts[op.results[0]] = (value, ty)
-        return ['%s%s = "tosa.const"() <{values = %s}> : () -> %s%s'
-                % (op.indent, op.results[0], value, ty, op.loc)]
+        mark = " {clusterc.palette = %s}" % a["clusterc.palette"] if "clusterc.palette" in a else ""
+        return ['%s%s = "tosa.const"() <{values = %s}>%s : () -> %s%s'
+                % (op.indent, op.results[0], value, mark, ty, op.loc)]
 
     def conv_zps(self, op, lines, a, in_elt, w_elt):
         q = {"input_zp": 0, "weight_zp": 0}

@@ -70,6 +70,11 @@ extern "C" {
  * @clusterc_decode_weights()`, which fills the decoded-weight buffers. */
 #define CLUSTERC_DECODE_INIT "clusterc_decode_weights"
 
+/* The reason of the report rows of clusterc's own output (the centroid
+ * tables and folded weights of an earlier run, marked with the attribute
+ * `clusterc.palette`): running the pass again leaves them as they are. */
+#define CLUSTERC_ALREADY_CLUSTERED "already clustered by clusterc"
+
 /* One row of the report: a weight clustered, or a constant left alone. */
 typedef struct ClustercLayerReport {
   int index;               /* weight index in walk order; -1 if not a weight */

@@ -330,8 +330,8 @@ static void testRunClusterWeights(void) {
   clustercClusterWeightsOptionsFree(&o);
   // The weight constant is gone: no 2-D literal anywhere in the module.
   // CHECK:     func.func @forward
-  // CHECK-DAG: %[[T:.*]] = arith.constant dense<[-1.000000e+00, 1.000000e+00]> : tensor<2xf32>
-  // CHECK-DAG: %[[I:.*]] = arith.constant dense<57> : tensor<1xi8>
+  // CHECK-DAG: %[[T:.*]] = arith.constant {clusterc.palette = "centroids"} dense<[-1.000000e+00, 1.000000e+00]> : tensor<2xf32>
+  // CHECK-DAG: %[[I:.*]] = arith.constant {clusterc.palette = "indices"} dense<57> : tensor<1xi8>
   // CHECK-NOT: dense<{{\[\[}}
   // CHECK:     %[[W:.*]] = linalg.generic
   // CHECK:       tensor.extract %[[I]]
@@ -350,7 +350,7 @@ static void testRunClusterWeights(void) {
   free(text);
   runOnModule(ctx, kModel, p);
   // CHECK:     func.func @forward
-  // CHECK:     arith.constant dense<{{\[\[}}1.000000e+00, -1.000000e+00], [-1.000000e+00, 1.000000e+00], [1.000000e+00, 1.000000e+00], [-1.000000e+00, -1.000000e+00]]> : tensor<4x2xf32>
+  // CHECK:     arith.constant {clusterc.palette = "decoded"} dense<{{\[\[}}1.000000e+00, -1.000000e+00], [-1.000000e+00, 1.000000e+00], [1.000000e+00, 1.000000e+00], [-1.000000e+00, -1.000000e+00]]> : tensor<4x2xf32>
   // CHECK-NOT: linalg.generic
   // CHECK:     return
 

@@ -7,8 +7,8 @@
 // 0b00111001 = 57. The index buffer stays a dense_resource blob.
 
 // CHECK-LABEL: func.func @linear
-// CHECK-DAG:   %[[T:.*]] = arith.constant dense<[-1.000000e+00, 1.000000e+00]> : tensor<2xf32>
-// CHECK-DAG:   %[[I:.*]] = arith.constant dense_resource<[[BLOB:fc.weight_idx[_0-9]*]]> : tensor<1xi8>
+// CHECK-DAG:   %[[T:.*]] = arith.constant {clusterc.palette = "centroids"} dense<[-1.000000e+00, 1.000000e+00]> : tensor<2xf32>
+// CHECK-DAG:   %[[I:.*]] = arith.constant {clusterc.palette = "indices"} dense_resource<[[BLOB:fc.weight_idx[_0-9]*]]> : tensor<1xi8>
 // CHECK:       %[[W:.*]] = linalg.generic
 // CHECK:       linalg.transpose ins(%[[W]] : tensor<2x4xf32>)
 // CHECK:       dialect_resources

@@ -26,24 +26,24 @@
 
 // a.weight feeds linalg.matmul as B [K=8, N=16]: output channels are axis 1.
 // PC-LABEL: func.func @model
-// PC: %[[T:.*]] = arith.constant dense<{{.*}}> : tensor<16x4xf32>
+// PC: %[[T:.*]] = arith.constant {clusterc.palette = "centroids"} dense<{{.*}}> : tensor<16x4xf32>
 // PC: linalg.generic
 // PC: linalg.index 1 : index
 // PC: tensor.extract %[[T]][%{{.*}}, %{{.*}}] : tensor<16x4xf32>
 // PC1-LABEL: func.func @model
-// PC1: arith.constant dense<{{.*}}> : tensor<16x4xf32>
+// PC1: arith.constant {clusterc.palette = "centroids"} dense<{{.*}}> : tensor<16x4xf32>
 
 // SPARSE-LABEL: func.func @model
-// SPARSE: arith.constant dense<[{{.*}}0.000000e+00{{.*}}]> : tensor<4xf32>
+// SPARSE: arith.constant {clusterc.palette = "centroids"} dense<[{{.*}}0.000000e+00{{.*}}]> : tensor<4xf32>
 // Every third weight of c is zero and stays exactly zero:
 // SPARSEFOLD-LABEL: func.func @model
-// SPARSEFOLD: arith.constant dense<"0x00000000{{([0-9A-F]{16})}}00000000{{([0-9A-F]{16})}}00000000{{([0-9A-F]{16})}}00000000
+// SPARSEFOLD: arith.constant {clusterc.palette = "decoded"} dense<"0x00000000{{([0-9A-F]{16})}}00000000{{([0-9A-F]{16})}}00000000{{([0-9A-F]{16})}}00000000
 
 // F16-LABEL: func.func @model
-// F16: %[[T:.*]] = arith.constant dense<[{{.*}}]> : tensor<4xf16>
+// F16: %[[T:.*]] = arith.constant {clusterc.palette = "centroids"} dense<[{{.*}}]> : tensor<4xf16>
 // F16: tensor.extract %[[T]][%{{.*}}] : tensor<4xf16>
 // BF16-LABEL: func.func @model
-// BF16: arith.constant dense<[{{.*}}]> : tensor<4xbf16>
+// BF16: arith.constant {clusterc.palette = "centroids"} dense<[{{.*}}]> : tensor<4xbf16>
 
 // LOSSLESS: a.weight {{.*}} f32 {{ *}}124 {{ *}}8 {{.*}} 0 {{ *}}inf
 

@@ -62,7 +62,7 @@ func.func @forward(%x: tensor<1x1x4x4xf32>) -> tensor<1x2xf32> {
 // NOFORCE: {"index": null, "name": "bias1", {{.*}} "clustered": false, {{.*}} "reason": "bias"}
 
 // FORCEIR: #[[B:loc[0-9]+]] = loc("bias1")
-// FORCEIR: arith.constant dense<[0.145833328, 5.000000e-01]> : tensor<2xf32> loc(#[[B]])
-// FORCEIR: arith.constant dense<1> : tensor<1xi8> loc(#[[B]])
+// FORCEIR: arith.constant {clusterc.palette = "centroids"} dense<[0.145833328, 5.000000e-01]> : tensor<2xf32> loc(#[[B]])
+// FORCEIR: arith.constant {clusterc.palette = "indices"} dense<1> : tensor<1xi8> loc(#[[B]])
 // FORCEIR: %[[D:.*]] = linalg.generic
 // FORCEIR: tensor.expand_shape %[[D]] {{\[\[}}0, 1]] output_shape [1, 4] : tensor<4xf32> into tensor<1x4xf32>

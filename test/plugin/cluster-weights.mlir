@@ -24,8 +24,8 @@
 // RUN:   --pass-pipeline='builtin.module(cluster-weights{clusters=16})' | %mlir_opt --verify-each | FileCheck %s --check-prefix=REPARSE
 
 // OPTS-LABEL: func.func @mlp
-// OPTS:       %[[T:.*]] = arith.constant dense<[{{.*}}]> : tensor<2xf32>
-// OPTS:       %[[I:.*]] = arith.constant dense<[{{.*}}]> : tensor<16xi8>
+// OPTS:       %[[T:.*]] = arith.constant {clusterc.palette = "centroids"} dense<[{{.*}}]> : tensor<2xf32>
+// OPTS:       %[[I:.*]] = arith.constant {clusterc.palette = "indices"} dense<[{{.*}}]> : tensor<16xi8>
 // OPTS:       %[[W1:.*]] = linalg.generic
 // OPTS:         tensor.extract %[[I]]
 // OPTS:         tensor.extract %[[T]]

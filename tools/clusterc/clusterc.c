@@ -269,10 +269,16 @@ int clusterRun(void *args, char **argv) {
   /* Every output, or none. */
   if ((rc = driverCommitOutputs()))
     goto done;
-  size_t weights = 0;
-  for (size_t i = 0; i < report.count; ++i)
+  size_t weights = 0, own = 0, clustered = 0;
+  for (size_t i = 0; i < report.count; ++i) {
     weights += report.rows[i].index >= 0;
-  if (!a.train && !weights)
+    own += !strcmp(report.rows[i].reason, CLUSTERC_ALREADY_CLUSTERED);
+    clustered += report.rows[i].clustered != 0;
+  }
+  if (!a.train && own && !clustered)
+    fprintf(stderr, "%s: note: already clustered by clusterc (%zu weight%s); left as "
+            "it is\n", displayName, own, own == 1 ? "" : "s");
+  else if (!a.train && !weights)
     fprintf(stderr, "%s: warning: no weights to cluster (clusterc clusters the "
             "weight constants of conv, matmul and fully-connected ops: tosa.const, "
             "arith.constant or ml_program.global; weights passed as function "

@@ -32,9 +32,17 @@ def main():
             idx = np.load(os.path.join(pal, w["indices"]))
             got = numpy_helper.to_array(ib[name])
             assert list(got.shape) == w["shape"] == list(idx.shape), name
-            assert c.shape == (w["k"],) and idx.max() < w["k"], name
-            assert np.array_equal(got, c[idx]), "%s is not centroids[indices]" % name
-            assert len(np.unique(got)) <= w["k"]
+            assert idx.max() < w["k"], name
+            if w["tables"] == 1:
+                assert c.shape == (w["k"],), name
+                assert np.array_equal(got, c[idx]), "%s is not centroids[indices]" % name
+                assert len(np.unique(got)) <= w["k"]
+            else:  # one table per slice along axis
+                ax = w["axis"]
+                assert c.shape == (w["tables"], w["k"]) and got.shape[ax] == w["tables"], name
+                for o in range(w["tables"]):
+                    assert np.array_equal(np.take(got, o, axis=ax), c[o][np.take(idx, o, axis=ax)]), \
+                        "%s slice %d is not centroids[indices]" % (name, o)
         else:
             assert t.SerializeToString() == ib[name].SerializeToString(), "%s changed" % name
     for field in ("node", "input", "output", "value_info"):

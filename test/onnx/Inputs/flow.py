@@ -4,7 +4,7 @@
   flow.py weights MODEL.onnx REPORT.json
       every FLOAT initializer that is the weight of a Conv, Gemm or MatMul
       node (input 1) is clustered in clusterc's JSON report; prints how
-      many and their share of the model's parameters
+      many, their share of the model's parameters and the report's ratio
   flow.py run NAME SIZE CLUSTERED.onnx HARNESS.out [--rtol R]
       onnx.checker accepts CLUSTERED.onnx; torchvision's NAME, built as
       scripts/export-torchvision.py builds it, with every initializer of
@@ -33,13 +33,14 @@ def weights(a):
             t = inits[n.input[1]]
             if t.data_type == onnx.TensorProto.FLOAT:
                 want[t.name] = int(np.prod(t.dims))
-    rows = {r["name"]: r for r in json.load(open(a.report))["layers"]}
+    report = json.load(open(a.report))
+    rows = {r["name"]: r for r in report["layers"]}
     missing = [w for w in want if not rows.get(w, {}).get("clustered")]
     if missing:
         sys.exit("not clustered: %s" % ", ".join(missing))
     total = sum(int(np.prod(t.dims)) for t in inits.values() if t.data_type == onnx.TensorProto.FLOAT)
-    print("all %d conv/FC weights clustered: %.2f%% of the parameters" %
-          (len(want), 100.0 * sum(want.values()) / total))
+    print("all %d conv/FC weights clustered: %.2f%% of the parameters, %.2fx smaller" %
+          (len(want), 100.0 * sum(want.values()) / total, report["totals"]["ratio"]))
 
 
 def lcg_input(shape):
