@@ -278,6 +278,7 @@ typedef struct Trainable {
   float *c;        /* initial centroids (k) */
   int index;       /* weight index in walk order, or -1 */
   bool wide;       /* u16 indices */
+  bool frozen;     /* kept constant: freeze= or a batch-norm statistic */
 } Trainable;
 
 typedef struct Work {
@@ -357,6 +358,13 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     if (!(t->name = weightsLayerName(&t->ci, t->index)))
       return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
     MlirLocation loc = mlirOperationGetLocation(t->ci.op);
+    /* Frozen parameters stay constants of the step (no argument, no
+     * gradient), whatever their element type. */
+    if (weightsSelectorsMatch(o->freeze, o->num_freeze, t->name, t->index, count) ||
+        (!o->train_bn_stats && t->ci.role == ROLE_BIAS && weightsIsBatchNormStat(&t->ci))) {
+      t->frozen = true;
+      continue;
+    }
     if (t->ci.elem != ELEM_F32) {
       ok = failf(w, loc, "cluster-train: '%s' is %s; training supports f32 "
                  "parameters", t->name, weightsElemName(t->ci.elem));
@@ -887,6 +895,15 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
                                   mlirArrayAttrGet(ctx, nArgNames, argNames));
   mlirOperationSetAttributeByName(fn, irStr("clusterc.results"),
                                   mlirArrayAttrGet(ctx, nRes, resNames));
+  /* The frozen parameters, by name, for the host's messages (reuses
+   * argNames: its entries are attached above). */
+  intptr_t nFrozen = 0;
+  for (size_t i = 0; i < w->n; ++i)
+    if (w->t[i].frozen && nFrozen < (intptr_t)cap)
+      argNames[nFrozen++] = mlirStringAttrGet(ctx, irStr(w->t[i].name));
+  if (nFrozen)
+    mlirOperationSetAttributeByName(fn, irStr("clusterc.frozen"),
+                                    mlirArrayAttrGet(ctx, nFrozen, argNames));
   (void)module;
   *stepOut = fn;
 out:

@@ -558,6 +558,30 @@ static char *joinOptions(const char *x, const char *y) {
   return t;
 }
 
+static int parseAll(const TrainArgs *a, ClustercClusterTrainOptions *to, char *err,
+                    size_t errSize);
+
+/* Frozen weights were not trained and keep their float values: appends
+ * `layers=SEL:skip` for each freeze selector (the last match wins), so the
+ * clustering of the output leaves them as training did. 0, or -1 when out
+ * of memory. */
+static int skipFrozen(ClustercClusterWeightsOptions *co, const ClustercClusterTrainOptions *to) {
+  if (!to->num_freeze)
+    return 0;
+  ClustercSelector *l = realloc(co->layers, sizeof *l * (co->num_layers + to->num_freeze));
+  if (!l)
+    return -1;
+  co->layers = l;
+  for (size_t i = 0; i < to->num_freeze; ++i) {
+    ClustercSelector sel = to->freeze[i];
+    sel.k = 0;
+    if (sel.glob && !(sel.glob = strdup(sel.glob)))
+      return -1;
+    l[co->num_layers++] = sel;
+  }
+  return 0;
+}
+
 /* Writes the trained values into `module`, then runs cluster-weights
  * (unless float) with the same selection and K. */
 static ClustercStatus writeBack(Session *s, const TrainArgs *a, MlirModule module,
@@ -567,31 +591,26 @@ static ClustercStatus writeBack(Session *s, const TrainArgs *a, MlirModule modul
   size_t n;
   bool ok = finalValues(s, &names, &vals, &n);
   ClustercClusterTrainOptions to;
-  clustercClusterTrainOptionsInit(&to);
   char err[512];
-  const char *tt = a->trainOptions ? a->trainOptions : "";
-  clustercClusterTrainOptionsParse(&to, tt, strlen(tt), err, sizeof err);
+  ok = !parseAll(a, &to, err, sizeof err) && ok; /* checked before: out of memory */
   int rc = ok ? clustercSetTrainedValues(mlirModuleGetOperation(module), to.function, n,
                                          (const char *const *)names,
                                          (const float *const *)vals, err, sizeof err)
               : 0;
-  clustercClusterTrainOptionsFree(&to);
   for (size_t i = 0; i < n; ++i) {
     free(names ? names[i] : NULL);
     free(vals ? vals[i] : NULL);
   }
   free(names);
   free(vals);
-  if (!ok) {
-    ERR(a, "clusterc train: error: computing the final weights failed\n");
-    return CLUSTERC_ERROR;
+  if (!ok || rc || !clustered) {
+    if (!ok)
+      ERR(a, "clusterc train: error: computing the final weights failed\n");
+    else if (rc)
+      ERR(a, "%s: error: %s\n", name, err);
+    clustercClusterTrainOptionsFree(&to);
+    return ok && !rc ? CLUSTERC_OK : CLUSTERC_ERROR;
   }
-  if (rc) {
-    ERR(a, "%s: error: %s\n", name, err);
-    return CLUSTERC_ERROR;
-  }
-  if (!clustered)
-    return CLUSTERC_OK;
   ClustercClusterWeightsOptions co;
   clustercClusterWeightsOptionsInit(&co);
   /* The same selection and K; the exact 1-D k-means finds the <= K
@@ -601,9 +620,17 @@ static ClustercStatus writeBack(Session *s, const TrainArgs *a, MlirModule modul
     ERR(a, "clusterc train: error: %s\n", text ? err : "out of memory");
     free(text);
     clustercClusterWeightsOptionsFree(&co);
+    clustercClusterTrainOptionsFree(&to);
     return CLUSTERC_USAGE;
   }
   free(text);
+  if (skipFrozen(&co, &to)) {
+    ERR(a, "clusterc train: error: out of memory\n");
+    clustercClusterTrainOptionsFree(&to);
+    clustercClusterWeightsOptionsFree(&co);
+    return CLUSTERC_ERROR;
+  }
+  clustercClusterTrainOptionsFree(&to);
   co.report = a->report;
   co.report_user = a->reportUserData;
   ClustercStatus status = CLUSTERC_OK;
@@ -794,9 +821,9 @@ ClustercStatus clustercTrain(MlirModule model, const ClustercTrainOptions *a,
   int threads = a->threads < s.lanes ? a->threads : s.lanes;
   if (!a->quiet)
     MSG(a, CLUSTERC_MESSAGE_INFO, "clusterc train: %s, mode %s, %zu training and %zu test "
-        "samples, batch %d (%d x %d), %d thread%s, compiled in %.1fs\n", name, modeName,
-        train->n, test->n, s.B * s.micro, s.micro, s.B, threads, threads == 1 ? "" : "s",
-        now() - tc);
+        "samples, batch %d (%d x %d), %d thread%s, %d frozen parameter%s, compiled in "
+        "%.1fs\n", name, modeName, train->n, test->n, s.B * s.micro, s.micro, s.B, threads,
+        threads == 1 ? "" : "s", s.sig.nFrozen, s.sig.nFrozen == 1 ? "" : "s", now() - tc);
   EvalResult er = {0, 0, true};
   double trainStart = now();
   rc = runEpochs(&s, a, train, test, modeName, &er, &trainStart);
