@@ -1,7 +1,8 @@
 /*
  * Gradient rules of the tensor ops the differentiated IR keeps: reshapes
  * swap (expand_shape <-> collapse_shape), extract_slice and insert_slice
- * swap into zeros, pad becomes the slice of its interior, cast casts back.
+ * swap into zeros, pad (static or dynamic) becomes the slice of its
+ * interior, cast casts back.
  * tensor.empty and constants are never active and need no rule.
  */
 #include "autodiff-rules.h"
@@ -96,27 +97,53 @@ static bool ruleInsertSlice(Ad *ad, MlirOperation op, MlirValue g) {
   return true;
 }
 
+/* The padding value a tensor.pad yields (its region's tensor.yield). */
+static MlirValue padValue(MlirOperation op) {
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+  MlirOperation y = mlirBlockIsNull(body) ? (MlirOperation){NULL} : mlirBlockGetTerminator(body);
+  return mlirOperationIsNull(y) || mlirOperationGetNumOperands(y) != 1
+             ? (MlirValue){NULL} : mlirOperationGetOperand(y, 0);
+}
+
+/* adj(src) += g[low : low + size(src)]: the slice of the interior. Static
+ * and dynamic padding alike: the dynamic low values (tensor.pad's operands
+ * after the source, low before high) become the slice's dynamic offsets,
+ * and a dynamic dimension of the source a tensor.dim size. */
 static bool rulePad(Ad *ad, MlirOperation op, MlirValue g) {
-  if (mlirOperationGetNumOperands(op) != 1)
-    return adFail(ad, mlirOperationGetLocation(op),
-                "cannot differentiate tensor.pad with dynamic padding");
   MlirValue src = mlirOperationGetOperand(op, 0);
+  MlirValue pv = padValue(op);
+  if (!mlirValueIsNull(pv) && vmHas(&ad->active, pv))
+    return adFail(ad, mlirOperationGetLocation(op),
+                  "cannot differentiate tensor.pad with a trained padding value");
   MlirType st = mlirValueGetType(src);
   intptr_t rank = mlirShapedTypeGetRank(st);
   MlirAttribute low = adAttr(op, "static_low");
   int64_t offs[IR_MAX_RANK], sizes[IR_MAX_RANK], strides[IR_MAX_RANK];
+  MlirValue dyn[2 * IR_MAX_RANK + 1];
+  intptr_t nOff = 0, nSize = 0, nextLow = 1;
+  dyn[0] = g;
   for (intptr_t i = 0; i < rank; ++i) { /* rank checked by the driver */
     offs[i] = mlirDenseI64ArrayGetElement(low, i);
-    sizes[i] = mlirShapedTypeGetDimSize(st, i);
+    if (mlirShapedTypeIsDynamicSize(offs[i]))
+      dyn[1 + nOff++] = mlirOperationGetOperand(op, nextLow++);
     strides[i] = 1;
   }
-  int32_t seg[4] = {1, 0, 0, 0};
+  for (intptr_t i = 0; i < rank; ++i) {
+    sizes[i] = mlirShapedTypeGetDimSize(st, i);
+    if (mlirShapedTypeIsDynamicSize(sizes[i])) {
+      MlirValue ops[2] = {src, irConstIndex(&ad->b, i)};
+      dyn[1 + nOff + nSize++] =
+          irCreate1(&ad->b, "tensor.dim", 2, ops, mlirIndexTypeGet(ad->ctx), 0, NULL);
+    }
+  }
+  int32_t seg[4] = {1, (int32_t)nOff, (int32_t)nSize, 0};
   MlirNamedAttribute a[4] = {
       irNamed(ad->ctx, "static_offsets", i64Array(ad->ctx, rank, offs)),
       irNamed(ad->ctx, "static_sizes", i64Array(ad->ctx, rank, sizes)),
       irNamed(ad->ctx, "static_strides", i64Array(ad->ctx, rank, strides)),
       irNamed(ad->ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ad->ctx, 4, seg))};
-  return adAccumulate(ad, src, irCreate1(&ad->b, "tensor.extract_slice", 1, &g, st, 4, a));
+  return adAccumulate(ad, src, irCreate1(&ad->b, "tensor.extract_slice", 1 + nOff + nSize,
+                                         dyn, st, 4, a));
 }
 
 static bool ruleCast(Ad *ad, MlirOperation op, MlirValue g) {
