@@ -56,6 +56,7 @@
 #include "mlir-c/Dialect/Func.h"
 #include "mlir-c/Dialect/Linalg.h"
 #include "mlir-c/Dialect/Math.h"
+#include "mlir-c/Dialect/SCF.h"
 #include "mlir-c/Dialect/Tensor.h"
 #include "options.h"
 #include "weights.h"
@@ -1122,14 +1123,15 @@ MlirPass clustercCreateClusterTrainPass(const ClustercClusterTrainOptions *o) {
     free(p);
     return (MlirPass){NULL};
   }
-  MlirDialectHandle deps[5] = {
+  /* scf: the scatter-add of a tensor.extract's gradient is a loop nest. */
+  MlirDialectHandle deps[6] = {
       mlirGetDialectHandle__arith__(), mlirGetDialectHandle__linalg__(),
       mlirGetDialectHandle__tensor__(), mlirGetDialectHandle__func__(),
-      mlirGetDialectHandle__math__()};
+      mlirGetDialectHandle__math__(), mlirGetDialectHandle__scf__()};
   MlirExternalPassCallbacks cb = {ctConstruct, ctDestruct, NULL, ctClone, ctRun};
   return mlirCreateExternalPass(
       ctTypeId, irStr("ClusterTrain"), irStr("cluster-train"),
       irStr("Generate the clustering-aware (STE) training step of a model by "
             "reverse-mode differentiation"),
-      irStr("builtin.module"), 5, deps, cb, p);
+      irStr("builtin.module"), 6, deps, cb, p);
 }
