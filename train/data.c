@@ -342,6 +342,8 @@ static int load(ClustercDataset *d, const char *images, const char *labels, cons
   bool isFloat = lb.elem == E_F32 || lb.elem == E_F64;
   if ((size_t)lb.shape[0] != d->n)
     rc = dataFail(m, labels, "%lld labels for %zu samples in %s", (long long)lb.shape[0], d->n, images);
+  else if (isFloat && lb.count == 0)
+    rc = dataFail(m, labels, "float labels with no values per sample");
   else if (isFloat) { /* regression targets, [N, ...] */
     d->targetSize = lb.count / d->n;
     if (!(d->targets = malloc(sizeof *d->targets * (lb.count ? lb.count : 1))))
