@@ -797,6 +797,25 @@ static int parseAll(const TrainArgs *a, ClustercClusterTrainOptions *to, char *e
   return rc;
 }
 
+/* The data transform's preconditions: 0, or -1 with the reason in err. */
+static int transformCheck(const ClustercDataTransform *t, char *err, size_t size) {
+  const char *why = NULL;
+  if (t->pad < 0)
+    why = "the padding is negative";
+  else if (t->inputH < 0 || t->inputW < 0 || (!t->inputH != !t->inputW))
+    why = "the input size needs a positive height and width";
+  else if (t->resize != CLUSTERC_RESIZE_BILINEAR && t->resize != CLUSTERC_RESIZE_NEAREST)
+    why = "unknown resize method";
+  else if (t->numNormalize < 0 || t->numNormalize > CLUSTERC_MAX_NORMALIZE)
+    why = "the number of normalisation pairs is out of range";
+  for (int i = 0; !why && i < t->numNormalize; ++i)
+    if (!(t->std[i] > 0) || !isfinite(t->mean[i]) || !isfinite(t->std[i]))
+      why = "a normalisation std is not positive, or a value is not finite";
+  if (why)
+    snprintf(err, size, "data transform: %s", why);
+  return why ? -1 : 0;
+}
+
 ClustercStatus clustercTrainOptionsCheck(const ClustercTrainOptions *a) {
   ClustercClusterTrainOptions to;
   char err[512];
@@ -807,6 +826,9 @@ ClustercStatus clustercTrainOptionsCheck(const ClustercTrainOptions *a) {
   } else if (to.cluster.per_channel || to.cluster.preserve_sparsity) {
     ERR(a, "clusterc train: error: %s is not supported in training\n",
         to.cluster.per_channel ? "--per-channel" : "--preserve-sparsity");
+    rc = CLUSTERC_USAGE;
+  } else if (transformCheck(&a->transform, err, sizeof err)) {
+    ERR(a, "clusterc train: error: %s\n", err);
     rc = CLUSTERC_USAGE;
   }
   clustercClusterTrainOptionsFree(&to);
