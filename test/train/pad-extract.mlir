@@ -126,3 +126,22 @@ func.func @adaptive_pool(%x: tensor<2x2x5x5xf32>) -> tensor<2x3xf32> {
   %y = linalg.matmul ins(%f, %w : tensor<2x8xf32>, tensor<8x3xf32>) outs(%z2 : tensor<2x3xf32>) -> tensor<2x3xf32>
   return %y : tensor<2x3xf32>
 }
+
+// extract_slice and insert_slice with dynamic offsets (SSA values).
+// RUN: clusterc gradcheck --function=slice_dynamic %s | FileCheck %s
+func.func @slice_dynamic(%x: tensor<2x3xf32>) -> tensor<2x5xf32> {
+  %zero = arith.constant 0.0 : f32
+  %w = arith.constant dense<[[0.31, -0.52, 0.13, 0.44], [-0.25, 0.61, -0.37, 0.08], [0.57, 0.22, -0.46, -0.19]]> : tensor<3x4xf32> loc("fc1.weight")
+  %w2 = arith.constant dense<[[0.12, -0.3, 0.25, 0.4, 0.1], [-0.2, -0.35, 0.22, 0.05, 0.18], [-0.27, 0.33, 0.07, 0.29, -0.41]]> : tensor<3x5xf32> loc("fc2.weight")
+  %e = tensor.empty() : tensor<2x4xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %m = linalg.matmul ins(%x, %w : tensor<2x3xf32>, tensor<3x4xf32>) outs(%z : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %e2 = tensor.empty() : tensor<2x5xf32>
+  %z2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<2x5xf32>) -> tensor<2x5xf32>
+  %m2 = linalg.matmul ins(%x, %w2 : tensor<2x3xf32>, tensor<3x5xf32>) outs(%z2 : tensor<2x5xf32>) -> tensor<2x5xf32>
+  %o = arith.constant 1 : index
+  %o2 = arith.constant 2 : index
+  %s = tensor.extract_slice %m[0, %o] [2, 3] [1, 1] : tensor<2x4xf32> to tensor<2x3xf32>
+  %r = tensor.insert_slice %s into %m2[0, %o2] [2, 3] [1, 1] : tensor<2x3xf32> into tensor<2x5xf32>
+  return %r : tensor<2x5xf32>
+}
