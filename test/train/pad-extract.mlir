@@ -145,3 +145,30 @@ func.func @slice_dynamic(%x: tensor<2x3xf32>) -> tensor<2x5xf32> {
   %r = tensor.insert_slice %s into %m2[0, %o2] [2, 3] [1, 1] : tensor<2x3xf32> into tensor<2x5xf32>
   return %r : tensor<2x5xf32>
 }
+
+// An embedding (a table read at indices computed from the input): its
+// gradient is the same scatter-add, in float and STE (the table is a
+// clustered weight).
+// RUN: clusterc gradcheck --function=embedding %s | FileCheck %s
+// RUN: clusterc gradcheck --function=embedding --mode=ste --clusters=4 --min-elements=1 %s | FileCheck %s
+func.func @embedding(%x: tensor<2x3xf32>) -> tensor<2x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %w = arith.constant dense<[[0.31, -0.52, 0.13, 0.44], [-0.25, 0.61, -0.37, 0.08], [0.57, 0.22, -0.46, -0.19], [0.12, -0.3, 0.25, 0.4], [0.1, -0.2, -0.35, 0.22], [0.05, 0.18, -0.27, 0.33]]> : tensor<6x4xf32> loc("embed.weight")
+  %e = tensor.empty() : tensor<2x4xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(b, t, d) -> (b, t)>, affine_map<(b, t, d) -> (b, d)>], iterator_types = ["parallel", "reduction", "parallel"]} ins(%x : tensor<2x3xf32>) outs(%z : tensor<2x4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %d = linalg.index 2 : index
+    %scale = arith.constant 5.9 : f32
+    %c5 = arith.constant 5 : index
+    %abs = math.absf %a : f32
+    %sa = arith.mulf %abs, %scale : f32
+    %i = arith.fptosi %sa : f32 to i32
+    %ix0 = arith.index_cast %i : i32 to index
+    %ix = arith.minui %ix0, %c5 : index
+    %v = tensor.extract %w[%ix, %d] : tensor<6x4xf32>
+    %r = arith.addf %acc, %v : f32
+    linalg.yield %r : f32
+  } -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
