@@ -69,7 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FZ_CHECK(d.rank >= 1 && d.rank <= 4, "sample rank %d", d.rank);
     FZ_CHECK((size_t)prod == d.sampleSize, "shape gives %lld values, sampleSize %zu",
              (long long)prod, d.sampleSize);
-    FZ_CHECK(noLabels || d.y || d.n == 0, "labels missing for %zu samples", d.n);
+    /* float labels are regression targets, integers classes */
+    FZ_CHECK(noLabels || d.y || d.targets || d.n == 0, "labels missing for %zu samples", d.n);
+    FZ_CHECK(!d.targets || d.targetSize >= 1 || d.n == 0, "empty targets");
     FZ_CHECK(d.n == 0 || d.x || d.u8, "no sample data for %zu samples", d.n);
     float *buf = malloc(sizeof(float) * (d.sampleSize ? d.sampleSize : 1));
     for (size_t i = 0; buf && i < d.n; i += 1 + d.n / 8)

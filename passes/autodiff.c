@@ -250,6 +250,27 @@ static MlirWalkResult findActiveCapture(MlirOperation op, void *user) {
   return MlirWalkResultAdvance;
 }
 
+/* Whether every use of an active value inside generic op is the tensor of
+ * a tensor.extract directly in its body. */
+static bool extractsOnly(Ad *ad, MlirOperation op) {
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+  for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(o);
+       o = mlirOperationGetNextInBlock(o)) {
+    if (mlirOperationGetNumRegions(o) > 0) {
+      CaptureCheck cc = {ad, o, false};
+      mlirOperationWalk(o, findActiveCapture, &cc, MlirWalkPreOrder);
+      if (cc.found || anyActiveOperand(ad, o))
+        return false;
+      continue;
+    }
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(o); ++i)
+      if (vmHas(&ad->active, mlirOperationGetOperand(o, i)) &&
+          !(i == 0 && adNameIs(o, "tensor.extract")))
+        return false;
+  }
+  return true;
+}
+
 bool adReverse(MlirBlock block, MlirOperation stop, MlirValue seed,
                MlirValue seedAdjoint, const MlirValue *params, size_t numParams,
                MlirValue *grads, AdError *err) {
@@ -293,14 +314,17 @@ bool adReverse(MlirBlock block, MlirOperation stop, MlirValue seed,
       mlirOperationWalk(op, findActiveCapture, &cc, MlirWalkPreOrder);
       act |= cc.found;
     } else if (adNameIs(op, "linalg.generic")) {
+      /* A trained tensor read in the body: by a tensor.extract directly in
+       * it (its gradient is a scatter-add, rules-linalg.c), else an error. */
       CaptureCheck cc = {&ad, op, false};
       mlirOperationWalk(op, findActiveCapture, &cc, MlirWalkPreOrder);
-      if (cc.found) {
+      if (cc.found && !extractsOnly(&ad, op)) {
         adFail(&ad, mlirOperationGetLocation(op),
-             "cannot differentiate a linalg.generic whose body reads a trained "
-             "tensor directly (tensor.extract)");
+             "cannot differentiate a linalg.generic whose body uses a trained "
+             "tensor other than by tensor.extract in its body");
         break;
       }
+      act |= cc.found;
     }
     if (act)
       for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
@@ -321,7 +345,9 @@ bool adReverse(MlirBlock block, MlirOperation stop, MlirValue seed,
       if (r == 0)
         g = a;
     }
-    if (!any || !anyActiveOperand(&ad, op))
+    /* Active ops have active results (an op reading a trained tensor in
+     * its body may have no active operand). */
+    if (!any || !vmHas(&ad.active, mlirOperationGetResult(op, 0)))
       continue;
     ad.b.loc = mlirOperationGetLocation(op);
     AdRuleFn rule = adFindRule(op);

@@ -56,6 +56,7 @@
 #include "mlir-c/Dialect/Func.h"
 #include "mlir-c/Dialect/Linalg.h"
 #include "mlir-c/Dialect/Math.h"
+#include "mlir-c/Dialect/SCF.h"
 #include "mlir-c/Dialect/Tensor.h"
 #include "options.h"
 #include "weights.h"
@@ -278,6 +279,7 @@ typedef struct Trainable {
   float *c;        /* initial centroids (k) */
   int index;       /* weight index in walk order, or -1 */
   bool wide;       /* u16 indices */
+  bool frozen;     /* kept constant: freeze= or a batch-norm statistic */
 } Trainable;
 
 typedef struct Work {
@@ -367,6 +369,13 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     if (!(t->name = weightsLayerName(&t->ci, t->index)))
       return failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
     MlirLocation loc = mlirOperationGetLocation(t->ci.op);
+    /* Frozen parameters stay constants of the step (no argument, no
+     * gradient), whatever their element type. */
+    if (weightsSelectorsMatch(o->freeze, o->num_freeze, t->name, t->index, count) ||
+        (!o->train_bn_stats && t->ci.role == ROLE_BIAS && weightsIsBatchNormStat(&t->ci))) {
+      t->frozen = true;
+      continue;
+    }
     if (t->ci.elem != ELEM_F32) {
       ok = failf(w, loc, "cluster-train: '%s' is %s; training supports f32 "
                  "parameters", t->name, weightsElemName(t->ci.elem));
@@ -910,6 +919,15 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
                                   mlirArrayAttrGet(ctx, nArgNames, argNames));
   mlirOperationSetAttributeByName(fn, irStr("clusterc.results"),
                                   mlirArrayAttrGet(ctx, nRes, resNames));
+  /* The frozen parameters, by name, for the host's messages (reuses
+   * argNames: its entries are attached above). */
+  intptr_t nFrozen = 0;
+  for (size_t i = 0; i < w->n; ++i)
+    if (w->t[i].frozen && nFrozen < (intptr_t)cap)
+      argNames[nFrozen++] = mlirStringAttrGet(ctx, irStr(w->t[i].name));
+  if (nFrozen)
+    mlirOperationSetAttributeByName(fn, irStr("clusterc.frozen"),
+                                    mlirArrayAttrGet(ctx, nFrozen, argNames));
   (void)module;
   *stepOut = fn;
 out:
@@ -1129,14 +1147,15 @@ MlirPass clustercCreateClusterTrainPass(const ClustercClusterTrainOptions *o) {
     free(p);
     return (MlirPass){NULL};
   }
-  MlirDialectHandle deps[5] = {
+  /* scf: the scatter-add of a tensor.extract's gradient is a loop nest. */
+  MlirDialectHandle deps[6] = {
       mlirGetDialectHandle__arith__(), mlirGetDialectHandle__linalg__(),
       mlirGetDialectHandle__tensor__(), mlirGetDialectHandle__func__(),
-      mlirGetDialectHandle__math__()};
+      mlirGetDialectHandle__math__(), mlirGetDialectHandle__scf__()};
   MlirExternalPassCallbacks cb = {ctConstruct, ctDestruct, NULL, ctClone, ctRun};
   return mlirCreateExternalPass(
       ctTypeId, irStr("ClusterTrain"), irStr("cluster-train"),
       irStr("Generate the clustering-aware (STE) training step of a model by "
             "reverse-mode differentiation"),
-      irStr("builtin.module"), 5, deps, cb, p);
+      irStr("builtin.module"), 6, deps, cb, p);
 }

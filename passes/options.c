@@ -33,6 +33,7 @@
 #define CW(f) FIELD(ClustercClusterWeightsOptions, f)
 #define CWLIST(f, n) LIST(ClustercClusterWeightsOptions, f, n)
 #define CT(f) FIELD(ClustercClusterTrainOptions, f)
+#define CTLIST(f, n) LIST(ClustercClusterTrainOptions, f, n)
 
 /* The names of clusterrt_init, in the runtime's order. */
 static const char *initName(int i) {
@@ -108,6 +109,13 @@ static const OptRow kTrainRows[] = {
      .help = "centroid gradient aggregation (default sum)"},
     {.name = "function", .kind = OPT_STRING, CT(function), .note = "a name",
      .metavar = "NAME", .help = "the model (default: forward, or the only one)"},
+    {.name = "freeze", .kind = OPT_SELECTORS, CTLIST(freeze, num_freeze),
+     .metavar = "SEL,...",
+     .help = "keep the matching parameters constant (selectors as only's: a "
+             "glob on the layer name or #N, #N..M)"},
+    {.name = "train-bn-stats", .kind = OPT_BOOL, CT(train_bn_stats),
+     .help = "train batch-norm running mean, variance and epsilon too "
+             "(default: frozen)"},
 };
 
 const OptTable optClusterWeights = {"cluster-weights", kWeightsRows,

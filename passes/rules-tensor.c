@@ -1,7 +1,9 @@
 /*
  * Gradient rules of the tensor ops the differentiated IR keeps: reshapes
  * swap (expand_shape <-> collapse_shape), extract_slice and insert_slice
- * swap into zeros, pad becomes the slice of its interior, cast casts back.
+ * (static or dynamic offsets, sizes, strides: the backward slice reuses
+ * the forward values) swap into zeros, pad (static or dynamic) becomes the
+ * slice of its interior, cast casts back.
  * tensor.empty and constants are never active and need no rule.
  */
 #include "autodiff-rules.h"
@@ -39,84 +41,139 @@ static MlirAttribute i64Array(MlirContext ctx, intptr_t n, const int64_t *v) {
   return mlirDenseI64ArrayGet(ctx, n, v);
 }
 
-/* The static offset/size/stride attributes of a slice op, with the
- * operandSegmentSizes of an extract_slice (1 operand) or insert_slice (2). */
-static void sliceAttrs(Ad *ad, MlirOperation op, bool insert, MlirNamedAttribute *a) {
-  static const int32_t extractSeg[4] = {1, 0, 0, 0}, insertSeg[5] = {1, 1, 0, 0, 0};
+/* The dynamic offsets, sizes and strides of a slice op (after its source,
+ * and its destination for insert_slice), and how many of each. */
+typedef struct SliceDyn {
+  MlirValue v[3 * IR_MAX_RANK];
+  int32_t n[3];
+  intptr_t total;
+} SliceDyn;
+
+static void sliceDyn(MlirOperation op, bool insert, SliceDyn *d) {
+  MlirAttribute seg = adAttr(op, "operandSegmentSizes");
+  intptr_t first = insert ? 2 : 1;
+  d->total = 0;
+  for (int k = 0; k < 3; ++k) {
+    d->n[k] = mlirDenseI32ArrayGetElement(seg, first + k);
+    d->total += d->n[k];
+  }
+  for (intptr_t i = 0; i < d->total; ++i) /* ranks checked by the driver */
+    d->v[i] = mlirOperationGetOperand(op, first + i);
+}
+
+/* The offset/size/stride attributes of a slice op (from op), with the
+ * operandSegmentSizes of an extract_slice (insert false) or insert_slice
+ * taking the dynamic values of d. */
+static void sliceAttrs(Ad *ad, MlirOperation op, bool insert, const SliceDyn *d,
+                       MlirNamedAttribute *a) {
+  int32_t seg[5] = {1, 1, 0, 0, 0};
+  int at = insert ? 2 : 1;
+  for (int k = 0; k < 3; ++k)
+    seg[at + k] = d->n[k];
   a[0] = irNamed(ad->ctx, "static_offsets", adAttr(op, "static_offsets"));
   a[1] = irNamed(ad->ctx, "static_sizes", adAttr(op, "static_sizes"));
   a[2] = irNamed(ad->ctx, "static_strides", adAttr(op, "static_strides"));
   a[3] = irNamed(ad->ctx, "operandSegmentSizes",
-                 insert ? mlirDenseI32ArrayGet(ad->ctx, 5, insertSeg)
-                        : mlirDenseI32ArrayGet(ad->ctx, 4, extractSeg));
+                 mlirDenseI32ArrayGet(ad->ctx, insert ? 5 : 4, seg));
+}
+
+/* A slice op on `src` (and `dest` for insert_slice) with d's dynamic
+ * values. */
+static MlirValue sliceOp(Ad *ad, MlirOperation like, bool insert, const SliceDyn *d,
+                         MlirValue src, MlirValue dest, MlirType type) {
+  MlirNamedAttribute a[4];
+  sliceAttrs(ad, like, insert, d, a);
+  MlirValue ops[3 * IR_MAX_RANK + 2];
+  intptr_t n = 0;
+  ops[n++] = src;
+  if (insert)
+    ops[n++] = dest;
+  for (intptr_t i = 0; i < d->total; ++i)
+    ops[n++] = d->v[i];
+  return irCreate1(&ad->b, insert ? "tensor.insert_slice" : "tensor.extract_slice", n, ops,
+                   type, 4, a);
 }
 
 static bool ruleExtractSlice(Ad *ad, MlirOperation op, MlirValue g) {
-  if (mlirOperationGetNumOperands(op) != 1)
-    return adFail(ad, mlirOperationGetLocation(op),
-                "cannot differentiate tensor.extract_slice with dynamic offsets");
   MlirValue src = mlirOperationGetOperand(op, 0);
-  MlirNamedAttribute ins[4], ext[4];
-  sliceAttrs(ad, op, true, ins);
-  sliceAttrs(ad, op, false, ext);
+  SliceDyn d;
+  sliceDyn(op, false, &d);
   /* insert_slice overwrites its window: add what the accumulator holds
    * there first. */
   MlirValue old = vmGet(&ad->adj, src);
   MlirValue dest = mlirValueIsNull(old) ? adZeros(ad, mlirValueGetType(src)) : old;
   if (!mlirValueIsNull(old))
-    g = adAddTensors(ad, g, irCreate1(&ad->b, "tensor.extract_slice", 1, &old,
-                                    mlirValueGetType(g), 4, ext));
-  MlirValue ops[2] = {g, dest};
-  MlirValue r = irCreate1(&ad->b, "tensor.insert_slice", 2, ops,
-                          mlirValueGetType(src), 4, ins);
+    g = adAddTensors(ad, g, sliceOp(ad, op, false, &d, old, old, mlirValueGetType(g)));
+  MlirValue r = sliceOp(ad, op, true, &d, g, dest, mlirValueGetType(src));
   if (!vmPut(&ad->adj, src, r))
     return adFail(ad, ad->b.loc, "out of memory");
   return true;
 }
 
 static bool ruleInsertSlice(Ad *ad, MlirOperation op, MlirValue g) {
-  if (mlirOperationGetNumOperands(op) != 2)
-    return adFail(ad, mlirOperationGetLocation(op),
-                "cannot differentiate tensor.insert_slice with dynamic offsets");
   MlirValue src = mlirOperationGetOperand(op, 0), dest = mlirOperationGetOperand(op, 1);
-  MlirNamedAttribute ins[4], ext[4];
-  sliceAttrs(ad, op, true, ins);
-  sliceAttrs(ad, op, false, ext);
+  SliceDyn d;
+  sliceDyn(op, true, &d);
   if (vmHas(&ad->active, src) &&
-      !adAccumulate(ad, src, irCreate1(&ad->b, "tensor.extract_slice", 1, &g,
-                                     mlirValueGetType(src), 4, ext)))
+      !adAccumulate(ad, src, sliceOp(ad, op, false, &d, g, g, mlirValueGetType(src))))
     return false;
   if (vmHas(&ad->active, dest)) {
     /* dest's adjoint: g with the overwritten window zeroed. */
-    MlirValue ops[2] = {adZeros(ad, mlirValueGetType(src)), g};
-    if (!adAccumulate(ad, dest, irCreate1(&ad->b, "tensor.insert_slice", 2, ops,
-                                        mlirValueGetType(dest), 4, ins)))
+    MlirValue r = sliceOp(ad, op, true, &d, adZeros(ad, mlirValueGetType(src)), g,
+                          mlirValueGetType(dest));
+    if (!adAccumulate(ad, dest, r))
       return false;
   }
   return true;
 }
 
+/* The padding value a tensor.pad yields (its region's tensor.yield). */
+static MlirValue padValue(MlirOperation op) {
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+  MlirOperation y = mlirBlockIsNull(body) ? (MlirOperation){NULL} : mlirBlockGetTerminator(body);
+  return mlirOperationIsNull(y) || mlirOperationGetNumOperands(y) != 1
+             ? (MlirValue){NULL} : mlirOperationGetOperand(y, 0);
+}
+
+/* adj(src) += g[low : low + size(src)]: the slice of the interior. Static
+ * and dynamic padding alike: the dynamic low values (tensor.pad's operands
+ * after the source, low before high) become the slice's dynamic offsets,
+ * and a dynamic dimension of the source a tensor.dim size. */
 static bool rulePad(Ad *ad, MlirOperation op, MlirValue g) {
-  if (mlirOperationGetNumOperands(op) != 1)
-    return adFail(ad, mlirOperationGetLocation(op),
-                "cannot differentiate tensor.pad with dynamic padding");
   MlirValue src = mlirOperationGetOperand(op, 0);
+  MlirValue pv = padValue(op);
+  if (!mlirValueIsNull(pv) && vmHas(&ad->active, pv))
+    return adFail(ad, mlirOperationGetLocation(op),
+                  "cannot differentiate tensor.pad with a trained padding value");
   MlirType st = mlirValueGetType(src);
   intptr_t rank = mlirShapedTypeGetRank(st);
   MlirAttribute low = adAttr(op, "static_low");
   int64_t offs[IR_MAX_RANK], sizes[IR_MAX_RANK], strides[IR_MAX_RANK];
+  MlirValue dyn[2 * IR_MAX_RANK + 1];
+  intptr_t nOff = 0, nSize = 0, nextLow = 1;
+  dyn[0] = g;
   for (intptr_t i = 0; i < rank; ++i) { /* rank checked by the driver */
     offs[i] = mlirDenseI64ArrayGetElement(low, i);
-    sizes[i] = mlirShapedTypeGetDimSize(st, i);
+    if (mlirShapedTypeIsDynamicSize(offs[i]))
+      dyn[1 + nOff++] = mlirOperationGetOperand(op, nextLow++);
     strides[i] = 1;
   }
-  int32_t seg[4] = {1, 0, 0, 0};
+  for (intptr_t i = 0; i < rank; ++i) {
+    sizes[i] = mlirShapedTypeGetDimSize(st, i);
+    if (mlirShapedTypeIsDynamicSize(sizes[i])) {
+      MlirValue ops[2] = {src, irConstIndex(&ad->b, i)};
+      dyn[1 + nOff + nSize++] =
+          irCreate1(&ad->b, "tensor.dim", 2, ops, mlirIndexTypeGet(ad->ctx), 0, NULL);
+    }
+  }
+  int32_t seg[4] = {1, (int32_t)nOff, (int32_t)nSize, 0};
   MlirNamedAttribute a[4] = {
       irNamed(ad->ctx, "static_offsets", i64Array(ad->ctx, rank, offs)),
       irNamed(ad->ctx, "static_sizes", i64Array(ad->ctx, rank, sizes)),
       irNamed(ad->ctx, "static_strides", i64Array(ad->ctx, rank, strides)),
       irNamed(ad->ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ad->ctx, 4, seg))};
-  return adAccumulate(ad, src, irCreate1(&ad->b, "tensor.extract_slice", 1, &g, st, 4, a));
+  return adAccumulate(ad, src, irCreate1(&ad->b, "tensor.extract_slice", 1 + nOff + nSize,
+                                         dyn, st, 4, a));
 }
 
 static bool ruleCast(Ad *ad, MlirOperation op, MlirValue g) {

@@ -20,7 +20,15 @@ static bool selectorMatches(const ClustercSelector *s, const char *name,
     return false;
   int64_t lo = s->lo < 0 ? s->lo + count : s->lo;
   int64_t hi = s->hi < 0 ? s->hi + count : s->hi;
-  return index >= lo && index <= hi;
+  return index >= 0 && index >= lo && index <= hi;
+}
+
+bool weightsSelectorsMatch(const ClustercSelector *s, size_t n, const char *name,
+                           int index, int count) {
+  for (size_t i = 0; i < n; ++i)
+    if (selectorMatches(&s[i], name, index, count))
+      return true;
+  return false;
 }
 
 bool weightsForced(const ClustercClusterWeightsOptions *o, const ConstInfo *ci,
@@ -51,10 +59,7 @@ unsigned weightsSelectK(const ClustercClusterWeightsOptions *o, const ConstInfo 
     }
   }
   if (o->num_only) {
-    bool any = false;
-    for (size_t i = 0; i < o->num_only && !any; ++i)
-      any = selectorMatches(&o->only[i], name, index, count);
-    if (!any) {
+    if (!weightsSelectorsMatch(o->only, o->num_only, name, index, count)) {
       *why = "not selected by only=";
       return 0;
     }

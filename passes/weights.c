@@ -454,3 +454,158 @@ float *weightsReadF32(const ConstInfo *ci, const char **why) {
     *why = "out of memory";
   return w;
 }
+
+/* ---- Batch-norm statistics ------------------------------------------------
+ *
+ * Inference-form batch normalisation, y = (x - mean) / sqrt(var + eps) *
+ * gamma + beta, reaches clusterc in two shapes: one linalg.generic with the
+ * whole formula in its body (clusterc's ONNX importer, torch-mlir's
+ * aten.batch_norm), or a chain of elementwise generics with the [C]
+ * constants expanded and broadcast in between (torch-mlir's decomposed
+ * form). Both are recognised on the scalar data flow, looking through
+ * whatever only moves a value: layout ops, a generic's operand and its
+ * block argument, linalg.yield and the generic's result, f32 casts, and a
+ * product with a scalar constant (torch's `alpha`):
+ *
+ *   var, eps  a constant reaching an addend of an addf whose sum reaches
+ *             sqrt or rsqrt;
+ *   mean      a constant reaching the subtrahend of a subf whose difference
+ *             reaches a mulf or divf by something computed from sqrt or
+ *             rsqrt.
+ *
+ * gamma and beta match neither: they stay trainable. Searches are bounded
+ * in depth (the chain of transparent steps) and in steps. */
+
+#define BN_DEPTH 12
+
+typedef struct BnSearch {
+  int steps;  /* left: the walk gives up (no match) when it runs out */
+  int target; /* 0: sqrt/rsqrt use; 1: a scaling by a sqrt-derived value */
+} BnSearch;
+
+static bool isSqrtOp(MlirOperation op) {
+  MlirStringRef n = opName(op);
+  return strEq(n, "math.sqrt") || strEq(n, "math.rsqrt");
+}
+
+static bool isScalarConst(MlirValue v) {
+  return mlirValueIsAOpResult(v) && strEq(opName(mlirOpResultGetOwner(v)), "arith.constant") &&
+         !mlirTypeIsARankedTensor(mlirValueGetType(v));
+}
+
+/* Whether v was computed from a sqrt or rsqrt, looking back through the
+ * transparent steps, products (either factor) and a divisor. */
+static bool fromSqrt(MlirValue v, int depth, BnSearch *s) {
+  if (depth > BN_DEPTH || --s->steps < 0)
+    return false;
+  if (mlirValueIsABlockArgument(v)) {
+    MlirBlock blk = mlirBlockArgumentGetOwner(v);
+    MlirOperation g = mlirBlockGetParentOperation(blk);
+    intptr_t pos = mlirBlockArgumentGetArgNumber(v);
+    if (mlirOperationIsNull(g) || !strEq(opName(g), "linalg.generic") ||
+        pos >= mlirOperationGetNumOperands(g))
+      return false;
+    return fromSqrt(mlirOperationGetOperand(g, pos), depth + 1, s);
+  }
+  MlirOperation def = mlirOpResultGetOwner(v);
+  MlirStringRef n = opName(def);
+  if (isSqrtOp(def))
+    return true;
+  if (strEq(n, "linalg.generic")) {
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(def, 0));
+    MlirOperation y = mlirBlockGetTerminator(body);
+    intptr_t k = mlirOpResultGetResultNumber(v);
+    return !mlirOperationIsNull(y) && k < mlirOperationGetNumOperands(y) &&
+           fromSqrt(mlirOperationGetOperand(y, k), depth + 1, s);
+  }
+  if (strEq(n, "arith.mulf"))
+    return fromSqrt(mlirOperationGetOperand(def, 0), depth + 1, s) ||
+           fromSqrt(mlirOperationGetOperand(def, 1), depth + 1, s);
+  if (strEq(n, "arith.divf"))
+    return fromSqrt(mlirOperationGetOperand(def, 1), depth + 1, s);
+  if (strEq(n, "arith.truncf") || strEq(n, "arith.extf") || strEq(n, "tensor.expand_shape") ||
+      strEq(n, "tensor.collapse_shape") || strEq(n, "tensor.cast") ||
+      strEq(n, "linalg.broadcast") || strEq(n, "tosa.reshape"))
+    return fromSqrt(mlirOperationGetOperand(def, 0), depth + 1, s);
+  return false;
+}
+
+static bool bnForward(MlirValue v, int depth, BnSearch *s);
+
+/* A use that is not a transparent step: does it complete the pattern? */
+static bool bnUse(MlirOperation user, unsigned pos, int depth, BnSearch *s) {
+  MlirStringRef n = opName(user);
+  if (s->target == 0)
+    return isSqrtOp(user);
+  if (strEq(n, "arith.mulf"))
+    return fromSqrt(mlirOperationGetOperand(user, 1 - pos), depth + 1, s);
+  if (strEq(n, "arith.divf") && pos == 0)
+    return fromSqrt(mlirOperationGetOperand(user, 1), depth + 1, s);
+  return false;
+}
+
+/* Follows v forward through the transparent steps; true when a use
+ * completes the pattern of s->target. */
+static bool bnForward(MlirValue v, int depth, BnSearch *s) {
+  if (depth > BN_DEPTH)
+    return false;
+  for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u);
+       u = mlirOpOperandGetNextUse(u)) {
+    if (--s->steps < 0)
+      return false;
+    MlirOperation user = mlirOpOperandGetOwner(u);
+    unsigned pos = mlirOpOperandGetOperandNumber(u);
+    MlirStringRef n = opName(user);
+    MlirValue next = {NULL};
+    if (strEq(n, "linalg.generic")) {
+      intptr_t nIn = linalgNumInputs(user);
+      MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(user, 0));
+      if (nIn >= 0 && (intptr_t)pos < nIn && !mlirBlockIsNull(body) &&
+          (intptr_t)pos < mlirBlockGetNumArguments(body))
+        next = mlirBlockGetArgument(body, pos);
+    } else if (strEq(n, "linalg.yield")) {
+      MlirOperation g = mlirOperationGetParentOperation(user);
+      if (!mlirOperationIsNull(g) && strEq(opName(g), "linalg.generic") &&
+          (intptr_t)pos < mlirOperationGetNumResults(g))
+        next = mlirOperationGetResult(g, pos);
+    } else if ((pos == 0 && (strEq(n, "arith.truncf") || strEq(n, "arith.extf") ||
+                             strEq(n, "tensor.expand_shape") ||
+                             strEq(n, "tensor.collapse_shape") || strEq(n, "tensor.cast") ||
+                             strEq(n, "linalg.broadcast") || strEq(n, "tosa.reshape"))) ||
+               (strEq(n, "arith.mulf") &&
+                isScalarConst(mlirOperationGetOperand(user, 1 - pos)))) {
+      next = mlirOperationGetResult(user, 0);
+    }
+    if (!mlirValueIsNull(next)) {
+      if (bnForward(next, depth + 1, s))
+        return true;
+      continue;
+    }
+    if (s->target >= 0) {
+      if (bnUse(user, pos, depth, s))
+        return true;
+      continue;
+    }
+    /* The pattern's own steps: an addend on the way to sqrt (var, eps), a
+     * subtrahend on the way to the scaling (mean). */
+    if (strEq(n, "arith.addf") || (strEq(n, "arith.subf") && pos == 1)) {
+      BnSearch inner = {s->steps, strEq(n, "arith.addf") ? 0 : 1};
+      bool hit = bnForward(mlirOperationGetResult(user, 0), depth + 1, &inner);
+      s->steps = inner.steps;
+      if (hit)
+        return true;
+    }
+  }
+  return false;
+}
+
+bool weightsIsBatchNormStat(const ConstInfo *ci) {
+  size_t n = ci->loads ? ci->numLoads : 1;
+  for (size_t i = 0; i < n; ++i) {
+    MlirOperation op = ci->loads ? ci->loads[i] : ci->op;
+    BnSearch s = {4096, -1}; /* -1: not inside a pattern yet */
+    if (mlirOperationGetNumResults(op) == 1 && bnForward(mlirOperationGetResult(op, 0), 0, &s))
+      return true;
+  }
+  return false;
+}

@@ -118,7 +118,17 @@ uint16_t weightsFloatToBF16(float f);
 /* Copies a string ref into a new NUL-terminated string (NULL on OOM). */
 char *weightsStrDup(MlirStringRef s);
 
+/* True when the constant is a batch-norm running mean, variance or epsilon
+ * (the data flow of (x - mean) / sqrt(var + eps); see weights.c). */
+bool weightsIsBatchNormStat(const ConstInfo *ci);
+
 /* ---- Selection and naming (weights-select.c) ---------------------------- */
+
+/* Whether any of the n selectors matches the weight named `name` with
+ * weight index `index` of `count` (-1: not a weight; index selectors do not
+ * match it). */
+bool weightsSelectorsMatch(const ClustercSelector *s, size_t n, const char *name,
+                           int index, int count);
 
 /* The cluster count the options give the constant ci named `name`, with
  * weight index `index` of `count` (-1 for a forced non-weight): 0 = not

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 # LLVM/MLIR 19 itself comes from scripts/mlir-version.sh (below), which
 # never swaps out a libmlir-22-dev the machine has for libmlir-19-dev.
 PKGS=(cmake ninja-build gcc g++ python3 zlib1g-dev clang-19
+      libpng-dev                  # train/: folders of PNG images as data sets
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
       dataset-fashion-mnist
       libclang-rt-19-dev          # libFuzzer and the sanitizers for clang-19 (fuzz/)

@@ -1,5 +1,6 @@
 /*
- * Reading IDX and .npy files (see clusterc/train.h).
+ * Reading IDX and .npy files (see clusterc/train.h); folders of PNG images
+ * are data-png.c's.
  *
  * IDX: a big-endian header, magic 0x0000TTDD (TT the element type, 0x08 =
  * u8, 0x0B = i16, 0x0C = i32, 0x0D = f32, 0x0E = f64; DD the number of
@@ -9,7 +10,7 @@
  * Both are read through gzread, which reads plain files unchanged.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "clusterc/train.h"
+#include "data.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -17,17 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
-/* Where the reader's messages go. */
-typedef struct Msg {
-  ClustercMessageFn fn;
-  void *user;
-} Msg;
-
-static int fail(const Msg *m, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(const Msg *m, const char *path, const char *fmt, ...) {
+int dataFail(const DataMsg *m, const char *path, const char *fmt, ...) {
   if (!m->fn)
     return -1;
   char text[8192];
@@ -62,7 +56,7 @@ static size_t elemSize(Elem e) {
 }
 
 /* Reads exactly n bytes; 0, or -1 with a diagnostic. */
-static int readAll(gzFile f, const Msg *m, const char *path, void *buf, size_t n, const char *what) {
+static int readAll(gzFile f, const DataMsg *m, const char *path, void *buf, size_t n, const char *what) {
   size_t got = 0;
   while (got < n) {
     unsigned chunk = n - got > (1u << 30) ? (1u << 30) : (unsigned)(n - got);
@@ -70,10 +64,10 @@ static int readAll(gzFile f, const Msg *m, const char *path, void *buf, size_t n
     if (r < 0) {
       int zerr;
       const char *msg = gzerror(f, &zerr);
-      return fail(m, path, "cannot read %s: %s", what, zerr == Z_ERRNO ? strerror(errno) : msg);
+      return dataFail(m, path, "cannot read %s: %s", what, zerr == Z_ERRNO ? strerror(errno) : msg);
     }
     if (r == 0)
-      return fail(m, path, "truncated file: %s needs %zu bytes, the file has %zu", what, n, got);
+      return dataFail(m, path, "truncated file: %s needs %zu bytes, the file has %zu", what, n, got);
     got += (size_t)r;
   }
   return 0;
@@ -83,11 +77,11 @@ static int readAll(gzFile f, const Msg *m, const char *path, void *buf, size_t n
  * so that a short file whose header claims a huge array fails as
  * truncated instead of first allocating the claim (found by
  * fuzz/fuzz-data.c: 30 bytes asked for 3.6 GB). NULL after a diagnostic. */
-static void *readData(gzFile f, const Msg *m, const char *path, size_t n, const char *what) {
+static void *readData(gzFile f, const DataMsg *m, const char *path, size_t n, const char *what) {
   size_t cap = n < ((size_t)1 << 24) ? n : (size_t)1 << 24, got = 0;
   char *buf = malloc(cap ? cap : 1);
   if (!buf) {
-    fail(m, path, "out of memory (%zu bytes)", cap);
+    dataFail(m, path, "out of memory (%zu bytes)", cap);
     return NULL;
   }
   while (got < n) {
@@ -96,7 +90,7 @@ static void *readData(gzFile f, const Msg *m, const char *path, size_t n, const 
       char *g = realloc(buf, grown);
       if (!g) {
         free(buf);
-        fail(m, path, "out of memory (%zu bytes)", grown);
+        dataFail(m, path, "out of memory (%zu bytes)", grown);
         return NULL;
       }
       buf = g;
@@ -108,9 +102,9 @@ static void *readData(gzFile f, const Msg *m, const char *path, size_t n, const 
       int zerr = Z_OK;
       const char *msg = r < 0 ? gzerror(f, &zerr) : NULL;
       if (r < 0)
-        fail(m, path, "cannot read %s: %s", what, zerr == Z_ERRNO ? strerror(errno) : msg);
+        dataFail(m, path, "cannot read %s: %s", what, zerr == Z_ERRNO ? strerror(errno) : msg);
       else
-        fail(m, path, "truncated file: %s needs %zu bytes, the file has %zu", what, n, got);
+        dataFail(m, path, "truncated file: %s needs %zu bytes, the file has %zu", what, n, got);
       free(buf);
       return NULL;
     }
@@ -133,11 +127,11 @@ static void swapBytes(void *data, size_t count, size_t size) {
     }
 }
 
-static bool sizeOk(Array *a, const Msg *m, const char *path) {
+static bool sizeOk(Array *a, const DataMsg *m, const char *path) {
   a->count = 1;
   for (int i = 0; i < a->rank; ++i) {
     if (a->shape[i] < 0 || (a->shape[i] && a->count > SIZE_MAX / 16 / (size_t)a->shape[i])) {
-      fail(m, path, "array dimensions too large");
+      dataFail(m, path, "array dimensions too large");
       return false;
     }
     a->count *= (size_t)a->shape[i];
@@ -145,7 +139,7 @@ static bool sizeOk(Array *a, const Msg *m, const char *path) {
   return true;
 }
 
-static int readIdx(gzFile f, const Msg *m, const char *path, const unsigned char *head, Array *a) {
+static int readIdx(gzFile f, const DataMsg *m, const char *path, const unsigned char *head, Array *a) {
   static const struct { unsigned code; Elem e; } types[] = {
       {0x08, E_U8}, {0x0B, E_I16}, {0x0C, E_I32}, {0x0D, E_F32}, {0x0E, E_F64}};
   unsigned code = head[2], dims = head[3];
@@ -153,9 +147,9 @@ static int readIdx(gzFile f, const Msg *m, const char *path, const unsigned char
   while (t < 5 && types[t].code != code)
     ++t;
   if (t == 5)
-    return fail(m, path, "IDX element type 0x%02X is not supported (u8, i16, i32, f32, f64)", code);
+    return dataFail(m, path, "IDX element type 0x%02X is not supported (u8, i16, i32, f32, f64)", code);
   if (dims < 1 || dims > 8)
-    return fail(m, path, "IDX file with %u dimensions (1 to 8 supported)", dims);
+    return dataFail(m, path, "IDX file with %u dimensions (1 to 8 supported)", dims);
   a->elem = types[t].e;
   a->rank = (int)dims;
   unsigned char sz[32];
@@ -171,7 +165,7 @@ static int readIdx(gzFile f, const Msg *m, const char *path, const unsigned char
   swapBytes(a->data, a->count, elemSize(a->elem)); /* big-endian on disk */
   char extra;
   if (gzread(f, &extra, 1) > 0)
-    return fail(m, path, "%zu bytes of IDX data expected; the file has more", bytes);
+    return dataFail(m, path, "%zu bytes of IDX data expected; the file has more", bytes);
   return 0;
 }
 
@@ -189,12 +183,12 @@ static const char *npyField(const char *hdr, const char *key) {
   return p;
 }
 
-static int readNpy(gzFile f, const Msg *m, const char *path, const unsigned char *head, Array *a) {
+static int readNpy(gzFile f, const DataMsg *m, const char *path, const unsigned char *head, Array *a) {
   unsigned char rest[6];
   if (readAll(f, m, path, rest, 6, "the .npy header")) /* "PY", major, minor, len */
     return -1;
   if (memcmp(rest, "PY", 2))
-    return fail(m, path, "not a .npy file (bad magic)");
+    return dataFail(m, path, "not a .npy file (bad magic)");
   unsigned major = rest[2];
   size_t hlen = rest[4] | (size_t)rest[5] << 8;
   if (major >= 2) {
@@ -204,10 +198,10 @@ static int readNpy(gzFile f, const Msg *m, const char *path, const unsigned char
     hlen |= (size_t)more[0] << 16 | (size_t)more[1] << 24;
   }
   if (hlen > 1 << 20)
-    return fail(m, path, ".npy header too long (%zu bytes)", hlen);
+    return dataFail(m, path, ".npy header too long (%zu bytes)", hlen);
   char *hdr = malloc(hlen + 1);
   if (!hdr)
-    return fail(m, path, "out of memory");
+    return dataFail(m, path, "out of memory");
   if (readAll(f, m, path, hdr, hlen, "the .npy header")) {
     free(hdr);
     return -1;
@@ -224,13 +218,13 @@ static int readNpy(gzFile f, const Msg *m, const char *path, const unsigned char
   while (descr && t < sizeof types / sizeof types[0] && strncmp(descr, types[t].d, strlen(types[t].d)))
     ++t;
   if (!descr || !shape || !fo)
-    fail(m, path, "malformed .npy header: %s", hdr);
+    dataFail(m, path, "malformed .npy header: %s", hdr);
   else if (t == sizeof types / sizeof types[0])
-    fail(m, path, ".npy dtype %.6s is not supported (u1, i2, i4, i8, f4, f8, little-endian)", descr);
+    dataFail(m, path, ".npy dtype %.6s is not supported (u1, i2, i4, i8, f4, f8, little-endian)", descr);
   else if (!strncmp(fo, "True", 4))
-    fail(m, path, ".npy array in Fortran order is not supported");
+    dataFail(m, path, ".npy array in Fortran order is not supported");
   else if (*shape != '(')
-    fail(m, path, "malformed .npy shape");
+    dataFail(m, path, "malformed .npy shape");
   else {
     a->elem = types[t].e;
     a->rank = 0;
@@ -250,13 +244,13 @@ static int readNpy(gzFile f, const Msg *m, const char *path, const unsigned char
       p = end;
     }
     if (!ok || a->rank == 0)
-      fail(m, path, "malformed or unsupported .npy shape");
+      dataFail(m, path, "malformed or unsupported .npy shape");
     else if (sizeOk(a, m, path)) {
       size_t bytes = a->count * elemSize(a->elem);
       if ((a->data = readData(f, m, path, bytes, "the .npy data"))) {
         char extra;
         if (gzread(f, &extra, 1) > 0)
-          fail(m, path, "%zu bytes of .npy data expected; the file has more", bytes);
+          dataFail(m, path, "%zu bytes of .npy data expected; the file has more", bytes);
         else
           rc = 0;
       }
@@ -266,11 +260,11 @@ static int readNpy(gzFile f, const Msg *m, const char *path, const unsigned char
   return rc;
 }
 
-static int readArray(const Msg *m, const char *path, Array *a) {
+static int readArray(const DataMsg *m, const char *path, Array *a) {
   memset(a, 0, sizeof *a);
   gzFile f = gzopen(path, "rb");
   if (!f)
-    return fail(m, path, "cannot open: %s", strerror(errno ? errno : ENOMEM));
+    return dataFail(m, path, "cannot open: %s", strerror(errno ? errno : ENOMEM));
   gzbuffer(f, 1 << 17);
   unsigned char head[4];
   int rc;
@@ -281,7 +275,7 @@ static int readArray(const Msg *m, const char *path, Array *a) {
   else if (head[0] == 0 && head[1] == 0)
     rc = readIdx(f, m, path, head, a);
   else
-    rc = fail(m, path, "not an IDX or .npy file (gzip or plain)");
+    rc = dataFail(m, path, "not an IDX or .npy file (gzip or plain)");
   gzclose(f);
   if (rc) {
     free(a->data);
@@ -301,13 +295,13 @@ static double valueAt(const Array *a, size_t i) {
   }
 }
 
-static int load(ClustercDataset *d, const char *images, const char *labels, const Msg *m) {
+static int load(ClustercDataset *d, const char *images, const char *labels, const DataMsg *m) {
   Array im, lb = {0};
   if (readArray(m, images, &im))
     return -1;
   if (im.rank < 2 || im.rank > 5) {
     free(im.data);
-    return fail(m, images, "samples must have rank 2 to 5 ([N, ...]); this array has rank %d",
+    return dataFail(m, images, "samples must have rank 2 to 5 ([N, ...]); this array has rank %d",
                 im.rank);
   }
   if (im.shape[0] == 0) {
@@ -315,7 +309,7 @@ static int load(ClustercDataset *d, const char *images, const char *labels, cons
      * checked against the model either (fuzz-data: [0, 524544, 513]
      * loaded as a data set of 1-value samples). */
     free(im.data);
-    return fail(m, images, "the data set has no samples (its first dimension is 0)");
+    return dataFail(m, images, "the data set has no samples (its first dimension is 0)");
   }
   d->n = (size_t)im.shape[0];
   d->rank = im.rank - 1;
@@ -332,7 +326,7 @@ static int load(ClustercDataset *d, const char *images, const char *labels, cons
     d->x = malloc(sizeof *d->x * (im.count ? im.count : 1));
     if (!d->x) {
       free(im.data);
-      return fail(m, images, "out of memory");
+      return dataFail(m, images, "out of memory");
     }
     for (size_t i = 0; i < im.count; ++i)
       d->x[i] = (float)valueAt(&im, i);
@@ -345,19 +339,27 @@ static int load(ClustercDataset *d, const char *images, const char *labels, cons
     return -1;
   }
   int rc = 0;
-  if (lb.rank != 1)
-    rc = fail(m, labels, "labels must have rank 1; this array has rank %d", lb.rank);
-  else if ((size_t)lb.shape[0] != d->n)
-    rc = fail(m, labels, "%lld labels for %zu samples in %s", (long long)lb.shape[0], d->n, images);
-  else if (lb.elem == E_F32 || lb.elem == E_F64)
-    rc = fail(m, labels, "labels must be integers (class indices)");
+  bool isFloat = lb.elem == E_F32 || lb.elem == E_F64;
+  if ((size_t)lb.shape[0] != d->n)
+    rc = dataFail(m, labels, "%lld labels for %zu samples in %s", (long long)lb.shape[0], d->n, images);
+  else if (isFloat && lb.count == 0)
+    rc = dataFail(m, labels, "float labels with no values per sample");
+  else if (isFloat) { /* regression targets, [N, ...] */
+    d->targetSize = lb.count / d->n;
+    if (!(d->targets = malloc(sizeof *d->targets * (lb.count ? lb.count : 1))))
+      rc = dataFail(m, labels, "out of memory");
+    for (size_t i = 0; !rc && i < lb.count; ++i)
+      d->targets[i] = (float)valueAt(&lb, i);
+  } else if (lb.rank != 1)
+    rc = dataFail(m, labels, "class labels (integers) must have rank 1; this array has rank %d "
+              "(float labels are regression targets)", lb.rank);
   else if (!(d->y = malloc(sizeof *d->y * (d->n ? d->n : 1))))
-    rc = fail(m, labels, "out of memory");
+    rc = dataFail(m, labels, "out of memory");
   else
     for (size_t i = 0; i < d->n; ++i) {
       double v = valueAt(&lb, i);
       if (v < 0 || v > 1e9) {
-        rc = fail(m, labels, "label %zu is %.0f; class indices are 0 or more", i, v);
+        rc = dataFail(m, labels, "label %zu is %.0f; class indices are 0 or more", i, v);
         break;
       }
       d->y[i] = (int32_t)v;
@@ -368,13 +370,57 @@ static int load(ClustercDataset *d, const char *images, const char *labels, cons
   return rc;
 }
 
+static bool isDirectory(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 ClustercStatus clustercDatasetLoad(ClustercDataset *d, const char *images, const char *labels,
                                    ClustercMessageFn onMessage, void *userData) {
   memset(d, 0, sizeof *d);
-  const Msg m = {onMessage, userData};
-  if (load(d, images, labels, &m))
+  const DataMsg m = {onMessage, userData};
+  if (isDirectory(images)) {
+    if (labels) {
+      dataFail(&m, labels, "labels for a folder of images come from its class folders; "
+           "give no labels file");
+      return CLUSTERC_ERROR;
+    }
+    if (dataLoadPngFolder(d, images, &m)) {
+      clustercDatasetFree(d);
+      return CLUSTERC_ERROR;
+    }
+    labels = images;
+  } else if (load(d, images, labels, &m))
     return CLUSTERC_ERROR;
   d->labelsName = labels;
+  d->name = images;
+  return CLUSTERC_OK;
+}
+
+ClustercStatus clustercDatasetAddInput(ClustercDataset *d, const char *images,
+                                       ClustercMessageFn onMessage, void *userData) {
+  const DataMsg m = {onMessage, userData};
+  ClustercDataset *more = calloc(1, sizeof *more);
+  if (!more) {
+    dataFail(&m, images, "out of memory");
+    return CLUSTERC_ERROR;
+  }
+  if (load(more, images, NULL, &m)) {
+    free(more);
+    return CLUSTERC_ERROR;
+  }
+  more->name = images;
+  if (more->n != d->n) {
+    dataFail(&m, images, "%zu samples; the model's first input has %zu (%s)", more->n, d->n,
+         d->name ? d->name : "");
+    clustercDatasetFree(more);
+    free(more);
+    return CLUSTERC_ERROR;
+  }
+  ClustercDataset *last = d;
+  while (last->next)
+    last = last->next;
+  last->next = more;
   return CLUSTERC_OK;
 }
 
@@ -390,8 +436,13 @@ void clustercDatasetSample(const ClustercDataset *d, size_t i, float *out) {
 }
 
 void clustercDatasetFree(ClustercDataset *d) {
+  if (d->next) {
+    clustercDatasetFree(d->next);
+    free(d->next);
+  }
   free(d->x);
   free(d->u8);
   free(d->y);
+  free(d->targets);
   memset(d, 0, sizeof *d);
 }

@@ -46,6 +46,7 @@
 #include "clusterc/runtime.h"
 #include "mlir-c/Pass.h"
 #include "trainsig.h"
+#include "transform.h"
 
 #define MSG(o, kind, ...) clustercMessagef((o)->onMessage, (o)->userData, kind, __VA_ARGS__)
 #define ERR(o, ...) MSG(o, CLUSTERC_MESSAGE_ERROR, __VA_ARGS__)
@@ -94,9 +95,13 @@ typedef struct Session {
   ClustercJit *jit;
   TrainSig sig;
   const ClustercJitFunc *step, *eval, *init;
-  int inputArg, labelsArg, lossRes;
+  int nInputs;       /* the model's inputs: step arguments 0 .. nInputs-1 */
+  int labelsArg, lossRes;
   int B, classes, micro, lanes;
   bool mse;
+  size_t outSize;    /* logits (or outputs) per sample */
+  XfPlan *plans[2];  /* per input: training, test samples to the model's */
+  float **scratch;   /* per lane (and one for evaluation): a sample as read */
   void **state;      /* the trainable values, by step argument (NULL elsewhere) */
   Trained *trained;
   int nTrained;
@@ -119,7 +124,8 @@ static void sessionFree(Session *s) {
   if (s->args)
     for (int j = 0; j < s->lanes; ++j) {
       if (s->args[j]) {
-        free(s->args[j][s->inputArg]);
+        for (int k = 0; k < s->nInputs; ++k)
+          free(s->args[j][k]);
         free(s->args[j][s->labelsArg]);
         free(s->args[j]);
       }
@@ -134,6 +140,11 @@ static void sessionFree(Session *s) {
   free(s->args);
   free(s->res);
   free(s->acc);
+  for (int j = 0; s->scratch && j <= s->lanes; ++j)
+    free(s->scratch[j]);
+  free(s->scratch);
+  free(s->plans[0]);
+  free(s->plans[1]);
   if (s->state)
     for (int i = 0; i < s->step->nArgs; ++i)
       free(s->state[i]);
@@ -168,10 +179,79 @@ static char *fmtShape(const ClustercJitTensor *t, char *buf, size_t size) {
   return buf;
 }
 
+/* Plans, for each of the model's inputs, the way from the samples of the
+ * data set (train or test: its chain of inputs) to it; false after a
+ * diagnostic. */
+static bool planInputs(Session *s, const ClustercDataset *d, XfPlan *plans, const char *name) {
+  const ClustercDataset *di = d;
+  for (int k = 0; k < s->nInputs; ++k, di = di ? di->next : NULL) {
+    const ClustercJitTensor *in = &s->step->args[k];
+    char err[512], b1[64];
+    if (!di) {
+      ERR(s->a, "%s: error: the model has %d inputs; the data set gives %d (one file "
+          "each, --train-images=A,B,...)\n", name, s->nInputs, k);
+      return false;
+    }
+    if (in->rank < 1 || in->shape[0] != s->B) {
+      ERR(s->a, "%s: error: the model's input %d is %s; clusterc train needs the batch "
+          "first, %d in every input\n", name, k, fmtShape(in, b1, sizeof b1), s->B);
+      return false;
+    }
+    if (xfPlan(&plans[k], &s->a->transform, di, in->shape + 1, in->rank - 1, err, sizeof err)) {
+      ERR(s->a, "%s: error: input %d (%s): %s\n", name, k, fmtShape(in, b1, sizeof b1), err);
+      return false;
+    }
+  }
+  if (di) {
+    ERR(s->a, "%s: error: the data set gives more inputs than the model's %d\n",
+        di->name ? di->name : name, s->nInputs);
+    return false;
+  }
+  return true;
+}
+
+/* Checks the labels of d against the model's output; false after a
+ * diagnostic. */
+static bool checkLabels(const Session *s, const ClustercDataset *d, const char *name) {
+  const char *where = d->labelsName ? d->labelsName : name;
+  if (!d->y && !d->targets) {
+    ERR(s->a, "%s: error: the data set has no labels\n", d->name ? d->name : name);
+    return false;
+  }
+  if (d->targets) {
+    if (!s->mse) {
+      ERR(s->a, "%s: error: float labels are regression targets: train with "
+          "--loss=mse (class labels are integers)\n", where);
+      return false;
+    }
+    if (d->targetSize != s->outSize) {
+      ERR(s->a, "%s: error: %zu target values per sample; the model's output has %zu\n",
+          where, d->targetSize, s->outSize);
+      return false;
+    }
+    return true;
+  }
+  if (!s->classes) {
+    ERR(s->a, "%s: error: class labels need an output [batch, classes]; the model's has "
+        "%zu values per sample (regression: float labels and --loss=mse)\n", where,
+        s->outSize);
+    return false;
+  }
+  for (size_t i = 0; i < d->n; ++i)
+    if (d->y[i] >= s->classes) {
+      ERR(s->a, "%s: error: label %d of sample %zu is not a class of the model "
+          "(%d classes, from its output [%d, %d])\n", where, d->y[i], i, s->classes,
+          s->B, s->classes);
+      return false;
+    }
+  return true;
+}
+
 /* Compiles the training functions of `module` (consumed) and sets up the
  * state; false after a diagnostic. */
 static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
-                        const ClustercDataset *train, const char *name) {
+                        const ClustercDataset *train, const ClustercDataset *test,
+                        const char *name) {
   memset(s, 0, sizeof *s);
   s->a = a;
   bool ok = tsRead(module, &s->sig, a->onMessage, a->userData);
@@ -183,35 +263,33 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
   if (!ok)
     return false;
   const TsFunc *st = &s->sig.step;
-  int inputs = 0;
-  for (int i = 0; i < st->nArgs; ++i)
-    inputs += st->args[i].kind == TS_INPUT;
-  s->inputArg = tsFind(st->args, st->nArgs, TS_INPUT, NULL);
+  while (s->nInputs < st->nArgs && st->args[s->nInputs].kind == TS_INPUT)
+    s->nInputs++;
   s->labelsArg = tsFind(st->args, st->nArgs, TS_LABELS, NULL);
   s->lossRes = tsFind(st->results, st->nResults, TS_LOSS, NULL);
-  if (inputs != 1 || s->labelsArg < 0 || s->lossRes < 0) {
-    ERR(a, "%s: error: clusterc train needs a model with one input; it has %d\n", name,
-        inputs);
+  if (s->nInputs < 1 || s->labelsArg != s->nInputs || s->lossRes < 0) {
+    ERR(a, "%s: error: internal: the training step's arguments are not inputs, labels, "
+        "parameters\n", name);
     return false;
   }
-  const ClustercJitTensor *in = &s->step->args[s->inputArg], *logits = &s->eval->results[0];
-  char b1[64], b2[64];
-  s->B = (int)in->shape[0];
-  s->classes = logits->rank == 2 ? (int)logits->shape[1] : 0;
+  const ClustercJitTensor *logits = &s->eval->results[0];
+  char b1[64];
+  s->B = (int)s->step->args[0].shape[0];
   s->mse = s->step->args[s->labelsArg].elem == CLUSTERC_JIT_F32;
-  if (in->rank < 1 || s->B < 1 || in->count / (size_t)s->B != train->sampleSize) {
-    ERR(a, "%s: error: the model's input is %s (%zu values per sample); the "
-        "data set's samples have %zu values (%s)\n", name, fmtShape(in, b1, sizeof b1),
-        s->B ? in->count / (size_t)s->B : 0, train->sampleSize,
-        fmtShape(&(ClustercJitTensor){.rank = train->rank, .shape = {train->shape[0],
-                 train->shape[1], train->shape[2], train->shape[3]}}, b2, sizeof b2));
+  s->classes = logits->rank == 2 ? (int)logits->shape[1] : 0;
+  if (s->step->args[0].rank < 1 || s->B < 1 || logits->rank < 1 || logits->shape[0] != s->B) {
+    ERR(a, "%s: error: the model's output is %s; clusterc train needs the batch (%d) "
+        "first\n", name, fmtShape(logits, b1, sizeof b1), s->B);
     return false;
   }
-  if (logits->rank != 2 || logits->shape[0] != s->B) {
-    ERR(a, "%s: error: the model's output is %s; clusterc train needs logits "
-        "[%d, classes]\n", name, fmtShape(logits, b1, sizeof b1), s->B);
+  s->outSize = logits->count / (size_t)s->B;
+  s->plans[0] = zalloc(s, (size_t)s->nInputs, sizeof(XfPlan));
+  s->plans[1] = zalloc(s, (size_t)s->nInputs, sizeof(XfPlan));
+  if (s->oom)
+    goto oom;
+  if (!planInputs(s, train, s->plans[0], name) || !planInputs(s, test, s->plans[1], name) ||
+      !checkLabels(s, train, name) || !checkLabels(s, test, name))
     return false;
-  }
   int batch = a->batch ? a->batch : s->B;
   if (batch % s->B) {
     ERR(a, "clusterc train: error: --batch-size=%d is not a multiple of the "
@@ -254,6 +332,14 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
   if (s->oom)
     goto oom;
   s->lanes = s->micro < 8 ? s->micro : 8;
+  size_t maxIn = 1;
+  for (const ClustercDataset *d = train; d; d = d->next)
+    maxIn = d->sampleSize > maxIn ? d->sampleSize : maxIn;
+  for (const ClustercDataset *d = test; d; d = d->next)
+    maxIn = d->sampleSize > maxIn ? d->sampleSize : maxIn;
+  s->scratch = zalloc(s, (size_t)s->lanes + 1, sizeof *s->scratch);
+  for (int j = 0; !s->oom && j <= s->lanes; ++j)
+    s->scratch[j] = zalloc(s, maxIn, sizeof(float));
   s->args = zalloc(s, (size_t)s->lanes, sizeof *s->args);
   s->res = zalloc(s, (size_t)s->lanes, sizeof *s->res);
   s->acc = zalloc(s, (size_t)s->lanes, sizeof *s->acc);
@@ -261,7 +347,7 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
     if (!(s->args[j] = zalloc(s, (size_t)st->nArgs, sizeof **s->args)))
       break;
     for (int i = 0; i < st->nArgs; ++i)
-      s->args[j][i] = (i == s->inputArg || i == s->labelsArg)
+      s->args[j][i] = (i < s->nInputs || i == s->labelsArg)
                           ? zalloc(s, 1, s->step->args[i].bytes) : s->state[i];
     s->res[j] = zalloc(s, (size_t)s->step->nResults, sizeof **s->res);
     s->acc[j] = zalloc(s, (size_t)s->step->nResults, sizeof **s->acc);
@@ -277,24 +363,40 @@ oom:
   return false;
 }
 
-/* Fills micro-batch inputs and labels from samples perm[0..B). */
-static void fillBatch(const Session *s, const ClustercDataset *d, const size_t *perm, size_t count,
-                      void *x, void *y) {
-  size_t ss = d->sampleSize;
-  float *xf = x;
-  for (int b = 0; b < s->B; ++b) {
-    if ((size_t)b < count)
-      clustercDatasetSample(d, perm[b], xf + (size_t)b * ss);
-    else
-      memset(xf + (size_t)b * ss, 0, ss * sizeof(float));
+/* Fills the inputs (inputs[k] for the model's input k) and the labels (y,
+ * NULL: none) of one call from samples perm[0 .. count) of d, the rest of
+ * the batch zero. `scratch` holds one sample as read. */
+static void fillBatch(const Session *s, const ClustercDataset *d, const XfPlan *plans,
+                      const size_t *perm, size_t count, void *const *inputs, void *y,
+                      float *scratch) {
+  const ClustercDataset *di = d;
+  for (int k = 0; k < s->nInputs; ++k, di = di->next) {
+    const XfPlan *p = &plans[k];
+    float *xf = inputs[k];
+    for (int b = 0; b < s->B; ++b) {
+      float *out = xf + (size_t)b * p->outSize;
+      if ((size_t)b >= count) {
+        memset(out, 0, p->outSize * sizeof(float));
+      } else if (p->identity) {
+        clustercDatasetSample(di, perm[b], out);
+      } else {
+        clustercDatasetSample(di, perm[b], scratch);
+        xfApply(p, scratch, out);
+      }
+    }
   }
   if (!y)
     return;
+  size_t os = s->outSize;
   if (s->mse) {
     float *t = y;
-    memset(t, 0, sizeof(float) * (size_t)s->B * (size_t)s->classes);
-    for (int b = 0; b < s->B && (size_t)b < count; ++b)
-      t[(size_t)b * (size_t)s->classes + (size_t)d->y[perm[b]]] = 1.0f;
+    memset(t, 0, sizeof(float) * (size_t)s->B * os);
+    for (int b = 0; b < s->B && (size_t)b < count; ++b) {
+      if (d->targets) /* regression */
+        memcpy(t + (size_t)b * os, d->targets + perm[b] * os, os * sizeof *t);
+      else /* one-hot classes */
+        t[(size_t)b * os + (size_t)d->y[perm[b]]] = 1.0f;
+    }
   } else {
     int32_t *l = y;
     for (int b = 0; b < s->B; ++b)
@@ -317,8 +419,8 @@ static void *runLanes(void *p) {
   Session *s = w->s;
   for (int lane = w->first; lane < s->lanes; lane += w->stride)
     for (int j = lane; j < s->micro; j += s->lanes) {
-      fillBatch(s, s->data, s->perm + (size_t)j * (size_t)s->B, (size_t)s->B,
-                s->args[lane][s->inputArg], s->args[lane][s->labelsArg]);
+      fillBatch(s, s->data, s->plans[0], s->perm + (size_t)j * (size_t)s->B, (size_t)s->B,
+                s->args[lane], s->args[lane][s->labelsArg], s->scratch[lane]);
       if (clustercJitCall(s->step, s->args[lane], s->res[lane]))
         s->callFailed = 1;
       for (int r = 0; r < s->step->nResults; ++r) {
@@ -421,38 +523,49 @@ static bool update(Session *s, double lr) {
 /* ---- Evaluation --------------------------------------------------------------------- */
 
 typedef struct EvalResult {
-  double loss, accuracy;
+  double loss, accuracy; /* regression: the mean squared error, accuracy NaN */
   bool ok; /* false: out of memory */
 } EvalResult;
 
-static EvalResult evaluate(Session *s, const ClustercDataset *d, size_t limit) {
-  const TsFunc *ev = &s->sig.eval;
+/* Evaluates the model on the samples of d (to the model's inputs by
+ * plans): class labels give the softmax cross-entropy and the accuracy,
+ * float labels the mean squared error. */
+static EvalResult evaluate(Session *s, const ClustercDataset *d, const XfPlan *plans) {
   EvalResult r = {0, 0, false};
-  int inEval = tsFind(ev->args, ev->nArgs, TS_INPUT, NULL);
-  size_t n = limit && limit < d->n ? limit : d->n, correct = 0;
+  size_t n = d->n, correct = 0, os = s->outSize;
   void **args = calloc((size_t)s->eval->nArgs + 1, sizeof *args);
   float *logits = calloc(1, s->eval->results[0].bytes);
   size_t *perm = calloc(n ? n : 1, sizeof *perm);
-  void *input = calloc(1, s->eval->args[inEval].bytes);
-  if (!args || !logits || !perm || !input)
-    goto done;
-  /* eval's arguments are the step's without the labels */
-  for (int i = 0, j = 0; i < s->step->nArgs; ++i) {
+  bool oom = !args || !logits || !perm;
+  /* eval's arguments are the step's without the labels: inputs, then the
+   * trained values */
+  for (int i = 0, j = 0; !oom && i < s->step->nArgs; ++i) {
     if (i == s->labelsArg)
       continue;
-    args[j++] = i == s->inputArg ? NULL : s->state[i];
+    if (i < s->nInputs)
+      oom |= !(args[j] = calloc(1, s->eval->args[j].bytes));
+    else
+      args[j] = s->state[i];
+    j++;
   }
-  args[inEval] = input;
+  if (oom)
+    goto done;
   for (size_t i = 0; i < n; ++i)
     perm[i] = i;
   double loss = 0;
   for (size_t at = 0; at < n; at += (size_t)s->B) {
     size_t count = n - at < (size_t)s->B ? n - at : (size_t)s->B;
-    fillBatch(s, d, perm + at, count, args[inEval], NULL);
+    fillBatch(s, d, plans, perm + at, count, args, NULL, s->scratch[s->lanes]);
     if (clustercJitCall(s->eval, args, (void *const *)&logits))
       goto done;
     for (size_t b = 0; b < count; ++b) {
-      const float *z = logits + b * (size_t)s->classes;
+      const float *z = logits + b * os;
+      if (d->targets) {
+        const float *t = d->targets + (at + b) * os;
+        for (size_t e = 0; e < os; ++e)
+          loss += ((double)z[e] - t[e]) * ((double)z[e] - t[e]);
+        continue;
+      }
       int best = 0;
       double mx = z[0], sum = 0;
       for (int c = 1; c < s->classes; ++c)
@@ -466,15 +579,37 @@ static EvalResult evaluate(Session *s, const ClustercDataset *d, size_t limit) {
       loss += log(sum) + mx - (y < s->classes ? z[y] : 0);
     }
   }
-  r = (EvalResult){n ? loss / (double)n : 0, n ? (double)correct / (double)n : 0, true};
+  if (d->targets)
+    r = (EvalResult){n ? loss / ((double)n * (double)os) : 0, NAN, true};
+  else
+    r = (EvalResult){n ? loss / (double)n : 0, n ? (double)correct / (double)n : 0, true};
 done:
   if (!r.ok)
     ERR(s->a, "clusterc train: error: out of memory\n");
+  for (int k = 0; args && k < s->nInputs; ++k)
+    free(args[k]);
   free(perm);
-  free(input);
   free(args);
   free(logits);
   return r;
+}
+
+/* "test accuracy A% (loss L)" or, for regression, "test mse L". */
+static const char *evalText(const EvalResult *e, char *buf, size_t size) {
+  if (isnan(e->accuracy))
+    snprintf(buf, size, "test mse %.6g", e->loss);
+  else
+    snprintf(buf, size, "test accuracy %.2f%% (loss %.4f)", 100 * e->accuracy, e->loss);
+  return buf;
+}
+
+/* The JSON fields of an evaluation (accuracy null for regression). */
+static const char *evalJson(const EvalResult *e, char *buf, size_t size) {
+  if (isnan(e->accuracy))
+    snprintf(buf, size, "\"test_accuracy\": null, \"test_loss\": %.6f", e->loss);
+  else
+    snprintf(buf, size, "\"test_accuracy\": %.6f, \"test_loss\": %.6f", e->accuracy, e->loss);
+  return buf;
 }
 
 /* ---- Progress ------------------------------------------------------------------------ */
@@ -558,6 +693,30 @@ static char *joinOptions(const char *x, const char *y) {
   return t;
 }
 
+static int parseAll(const TrainArgs *a, ClustercClusterTrainOptions *to, char *err,
+                    size_t errSize);
+
+/* Frozen weights were not trained and keep their float values: appends
+ * `layers=SEL:skip` for each freeze selector (the last match wins), so the
+ * clustering of the output leaves them as training did. 0, or -1 when out
+ * of memory. */
+static int skipFrozen(ClustercClusterWeightsOptions *co, const ClustercClusterTrainOptions *to) {
+  if (!to->num_freeze)
+    return 0;
+  ClustercSelector *l = realloc(co->layers, sizeof *l * (co->num_layers + to->num_freeze));
+  if (!l)
+    return -1;
+  co->layers = l;
+  for (size_t i = 0; i < to->num_freeze; ++i) {
+    ClustercSelector sel = to->freeze[i];
+    sel.k = 0;
+    if (sel.glob && !(sel.glob = strdup(sel.glob)))
+      return -1;
+    l[co->num_layers++] = sel;
+  }
+  return 0;
+}
+
 /* Writes the trained values into `module`, then runs cluster-weights
  * (unless float) with the same selection and K. */
 static ClustercStatus writeBack(Session *s, const TrainArgs *a, MlirModule module,
@@ -567,31 +726,26 @@ static ClustercStatus writeBack(Session *s, const TrainArgs *a, MlirModule modul
   size_t n;
   bool ok = finalValues(s, &names, &vals, &n);
   ClustercClusterTrainOptions to;
-  clustercClusterTrainOptionsInit(&to);
   char err[512];
-  const char *tt = a->trainOptions ? a->trainOptions : "";
-  clustercClusterTrainOptionsParse(&to, tt, strlen(tt), err, sizeof err);
+  ok = !parseAll(a, &to, err, sizeof err) && ok; /* checked before: out of memory */
   int rc = ok ? clustercSetTrainedValues(mlirModuleGetOperation(module), to.function, n,
                                          (const char *const *)names,
                                          (const float *const *)vals, err, sizeof err)
               : 0;
-  clustercClusterTrainOptionsFree(&to);
   for (size_t i = 0; i < n; ++i) {
     free(names ? names[i] : NULL);
     free(vals ? vals[i] : NULL);
   }
   free(names);
   free(vals);
-  if (!ok) {
-    ERR(a, "clusterc train: error: computing the final weights failed\n");
-    return CLUSTERC_ERROR;
+  if (!ok || rc || !clustered) {
+    if (!ok)
+      ERR(a, "clusterc train: error: computing the final weights failed\n");
+    else if (rc)
+      ERR(a, "%s: error: %s\n", name, err);
+    clustercClusterTrainOptionsFree(&to);
+    return ok && !rc ? CLUSTERC_OK : CLUSTERC_ERROR;
   }
-  if (rc) {
-    ERR(a, "%s: error: %s\n", name, err);
-    return CLUSTERC_ERROR;
-  }
-  if (!clustered)
-    return CLUSTERC_OK;
   ClustercClusterWeightsOptions co;
   clustercClusterWeightsOptionsInit(&co);
   /* The same selection and K; the exact 1-D k-means finds the <= K
@@ -601,9 +755,17 @@ static ClustercStatus writeBack(Session *s, const TrainArgs *a, MlirModule modul
     ERR(a, "clusterc train: error: %s\n", text ? err : "out of memory");
     free(text);
     clustercClusterWeightsOptionsFree(&co);
+    clustercClusterTrainOptionsFree(&to);
     return CLUSTERC_USAGE;
   }
   free(text);
+  if (skipFrozen(&co, &to)) {
+    ERR(a, "clusterc train: error: out of memory\n");
+    clustercClusterTrainOptionsFree(&to);
+    clustercClusterWeightsOptionsFree(&co);
+    return CLUSTERC_ERROR;
+  }
+  clustercClusterTrainOptionsFree(&to);
   co.report = a->report;
   co.report_user = a->reportUserData;
   ClustercStatus status = CLUSTERC_OK;
@@ -635,6 +797,25 @@ static int parseAll(const TrainArgs *a, ClustercClusterTrainOptions *to, char *e
   return rc;
 }
 
+/* The data transform's preconditions: 0, or -1 with the reason in err. */
+static int transformCheck(const ClustercDataTransform *t, char *err, size_t size) {
+  const char *why = NULL;
+  if (t->pad < 0)
+    why = "the padding is negative";
+  else if (t->inputH < 0 || t->inputW < 0 || (!t->inputH != !t->inputW))
+    why = "the input size needs a positive height and width";
+  else if (t->resize != CLUSTERC_RESIZE_BILINEAR && t->resize != CLUSTERC_RESIZE_NEAREST)
+    why = "unknown resize method";
+  else if (t->numNormalize < 0 || t->numNormalize > CLUSTERC_MAX_NORMALIZE)
+    why = "the number of normalisation pairs is out of range";
+  for (int i = 0; !why && i < t->numNormalize; ++i)
+    if (!(t->std[i] > 0) || !isfinite(t->mean[i]) || !isfinite(t->std[i]))
+      why = "a normalisation std is not positive, or a value is not finite";
+  if (why)
+    snprintf(err, size, "data transform: %s", why);
+  return why ? -1 : 0;
+}
+
 ClustercStatus clustercTrainOptionsCheck(const ClustercTrainOptions *a) {
   ClustercClusterTrainOptions to;
   char err[512];
@@ -645,6 +826,9 @@ ClustercStatus clustercTrainOptionsCheck(const ClustercTrainOptions *a) {
   } else if (to.cluster.per_channel || to.cluster.preserve_sparsity) {
     ERR(a, "clusterc train: error: %s is not supported in training\n",
         to.cluster.per_channel ? "--per-channel" : "--preserve-sparsity");
+    rc = CLUSTERC_USAGE;
+  } else if (transformCheck(&a->transform, err, sizeof err)) {
+    ERR(a, "clusterc train: error: %s\n", err);
     rc = CLUSTERC_USAGE;
   }
   clustercClusterTrainOptionsFree(&to);
@@ -684,14 +868,15 @@ static ClustercStatus runEpochs(Session *s, const TrainArgs *a, const ClustercDa
   *trainStart = now();
   if (a->evalInitial && a->epochs > 0) {
     double t0 = now();
-    EvalResult e0 = evaluate(s, test, 0);
+    EvalResult e0 = evaluate(s, test, s->plans[1]);
+    char et[96], ej[96];
     if (!e0.ok)
       goto done;
     if (!a->quiet)
-      MSG(a, CLUSTERC_MESSAGE_INFO, "epoch 0 (before training): test accuracy %.2f%% (loss %.4f)\n",
-          100 * e0.accuracy, e0.loss);
-    MSG(a, CLUSTERC_MESSAGE_LOG, "{\"epoch\": 0, \"test_accuracy\": %.6f, \"test_loss\": %.6f, "
-        "\"seconds\": %.3f}\n", e0.accuracy, e0.loss, now() - t0);
+      MSG(a, CLUSTERC_MESSAGE_INFO, "epoch 0 (before training): %s\n",
+          evalText(&e0, et, sizeof et));
+    MSG(a, CLUSTERC_MESSAGE_LOG, "{\"epoch\": 0, %s, \"seconds\": %.3f}\n",
+        evalJson(&e0, ej, sizeof ej), now() - t0);
   }
   for (int e = 0; e < a->epochs && !stopRequested(a); ++e) {
     shuffle(&rng, perm, train->n);
@@ -721,19 +906,20 @@ static ClustercStatus runEpochs(Session *s, const TrainArgs *a, const ClustercDa
     if (stopRequested(a))
       break;
     double trainSec = now() - t0;
-    *er = evaluate(s, test, 0);
+    *er = evaluate(s, test, s->plans[1]);
+    char et[96], ej[96];
     if (!er->ok)
       goto done;
     double meanLoss = lossSum / (double)(stepsPerEpoch * (size_t)s->micro);
     if (a->progress)
       MSG(a, CLUSTERC_MESSAGE_PROGRESS, "\n");
     if (!a->quiet)
-      MSG(a, CLUSTERC_MESSAGE_INFO, "epoch %d/%d: loss %.4f, test accuracy %.2f%% (loss %.4f), "
-          "%.1fs (%.2f ms/step)\n", e + 1, a->epochs, meanLoss, 100 * er->accuracy, er->loss,
+      MSG(a, CLUSTERC_MESSAGE_INFO, "epoch %d/%d: loss %.4f, %s, "
+          "%.1fs (%.2f ms/step)\n", e + 1, a->epochs, meanLoss, evalText(er, et, sizeof et),
           trainSec, 1e3 * trainSec / (double)stepsPerEpoch);
-    MSG(a, CLUSTERC_MESSAGE_LOG, "{\"epoch\": %d, \"train_loss\": %.6f, \"test_accuracy\": %.6f, "
-        "\"test_loss\": %.6f, \"seconds\": %.3f, \"ms_per_step\": %.4f}\n", e + 1,
-        meanLoss, er->accuracy, er->loss, trainSec, 1e3 * trainSec / (double)stepsPerEpoch);
+    MSG(a, CLUSTERC_MESSAGE_LOG, "{\"epoch\": %d, \"train_loss\": %.6f, %s, "
+        "\"seconds\": %.3f, \"ms_per_step\": %.4f}\n", e + 1,
+        meanLoss, evalJson(er, ej, sizeof ej), trainSec, 1e3 * trainSec / (double)stepsPerEpoch);
   }
   (void)modeName;
   rc = stopRequested(a) ? CLUSTERC_INTERRUPTED : CLUSTERC_OK;
@@ -778,40 +964,32 @@ ClustercStatus clustercTrain(MlirModule model, const ClustercTrainOptions *a,
   Session s = {0};
   double tc = now();
   rc = CLUSTERC_ERROR;
-  if (!sessionInit(&s, a, tm, train, name))
+  if (!sessionInit(&s, a, tm, train, test, name))
     goto done;
-  const ClustercDataset *sets[2] = {train, test};
-  for (int k = 0; k < 2; ++k)
-    for (size_t i = 0; i < sets[k]->n; ++i)
-      if (sets[k]->y[i] >= s.classes) {
-        ERR(a, "%s: error: label %d of sample %zu is not a class of the model "
-            "(%d classes)\n", sets[k]->labelsName ? sets[k]->labelsName : name,
-            sets[k]->y[i], i, s.classes);
-        goto done;
-      }
   const char *modeName = mode == CLUSTERC_TRAIN_STE ? "ste"
                        : mode == CLUSTERC_TRAIN_CENTROIDS_ONLY ? "centroids-only" : "float";
   int threads = a->threads < s.lanes ? a->threads : s.lanes;
   if (!a->quiet)
     MSG(a, CLUSTERC_MESSAGE_INFO, "clusterc train: %s, mode %s, %zu training and %zu test "
-        "samples, batch %d (%d x %d), %d thread%s, compiled in %.1fs\n", name, modeName,
-        train->n, test->n, s.B * s.micro, s.micro, s.B, threads, threads == 1 ? "" : "s",
-        now() - tc);
+        "samples, batch %d (%d x %d), %d thread%s, %d frozen parameter%s, compiled in "
+        "%.1fs\n", name, modeName, train->n, test->n, s.B * s.micro, s.micro, s.B, threads,
+        threads == 1 ? "" : "s", s.sig.nFrozen, s.sig.nFrozen == 1 ? "" : "s", now() - tc);
   EvalResult er = {0, 0, true};
+  char et[96], ej[96];
   double trainStart = now();
   rc = runEpochs(&s, a, train, test, modeName, &er, &trainStart);
   if (rc)
     goto done;
-  if (a->epochs == 0 && !(er = evaluate(&s, test, 0)).ok) {
+  if (a->epochs == 0 && !(er = evaluate(&s, test, s.plans[1])).ok) {
     rc = CLUSTERC_ERROR;
     goto done;
   }
   if (!a->quiet)
-    MSG(a, CLUSTERC_MESSAGE_INFO, "final: test accuracy %.2f%% (loss %.4f) on %zu samples; "
-        "%.1fs training\n", 100 * er.accuracy, er.loss, test->n, now() - trainStart);
+    MSG(a, CLUSTERC_MESSAGE_INFO, "final: %s on %zu samples; %.1fs training\n",
+        evalText(&er, et, sizeof et), test->n, now() - trainStart);
   MSG(a, CLUSTERC_MESSAGE_LOG, "{\"final\": true, \"mode\": \"%s\", \"epochs\": %d, "
-      "\"test_accuracy\": %.6f, \"test_loss\": %.6f, \"test_samples\": %zu, "
-      "\"seconds\": %.3f}\n", modeName, a->epochs, er.accuracy, er.loss, test->n,
+      "%s, \"test_samples\": %zu, "
+      "\"seconds\": %.3f}\n", modeName, a->epochs, evalJson(&er, ej, sizeof ej), test->n,
       now() - trainStart);
   if (a->writeBack)
     rc = writeBack(&s, a, model, mode != CLUSTERC_TRAIN_FLOAT, name);

@@ -85,6 +85,9 @@ bool tsRead(MlirModule module, TrainSig *sig, ClustercMessageFn fn, void *user) 
       oom |= !readSlots(a, &f->args, &f->nArgs);
     if (!mlirAttributeIsNull(r))
       oom |= !readSlots(r, &f->results, &f->nResults);
+    MlirAttribute fz = attrOf(op, "clusterc.frozen");
+    if (f == &sig->step && !mlirAttributeIsNull(fz) && mlirAttributeIsAArray(fz))
+      sig->nFrozen = (int)mlirArrayAttrGetNumElements(fz);
   }
   if (oom || !sig->step.name || !sig->eval.name || !sig->init.name) {
     clustercMessagef(fn, user, CLUSTERC_MESSAGE_ERROR, "clusterc: error: %s\n",

@@ -33,6 +33,7 @@ typedef struct TsFunc {
 /* The three functions of one model, read from the module before lowering. */
 typedef struct TrainSig {
   TsFunc step, eval, init;
+  int nFrozen; /* parameters the step keeps constant (clusterc.frozen) */
 } TrainSig;
 
 /* Reads the generated functions of the module (after cluster-train). False

@@ -174,7 +174,11 @@ void clustercRegisterDialects(MlirContext ctx);
  *   loss=softmax-ce|mse             (default softmax-ce)
  *   reduce=sum|avg                  centroid gradient aggregation (default sum)
  *   function=NAME                   the model (default: forward, or the only
- *                                   public function) */
+ *                                   public function)
+ *   freeze=SEL,...                  parameters left constant (not trained), with
+ *                                   the selectors of `only`
+ *   train-bn-stats                  train batch-norm running mean, variance and
+ *                                   epsilon too (default: frozen) */
 typedef enum ClustercTrainMode {
   CLUSTERC_TRAIN_STE = 0,
   CLUSTERC_TRAIN_CENTROIDS_ONLY = 1,
@@ -192,6 +196,9 @@ typedef struct ClustercClusterTrainOptions {
   ClustercLoss loss;
   clusterrt_reduce reduce;
   char *function; /* owned; NULL = default */
+  ClustercSelector *freeze; /* owned: parameters kept constant */
+  size_t num_freeze;
+  bool train_bn_stats; /* batch-norm statistics are parameters too */
 } ClustercClusterTrainOptions;
 
 void clustercClusterTrainOptionsInit(ClustercClusterTrainOptions *o);

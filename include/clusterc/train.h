@@ -40,10 +40,13 @@ extern "C" {
 
 /* ---- Data sets -------------------------------------------------------------
  *
- * IDX files (MNIST, Fashion-MNIST; gzip or plain, read through zlib) and
- * NumPy .npy arrays (C order; u8, i16, i32, i64, f32, f64). Samples are read
- * as f32 (u8 pixels scaled to [0, 1], kept as u8 in memory: a quarter of the
- * size, and no first touch of a large f32 copy); labels become i32. */
+ * IDX files (MNIST, Fashion-MNIST; gzip or plain, read through zlib),
+ * NumPy .npy arrays (C order; u8, i16, i32, i64, f32, f64) and folders of
+ * PNG images (DIR/<class>/<name>.png, labels from the class folders; see
+ * train/data-png.c). Samples are read as f32 (u8 pixels scaled to [0, 1],
+ * kept as u8 in memory: a quarter of the size, and no first touch of a
+ * large f32 copy). Integer labels become i32 classes [N]; float labels
+ * [N, ...] are regression targets (loss=mse). */
 typedef struct ClustercDataset {
   size_t n;          /* samples */
   size_t sampleSize; /* f32 values per sample */
@@ -53,13 +56,24 @@ typedef struct ClustercDataset {
   uint8_t *u8;       /* u8 samples (IDX images), read as value / 255 */
   int32_t *y;        /* n labels, or NULL */
   const char *labelsName; /* the labels' path as given (borrowed), for messages */
+  float *targets;    /* n * targetSize float labels (regression), or NULL */
+  size_t targetSize;
+  const char *name;  /* the samples' path as given (borrowed), for messages */
+  /* The samples of the model's next input (models with several inputs;
+   * clustercDatasetAddInput), owned; the labels are the first's. */
+  struct ClustercDataset *next;
 } ClustercDataset;
 
-/* Loads samples from `images` and labels from `labels` (NULL: none). On
- * failure sends "file: error: ...\n" and leaves *d empty. */
+/* Loads samples from `images` and labels from `labels` (NULL: none; must
+ * be NULL when `images` is a folder of PNG images). On failure sends
+ * "file: error: ...\n" and leaves *d empty. */
 ClustercStatus clustercDatasetLoad(ClustercDataset *d, const char *images,
                                    const char *labels,
                                    ClustercMessageFn onMessage, void *userData);
+/* Appends the samples of the model's next input (an IDX or .npy file with
+ * as many samples as d) to d. */
+ClustercStatus clustercDatasetAddInput(ClustercDataset *d, const char *images,
+                                       ClustercMessageFn onMessage, void *userData);
 /* Copies sample i into out[0 .. sampleSize) as f32. */
 void clustercDatasetSample(const ClustercDataset *d, size_t i, float *out);
 /* Frees what clustercDatasetLoad allocated (the struct is the caller's). */
@@ -76,6 +90,26 @@ typedef enum ClustercSchedule {
   CLUSTERC_SCHEDULE_STEP /* lr *= gamma every stepEvery epochs */
 } ClustercSchedule;
 
+typedef enum ClustercResize {
+  CLUSTERC_RESIZE_BILINEAR, /* half-pixel centres (PyTorch's align_corners=False) */
+  CLUSTERC_RESIZE_NEAREST   /* PyTorch's mode='nearest': floor(dst * in / out) */
+} ClustercResize;
+
+/* From a data set's samples to the model's input (train/transform.c), in
+ * this order: zero padding, resizing, channels (1 -> C replicated, RGBA ->
+ * RGB), normalisation (x - mean) / std per channel, then the model's layout
+ * (CHW or HWC, found from its input shape; a flat input takes CHW order).
+ * Without any of these the samples go in as they are, when their size
+ * matches. */
+#define CLUSTERC_MAX_NORMALIZE 16
+typedef struct ClustercDataTransform {
+  int inputH, inputW;   /* resize to this (0: no resizing) */
+  int pad;              /* zero pixels added on every side first */
+  ClustercResize resize;
+  int numNormalize;     /* 0, 1 (every channel) or one per channel */
+  float mean[CLUSTERC_MAX_NORMALIZE], std[CLUSTERC_MAX_NORMALIZE];
+} ClustercDataTransform;
+
 typedef struct ClustercTrainOptions {
   /* Option text in pipeline syntax: cluster-weights options (clusters=,
    * init=, layers=, only=, min-elements=, seed=, ...) and the
@@ -90,6 +124,7 @@ typedef struct ClustercTrainOptions {
   ClustercSchedule schedule;
   int stepEvery;
   double gamma;
+  ClustercDataTransform transform; /* applied to every input's samples */
   uint64_t seed;       /* shuffling */
   bool evalInitial;    /* evaluate before training too (epoch 0) */
   bool quiet;          /* no INFO messages */

@@ -126,6 +126,16 @@ static void testOptionsCheck(void) {
   o.clusterOptions = NULL;
   o.trainOptions = "mode=bogus";
   fprintf(stderr, "mode=bogus: %d\n", (int)clustercTrainOptionsCheck(&o));
+  o.trainOptions = NULL;
+  o.transform.numNormalize = 1;
+  o.transform.mean[0] = 0.5f;
+  o.transform.std[0] = 0.0f;
+  fprintf(stderr, "std=0: %d\n", (int)clustercTrainOptionsCheck(&o));
+  o.transform.std[0] = 0.25f;
+  o.transform.inputH = 32;
+  fprintf(stderr, "height only: %d\n", (int)clustercTrainOptionsCheck(&o));
+  o.transform.inputW = 32;
+  fprintf(stderr, "transform: %d\n", (int)clustercTrainOptionsCheck(&o));
   // CHECK-LABEL: @testOptionsCheck
   // CHECK: defaults: epochs=1 optimizer=2 threads=1 check=0
   // CHECK: message(error): {{.*}}clusters
@@ -134,6 +144,11 @@ static void testOptionsCheck(void) {
   // CHECK: per-channel: 2
   // CHECK: message(error): {{.*}}bogus
   // CHECK: mode=bogus: 2
+  // CHECK: message(error): clusterc train: error: data transform: a normalisation std is not positive
+  // CHECK: std=0: 2
+  // CHECK: message(error): clusterc train: error: data transform: the input size needs a positive height and width
+  // CHECK: height only: 2
+  // CHECK: transform: 0
 }
 
 // A classifier with one weight: logits = x . W (4 features, 3 classes).

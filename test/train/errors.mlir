@@ -9,7 +9,7 @@
 // RUN: not clusterc --emit=train-mlir --mode=fast %s 2>&1 | FileCheck %s --check-prefix=MODE
 // RUN: not clusterc --emit=train-mlir --report %s 2>&1 | FileCheck %s --check-prefix=REPORT
 // RUN: not clusterc --emit=train-mlir --emit=obj %s 2>&1 | FileCheck %s --check-prefix=EMIT
-// NOPE-COUNT-7: error: cluster-train: no function 'nope' in the module
+// NOPE-COUNT-8: error: cluster-train: no function 'nope' in the module
 // MODE: error: unknown mode 'fast' (expected ste, centroids-only or float)
 // REPORT: error: --report applies to clustering, not to --emit=train-mlir
 // EMIT: error: --emit=train-mlir writes MLIR
@@ -101,4 +101,22 @@ func.func @first(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
 
 func.func @second(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   return %x : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @pad_trained_value(%x: tensor<2x4xf32>) -> tensor<2x6xf32> {
+  %w = arith.constant dense<0.5> : tensor<4x3xf32> loc("fc.weight")
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %e = tensor.empty() : tensor<2x3xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %m = linalg.matmul ins(%x, %w : tensor<2x4xf32>, tensor<4x3xf32>) outs(%z : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %v = tensor.extract %m[%c0, %c0] : tensor<2x3xf32>
+// CHECK: [[@LINE+1]]:{{[0-9]+}}: error: cluster-train: cannot differentiate tensor.pad with a trained padding value
+  %p = tensor.pad %m low[0, 1] high[0, 2] {
+  ^bb0(%i: index, %j: index):
+    tensor.yield %v : f32
+  } : tensor<2x3xf32> to tensor<2x6xf32>
+  return %p : tensor<2x6xf32>
 }

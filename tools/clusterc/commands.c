@@ -117,6 +117,53 @@ static int onSchedule(FlagCtx *cx, const FlagRow *r, FlagValue v) {
   return 0;
 }
 
+/* train --input-size=HxW */
+static int onInputSize(FlagCtx *cx, const FlagRow *r, FlagValue v) {
+  (void)r;
+  ClustercDataTransform *t = &((TrainArgs *)cx->args)->t.transform;
+  char *x, *end;
+  long h = strtol(v.text, &x, 10), w = (*x == 'x' || *x == 'X') ? strtol(x + 1, &end, 10) : 0;
+  if (h < 1 || h > 65536 || (*x != 'x' && *x != 'X') || w < 1 || w > 65536 || *end)
+    return flagsUsageError(cx->cmd, "bad --input-size '%s' (HxW, e.g. 32x32)", v.text), -1;
+  t->inputH = (int)h;
+  t->inputW = (int)w;
+  return 0;
+}
+
+/* train --normalize=MEAN,STD[,MEAN,STD...]: one pair, or one per channel. */
+static int onNormalize(FlagCtx *cx, const FlagRow *r, FlagValue v) {
+  (void)r;
+  ClustercDataTransform *t = &((TrainArgs *)cx->args)->t.transform;
+  double vals[2 * CLUSTERC_MAX_NORMALIZE];
+  int n = 0;
+  const char *p = v.text;
+  for (;;) {
+    char *end;
+    double d = strtod(p, &end);
+    if (end == p || n == 2 * CLUSTERC_MAX_NORMALIZE || !isfinite(d))
+      break;
+    vals[n++] = d;
+    if (*end != ',') {
+      p = end;
+      break;
+    }
+    p = end + 1;
+  }
+  bool ok = !*p && n >= 2 && n % 2 == 0;
+  for (int i = 1; ok && i < n; i += 2)
+    ok = vals[i] > 0;
+  if (!ok)
+    return flagsUsageError(cx->cmd, "bad --normalize '%s' (MEAN,STD pairs, one for every "
+                           "channel or one per channel, up to %d; STD > 0)", v.text,
+                           CLUSTERC_MAX_NORMALIZE), -1;
+  t->numNormalize = n / 2;
+  for (int i = 0; i < n / 2; ++i) {
+    t->mean[i] = (float)vals[2 * i];
+    t->std[i] = (float)vals[2 * i + 1];
+  }
+  return 0;
+}
+
 /* train --seed=N: shuffling, and the clustering's seed too. */
 static int onTrainSeed(FlagCtx *cx, const FlagRow *r, FlagValue v) {
   (void)r;
@@ -237,22 +284,37 @@ static void importFree(void *args) { (void)args; }
 
 /* ---- clusterc train ------------------------------------------------------------ */
 
+/* In ClustercResize's order. */
+static const char *const kResizeNames[] = {"bilinear", "nearest", NULL};
+
 static const FlagRow kTrainData[] = {
     {.name = "data", .kind = FLAG_PATH, .metavar = "DIR", TA(dataDir),
      .help = "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (default "
              DEFAULT_DATA ")"},
-    {.name = "train-images", .kind = FLAG_PATH, .metavar = "F", TA(trainImages),
-     .help = "the training images, instead of --data's"},
+    {.name = "train-images", .kind = FLAG_PATH, .metavar = "F[,F...]", TA(trainImages),
+     .help = "the training images, instead of --data's: an IDX or .npy file (one per "
+             "model input, comma-separated), or a folder DIR/<class>/*.png"},
     {.name = "train-labels", .kind = FLAG_PATH, .metavar = "F", TA(trainLabels),
-     .help = "the training labels, instead of --data's"},
+     .help = "the training labels, instead of --data's: integers are classes, floats "
+             "regression targets (--loss=mse)"},
     {.name = "test-images", .kind = FLAG_PATH, .metavar = "F", TA(testImages),
-     .help = "the test images, instead of --data's"},
+     .help = "the test images, instead of --data's (as --train-images)"},
     {.name = "test-labels", .kind = FLAG_PATH, .metavar = "F", TA(testLabels),
      .help = "the test labels, instead of --data's"},
     {.name = "limit-train", .kind = FLAG_INT, .lo = 1, .hi = INT64_MAX, .metavar = "N",
      TA(limitTrain), .help = "use the first N training samples only"},
     {.name = "limit-test", .kind = FLAG_INT, .lo = 1, .hi = INT64_MAX, .metavar = "N",
      TA(limitTest), .help = "use the first N test samples only"},
+    {.name = "input-size", .kind = FLAG_STRING, .metavar = "HxW", .handler = onInputSize,
+     .help = "resize the samples (after --pad) to HxW, the model's input size"},
+    {.name = "resize", .kind = FLAG_CHOICE, .choices = kResizeNames,
+     .metavar = "bilinear|nearest", TA(t.transform.resize),
+     .help = "(default bilinear: half-pixel centres, as PyTorch's align_corners=False)"},
+    {.name = "pad", .kind = FLAG_INT, .lo = 0, .hi = 4096, .metavar = "N",
+     TA(t.transform.pad), .help = "add N zero pixels on every side of the samples"},
+    {.name = "normalize", .kind = FLAG_STRING, .metavar = "MEAN,STD[,...]",
+     .handler = onNormalize,
+     .help = "(x - MEAN) / STD on [0, 1] pixels: one pair, or one per channel"},
 };
 
 /* In ClustercOptimizer's order. */
@@ -314,7 +376,7 @@ static const FlagSet kImportSets[] = {
 };
 
 static const FlagSet kTrainSets[] = {
-    SET("Data (IDX files as MNIST ships them, or .npy; gzip or plain):", NULL,
+    SET("Data (IDX files as MNIST ships them, .npy, gzip or plain; folders of PNGs):", NULL,
         kTrainData),
     SET("Training:", NULL, kTrainTraining),
     SET("Clustering (as clusterc's):", NULL, kTrainClustering),

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clusterc/passes.h"
@@ -34,6 +35,45 @@ static const char *dataPath(const char *dir, const char *base, char *buf, size_t
     return buf;
   snprintf(buf, size, "%s/%s", dir, base);
   return buf;
+}
+
+static bool isDirectory(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Loads a data set: `images` is one path per model input, comma-separated
+ * (split in place: the data set borrows the names). 0, or -1 after a
+ * message. */
+static int loadData(ClustercDataset *d, char *images, const char *labels) {
+  char *rest = strchr(images, ',');
+  if (rest)
+    *rest++ = 0;
+  if (clustercDatasetLoad(d, images, labels, driverPrintMessage, NULL))
+    return -1;
+  while (rest) {
+    char *path = rest;
+    if ((rest = strchr(rest, ',')))
+      *rest++ = 0;
+    if (clustercDatasetAddInput(d, path, driverPrintMessage, NULL))
+      return -1;
+  }
+  return 0;
+}
+
+/* Records each path of a comma-separated list as an input outputs must not
+ * replace. */
+static void addInputs(const char *list) {
+  char path[4096];
+  while (list && *list) {
+    size_t n = strcspn(list, ",");
+    if (n < sizeof path) {
+      memcpy(path, list, n);
+      path[n] = 0;
+      outputAddInput(path);
+    }
+    list += n + (list[n] == ',');
+  }
 }
 
 /* SIGINT/SIGTERM: during the training loop, finish the step and stop
@@ -67,10 +107,16 @@ int trainRun(void *args, char **argv) {
 
   const char *name = driverDisplayName(a.input);
   char p1[4096], p2[4096], p3[4096], p4[4096];
-  const char *tri = a.trainImages ? a.trainImages : dataPath(a.dataDir, "train-images-idx3-ubyte", p1, sizeof p1);
-  const char *trl = a.trainLabels ? a.trainLabels : dataPath(a.dataDir, "train-labels-idx1-ubyte", p2, sizeof p2);
-  const char *tei = a.testImages ? a.testImages : dataPath(a.dataDir, "t10k-images-idx3-ubyte", p3, sizeof p3);
-  const char *tel = a.testLabels ? a.testLabels : dataPath(a.dataDir, "t10k-labels-idx1-ubyte", p4, sizeof p4);
+  /* The image lists are split in place (the data sets borrow the names). */
+  char *tri = strdup(a.trainImages ? a.trainImages : dataPath(a.dataDir, "train-images-idx3-ubyte", p1, sizeof p1));
+  char *tei = strdup(a.testImages ? a.testImages : dataPath(a.dataDir, "t10k-images-idx3-ubyte", p3, sizeof p3));
+  /* A folder of PNGs has its labels in its class folders. */
+  const char *trl = a.trainLabels ? a.trainLabels
+                  : tri && isDirectory(tri) ? NULL
+                  : dataPath(a.dataDir, "train-labels-idx1-ubyte", p2, sizeof p2);
+  const char *tel = a.testLabels ? a.testLabels
+                  : tei && isDirectory(tei) ? NULL
+                  : dataPath(a.dataDir, "t10k-labels-idx1-ubyte", p4, sizeof p4);
   ClustercDataset train = {0}, test = {0};
   DiagState ds = {name, 0};
   MlirContext ctx = driverCreateContext(&ds);
@@ -83,25 +129,32 @@ int trainRun(void *args, char **argv) {
   const Command *cmd = &clustercCommands[1];
   const char *inputs[] = {a.input, tri, trl, tei, tel};
   for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; ++i)
-    outputAddInput(inputs[i]);
+    addInputs(inputs[i]);
   if ((a.output && (rc = driverOpenOutput(cmd, &out, a.output, "output"))) ||
       (a.logPath && (rc = driverOpenOutput(cmd, &log, a.logPath, "log"))) ||
       (a.reportJson && (rc = driverOpenOutput(cmd, &rout, a.reportJson, "report"))))
     goto done;
   rc = EXIT_BAD_INPUT;
   a.t.userData = log ? outputFile(log) : NULL; /* LOG messages go there */
-  if (clustercDatasetLoad(&train, tri, trl, driverPrintMessage, NULL) ||
-      clustercDatasetLoad(&test, tei, tel, driverPrintMessage, NULL))
-    goto done;
-  if (test.sampleSize != train.sampleSize) {
-    fprintf(stderr, "%s: error: test samples have %zu values, training samples %zu\n",
-            tei, test.sampleSize, train.sampleSize);
+  if (!tri || !tei) {
+    fprintf(stderr, "clusterc train: error: out of memory\n");
     goto done;
   }
-  if (a.limitTrain && a.limitTrain < train.n)
-    train.n = a.limitTrain;
-  if (a.limitTest && a.limitTest < test.n)
-    test.n = a.limitTest;
+  if (loadData(&train, tri, trl) || loadData(&test, tei, tel))
+    goto done;
+  for (const ClustercDataset *d = &train, *e = &test; d && e; d = d->next, e = e->next)
+    if (e->sampleSize != d->sampleSize) {
+      fprintf(stderr, "%s: error: test samples have %zu values, training samples %zu\n",
+              e->name ? e->name : tei, e->sampleSize, d->sampleSize);
+      goto done;
+    }
+  /* Every input's chain shares the first's sample count. */
+  for (ClustercDataset *d = &train; d; d = d->next)
+    if (a.limitTrain && a.limitTrain < d->n)
+      d->n = a.limitTrain;
+  for (ClustercDataset *d = &test; d; d = d->next)
+    if (a.limitTest && a.limitTest < d->n)
+      d->n = a.limitTest;
 
   model = driverLoadModule(ctx, a.input, &ds);
   if (mlirModuleIsNull(model))
@@ -153,5 +206,7 @@ done:
   mlirContextDestroy(ctx);
   clustercDatasetFree(&train);
   clustercDatasetFree(&test);
+  free(tri);
+  free(tei);
   return rc;
 }
