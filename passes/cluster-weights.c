@@ -24,9 +24,10 @@
  *    values is lossless.
  *  - Output depends only on the input and the options (seed): each weight
  *    gets its own seed, derived from `seed` and its walk-order index.
- *  - Indices use the narrowest format: packed 1/2/4 bits in i8 bytes (LSB
- *    first, see clusterc/runtime.h), else i8 or i16 in the weight's shape
- *    (read unsigned).
+ *  - Indices use the narrowest width that holds K (or `bits`): any width
+ *    but 8 and 16 is packed densely into i8 bytes (one little-endian bit
+ *    stream, see clusterc/runtime.h: K = 8 takes 3 bits, K = 64 6 bits),
+ *    8 and 16 are i8 or i16 in the weight's shape (read unsigned).
  */
 #include "clusterc/passes.h"
 
@@ -144,7 +145,7 @@ static clusterrt_status clusterWeights(const float *w, const ConstInfo *ci,
   cl->tables = chans;
   cl->outer = outer;
   cl->inner = inner;
-  cl->fmt = clusterrt_narrowest_format(kMax);
+  cl->fmt = o->bits ? (clusterrt_index_format)o->bits : clusterrt_dense_format(kMax);
   cl->idxBytes = clusterrt_index_bytes(cl->fmt, n);
   cl->idx = calloc(cl->idxBytes ? cl->idxBytes : 1, 1);
   if (!cl->idx) {
@@ -244,10 +245,13 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
   if (!packed) {
     ix = irCast(&bb, "arith.index_castui", mlirBlockGetArgument(body, 0), indexT);
   } else {
-    /* flat = ((i0 * d1 + i1) * d2 + i2) ...; byte = flat >> s; shift =
-     * (flat & (per - 1)) * bits; ix = (bytes[byte] >> shift) & mask. */
-    unsigned bits = clusterrt_format_bits(cl->fmt), per = 8 / bits;
-    unsigned log2per = per == 8 ? 3 : per == 4 ? 2 : 1;
+    /* flat = ((i0 * d1 + i1) * d2 + i2) ...; bit = flat * bits; the index
+     * is bits [bit, bit + bits) of the little-endian byte stream: bytes
+     * byte = bit >> 3 and, for odd widths, the one or two after it (the
+     * byte positions clamped to the buffer: the bits read from a clamped
+     * byte are masked off), shifted right by bit & 7 and masked. */
+    unsigned bits = clusterrt_format_bits(cl->fmt);
+    unsigned nbytes = clusterrt_format_aligned(cl->fmt) ? 1 : bits <= 9 ? 2 : 3;
     MlirValue flat = ci->rank == 0 ? irConstIndex(&bb, 0) : (MlirValue){NULL};
     for (intptr_t d = 0; d < ci->rank; ++d) {
       MlirNamedAttribute dim = irNamed(ctx, "dim",
@@ -259,15 +263,27 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
                                         irConstIndex(&bb, ci->shape[d])),
                                id);
     }
-    MlirValue byte = irBinary(&bb, "arith.shrui", flat, irConstIndex(&bb, log2per));
-    MlirValue sub = irBinary(&bb, "arith.andi", flat, irConstIndex(&bb, per - 1));
-    MlirValue sh = irBinary(&bb, "arith.muli", sub, irConstIndex(&bb, bits));
-    MlirValue ops[2] = {idx, byte};
-    MlirValue v8 = irCreate1(&bb, "tensor.extract", 2, ops,
-                             mlirIntegerTypeGet(ctx, 8), 0, NULL);
-    MlirValue v32 = irCast(&bb, "arith.extui", v8, i32);
+    MlirValue bit = irBinary(&bb, "arith.muli", flat, irConstIndex(&bb, bits));
+    MlirValue byte = irBinary(&bb, "arith.shrui", bit, irConstIndex(&bb, 3));
+    MlirValue sh = irBinary(&bb, "arith.andi", bit, irConstIndex(&bb, 7));
+    MlirValue last = irConstIndex(&bb, (int64_t)cl->idxBytes - 1);
+    MlirValue word = (MlirValue){NULL};
+    for (unsigned q = 0; q < nbytes; ++q) {
+      MlirValue at = q == 0 ? byte
+                            : irBinary(&bb, "arith.minui",
+                                       irBinary(&bb, "arith.addi", byte,
+                                                irConstIndex(&bb, q)),
+                                       last);
+      MlirValue ops[2] = {idx, at};
+      MlirValue v8 = irCreate1(&bb, "tensor.extract", 2, ops,
+                               mlirIntegerTypeGet(ctx, 8), 0, NULL);
+      MlirValue v32 = irCast(&bb, "arith.extui", v8, i32);
+      if (q > 0)
+        v32 = irBinary(&bb, "arith.shli", v32, irConstInt(&bb, i32, 8 * q));
+      word = q == 0 ? v32 : irBinary(&bb, "arith.ori", word, v32);
+    }
     MlirValue sh32 = irCast(&bb, "arith.index_castui", sh, i32);
-    MlirValue m = irBinary(&bb, "arith.andi", irBinary(&bb, "arith.shrui", v32, sh32),
+    MlirValue m = irBinary(&bb, "arith.andi", irBinary(&bb, "arith.shrui", word, sh32),
                            irConstInt(&bb, i32, (1 << bits) - 1));
     ix = irCast(&bb, "arith.index_castui", m, indexT);
   }
@@ -934,6 +950,8 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
     return true;
   }
   r->k_requested = j->k;
+  if (o->bits && j->k > (1u << o->bits)) /* bits=N caps K at 2^N */
+    j->k = 1u << o->bits;
   if (o->per_channel) {
     j->axis = o->channel_axis >= 0 ? o->channel_axis
               : ci->channelAxis >= 0 ? ci->channelAxis : 0;

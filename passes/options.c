@@ -78,6 +78,11 @@ static const OptRow kWeightsRows[] = {
              "fold: constants holding c[idx] (no saving); runtime: "
              "libclusterrt decodes each weight once, when the compiled model "
              "is loaded"},
+    {.name = "bits", .kind = OPT_INT, CW(bits), .def = 0, .lo = 0, .hi = 16,
+     .note = "(0: the narrowest for K)", .metavar = "N",
+     .help = "index width, packed densely (default 0: the narrowest that "
+             "holds K, e.g. 3 bits for K = 8, 6 for K = 64); K is capped at "
+             "2^N"},
     {.name = "threads", .kind = OPT_INT, CW(threads), .def = 0, .lo = 0, .hi = 1024,
      .note = "(0: one per core)", .metavar = "N",
      .help = "cluster weights on N threads (default 0: one per core); the "

@@ -33,6 +33,9 @@
  *                           model reads; the generic decode for the others.
  *                           Run that function once before the model (clusterc's
  *                           code generation makes it a global constructor)
+ *   bits=N                  index width, 1..16 bits, packed densely (default
+ *                           0: the narrowest that holds K, e.g. 3 for K = 8,
+ *                           6 for K = 64); K is capped at 2^N
  *   threads=N               cluster weight tensors on N threads (default 0:
  *                           one per online core); the output is the same
  *                           byte for byte for any N
@@ -115,6 +118,7 @@ typedef struct ClustercClusterWeightsOptions {
   ClustercReportFn report; /* optional, called once per constant seen */
   void *report_user;
   unsigned threads;        /* worker threads; 0 = one per online core */
+  unsigned bits;           /* index width 1..16; 0 = the narrowest for K */
 } ClustercClusterWeightsOptions;
 
 void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);
