@@ -280,9 +280,11 @@ typedef struct clusterrt_cluster_options {
   uint64_t seed;
   unsigned max_iter;         /* Lloyd cap; 0 = default (300) */
   int preserve_sparsity;     /* zero is an exact centroid; zeros map to it */
+  int init_only;             /* 1: no Lloyd after the init (tfmot's way);
+                                max_iter is then ignored */
 } clusterrt_cluster_options;
 
-/* Clusters w: init, Lloyd, final assignment. c must hold opts->k floats.
+/* Clusters w: init, Lloyd (unless init_only), final assignment. c must hold opts->k floats.
  * The effective number of centroids, *k_out, is min(k, distinct values in
  * w) (+1 for the zero centroid when preserving sparsity and zeros exist),
  * so clustering is lossless when k >= the number of distinct values. The
