@@ -295,6 +295,13 @@ typedef struct rt_distinct {
 clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
                                   int want_prefix);
 void rt_distinct_free(rt_distinct *d);
+/* The same with a weight per value: N sums the weights (wt[i] > 0; values
+ * of weight 0 or less are left out, ERR_ARG if none is left), mean is the
+ * weighted mean; the prefix arrays are always built. Every consumer of
+ * rt_distinct (range statistics, Lloyd, exact k-means) then works on the
+ * weighted objective sum_i wt[i] (w[i] - c)^2 unchanged. */
+clusterrt_status rt_distinct_init_weighted(rt_distinct *d, const float *w,
+                                           const float *wt, size_t n);
 
 /* Sum of squared deviations from their mean of values [a, b). */
 double rt_range_sse(const rt_distinct *d, size_t a, size_t b);

@@ -272,6 +272,24 @@ CLUSTERRT_API clusterrt_status clusterrt_lloyd_f32(const float *w, size_t n, flo
 CLUSTERRT_API clusterrt_status clusterrt_kmeans1d_f32(const float *w, size_t n, size_t k,
                                         float *c);
 
+/* Weighted exact 1-D k-means: the centroids minimising
+ *   sum_i wt[i] * (w[i] - c[nearest])^2
+ * (sensitivity-weighted clustering, e.g. wt = a diagonal Fisher estimate).
+ * Values with wt[i] <= 0 do not count (CLUSTERRT_ERR_ARG if none has a
+ * positive weight); wt must be finite. Same algorithm and bounds as
+ * clusterrt_kmeans1d_f32: O(k * m) time, O(m) memory (m = distinct
+ * values), no k x m table. *k_out = min(k, distinct values of positive
+ * weight); c[0..*k_out) is sorted. */
+CLUSTERRT_API clusterrt_status clusterrt_kmeans1d_weighted_f32(
+    const float *w, const float *wt, size_t n, size_t k, float *c,
+    size_t *k_out);
+/* Weighted Lloyd iterations from c[0..k) (any order), as
+ * clusterrt_lloyd_f32 with the weighted objective above; c is sorted on
+ * return. */
+CLUSTERRT_API clusterrt_status clusterrt_lloyd_weighted_f32(
+    const float *w, const float *wt, size_t n, float *c, size_t k,
+    unsigned max_iter, unsigned *iters);
+
 /* ---- One call: what the pass and the trainer use ----------------------- */
 
 typedef struct clusterrt_cluster_options {
