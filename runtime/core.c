@@ -172,39 +172,41 @@ void rt_pack(const void *in, int wide, size_t n, clusterrt_index_format f,
   }
 }
 
-/* Eight indices of an odd width from the `bits` bytes at p. */
-static inline void unpack8(const uint8_t *p, unsigned bits, uint32_t v[8]) {
-  uint8_t tmp[16 + 4] = {0};
-  memcpy(tmp, p, bits);
-  uint32_t mask = (1u << bits) - 1u;
-  for (unsigned j = 0; j < 8; j++) {
-    unsigned bit = j * bits;
-    uint32_t x;
-    memcpy(&x, tmp + bit / 8, 4);
-    v[j] = (x >> (bit % 8)) & mask;
+/* The whole groups of eight indices (`bits` bytes each) from p into out,
+ * with the width a constant: one fixed-size load into a 64-bit word (128
+ * for widths over 8), constant shifts. Returns the elements done. */
+#define RT_UNPACK_LOOP(BITS, T, W)                                           \
+  for (; i + 8 <= n; i += 8, p += BITS) {                                    \
+    W x = 0;                                                                 \
+    memcpy(&x, p, BITS);                                                     \
+    for (unsigned j = 0; j < 8; j++)                                         \
+      ((T *)out)[i + j] = (T)((x >> (j * BITS)) & ((1u << BITS) - 1u));      \
   }
-}
 
 void rt_unpack(const void *idx, clusterrt_index_format f, size_t first,
                size_t n, void *out) {
   unsigned bits = clusterrt_format_bits(f);
   rt_assert(first % 8 == 0);
   const uint8_t *p = (const uint8_t *)idx + first / 8 * bits;
+  size_t i = 0;
+  typedef unsigned __int128 u128;
+  switch (bits) {
+  case 3: RT_UNPACK_LOOP(3, uint8_t, uint64_t) break;
+  case 5: RT_UNPACK_LOOP(5, uint8_t, uint64_t) break;
+  case 6: RT_UNPACK_LOOP(6, uint8_t, uint64_t) break;
+  case 7: RT_UNPACK_LOOP(7, uint8_t, uint64_t) break;
+  case 9: RT_UNPACK_LOOP(9, uint16_t, u128) break;
+  case 10: RT_UNPACK_LOOP(10, uint16_t, u128) break;
+  case 11: RT_UNPACK_LOOP(11, uint16_t, u128) break;
+  case 12: RT_UNPACK_LOOP(12, uint16_t, u128) break;
+  case 13: RT_UNPACK_LOOP(13, uint16_t, u128) break;
+  case 14: RT_UNPACK_LOOP(14, uint16_t, u128) break;
+  case 15: RT_UNPACK_LOOP(15, uint16_t, u128) break;
+  default: rt_assert(0); /* aligned widths are never unpacked */
+  }
+#undef RT_UNPACK_LOOP
   uint8_t *o8 = (uint8_t *)out;
   uint16_t *o16 = (uint16_t *)out;
-  size_t i = 0;
-  uint32_t v[8];
-  /* Two loops so each store has a constant size. */
-  if (bits < 8)
-    for (; i + 8 <= n; i += 8, p += bits) {
-      unpack8(p, bits, v);
-      for (unsigned j = 0; j < 8; j++) o8[i + j] = (uint8_t)v[j];
-    }
-  else
-    for (; i + 8 <= n; i += 8, p += bits) {
-      unpack8(p, bits, v);
-      for (unsigned j = 0; j < 8; j++) o16[i + j] = (uint16_t)v[j];
-    }
   for (size_t j = 0; i < n; i++, j++) { /* never reads past the buffer */
     uint32_t x = rt_index_get(p, f, j);
     if (bits < 8)
