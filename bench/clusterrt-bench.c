@@ -212,10 +212,14 @@ int main(int argc, char **argv) {
         size_t k = ks[ki];
         for (size_t j = 0; j < k; j++)
           b.c[j] = k == 1 ? mn : mn + (mx - mn) * (float)j / (float)(k - 1);
-        clusterrt_index_format fmts[2] = {
+        /* u8/u16, the narrowest aligned format and the dense one (odd
+         * widths: unpacked or packed around the same kernels). */
+        clusterrt_index_format fmts[3] = {
             k <= 256 ? CLUSTERRT_IDX_U8 : CLUSTERRT_IDX_U16,
-            clusterrt_narrowest_format(k)};
-        int nf = fmts[1] != fmts[0] ? 2 : 1;
+            clusterrt_narrowest_format(k), clusterrt_dense_format(k)};
+        int nf = 1;
+        for (int q = 1; q < 3; q++)
+          if (fmts[q] != fmts[0] && fmts[q] != fmts[nf - 1]) fmts[nf++] = fmts[q];
         for (int fi = 0; fi < nf; fi++) {
           clusterrt_index_format f = fmts[fi];
           const char *fn = clusterrt_format_name(f);

@@ -42,14 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint32_t r = in.at < in.n ? fz_u32(&in) : (uint32_t)fz_rand(&in);
     unsigned lim = (ichoice & 1) || !k ? range : (unsigned)(k < range ? k : range);
     unsigned v = (ichoice & 2) ? (unsigned)(r % hot) % lim : r % lim;
-    if (bits == 16) {
-      uint16_t h = (uint16_t)v;
-      memcpy(ib.p + 2 * i, &h, 2);
-    } else if (bits == 8) {
-      ib.p[i] = (uint8_t)v;
-    } else {
-      ib.p[i * bits / 8] |= (uint8_t)(v << (i * bits % 8));
-    }
+    fz_index_put(ib.p, fmt, i, v);
   }
 
   /* The exact sums and counts, in double (ignored unless every index < k). */

@@ -45,16 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; i < n && bits; ++i) {
     uint32_t r = in.at < in.n ? fz_u32(&in) : (uint32_t)fz_rand(&in);
     unsigned v = (ichoice & 1) || !k ? r % range : r % (k < range ? k : range);
-    if (bits == 16) {
-      uint16_t h = (uint16_t)v;
-      memcpy(ib.p + 2 * i, &h, 2);
-    } else if (bits == 8) {
-      ib.p[i] = (uint8_t)v;
-    } else {
-      ib.p[i * bits / 8] |= (uint8_t)(v << (i * bits % 8));
-    }
+    fz_index_put(ib.p, fmt, i, v);
   }
-  if (bits && bits < 8 && (ichoice & 2) && bytes) /* junk in the unused high bits */
+  if (bits && bits != 8 && bits != 16 && (ichoice & 2) && bytes) /* junk in the unused high bits */
     ib.p[bytes - 1] |= (uint8_t)(0xFFu << ((n * bits) % 8 ? (n * bits) % 8 : 8));
 
   clusterrt_isa isas[4];

@@ -158,35 +158,38 @@ static inline void fz_set_isa(clusterrt_isa isa) {
   FZ_CHECK(s == CLUSTERRT_OK, "set_isa(%s) = %d", clusterrt_isa_name(isa), (int)s);
 }
 
-static const clusterrt_index_format fz_formats[] = {
-    CLUSTERRT_IDX_U1, CLUSTERRT_IDX_U2, CLUSTERRT_IDX_U4, CLUSTERRT_IDX_U8,
-    CLUSTERRT_IDX_U16};
-
-/* A format: usually the narrowest for k, sometimes any (possibly too narrow:
- * the kernels must reject it the same way). */
+/* A format: usually the narrowest aligned one for k, sometimes the dense
+ * one (any width), sometimes any of the 16 (possibly too narrow: the
+ * kernels must reject it the same way). */
 static inline clusterrt_index_format fz_format(FzIn *in, size_t k) {
   uint8_t c = fz_u8(in);
-  if (c < 160)
+  if (c < 128)
     return clusterrt_narrowest_format(k ? k : 1);
-  return fz_formats[c % 5];
+  if (c < 176)
+    return clusterrt_dense_format(k ? k : 1);
+  return (clusterrt_index_format)(1 + c % 16);
 }
 
-/* Element i of an index buffer in format f. */
+/* ORs v into element i of a zeroed index buffer in format f. */
+static inline void fz_index_put(void *idx, clusterrt_index_format f, size_t i, unsigned v) {
+  uint8_t *b = idx;
+  unsigned bits = clusterrt_format_bits(f);
+  for (unsigned q = 0; q < bits; q++) {
+    size_t bit = i * bits + q;
+    b[bit / 8] |= (uint8_t)(((v >> q) & 1u) << (bit % 8));
+  }
+}
+
+/* Element i of an index buffer in format f, bit by bit (one little-endian
+ * bit stream, clusterc/runtime.h). */
 static inline unsigned fz_index_at(const void *idx, clusterrt_index_format f, size_t i) {
   const uint8_t *b = idx;
-  switch (f) {
-  case CLUSTERRT_IDX_U16: {
-    uint16_t v;
-    memcpy(&v, b + 2 * i, 2);
-    return v;
+  unsigned bits = clusterrt_format_bits(f), v = 0;
+  for (unsigned q = 0; q < bits; q++) {
+    size_t bit = i * bits + q;
+    v |= (unsigned)((b[bit / 8] >> (bit % 8)) & 1u) << q;
   }
-  case CLUSTERRT_IDX_U8: return b[i];
-  default: {
-    unsigned bits = clusterrt_format_bits(f);
-    size_t bit = i * bits;
-    return (b[bit / 8] >> (bit % 8)) & ((1u << bits) - 1);
-  }
-  }
+  return v;
 }
 
 #endif

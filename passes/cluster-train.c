@@ -411,10 +411,8 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
                      "at element %llu", t->name, (unsigned long long)e);
       }
     t->c = malloc(sizeof(float) * k);
-    clusterrt_cluster_options co = {
-        .k = k, .init = o->cluster.init,
-        .seed = weightsSeed(o->cluster.seed, t->index),
-        .preserve_sparsity = o->cluster.preserve_sparsity};
+    clusterrt_cluster_options co = weightsClusterOptions(
+        &o->cluster, k, weightsSeed(o->cluster.seed, t->index));
     clusterrt_status st = t->c ? clusterrt_cluster_f32(vals, t->ci.elements, &co, t->c,
                                                        &t->k, CLUSTERRT_IDX_U16, NULL)
                                : CLUSTERRT_ERR_NOMEM;

@@ -24,12 +24,14 @@
  *    values is lossless.
  *  - Output depends only on the input and the options (seed): each weight
  *    gets its own seed, derived from `seed` and its walk-order index.
- *  - Indices use the narrowest format: packed 1/2/4 bits in i8 bytes (LSB
- *    first, see clusterc/runtime.h), else i8 or i16 in the weight's shape
- *    (read unsigned).
+ *  - Indices use the narrowest width that holds K (or `bits`): any width
+ *    but 8 and 16 is packed densely into i8 bytes (one little-endian bit
+ *    stream, see clusterc/runtime.h: K = 8 takes 3 bits, K = 64 6 bits),
+ *    8 and 16 are i8 or i16 in the weight's shape (read unsigned).
  */
 #include "clusterc/passes.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -49,8 +51,15 @@
 #include "mlir-c/Dialect/Tensor.h"
 #include "weights.h"
 
+/* A user table (table=FILE.npy): tables rows of k finite centroids. */
+typedef struct UserTable {
+  float *c;
+  size_t tables, k;
+} UserTable;
+
 typedef struct CwPass {
   ClustercClusterWeightsOptions o;
+  const UserTable *ut; /* during a run, when table= is set */
 } CwPass;
 
 /* ---- Clustering ----------------------------------------------------------- */
@@ -70,26 +79,96 @@ static size_t roundTable(float *c, size_t k, ElemKind e) {
   return m;
 }
 
+static int cmpFloat(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+/* Sorts c[0..k) and drops duplicates (-0 counts as +0); returns the count. */
+static size_t sortDistinct(float *c, size_t k) {
+  for (size_t i = 0; i < k; ++i)
+    c[i] = c[i] == 0.0f ? 0.0f : c[i];
+  qsort(c, k, sizeof *c, cmpFloat);
+  size_t m = 0;
+  for (size_t i = 0; i < k; ++i)
+    if (m == 0 || c[i] != c[m - 1])
+      c[m++] = c[i];
+  return m;
+}
+
 typedef struct Clustered {
   float *table;      /* tables * k floats */
-  size_t k, tables;
-  size_t outer, inner; /* per-channel layout (tables = channels) */
+  float *chanTable;  /* grouped: channels * k floats (each channel's group
+                      * table, for libclusterrt's per-channel calls); NULL
+                      * otherwise */
+  size_t k, tables, group;
+  size_t outer, chans, inner; /* per-channel layout */
   clusterrt_index_format fmt;
   void *idx;
   size_t idxBytes;
+  /* Why clustering failed beyond the status: palette=unique found
+   * `distinct` values (> k), or the user table has rows that fit no
+   * table count (`tables` needed). */
+  size_t distinct, needTables;
 } Clustered;
 
 static void clusteredFree(Clustered *cl) {
   free(cl->table);
+  free(cl->chanTable);
   free(cl->idx);
 }
 
-/* Clusters w (n values) with kReq clusters, per tensor (axis < 0) or per
- * slice along axis. */
+clusterrt_cluster_options weightsClusterOptions(const ClustercClusterWeightsOptions *o,
+                                                size_t kReq, uint64_t seed) {
+  clusterrt_cluster_options co = {.k = kReq, .init = o->init, .seed = seed,
+                                  .preserve_sparsity = o->preserve_sparsity};
+  if (o->palette == CLUSTERC_PALETTE_UNIFORM) {
+    co.init = CLUSTERRT_INIT_LINEAR;
+    co.init_only = 1;
+  } else if (o->lloyd_iterations == 0) {
+    co.init_only = 1;
+  } else if (o->lloyd_iterations > 0) {
+    co.max_iter = (unsigned)o->lloyd_iterations;
+  }
+  return co;
+}
+
+/* One table from the m values at src into tab (room for kReq, or the user
+ * table's k), its size in *kt. */
+static clusterrt_status makeTable(const float *src, size_t m, unsigned kReq,
+                                  const ClustercClusterWeightsOptions *o,
+                                  const float *user, size_t userK,
+                                  uint64_t seed, float *tab, size_t *kt,
+                                  size_t *distinct) {
+  if (user) {
+    memcpy(tab, user, userK * sizeof *tab);
+    *kt = sortDistinct(tab, userK);
+    return CLUSTERRT_OK;
+  }
+  if (o->palette == CLUSTERC_PALETTE_UNIQUE) {
+    float *v = malloc(sizeof(float) * (m ? m : 1));
+    if (!v)
+      return CLUSTERRT_ERR_NOMEM;
+    memcpy(v, src, m * sizeof *v);
+    size_t d = sortDistinct(v, m);
+    free(v);
+    if (d > kReq) {
+      *distinct = d;
+      return CLUSTERRT_ERR_K;
+    }
+  }
+  clusterrt_cluster_options co = weightsClusterOptions(o, kReq, seed);
+  return clusterrt_cluster_f32(src, m, &co, tab, kt, CLUSTERRT_IDX_U16, NULL);
+}
+
+/* Clusters w (n values) with kReq clusters, per tensor (axis < 0) or one
+ * table per group of `group` consecutive slices along axis (group 1: per
+ * channel). */
 static clusterrt_status clusterWeights(const float *w, const ConstInfo *ci,
-                                       int axis, unsigned kReq,
+                                       int axis, size_t group, unsigned kReq,
                                        const ClustercClusterWeightsOptions *o,
-                                       uint64_t seed, Clustered *cl) {
+                                       const UserTable *ut, uint64_t seed,
+                                       Clustered *cl) {
   memset(cl, 0, sizeof *cl);
   size_t n = ci->elements, chans = 1, outer = 1, inner = n;
   if (axis >= 0) {
@@ -98,70 +177,221 @@ static clusterrt_status clusterWeights(const float *w, const ConstInfo *ci,
     for (int i = 0; i < axis; ++i)
       outer *= (size_t)ci->shape[i];
     inner = n / (outer * chans);
+  } else {
+    group = 1;
   }
-  clusterrt_cluster_options co = {.k = kReq, .init = o->init, .seed = seed,
-                                  .max_iter = 0,
-                                  .preserve_sparsity = o->preserve_sparsity};
-  float *tab = malloc(sizeof(float) * chans * kReq);
-  size_t *ks = malloc(sizeof(size_t) * chans);
-  float *slice = axis >= 0 ? malloc(sizeof(float) * (n / chans ? n / chans : 1)) : NULL;
+  if (group > chans)
+    group = chans ? chans : 1;
+  size_t T = (chans + group - 1) / group;
+  if (ut && ut->tables != 1 && ut->tables != T) {
+    cl->needTables = T;
+    return CLUSTERRT_ERR_ARG;
+  }
+  size_t kRoom = ut ? ut->k : kReq;
+  float *tab = malloc(sizeof(float) * T * kRoom);
+  size_t *ks = malloc(sizeof(size_t) * T);
+  float *slice = axis >= 0 ? malloc(sizeof(float) * (n / T + inner * outer * group + 1))
+                           : NULL;
   clusterrt_status st = CLUSTERRT_ERR_NOMEM;
   if (!tab || !ks || (axis >= 0 && !slice))
     goto done;
   size_t kMax = 1;
-  for (size_t ch = 0; ch < chans; ++ch) {
+  for (size_t t = 0; t < T; ++t) {
     const float *src = w;
     size_t m = n;
-    if (axis >= 0) {
-      m = 0;
+    if (axis >= 0) { /* channels [c0, c1) of every outer slice */
+      size_t c0 = t * group, c1 = c0 + group < chans ? c0 + group : chans;
+      size_t run = (c1 - c0) * inner;
       for (size_t a = 0; a < outer; ++a)
-        memcpy(slice + a * inner, w + (a * chans + ch) * inner,
-               inner * sizeof(float));
-      m = outer * inner;
+        memcpy(slice + a * run, w + (a * chans + c0) * inner, run * sizeof(float));
+      m = outer * run;
       src = slice;
     }
-    co.seed = weightsSplitMix64(seed ^ (uint64_t)ch);
-    st = clusterrt_cluster_f32(src, m, &co, tab + ch * kReq, &ks[ch],
-                               CLUSTERRT_IDX_U16, NULL);
+    const float *user = ut ? ut->c + (ut->tables > 1 ? t : 0) * ut->k : NULL;
+    st = makeTable(src, m, kReq, o, user, ut ? ut->k : 0,
+                   weightsSplitMix64(seed ^ (uint64_t)t), tab + t * kRoom, &ks[t],
+                   &cl->distinct);
     if (st != CLUSTERRT_OK)
       goto done;
-    ks[ch] = roundTable(tab + ch * kReq, ks[ch], ci->elem);
-    if (ks[ch] > kMax)
-      kMax = ks[ch];
+    ks[t] = roundTable(tab + t * kRoom, ks[t], ci->elem);
+    if (ks[t] > kMax)
+      kMax = ks[t];
   }
-  /* One table per channel, each padded to kMax by repeating its last entry:
+  /* One table per group, each padded to kMax by repeating its last entry:
    * ties go to the lowest index, so padding is never chosen. */
-  cl->table = malloc(sizeof(float) * chans * kMax);
+  cl->table = malloc(sizeof(float) * T * kMax);
   if (!cl->table) {
     st = CLUSTERRT_ERR_NOMEM;
     goto done;
   }
-  for (size_t ch = 0; ch < chans; ++ch)
+  for (size_t t = 0; t < T; ++t)
     for (size_t j = 0; j < kMax; ++j)
-      cl->table[ch * kMax + j] =
-          tab[ch * kReq + (j < ks[ch] ? j : ks[ch] - 1)];
+      cl->table[t * kMax + j] = tab[t * kRoom + (j < ks[t] ? j : ks[t] - 1)];
+  if (group > 1) {
+    if (!(cl->chanTable = malloc(sizeof(float) * chans * kMax))) {
+      st = CLUSTERRT_ERR_NOMEM;
+      goto done;
+    }
+    for (size_t ch = 0; ch < chans; ++ch)
+      memcpy(cl->chanTable + ch * kMax, cl->table + ch / group * kMax,
+             kMax * sizeof(float));
+  }
   cl->k = kMax;
-  cl->tables = chans;
+  cl->tables = T;
+  cl->group = group;
   cl->outer = outer;
+  cl->chans = chans;
   cl->inner = inner;
-  cl->fmt = clusterrt_narrowest_format(kMax);
+  cl->fmt = o->bits ? (clusterrt_index_format)o->bits : clusterrt_dense_format(kMax);
   cl->idxBytes = clusterrt_index_bytes(cl->fmt, n);
   cl->idx = calloc(cl->idxBytes ? cl->idxBytes : 1, 1);
   if (!cl->idx) {
     st = CLUSTERRT_ERR_NOMEM;
     goto done;
   }
-  st = axis >= 0 ? clusterrt_assign_per_channel_f32(w, outer, chans, inner,
-                                                    cl->table, kMax, cl->fmt,
-                                                    cl->idx)
+  st = axis >= 0 ? clusterrt_assign_per_channel_f32(
+                       w, outer, chans, inner,
+                       cl->chanTable ? cl->chanTable : cl->table, kMax, cl->fmt,
+                       cl->idx)
                  : clusterrt_assign_f32(w, n, cl->table, kMax, cl->fmt, cl->idx);
 done:
   free(tab);
   free(ks);
   free(slice);
-  if (st != CLUSTERRT_OK)
+  if (st != CLUSTERRT_OK) {
+    size_t distinct = cl->distinct, need = cl->needTables;
     clusteredFree(cl);
+    memset(cl, 0, sizeof *cl);
+    cl->distinct = distinct;
+    cl->needTables = need;
+  }
   return st;
+}
+
+/* ---- table=FILE.npy ----------------------------------------------------------
+ * A NumPy array, C order, little-endian f4, f8 or f2, of shape (K,) or
+ * (T, K), every value finite, 1 <= K <= 65536. */
+
+/* The text after `key` in the header dict (past the colon and blanks). */
+static const char *npyValue(const char *hdr, const char *key) {
+  const char *at = strstr(hdr, key);
+  if (!at)
+    return NULL;
+  at += strlen(key);
+  while (*at == ' ' || *at == ':')
+    ++at;
+  return at;
+}
+
+/* Loads path into *ut; on failure a message in why (a static string or
+ * buf). */
+static bool loadUserTable(const char *path, UserTable *ut, char *buf, size_t bsz,
+                          const char **why) {
+  memset(ut, 0, sizeof *ut);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(buf, bsz, "cannot open: %s", strerror(errno));
+    *why = buf;
+    return false;
+  }
+  unsigned char *data = NULL;
+  size_t size = 0, cap = 0;
+  for (;;) {
+    if (size == cap) {
+      cap = cap ? cap * 2 : 1 << 16;
+      unsigned char *grown = realloc(data, cap + 1);
+      if (!grown) {
+        free(data);
+        fclose(f);
+        *why = "out of memory";
+        return false;
+      }
+      data = grown;
+    }
+    size_t got = fread(data + size, 1, cap - size, f);
+    size += got;
+    if (got == 0)
+      break;
+  }
+  fclose(f);
+  bool ok = false;
+  *why = "not a .npy file (bad magic)";
+  size_t hlen = 0, off = 0;
+  if (size >= 10 && !memcmp(data, "\x93NUMPY", 6)) {
+    if (data[6] == 1) {
+      hlen = (size_t)data[8] | (size_t)data[9] << 8;
+      off = 10;
+    } else if (size >= 12) {
+      hlen = (size_t)data[8] | (size_t)data[9] << 8 | (size_t)data[10] << 16 |
+             (size_t)data[11] << 24;
+      off = 12;
+    }
+    *why = "truncated .npy header";
+  }
+  if (off && hlen <= size - off) {
+    char *hdr = strndup((const char *)data + off, hlen);
+    const char *descr = hdr ? npyValue(hdr, "'descr'") : NULL;
+    const char *fo = hdr ? npyValue(hdr, "'fortran_order'") : NULL;
+    const char *shape = hdr ? npyValue(hdr, "'shape'") : NULL;
+    size_t eb = 0;
+    long long d0 = -1, d1 = -1;
+    if (descr && !strncmp(descr, "'<f4'", 5))
+      eb = 4;
+    else if (descr && !strncmp(descr, "'<f8'", 5))
+      eb = 8;
+    else if (descr && !strncmp(descr, "'<f2'", 5))
+      eb = 2;
+    int dims = shape ? sscanf(shape, "(%lld, %lld)", &d0, &d1) : 0;
+    if (dims == 1 && shape && !strchr(shape, ','))
+      dims = 0; /* "(K)" is not a tuple */
+    if (!hdr)
+      *why = "out of memory";
+    else if (!eb)
+      *why = "the dtype must be little-endian f4, f8 or f2";
+    else if (!fo || strncmp(fo, "False", 5))
+      *why = "the array must be in C order";
+    else if (dims < 1 || d0 < 1 || (dims == 2 && d1 < 1))
+      *why = "the shape must be (K,) or (T, K)";
+    else {
+      ut->tables = dims == 2 ? (size_t)d0 : 1;
+      ut->k = dims == 2 ? (size_t)d1 : (size_t)d0;
+      size_t count = ut->tables * ut->k, at = off + hlen;
+      if (ut->k > CLUSTERRT_MAX_K)
+        *why = "more than 65536 centroids per table";
+      else if (ut->tables > (size - at) / ut->k || count * eb != size - at)
+        *why = "the data does not match the shape";
+      else if (!(ut->c = malloc(sizeof(float) * count)))
+        *why = "out of memory";
+      else {
+        ok = true;
+        for (size_t i = 0; i < count; ++i) {
+          const unsigned char *e = data + at + i * eb;
+          if (eb == 4) {
+            memcpy(&ut->c[i], e, 4);
+          } else if (eb == 8) {
+            double d;
+            memcpy(&d, e, 8);
+            ut->c[i] = (float)d;
+          } else {
+            ut->c[i] = weightsHalfToFloat((uint16_t)(e[0] | e[1] << 8));
+          }
+          if (!isfinite(ut->c[i])) {
+            snprintf(buf, bsz, "value %zu is not finite (as f32)", i);
+            *why = buf;
+            ok = false;
+            break;
+          }
+        }
+      }
+    }
+    free(hdr);
+  }
+  free(data);
+  if (!ok) {
+    free(ut->c);
+    memset(ut, 0, sizeof *ut);
+  }
+  return ok;
 }
 
 /* ---- IR -------------------------------------------------------------------- */
@@ -269,10 +499,13 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
   if (!packed) {
     ix = irCast(&bb, "arith.index_castui", mlirBlockGetArgument(body, 0), indexT);
   } else {
-    /* flat = ((i0 * d1 + i1) * d2 + i2) ...; byte = flat >> s; shift =
-     * (flat & (per - 1)) * bits; ix = (bytes[byte] >> shift) & mask. */
-    unsigned bits = clusterrt_format_bits(cl->fmt), per = 8 / bits;
-    unsigned log2per = per == 8 ? 3 : per == 4 ? 2 : 1;
+    /* flat = ((i0 * d1 + i1) * d2 + i2) ...; bit = flat * bits; the index
+     * is bits [bit, bit + bits) of the little-endian byte stream: bytes
+     * byte = bit >> 3 and, for odd widths, the one or two after it (the
+     * byte positions clamped to the buffer: the bits read from a clamped
+     * byte are masked off), shifted right by bit & 7 and masked. */
+    unsigned bits = clusterrt_format_bits(cl->fmt);
+    unsigned nbytes = clusterrt_format_aligned(cl->fmt) ? 1 : bits <= 9 ? 2 : 3;
     MlirValue flat = ci->rank == 0 ? irConstIndex(&bb, 0) : (MlirValue){NULL};
     for (intptr_t d = 0; d < ci->rank; ++d) {
       MlirNamedAttribute dim = irNamed(ctx, "dim",
@@ -284,15 +517,27 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
                                         irConstIndex(&bb, ci->shape[d])),
                                id);
     }
-    MlirValue byte = irBinary(&bb, "arith.shrui", flat, irConstIndex(&bb, log2per));
-    MlirValue sub = irBinary(&bb, "arith.andi", flat, irConstIndex(&bb, per - 1));
-    MlirValue sh = irBinary(&bb, "arith.muli", sub, irConstIndex(&bb, bits));
-    MlirValue ops[2] = {idx, byte};
-    MlirValue v8 = irCreate1(&bb, "tensor.extract", 2, ops,
-                             mlirIntegerTypeGet(ctx, 8), 0, NULL);
-    MlirValue v32 = irCast(&bb, "arith.extui", v8, i32);
+    MlirValue bit = irBinary(&bb, "arith.muli", flat, irConstIndex(&bb, bits));
+    MlirValue byte = irBinary(&bb, "arith.shrui", bit, irConstIndex(&bb, 3));
+    MlirValue sh = irBinary(&bb, "arith.andi", bit, irConstIndex(&bb, 7));
+    MlirValue last = irConstIndex(&bb, (int64_t)cl->idxBytes - 1);
+    MlirValue word = (MlirValue){NULL};
+    for (unsigned q = 0; q < nbytes; ++q) {
+      MlirValue at = q == 0 ? byte
+                            : irBinary(&bb, "arith.minui",
+                                       irBinary(&bb, "arith.addi", byte,
+                                                irConstIndex(&bb, q)),
+                                       last);
+      MlirValue ops[2] = {idx, at};
+      MlirValue v8 = irCreate1(&bb, "tensor.extract", 2, ops,
+                               mlirIntegerTypeGet(ctx, 8), 0, NULL);
+      MlirValue v32 = irCast(&bb, "arith.extui", v8, i32);
+      if (q > 0)
+        v32 = irBinary(&bb, "arith.shli", v32, irConstInt(&bb, i32, 8 * q));
+      word = q == 0 ? v32 : irBinary(&bb, "arith.ori", word, v32);
+    }
     MlirValue sh32 = irCast(&bb, "arith.index_castui", sh, i32);
-    MlirValue m = irBinary(&bb, "arith.andi", irBinary(&bb, "arith.shrui", v32, sh32),
+    MlirValue m = irBinary(&bb, "arith.andi", irBinary(&bb, "arith.shrui", word, sh32),
                            irConstInt(&bb, i32, (1 << bits) - 1));
     ix = irCast(&bb, "arith.index_castui", m, indexT);
   }
@@ -302,6 +547,8 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
     MlirNamedAttribute dim = irNamed(ctx, "dim",
                                      mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), axis));
     ext[1] = irCreate1(&bb, "linalg.index", 0, NULL, indexT, 1, &dim);
+    if (cl->group > 1) /* the table of a group of channels */
+      ext[1] = irBinary(&bb, "arith.divui", ext[1], irConstIndex(&bb, (int64_t)cl->group));
     ext[2] = ix;
     nExt = 3;
   }
@@ -882,6 +1129,8 @@ typedef enum JobState {
   JOB_OK,        /* clustered: cl, enc (fold) and the error sums are set */
   JOB_NONFINITE, /* NaN or Inf at element bad */
   JOB_CLUSTER_ERR, /* libclusterrt failed: st */
+  JOB_UNIQUE_ERR,  /* palette=unique: cl.distinct values, more than k */
+  JOB_TABLE_ERR,   /* table=: its rows fit no cl.needTables */
   JOB_OOM
 } JobState;
 
@@ -896,6 +1145,7 @@ typedef struct Job {
   ClustercLayerReport r; /* points into name, consumer and ci */
   unsigned k;
   int axis;
+  size_t group;          /* channels per table (1: per channel) */
   const char *why;
   const void *raw;       /* the constant's bytes, borrowed from the attribute */
   size_t rawSize;
@@ -970,7 +1220,14 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
     return true;
   }
   r->k_requested = j->k;
-  if (o->per_channel) {
+  if (o->bits && j->k > (1u << o->bits)) /* bits=N caps K at 2^N */
+    j->k = 1u << o->bits;
+  if (p->ut) { /* K is the file's */
+    r->k_requested = (unsigned)p->ut->k;
+    j->k = (unsigned)p->ut->k;
+  }
+  j->group = o->group_size ? o->group_size : 1;
+  if (o->per_channel || o->group_size) {
     j->axis = o->channel_axis >= 0 ? o->channel_axis
               : ci->channelAxis >= 0 ? ci->channelAxis : 0;
     if (j->axis >= ci->rank) {
@@ -1006,11 +1263,13 @@ static void jobRun(const CwPass *p, Job *j) {
       j->badNan = isnan(w[i]);
       goto out;
     }
-  j->st = clusterWeights(w, ci, j->axis, j->k, o,
-                         weightsSeed(o->seed, j->index),
-                         &j->cl);
+  j->st = clusterWeights(w, ci, j->axis, j->group, j->k, o, p->ut,
+                         weightsSeed(o->seed, j->index), &j->cl);
   if (j->st != CLUSTERRT_OK) {
-    j->state = j->st == CLUSTERRT_ERR_NOMEM ? JOB_OOM : JOB_CLUSTER_ERR;
+    j->state = j->st == CLUSTERRT_ERR_NOMEM ? JOB_OOM
+               : j->cl.distinct             ? JOB_UNIQUE_ERR
+               : j->cl.needTables           ? JOB_TABLE_ERR
+                                            : JOB_CLUSTER_ERR;
     goto out;
   }
   /* The reconstruction, with the runtime's own decode: whole for fold
@@ -1030,9 +1289,9 @@ static void jobRun(const CwPass *p, Job *j) {
   for (size_t at = 0; at < n; at += blk) {
     size_t m = n - at < blk ? n - at : blk;
     clusterrt_status st =
-        j->axis >= 0 ? clusterrt_decode_per_channel_f32(cl->idx, cl->fmt, cl->outer,
-                                                        cl->tables, cl->inner,
-                                                        cl->table, cl->k, dec)
+        j->axis >= 0 ? clusterrt_decode_per_channel_f32(
+                           cl->idx, cl->fmt, cl->outer, cl->chans, cl->inner,
+                           cl->chanTable ? cl->chanTable : cl->table, cl->k, dec)
                      : clusterrt_decode_f32((const char *)cl->idx + at * bits / 8,
                                             cl->fmt, m, cl->table, cl->k, dec);
     if (st != CLUSTERRT_OK) {
@@ -1094,6 +1353,15 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
     emitErrorf(loc, "cluster-weights: weight '%s' has a non-finite value "
                "(%s) at element %llu; cannot cluster", j->name,
                j->badNan ? "NaN" : "Inf", (unsigned long long)j->bad);
+    return false;
+  case JOB_UNIQUE_ERR:
+    emitErrorf(loc, "cluster-weights: palette=unique: weight '%s' has %zu "
+               "distinct values%s, more than K = %u", j->name, cl->distinct,
+               j->axis >= 0 ? " in one table" : "", j->k);
+    return false;
+  case JOB_TABLE_ERR:
+    emitErrorf(loc, "cluster-weights: table %s has %zu rows; weight '%s' "
+               "needs 1 or %zu", o->table, p->ut->tables, j->name, cl->needTables);
     return false;
   case JOB_CLUSTER_ERR:
     emitErrorf(loc, "cluster-weights: clustering weight '%s' failed: %s", j->name,
@@ -1294,7 +1562,21 @@ static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
 }
 
 static void cwRun(MlirOperation module, MlirExternalPass pass, void *user) {
-  const CwPass *p = user;
+  CwPass run = *(const CwPass *)user; /* shallow: p->o stays the pass's */
+  const CwPass *p = &run;
+  UserTable ut = {0};
+  run.ut = NULL;
+  if (run.o.table) {
+    char buf[128];
+    const char *why;
+    if (!loadUserTable(run.o.table, &ut, buf, sizeof buf, &why)) {
+      emitErrorf(mlirOperationGetLocation(module), "cluster-weights: table %s: %s",
+                 run.o.table, why);
+      mlirExternalPassSignalFailure(pass);
+      return;
+    }
+    run.ut = &ut;
+  }
   Collect c = {0};
   mlirOperationWalk(module, collectConst, &c, MlirWalkPreOrder);
   bool ok = !c.oom && attachLoads(&c);
@@ -1310,6 +1592,7 @@ static void cwRun(MlirOperation module, MlirExternalPass pass, void *user) {
     weightsRelease(&c.items[i]);
   free(c.items);
   free(c.loads);
+  free(ut.c);
   if (!ok)
     mlirExternalPassSignalFailure(pass);
 }

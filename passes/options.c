@@ -45,6 +45,7 @@ static const char *const kDecodeNames[] = {"generic", "fold", "runtime", NULL};
 static const char *const kModeNames[] = {"ste", "centroids-only", "float", NULL};
 static const char *const kLossNames[] = {"softmax-ce", "mse", NULL};
 static const char *const kReduceNames[] = {"sum", "avg", NULL};
+static const char *const kPaletteNames[] = {"kmeans", "uniform", "unique", NULL};
 
 static const OptRow kWeightsRows[] = {
     {.name = "clusters", .kind = OPT_INT, CW(clusters), .def = 16, .lo = 1,
@@ -60,6 +61,10 @@ static const OptRow kWeightsRows[] = {
      .help = "leave smaller weights alone (default 128)"},
     {.name = "per-channel", .kind = OPT_BOOL, CW(per_channel),
      .help = "one centroid table per output channel"},
+    {.name = "group-size", .kind = OPT_INT, CW(group_size), .def = 0, .lo = 0,
+     .hi = INT32_MAX, .note = "(0: per-channel or per tensor)", .metavar = "G",
+     .help = "one centroid table per G consecutive output channels "
+             "(per_grouped_channel; 1 is per-channel)"},
     {.name = "channel-axis", .kind = OPT_INT, CW(channel_axis), .def = -1, .lo = -1,
      .hi = 64, .metavar = "N",
      .help = "axis for per-channel (default: inferred, else 0)"},
@@ -86,6 +91,25 @@ static const OptRow kWeightsRows[] = {
              "fold: constants holding c[idx] (no saving); runtime: "
              "libclusterrt decodes each weight once, when the compiled model "
              "is loaded"},
+    {.name = "bits", .kind = OPT_INT, CW(bits), .def = 0, .lo = 0, .hi = 16,
+     .note = "(0: the narrowest for K)", .metavar = "N",
+     .help = "index width, packed densely (default 0: the narrowest that "
+             "holds K, e.g. 3 bits for K = 8, 6 for K = 64); K is capped at "
+             "2^N"},
+    {.name = "palette", .kind = OPT_ENUM, CW(palette), .def = CLUSTERC_PALETTE_KMEANS,
+     .choices = kPaletteNames,
+     .help = "kmeans: init then Lloyd (default); uniform: K values evenly "
+             "spaced from min to max; unique: the distinct values (an error "
+             "when more than K)"},
+    {.name = "table", .kind = OPT_STRING, CW(table), .note = "a .npy file",
+     .metavar = "FILE.npy",
+     .help = "centroids from a .npy file (f32, f64 or f16; [K], or [T, K] "
+             "for T per-channel/grouped tables) instead of clustering"},
+    {.name = "lloyd-iterations", .kind = OPT_INT, CW(lloyd_iterations), .def = -1,
+     .lo = -1, .hi = 1000000, .note = "(-1: until stable; 0: init only)",
+     .metavar = "N",
+     .help = "Lloyd iterations after the init (default -1: until no "
+             "assignment changes, at most 300; 0: none, as tfmot)"},
     {.name = "threads", .kind = OPT_INT, CW(threads), .def = 0, .lo = 0, .hi = 1024,
      .note = "(0: one per core)", .metavar = "N",
      .help = "cluster weights on N threads (default 0: one per core); the "

@@ -160,6 +160,10 @@ char *weightsLayerName(const ConstInfo *ci, int index);
 /* The clustering seed of weight `index` given the options' seed: each
  * weight its own, so results do not depend on the order of clustering. */
 uint64_t weightsSeed(uint64_t seed, int index);
+/* libclusterrt's options for K clusters under o: its init, palette
+ * (uniform: linear, no Lloyd) and lloyd-iterations (cluster-weights.c). */
+clusterrt_cluster_options weightsClusterOptions(const ClustercClusterWeightsOptions *o,
+                                                size_t k, uint64_t seed);
 /* SplitMix64's mixing step (seeds of per-channel tables). */
 uint64_t weightsSplitMix64(uint64_t x);
 

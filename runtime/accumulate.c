@@ -1,5 +1,7 @@
 /*
  * Gather-accumulate (the gradient of decode) and cluster counts.
+ * Kernels take aligned formats; odd widths are unpacked to u8/u16 in
+ * blocks of RT_BLOCK first.
  *
  *   SUM: gc[k] = sum of g[i] over idx[i] == k
  *   AVG: that sum / (float)counts[k], 0 for an empty cluster
@@ -69,9 +71,23 @@ static clusterrt_status check_args(const void *idx, clusterrt_index_format f,
   return CLUSTERRT_OK;
 }
 
-/* Byte offset of element e (a multiple of 8) in format f. */
-static const void *idx_at(const void *idx, clusterrt_index_format f, size_t e) {
-  return (const uint8_t *)idx + e / 8 * clusterrt_format_bits(f);
+/* The nb indices from element e (a multiple of 8) as the kernels take
+ * them: in place for an aligned format (*fb = f), else unpacked into
+ * scratch (RT_BLOCK entries) as u8/u16 (*fb says which). */
+static const void *idx_block(const void *idx, clusterrt_index_format f,
+                             size_t e, size_t nb, uint16_t *scratch,
+                             clusterrt_index_format *fb) {
+  *fb = f;
+  if (clusterrt_format_aligned(f))
+    return (const uint8_t *)idx + e / 8 * clusterrt_format_bits(f);
+  *fb = rt_unpacked_format(f);
+  rt_unpack(idx, f, e, nb, scratch);
+  return scratch;
+}
+
+/* Elements per block: odd widths are unpacked RT_BLOCK at a time. */
+static size_t block_of(clusterrt_index_format f) {
+  return clusterrt_format_aligned(f) ? ACC_BLOCK : RT_BLOCK;
 }
 
 clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
@@ -93,14 +109,17 @@ clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
   unsigned bits = clusterrt_format_bits(f);
   int check = bits == 16 || k < ((size_t)1 << bits);
   const rt_kernels *kern = rt_get_kernels();
-  for (size_t i = 0; i < n; i += ACC_BLOCK) {
-    size_t nb = n - i < ACC_BLOCK ? n - i : ACC_BLOCK;
-    const void *ib = idx_at(idx, f, i);
-    if (check && rt_index_max(ib, f, nb) >= k) {
+  uint16_t scratch[RT_BLOCK];
+  size_t blk = block_of(f);
+  for (size_t i = 0; i < n; i += blk) {
+    size_t nb = n - i < blk ? n - i : blk;
+    clusterrt_index_format fb;
+    const void *ib = idx_block(idx, f, i, nb, scratch, &fb);
+    if (check && rt_index_max(ib, fb, nb) >= k) {
       s = CLUSTERRT_ERR_INDEX;
       break;
     }
-    kern->accumulate(g + i, ib, f, nb, k, gc, cnt);
+    kern->accumulate(g + i, ib, fb, nb, k, gc, cnt);
   }
   if (!s && r == CLUSTERRT_REDUCE_AVG)
     for (size_t j = 0; j < k; j++)
@@ -117,11 +136,14 @@ clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
   memset(counts, 0, k * sizeof *counts);
   unsigned bits = clusterrt_format_bits(f);
   int check = bits == 16 || k < ((size_t)1 << bits);
-  for (size_t i = 0; i < n; i += ACC_BLOCK) {
-    size_t nb = n - i < ACC_BLOCK ? n - i : ACC_BLOCK;
-    const void *ib = idx_at(idx, f, i);
-    if (check && rt_index_max(ib, f, nb) >= k) return CLUSTERRT_ERR_INDEX;
-    if (f == CLUSTERRT_IDX_U8) {
+  uint16_t scratch[RT_BLOCK];
+  size_t blk = block_of(f);
+  for (size_t i = 0; i < n; i += blk) {
+    size_t nb = n - i < blk ? n - i : blk;
+    clusterrt_index_format fb;
+    const void *ib = idx_block(idx, f, i, nb, scratch, &fb);
+    if (check && rt_index_max(ib, fb, nb) >= k) return CLUSTERRT_ERR_INDEX;
+    if (fb == CLUSTERRT_IDX_U8) {
       uint32_t c4[4][256];
       memset(c4, 0, sizeof c4);
       const uint8_t *b = (const uint8_t *)ib;
@@ -136,7 +158,7 @@ clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
       for (size_t q = 0; q < k && q < 256; q++) /* u8 reaches 256 at most */
         counts[q] += (uint64_t)c4[0][q] + c4[1][q] + c4[2][q] + c4[3][q];
     } else {
-      for (size_t j = 0; j < nb; j++) counts[rt_index_get(ib, f, j)]++;
+      for (size_t j = 0; j < nb; j++) counts[rt_index_get(ib, fb, j)]++;
     }
   }
   return CLUSTERRT_OK;

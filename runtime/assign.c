@@ -308,15 +308,16 @@ clusterrt_status clusterrt_assign_f32(const float *w, size_t n, const float *c,
   if (f == CLUSTERRT_IDX_U8 || f == CLUSTERRT_IDX_U16) {
     if (kern->assign(&t, w, n, idx, f == CLUSTERRT_IDX_U16))
       s = CLUSTERRT_ERR_NAN;
-  } else {
-    uint8_t buf[RT_BLOCK];
+  } else { /* u8 (or u16 past 8 bits) in blocks, then packed */
+    uint16_t buf[RT_BLOCK];
+    int wide = clusterrt_format_bits(f) > 8;
     for (size_t i = 0; i < n; i += RT_BLOCK) {
       size_t nb = n - i < RT_BLOCK ? n - i : RT_BLOCK;
-      if (kern->assign(&t, w + i, nb, buf, 0)) {
+      if (kern->assign(&t, w + i, nb, buf, wide)) {
         s = CLUSTERRT_ERR_NAN;
         break;
       }
-      rt_pack(buf, nb, f, idx, i);
+      rt_pack(buf, wide, nb, f, idx, i);
     }
   }
   rt_table_free(&t);
@@ -365,12 +366,14 @@ clusterrt_status clusterrt_assign_per_channel_f32(
       if (s) break;
       if (bits == 16) {
         memcpy((uint8_t *)idx + 2 * i, buf, 2 * nb);
+      } else if (bits > 8) {
+        rt_pack(buf, 1, nb, f, idx, i);
       } else {
         for (size_t q = 0; q < nb; q++) buf8[q] = (uint8_t)buf[q];
         if (bits == 8)
           memcpy((uint8_t *)idx + i, buf8, nb);
         else
-          rt_pack(buf8, nb, f, idx, i);
+          rt_pack(buf8, 0, nb, f, idx, i);
       }
     }
   }

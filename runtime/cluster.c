@@ -6,7 +6,7 @@
  *      non-zero weights are clustered with the remaining k - 1 centroids.
  *   2. If the budget covers every distinct value, the centroids are those
  *      values (lossless). Otherwise: init, then Lloyd (skipped for
- *      kmeans1d, which is already optimal).
+ *      kmeans1d, which is already optimal, and with init_only).
  *   3. Centroids sorted, -0 made +0, duplicates removed (a collapsed pair
  *      would otherwise leave a centroid no weight can reach), zero added
  *      back for sparsity. A zero centroid is -0 when every zero of w is
@@ -78,7 +78,7 @@ clusterrt_status clusterrt_cluster_f32(const float *w, size_t n,
       } else {
         kc = budget;
         s = rt_init_distinct(&d, ns, kc, opts->init, opts->seed, c);
-        if (!s && opts->init != CLUSTERRT_INIT_KMEANS1D)
+        if (!s && opts->init != CLUSTERRT_INIT_KMEANS1D && !opts->init_only)
           s = rt_lloyd_distinct(&d, c, kc, max_iter, NULL);
       }
       rt_distinct_free(&d);

@@ -2,11 +2,12 @@
  * Small public helpers: status strings, index formats and their packing,
  * init-method and ISA names.
  *
- * Packed formats store element i at bit (i*bits) % 8 of byte (i*bits) / 8,
- * least significant bits first. rt_pack is only ever called at element
- * offsets that are multiples of 8, so every call starts on a byte boundary
- * and owns whole bytes, except the final partial byte of the whole buffer,
- * whose unused high bits are written as zero.
+ * Packed formats store element i at bits [i*bits, (i+1)*bits) of one
+ * little-endian bit stream (bit b is bit b % 8 of byte b / 8). rt_pack and
+ * rt_unpack are only ever called at element offsets that are multiples of
+ * 8, so every call starts on a byte boundary and owns whole bytes (eight
+ * indices of any width fill `bits` bytes), except the final partial byte
+ * of the whole buffer, whose unused high bits are written as zero.
  */
 #include "internal.h"
 
@@ -39,13 +40,19 @@ clusterrt_index_format clusterrt_narrowest_format(size_t k) {
   return CLUSTERRT_IDX_U16;
 }
 
+clusterrt_index_format clusterrt_dense_format(size_t k) {
+  unsigned bits = 1;
+  while (bits < 16 && ((size_t)1 << bits) < k) bits++;
+  return (clusterrt_index_format)bits;
+}
+
 unsigned clusterrt_format_bits(clusterrt_index_format f) {
-  switch (f) {
-  case CLUSTERRT_IDX_U1: case CLUSTERRT_IDX_U2: case CLUSTERRT_IDX_U4:
-  case CLUSTERRT_IDX_U8: case CLUSTERRT_IDX_U16:
-    return (unsigned)f;
-  }
-  return 0;
+  return (unsigned)f >= 1 && (unsigned)f <= 16 ? (unsigned)f : 0;
+}
+
+int clusterrt_format_aligned(clusterrt_index_format f) {
+  unsigned bits = clusterrt_format_bits(f);
+  return bits != 0 && (bits & (bits - 1)) == 0;
 }
 
 size_t clusterrt_index_bytes(clusterrt_index_format f, size_t n) {
@@ -55,14 +62,11 @@ size_t clusterrt_index_bytes(clusterrt_index_format f, size_t n) {
 }
 
 const char *clusterrt_format_name(clusterrt_index_format f) {
-  switch (f) {
-  case CLUSTERRT_IDX_U1: return "u1";
-  case CLUSTERRT_IDX_U2: return "u2";
-  case CLUSTERRT_IDX_U4: return "u4";
-  case CLUSTERRT_IDX_U8: return "u8";
-  case CLUSTERRT_IDX_U16: return "u16";
-  }
-  return NULL;
+  static const char *const names[] = {"u1",  "u2",  "u3",  "u4",  "u5",  "u6",
+                                      "u7",  "u8",  "u9",  "u10", "u11", "u12",
+                                      "u13", "u14", "u15", "u16"};
+  unsigned bits = clusterrt_format_bits(f);
+  return bits ? names[bits - 1] : NULL;
 }
 
 static const char *const init_names[] = {"linear", "random", "density",
@@ -113,22 +117,40 @@ static inline uint64_t pack8(uint64_t x, unsigned bits) {
   }
 }
 
-void rt_pack(const uint8_t *in, size_t n, clusterrt_index_format f,
+/* Odd widths: groups of eight indices make `bits` whole bytes, written
+ * through a 64-bit accumulator (bits <= 16, so at most 23 bits pending). */
+static void pack_stream(const void *in, int wide, size_t n, unsigned bits,
+                        uint8_t *o) {
+  uint64_t acc = 0;
+  unsigned have = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t v = wide ? ((const uint16_t *)in)[i] : ((const uint8_t *)in)[i];
+    acc |= (uint64_t)v << have;
+    have += bits;
+    for (; have >= 8; have -= 8, acc >>= 8) *o++ = (uint8_t)acc;
+  }
+  if (have) *o = (uint8_t)acc; /* the unused high bits are zero */
+}
+
+void rt_pack(const void *in, int wide, size_t n, clusterrt_index_format f,
              void *idx, size_t first) {
   uint8_t *b = (uint8_t *)idx;
   unsigned bits = clusterrt_format_bits(f);
   rt_assert(first % 8 == 0);
-  if (bits >= 8) {
-    rt_assert(0); /* kernels write these directly */
+  rt_assert(bits != 8 && bits != 16); /* kernels write these directly */
+  rt_assert(wide ? bits > 8 : bits < 8);
+  uint8_t *o = b + first / 8 * bits;
+  if (!clusterrt_format_aligned(f)) {
+    pack_stream(in, wide, n, bits, o);
     return;
   }
-  uint8_t *o = b + first / 8 * bits;
+  const uint8_t *in8 = (const uint8_t *)in;
   size_t i = 0;
   /* one loop per width, so each store has a constant size */
 #define RT_PACK_LOOP(BITS)                                                   \
   for (; i + 8 <= n; i += 8) {                                               \
     uint64_t x, y;                                                           \
-    memcpy(&x, in + i, 8);                                                   \
+    memcpy(&x, in8 + i, 8);                                                  \
     y = pack8(x, BITS);                                                      \
     memcpy(o + i / 8 * BITS, &y, BITS); /* the low bytes */                  \
   }
@@ -142,11 +164,55 @@ void rt_pack(const uint8_t *in, size_t n, clusterrt_index_format f,
 #undef RT_PACK_LOOP
   if (i < n) { /* the final partial group: unused fields are zero */
     uint8_t tmp[8] = {0};
-    memcpy(tmp, in + i, n - i);
+    memcpy(tmp, in8 + i, n - i);
     uint64_t x, y;
     memcpy(&x, tmp, 8);
     y = pack8(x, bits);
     memcpy(o + i / 8 * bits, &y, ((n - i) * bits + 7) / 8);
+  }
+}
+
+/* The whole groups of eight indices (`bits` bytes each) from p into out,
+ * with the width a constant: one fixed-size load into a 64-bit word (128
+ * for widths over 8), constant shifts. Returns the elements done. */
+#define RT_UNPACK_LOOP(BITS, T, W)                                           \
+  for (; i + 8 <= n; i += 8, p += BITS) {                                    \
+    W x = 0;                                                                 \
+    memcpy(&x, p, BITS);                                                     \
+    for (unsigned j = 0; j < 8; j++)                                         \
+      ((T *)out)[i + j] = (T)((x >> (j * BITS)) & ((1u << BITS) - 1u));      \
+  }
+
+void rt_unpack(const void *idx, clusterrt_index_format f, size_t first,
+               size_t n, void *out) {
+  unsigned bits = clusterrt_format_bits(f);
+  rt_assert(first % 8 == 0);
+  const uint8_t *p = (const uint8_t *)idx + first / 8 * bits;
+  size_t i = 0;
+  typedef unsigned __int128 u128;
+  switch (bits) {
+  case 3: RT_UNPACK_LOOP(3, uint8_t, uint64_t) break;
+  case 5: RT_UNPACK_LOOP(5, uint8_t, uint64_t) break;
+  case 6: RT_UNPACK_LOOP(6, uint8_t, uint64_t) break;
+  case 7: RT_UNPACK_LOOP(7, uint8_t, uint64_t) break;
+  case 9: RT_UNPACK_LOOP(9, uint16_t, u128) break;
+  case 10: RT_UNPACK_LOOP(10, uint16_t, u128) break;
+  case 11: RT_UNPACK_LOOP(11, uint16_t, u128) break;
+  case 12: RT_UNPACK_LOOP(12, uint16_t, u128) break;
+  case 13: RT_UNPACK_LOOP(13, uint16_t, u128) break;
+  case 14: RT_UNPACK_LOOP(14, uint16_t, u128) break;
+  case 15: RT_UNPACK_LOOP(15, uint16_t, u128) break;
+  default: rt_assert(0); /* aligned widths are never unpacked */
+  }
+#undef RT_UNPACK_LOOP
+  uint8_t *o8 = (uint8_t *)out;
+  uint16_t *o16 = (uint16_t *)out;
+  for (size_t j = 0; i < n; i++, j++) { /* never reads past the buffer */
+    uint32_t x = rt_index_get(p, f, j);
+    if (bits < 8)
+      o8[i] = (uint8_t)x;
+    else
+      o16[i] = (uint16_t)x;
   }
 }
 
@@ -198,6 +264,12 @@ uint32_t rt_index_max(const void *idx, clusterrt_index_format f, size_t n) {
     }
     return mx;
   }
+  default:
+    break;
+  }
+  for (size_t i = 0; i < n; i++) { /* odd widths */
+    uint32_t v = rt_index_get(idx, f, i);
+    mx = v > mx ? v : mx;
   }
   return mx;
 }

@@ -1,6 +1,10 @@
 /*
  * Decode (gather): w[i] = c[idx[i]], the inverse of assign.
  *
+ * The kernels take the aligned formats (1, 2, 4, 8, 16 bits); the entry
+ * points unpack odd widths to u8/u16 in blocks first (decode_any), so every
+ * ISA's table lookup serves every width.
+ *
  * Every kernel must report an index >= k. The generic kernel looks indices
  * up in a local table padded to the format's full range (2^bits entries,
  * zero beyond k, or clamped for u16) so the loop has no bounds branch, and
@@ -72,6 +76,24 @@ static int decode_kernel(const rt_kernels *kern, const uint8_t *b,
          kern->decode(b + head * bits / 8, f, n - head, c, k, w + head);
 }
 
+/* decode_kernel for any format starting at element 0 of idx: odd widths
+ * are unpacked to u8/u16 block by block (the ISA kernels take aligned
+ * formats only). */
+static int decode_any(const rt_kernels *kern, const uint8_t *b,
+                      clusterrt_index_format f, size_t n, const float *c,
+                      size_t k, float *w) {
+  if (clusterrt_format_aligned(f)) return decode_kernel(kern, b, f, n, c, k, w);
+  uint16_t buf[RT_BLOCK];
+  clusterrt_index_format u = rt_unpacked_format(f);
+  int bad = 0;
+  for (size_t i = 0; i < n; i += RT_BLOCK) {
+    size_t nb = n - i < RT_BLOCK ? n - i : RT_BLOCK;
+    rt_unpack(b, f, i, nb, buf);
+    bad |= decode_kernel(kern, (const uint8_t *)buf, u, nb, c, k, w + i);
+  }
+  return bad;
+}
+
 clusterrt_status clusterrt_decode_f32(const void *idx,
                                       clusterrt_index_format f, size_t n,
                                       const float *c, size_t k, float *w) {
@@ -79,7 +101,7 @@ clusterrt_status clusterrt_decode_f32(const void *idx,
   if (k == 0 || k > CLUSTERRT_MAX_K) return CLUSTERRT_ERR_K;
   if (clusterrt_format_bits(f) == 0) return CLUSTERRT_ERR_FORMAT;
   if (n == 0) return CLUSTERRT_OK;
-  if (decode_kernel(rt_get_kernels(), idx, f, n, c, k, w))
+  if (decode_any(rt_get_kernels(), idx, f, n, c, k, w))
     return CLUSTERRT_ERR_INDEX;
   return CLUSTERRT_OK;
 }
@@ -104,8 +126,8 @@ clusterrt_status clusterrt_decode_per_channel_f32(
     size_t e = s * inner;
     const float *cc = c + (s % channels) * k;
     if ((e * bits) % 8 == 0) {
-      if (decode_kernel(kern, (const uint8_t *)idx + e * bits / 8, f, inner,
-                        cc, k, w + e))
+      if (decode_any(kern, (const uint8_t *)idx + e * bits / 8, f, inner, cc,
+                     k, w + e))
         return CLUSTERRT_ERR_INDEX;
     } else {
       for (size_t i = 0; i < inner; i++) {

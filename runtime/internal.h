@@ -27,8 +27,9 @@
 #define rt_assert(c) ((void)0)
 #endif
 
-/* Elements per block when kernels write u8 indices to a scratch buffer
- * before they are packed into a 1, 2 or 4-bit format. */
+/* Elements per block when kernels write u8 or u16 indices to a scratch
+ * buffer before they are packed into a narrower format (or read them from
+ * one after an odd width is unpacked). A multiple of 8. */
 #define RT_BLOCK 2048
 
 typedef struct rt_table {
@@ -222,15 +223,38 @@ static inline uint32_t rt_index_get(const void *idx, clusterrt_index_format f,
     __builtin_memcpy(&v, b + 2 * i, 2);
     return v;
   }
+  default: { /* odd widths: the two or three bytes the index touches */
+    unsigned bits = (unsigned)f;
+    if (bits == 0 || bits > 16) return 0;
+    size_t bit = i * bits;
+    const uint8_t *p = b + bit / 8;
+    unsigned sh = (unsigned)(bit % 8);
+    uint32_t x = p[0];
+    if (sh + bits > 8) x |= (uint32_t)p[1] << 8;
+    if (sh + bits > 16) x |= (uint32_t)p[2] << 16;
+    return (x >> sh) & ((1u << bits) - 1u);
   }
-  return 0;
+  }
 }
 
-/* Writes n u8 indices (each < 2^bits) at element offset `first` of a
- * buffer in format u1, u2 or u4. first must be a multiple of 8 (whole
- * bytes); the unused high bits of a final partial byte are written as 0. */
-void rt_pack(const uint8_t *in, size_t n, clusterrt_index_format f,
+/* Writes n indices (each < 2^bits) at element offset `first` of a buffer
+ * in format f, any width but 8 and 16; in holds them as u8 (wide = 0,
+ * widths < 8) or u16 (wide = 1, widths 9..15). first must be a multiple of
+ * 8 (whole bytes); the unused high bits of a final partial byte are
+ * written as 0. */
+void rt_pack(const void *in, int wide, size_t n, clusterrt_index_format f,
              void *idx, size_t first);
+
+/* The inverse for odd widths: n indices from element offset `first` (a
+ * multiple of 8) into out as u8 (widths < 8) or u16 (widths 9..15). The
+ * kernels take aligned formats only; the entry points unpack odd widths in
+ * blocks of RT_BLOCK and hand the kernels u8 or u16. */
+void rt_unpack(const void *idx, clusterrt_index_format f, size_t first,
+               size_t n, void *out);
+/* The aligned format an odd width is unpacked to: u8 or u16. */
+static inline clusterrt_index_format rt_unpacked_format(clusterrt_index_format f) {
+  return (unsigned)f < 8 ? CLUSTERRT_IDX_U8 : CLUSTERRT_IDX_U16;
+}
 
 /* Largest index in n indices of format f starting at element 0. */
 uint32_t rt_index_max(const void *idx, clusterrt_index_format f, size_t n);
@@ -271,6 +295,13 @@ typedef struct rt_distinct {
 clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
                                   int want_prefix);
 void rt_distinct_free(rt_distinct *d);
+/* The same with a weight per value: N sums the weights (wt[i] > 0; values
+ * of weight 0 or less are left out, ERR_ARG if none is left), mean is the
+ * weighted mean; the prefix arrays are always built. Every consumer of
+ * rt_distinct (range statistics, Lloyd, exact k-means) then works on the
+ * weighted objective sum_i wt[i] (w[i] - c)^2 unchanged. */
+clusterrt_status rt_distinct_init_weighted(rt_distinct *d, const float *w,
+                                           const float *wt, size_t n);
 
 /* Sum of squared deviations from their mean of values [a, b). */
 double rt_range_sse(const rt_distinct *d, size_t a, size_t b);

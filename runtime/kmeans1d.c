@@ -719,6 +719,50 @@ clusterrt_status rt_kmeans1d_distinct(const rt_distinct *d, size_t k,
   return s == CLUSTERRT_ERR_ARG ? rt_kmeans1d_layered(d, k, c) : s;
 }
 
+/* The checks of the weighted entry points; builds *d. */
+static clusterrt_status weighted_distinct(const float *w, const float *wt,
+                                          size_t n, size_t k, const float *c,
+                                          rt_distinct *d) {
+  if (!w || !wt || !c) return CLUSTERRT_ERR_NULL;
+  if (k == 0 || k > CLUSTERRT_MAX_K) return CLUSTERRT_ERR_K;
+  if (n == 0) return CLUSTERRT_ERR_ARG;
+  if (rt_check_finite(w, n) || rt_check_finite(wt, n)) return CLUSTERRT_ERR_NAN;
+  return rt_distinct_init_weighted(d, w, wt, n);
+}
+
+clusterrt_status clusterrt_kmeans1d_weighted_f32(const float *w,
+                                                 const float *wt, size_t n,
+                                                 size_t k, float *c,
+                                                 size_t *k_out) {
+  if (!k_out) return CLUSTERRT_ERR_NULL;
+  *k_out = 0;
+  rt_distinct d;
+  clusterrt_status s = weighted_distinct(w, wt, n, k, c, &d);
+  if (s) return s;
+  size_t kc = k < d.m ? k : d.m;
+  if (kc == d.m)
+    memcpy(c, d.v, kc * sizeof *c);
+  else
+    s = rt_kmeans1d_distinct(&d, kc, c);
+  rt_distinct_free(&d);
+  if (!s) *k_out = kc;
+  return s;
+}
+
+clusterrt_status clusterrt_lloyd_weighted_f32(const float *w, const float *wt,
+                                              size_t n, float *c, size_t k,
+                                              unsigned max_iter,
+                                              unsigned *iters) {
+  rt_distinct d;
+  clusterrt_status s = weighted_distinct(w, wt, n, k, c, &d);
+  if (s) return s;
+  if (rt_check_finite(c, k)) s = CLUSTERRT_ERR_NAN;
+  if (!s) s = rt_sort_small(c, k);
+  if (!s) s = rt_lloyd_distinct(&d, c, k, max_iter, iters);
+  rt_distinct_free(&d);
+  return s;
+}
+
 clusterrt_status clusterrt_kmeans1d_f32(const float *w, size_t n, size_t k,
                                         float *c) {
   if (!w || !c) return CLUSTERRT_ERR_NULL;

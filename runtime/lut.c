@@ -167,7 +167,7 @@ static clusterrt_status lut_args(const float *x, size_t M, size_t ldx,
                                  float *y, size_t ldy, rt_lut_args *a) {
   unsigned bits = clusterrt_format_bits(f);
   if (k == 0 || k > CLUSTERRT_MAX_K) return CLUSTERRT_ERR_K;
-  if (bits == 0) return CLUSTERRT_ERR_FORMAT;
+  if (!clusterrt_format_aligned(f)) return CLUSTERRT_ERR_FORMAT;
   if (bits < 16 && k > (1u << bits)) return CLUSTERRT_ERR_FORMAT;
   size_t rb = clusterrt_index_bytes(f, K);
   if (row_bytes == 0) row_bytes = rb;

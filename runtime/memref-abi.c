@@ -35,21 +35,16 @@ MEMREF1(uint16_t, MemRefI16);
 #define CONTIGUOUS(m) ((m) && ((m)->stride == 1 || (m)->size <= 1))
 
 static clusterrt_index_format bitsFormat(int32_t bits) {
-  switch (bits) {
-  case 1: return CLUSTERRT_IDX_U1;
-  case 2: return CLUSTERRT_IDX_U2;
-  case 4: return CLUSTERRT_IDX_U4;
-  case 8: return CLUSTERRT_IDX_U8;
-  case 16: return CLUSTERRT_IDX_U16;
-  default: return (clusterrt_index_format)0;
-  }
+  return bits >= 1 && bits <= 16 ? (clusterrt_index_format)bits
+                                 : (clusterrt_index_format)0;
 }
 
-/* w = c[idx] from i8 bytes holding indices of `bits` bits (1, 2, 4, 8). */
+/* w = c[idx] from i8 bytes holding indices of `bits` bits (1..15, packed
+ * as clusterc/runtime.h describes). */
 CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_decode_i8(const MemRefI8 *idx, int32_t bits,
                                               const MemRefF32 *c, MemRefF32 *w) {
   clusterrt_index_format f = bitsFormat(bits);
-  if (!CONTIGUOUS(idx) || !CONTIGUOUS(c) || !CONTIGUOUS(w) || !f || bits > 8 ||
+  if (!CONTIGUOUS(idx) || !CONTIGUOUS(c) || !CONTIGUOUS(w) || !f || bits > 15 ||
       (size_t)idx->size < clusterrt_index_bytes(f, (size_t)w->size))
     return CLUSTERRT_ERR_ARG;
   return clusterrt_decode_f32(DATA(idx), f, (size_t)w->size, DATA(c),

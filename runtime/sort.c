@@ -69,6 +69,8 @@ clusterrt_status rt_check_finite(const float *w, size_t n) {
   return CLUSTERRT_OK;
 }
 
+static void prefix_sums(rt_distinct *d, int want_prefix);
+
 clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
                                   int want_prefix) {
   memset(d, 0, sizeof *d);
@@ -116,6 +118,14 @@ clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
   }
   free(keys);
   d->mean = total / (double)n;
+  prefix_sums(d, want_prefix);
+  return CLUSTERRT_OK;
+}
+
+/* N[1..m] hold the per-value weights and mean is set: N becomes a prefix,
+ * and S1, S2 are filled when wanted. */
+static void prefix_sums(rt_distinct *d, int want_prefix) {
+  size_t m = d->m;
   d->N[0] = 0;
   double s1 = 0, s2 = 0;
   for (size_t t = 0; t < m; t++) {
@@ -132,6 +142,59 @@ clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
     d->S1[m] = s1;
     d->S2[m] = s2;
   }
+}
+
+typedef struct keyed {
+  uint32_t key;
+  size_t i;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b) {
+  const keyed *x = a, *y = b;
+  if (x->key != y->key) return x->key < y->key ? -1 : 1;
+  return (x->i > y->i) - (x->i < y->i);
+}
+
+clusterrt_status rt_distinct_init_weighted(rt_distinct *d, const float *w,
+                                           const float *wt, size_t n) {
+  memset(d, 0, sizeof *d);
+  size_t np = 0;
+  for (size_t i = 0; i < n; i++) np += wt[i] > 0.0f;
+  if (np == 0) return CLUSTERRT_ERR_ARG;
+  keyed *kv = malloc(np * sizeof *kv);
+  if (!kv) return CLUSTERRT_ERR_NOMEM;
+  for (size_t i = 0, j = 0; i < n; i++)
+    if (wt[i] > 0.0f) kv[j++] = (keyed){rt_f32_key(w[i] == 0.0f ? 0.0f : w[i]), i};
+  qsort(kv, np, sizeof *kv, cmp_keyed);
+  size_t m = 1;
+  for (size_t i = 1; i < np; i++) m += kv[i].key != kv[i - 1].key;
+  char *mem = malloc(m * sizeof(float) + 3 * (m + 1) * sizeof(double));
+  if (!mem) {
+    free(kv);
+    return CLUSTERRT_ERR_NOMEM;
+  }
+  d->mem = mem;
+  d->m = m;
+  d->N = (double *)mem;
+  d->S1 = d->N + (m + 1);
+  d->S2 = d->S1 + (m + 1);
+  d->v = (float *)(d->S2 + (m + 1));
+  double total = 0, wsum = 0;
+  size_t j = 0;
+  for (size_t i = 0; i < np;) { /* one run of equal values */
+    double run = 0;
+    size_t e = i;
+    for (; e < np && kv[e].key == kv[i].key; e++) run += (double)wt[kv[e].i];
+    d->v[j] = rt_key_f32(kv[i].key);
+    d->N[j + 1] = run;
+    total += run * (double)d->v[j];
+    wsum += run;
+    j++;
+    i = e;
+  }
+  free(kv);
+  d->mean = total / wsum;
+  prefix_sums(d, 1);
   return CLUSTERRT_OK;
 }
 

@@ -14,6 +14,9 @@
  *   seed=N                  (default 0)
  *   min-elements=N          smaller weights are left alone (default 128)
  *   per-channel[=bool]      one centroid table per slice along channel-axis
+ *   group-size=G            one centroid table per G consecutive channels
+ *                           along channel-axis (coremltools'
+ *                           per_grouped_channel; G = 1 is per-channel)
  *   channel-axis=N          axis of the constant (default: the output
  *                           channels as the consuming op sees them, else 0)
  *   preserve-sparsity[=bool] zero is an exact centroid; zeros stay zero
@@ -39,6 +42,21 @@
  *                           model reads; the generic decode for the others.
  *                           Run that function once before the model (clusterc's
  *                           code generation makes it a global constructor)
+ *   bits=N                  index width, 1..16 bits, packed densely (default
+ *                           0: the narrowest that holds K, e.g. 3 for K = 8,
+ *                           6 for K = 64); K is capped at 2^N
+ *   palette=kmeans|uniform|unique
+ *                           kmeans: init then Lloyd (default); uniform: K
+ *                           values evenly spaced from min to max, no
+ *                           k-means; unique: the distinct values, an error
+ *                           when there are more than K
+ *   table=FILE.npy          centroids from a file instead (f32/f64/f16 .npy,
+ *                           shape [K] for every table, or [T, K] for T
+ *                           tables of per-channel/grouped clustering); the
+ *                           weights are only assigned
+ *   lloyd-iterations=N      Lloyd iterations after the init (default -1:
+ *                           until no assignment changes, at most 300; 0:
+ *                           none, tfmot's behaviour)
  *   threads=N               cluster weight tensors on N threads (default 0:
  *                           one per online core); the output is the same
  *                           byte for byte for any N
@@ -123,6 +141,13 @@ typedef enum ClustercDecode {
   CLUSTERC_DECODE_RUNTIME = 2
 } ClustercDecode;
 
+/* How a table is made (`palette=`). */
+typedef enum ClustercPalette {
+  CLUSTERC_PALETTE_KMEANS = 0,  /* init, then Lloyd (lloyd-iterations) */
+  CLUSTERC_PALETTE_UNIFORM = 1, /* K values evenly spaced from min to max */
+  CLUSTERC_PALETTE_UNIQUE = 2   /* the distinct values; an error past K */
+} ClustercPalette;
+
 typedef struct ClustercClusterWeightsOptions {
   unsigned clusters;
   clusterrt_init init;
@@ -144,6 +169,11 @@ typedef struct ClustercClusterWeightsOptions {
   int force;               /* only= also takes float constants that are not
                             * weights (biases, anything else) */
   int allow_empty_selection; /* a selector matching nothing: warning, not error */
+  unsigned bits;           /* index width 1..16; 0 = the narrowest for K */
+  ClustercPalette palette;
+  char *table;             /* owned: a .npy file of centroids, or NULL */
+  int lloyd_iterations;    /* -1: until stable (at most 300); 0: init only */
+  unsigned group_size;     /* channels per table; 0: per_channel decides */
 } ClustercClusterWeightsOptions;
 
 void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);

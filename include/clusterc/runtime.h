@@ -9,10 +9,13 @@
  *  - Every function that can fail returns clusterrt_status (0 = ok). The
  *    library never prints, exits or aborts.
  *  - n counts elements; k counts centroids (1 <= k <= CLUSTERRT_MAX_K).
- *  - Index buffers come in five formats (clusterrt_index_format). Packed
- *    formats store element i at bit (i * bits) % 8 of byte (i * bits) / 8,
- *    least significant bits first; the unused high bits of the last byte are
- *    written as zero. clusterrt_index_bytes() gives the buffer size.
+ *  - Index buffers come in sixteen formats (clusterrt_index_format): one
+ *    per width of 1 to 16 bits. All are one little-endian bit stream:
+ *    element i holds bits [i * bits, (i + 1) * bits) of the buffer, bit b
+ *    being bit b % 8 of byte b / 8 (so an index of an odd width may
+ *    straddle two or three bytes); the unused high bits of the last byte
+ *    are written as zero. u8 is one byte per index, u16 a little-endian
+ *    uint16_t. clusterrt_index_bytes() gives the buffer size.
  *  - Assignment is defined by the generic kernel:
  *        d_k = fabsf(w - c[k])    (float arithmetic, round to nearest)
  *        idx = the smallest k with the smallest d_k
@@ -63,21 +66,42 @@ CLUSTERRT_API const char *clusterrt_status_string(clusterrt_status s);
 
 /* ---- Index formats ---------------------------------------------------- */
 
+/* The value of a format is its width in bits: (clusterrt_index_format)b
+ * for any b in 1..16. The widths 1, 2, 4, 8 and 16 (the "aligned" ones,
+ * whose indices never straddle bytes) have the fastest kernels; the others
+ * are unpacked to u8/u16 in blocks and then take the same kernels. */
 typedef enum clusterrt_index_format {
   CLUSTERRT_IDX_U1 = 1,   /* k <= 2, 8 indices per byte */
   CLUSTERRT_IDX_U2 = 2,   /* k <= 4 */
+  CLUSTERRT_IDX_U3 = 3,   /* k <= 8, 8 indices per 3 bytes */
   CLUSTERRT_IDX_U4 = 4,   /* k <= 16 */
+  CLUSTERRT_IDX_U5 = 5,
+  CLUSTERRT_IDX_U6 = 6,   /* k <= 64 */
+  CLUSTERRT_IDX_U7 = 7,
   CLUSTERRT_IDX_U8 = 8,   /* k <= 256 */
-  CLUSTERRT_IDX_U16 = 16  /* k <= 65536, native-endian uint16_t */
+  CLUSTERRT_IDX_U9 = 9,
+  CLUSTERRT_IDX_U10 = 10,
+  CLUSTERRT_IDX_U11 = 11,
+  CLUSTERRT_IDX_U12 = 12,
+  CLUSTERRT_IDX_U13 = 13,
+  CLUSTERRT_IDX_U14 = 14,
+  CLUSTERRT_IDX_U15 = 15,
+  CLUSTERRT_IDX_U16 = 16  /* k <= 65536, little-endian uint16_t */
 } clusterrt_index_format;
 
-/* Narrowest format that holds indices 0..k-1 (k >= 1). */
+/* Narrowest aligned format (1, 2, 4, 8 or 16 bits) that holds indices
+ * 0..k-1 (k >= 1). */
 CLUSTERRT_API clusterrt_index_format clusterrt_narrowest_format(size_t k);
-/* Bits per index: 1, 2, 4, 8, 16; 0 for an unknown format. */
+/* Narrowest format of any width: ceil(log2 k) bits, at least 1 (k = 8: 3
+ * bits, k = 64: 6 bits). */
+CLUSTERRT_API clusterrt_index_format clusterrt_dense_format(size_t k);
+/* Bits per index, 1..16; 0 for an unknown format. */
 CLUSTERRT_API unsigned clusterrt_format_bits(clusterrt_index_format f);
+/* Whether f is one of the aligned widths 1, 2, 4, 8, 16. */
+CLUSTERRT_API int clusterrt_format_aligned(clusterrt_index_format f);
 /* Bytes of a buffer holding n indices: ceil(n * bits / 8). */
 CLUSTERRT_API size_t clusterrt_index_bytes(clusterrt_index_format f, size_t n);
-/* Name: "u1", "u2", "u4", "u8", "u16"; NULL for an unknown format. */
+/* Name: "u1" .. "u16"; NULL for an unknown format. */
 CLUSTERRT_API const char *clusterrt_format_name(clusterrt_index_format f);
 
 /* ---- Kernels ----------------------------------------------------------- */
@@ -128,8 +152,8 @@ CLUSTERRT_API clusterrt_status clusterrt_counts(const void *idx, clusterrt_index
  * never from a float copy of W (runtime/README.md, "LUT matrix kernels").
  *
  * Layout of W (N output channels x K inputs, "N-major"): row n holds the K
- * indices of output channel n in format f (u1, u2, u4, u8 or u16, the
- * packing of clusterrt_assign_f32: element e at bit (e * bits) % 8 of
+ * indices of output channel n in format f (an aligned one: u1, u2, u4,
+ * u8 or u16, else CLUSTERRT_ERR_FORMAT; the packing of clusterrt_assign_f32: element e at bit (e * bits) % 8 of
  * byte (e * bits) / 8 of the row, LSB first) and starts at byte
  * n * row_bytes of idx. row_bytes = 0 means clusterrt_index_bytes(f, K),
  * i.e. the flat packing of an N x K tensor when K * bits is a multiple of
@@ -248,6 +272,24 @@ CLUSTERRT_API clusterrt_status clusterrt_lloyd_f32(const float *w, size_t n, flo
 CLUSTERRT_API clusterrt_status clusterrt_kmeans1d_f32(const float *w, size_t n, size_t k,
                                         float *c);
 
+/* Weighted exact 1-D k-means: the centroids minimising
+ *   sum_i wt[i] * (w[i] - c[nearest])^2
+ * (sensitivity-weighted clustering, e.g. wt = a diagonal Fisher estimate).
+ * Values with wt[i] <= 0 do not count (CLUSTERRT_ERR_ARG if none has a
+ * positive weight); wt must be finite. Same algorithm and bounds as
+ * clusterrt_kmeans1d_f32: O(k * m) time, O(m) memory (m = distinct
+ * values), no k x m table. *k_out = min(k, distinct values of positive
+ * weight); c[0..*k_out) is sorted. */
+CLUSTERRT_API clusterrt_status clusterrt_kmeans1d_weighted_f32(
+    const float *w, const float *wt, size_t n, size_t k, float *c,
+    size_t *k_out);
+/* Weighted Lloyd iterations from c[0..k) (any order), as
+ * clusterrt_lloyd_f32 with the weighted objective above; c is sorted on
+ * return. */
+CLUSTERRT_API clusterrt_status clusterrt_lloyd_weighted_f32(
+    const float *w, const float *wt, size_t n, float *c, size_t k,
+    unsigned max_iter, unsigned *iters);
+
 /* ---- One call: what the pass and the trainer use ----------------------- */
 
 typedef struct clusterrt_cluster_options {
@@ -256,9 +298,11 @@ typedef struct clusterrt_cluster_options {
   uint64_t seed;
   unsigned max_iter;         /* Lloyd cap; 0 = default (300) */
   int preserve_sparsity;     /* zero is an exact centroid; zeros map to it */
+  int init_only;             /* 1: no Lloyd after the init (tfmot's way);
+                                max_iter is then ignored */
 } clusterrt_cluster_options;
 
-/* Clusters w: init, Lloyd, final assignment. c must hold opts->k floats.
+/* Clusters w: init, Lloyd (unless init_only), final assignment. c must hold opts->k floats.
  * The effective number of centroids, *k_out, is min(k, distinct values in
  * w) (+1 for the zero centroid when preserving sparsity and zeros exist),
  * so clustering is lossless when k >= the number of distinct values. The

@@ -7,7 +7,7 @@
 // takes memrefs.
 // RUN: clusterc --decode=runtime --min-elements=0 %s | FileCheck %s
 // RUN: clusterc --decode=runtime --min-elements=0 %s | %mlir_opt -o /dev/null
-// RUN: clusterc --decode=runtime --min-elements=0 --clusters=300 %s | FileCheck %s --check-prefix=I16
+// RUN: clusterc --decode=runtime --min-elements=0 --clusters=300 --bits=16 %s | FileCheck %s --check-prefix=I16
 // RUN: clusterc --decode=runtime --min-elements=0 --per-channel %s | FileCheck %s --check-prefix=PC
 // RUN: clusterc --decode=runtime --min-elements=0 --emit=obj %s -o %t.o 2>&1 | count 0
 
@@ -41,7 +41,7 @@
 // CHECK:       call @clusterrt_mlir_decode_i8(%[[IC]], %[[BITS]], %[[CC]], %[[DC]])
 // CHECK-NEXT:  return
 
-// More clusters than 256: u16 indices and the 16-bit decode (no bit count).
+// 16-bit indices: u16 and the 16-bit decode (no bit count).
 // I16-DAG: memref.global "private" constant @fc.weight_idx : memref<512xi16>
 // I16-DAG: func.func private @clusterrt_mlir_decode_i16(memref<?xi16>, memref<?xf32>, memref<?xf32>) -> i32
 // I16-DAG: call @clusterrt_mlir_decode_i16(%{{.*}}, %{{.*}}, %{{.*}}) : (memref<?xi16>, memref<?xf32>, memref<?xf32>) -> i32

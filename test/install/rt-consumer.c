@@ -16,7 +16,7 @@ int main(void) {
   static unsigned char idx[N];
   for (int i = 0; i < N; ++i)
     w[i] = sinf((float)i * 0.37f) * (float)(i % 7);
-  clusterrt_cluster_options o = {K, CLUSTERRT_INIT_KMEANSPP, 1, 0, 0};
+  clusterrt_cluster_options o = {K, CLUSTERRT_INIT_KMEANSPP, 1, 0, 0, 0};
   size_t k = 0;
   clusterrt_status s =
       clusterrt_cluster_f32(w, N, &o, c, &k, CLUSTERRT_IDX_U8, idx);

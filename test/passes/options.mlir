@@ -18,7 +18,7 @@
 
 // LAYERS: "name": "a.weight", {{.*}} "clustered": true, "k_requested": 4
 // LAYERS: "name": "b.weight", {{.*}} "clustered": false, {{.*}} "reason": "skipped by layers="
-// LAYERS: "name": "c.weight", {{.*}} "clustered": true, "k_requested": 8, "k": 8, {{.*}} "bits": 4
+// LAYERS: "name": "c.weight", {{.*}} "clustered": true, "k_requested": 8, "k": 8, {{.*}} "bits": 3
 
 // PASSOPT: "name": "a.weight", {{.*}} "clustered": true, "k_requested": 3, "k": 3, {{.*}} "bits": 2
 // PASSOPT: "name": "b.weight", {{.*}} "clustered": true
@@ -45,10 +45,10 @@
 // BF16-LABEL: func.func @model
 // BF16: arith.constant {clusterc.palette = "centroids"} dense<[{{.*}}]> : tensor<4xbf16>
 
-// LOSSLESS: a.weight {{.*}} f32 {{ *}}124 {{ *}}8 {{.*}} 0 {{ *}}inf
+// LOSSLESS: a.weight {{.*}} f32 {{ *}}124 {{ *}}7 {{ *}}512 {{ *}}608 {{.*}} 0 {{ *}}inf
 
-// INIT: "name": "a.weight", {{.*}} "clustered": true, "k_requested": 5, "k": 5, {{.*}} "bits": 4
-// INIT: "name": "c.weight", {{.*}} "clustered": true, "k_requested": 5, "k": 5, {{.*}} "bits": 4
+// INIT: "name": "a.weight", {{.*}} "clustered": true, "k_requested": 5, "k": 5, {{.*}} "bits": 3
+// INIT: "name": "c.weight", {{.*}} "clustered": true, "k_requested": 5, "k": 5, {{.*}} "bits": 3
 
 func.func @model(%x: tensor<1x8xf32>, %xh: tensor<1x8xf16>, %xb: tensor<1x8xbf16>) -> (tensor<1x16xf32>, tensor<1x16xf32>, tensor<1x16xf32>, tensor<1x16xf16>, tensor<1x16xbf16>) {
   %zero = arith.constant 0.0 : f32

@@ -162,6 +162,16 @@ int main(int argc, char **argv) {
       }
     }
   }
+  for (size_t fi = 0; fi < T_NODD; fi++) { /* odd widths, unpacked first */
+    clusterrt_index_format f = t_odd_formats[fi];
+    size_t kmax = (size_t)1 << clusterrt_format_bits(f);
+    size_t ks[] = {2, 3, kmax - 1, kmax, kmax + 1};
+    for (size_t ki = 0; ki < 5; ki++) {
+      for (size_t n = 0; n <= 40; n += 3) check_one(f, n, ks[ki], n % 7, n % 16);
+      check_one(f, 2049, ks[ki], 1, 2);
+      check_one(f, 40009, ks[ki], 3, 1);
+    }
+  }
   for (int fi = 0; fi < 5; fi++) {
     size_t kmax = (size_t)1 << clusterrt_format_bits(t_formats[fi]);
     static const size_t ks[] = {2, 4, 8, 16, 256};

@@ -19,9 +19,17 @@ int main(void) {
   CHECK(clusterrt_narrowest_format(256) == CLUSTERRT_IDX_U8);
   CHECK(clusterrt_narrowest_format(257) == CLUSTERRT_IDX_U16);
   CHECK(clusterrt_narrowest_format(65536) == CLUSTERRT_IDX_U16);
-  for (int i = 0; i < 5; i++) {
-    clusterrt_index_format f = t_formats[i];
+  for (size_t k = 1; k <= 65536; k++) {
+    unsigned bits = clusterrt_format_bits(clusterrt_dense_format(k));
+    CHECK_MSG(((size_t)1 << bits) >= k && (bits == 1 || ((size_t)1 << (bits - 1)) < k),
+              "dense_format(%zu) = %u bits", k, bits);
+  }
+  CHECK(clusterrt_dense_format(8) == CLUSTERRT_IDX_U3);
+  CHECK(clusterrt_dense_format(64) == CLUSTERRT_IDX_U6);
+  for (unsigned i = 1; i <= 16; i++) {
+    clusterrt_index_format f = (clusterrt_index_format)i;
     unsigned bits = clusterrt_format_bits(f);
+    CHECK(clusterrt_format_aligned(f) == (i == 1 || i == 2 || i == 4 || i == 8 || i == 16));
     CHECK(bits == (unsigned)f);
     for (size_t n = 0; n < 100; n++)
       CHECK(clusterrt_index_bytes(f, n) == (n * bits + 7) / 8);
@@ -29,8 +37,12 @@ int main(void) {
           (SIZE_MAX / 2) / 8 * bits + ((SIZE_MAX / 2) % 8 * bits + 7) / 8);
     CHECK(clusterrt_format_name(f) != NULL);
   }
-  CHECK(clusterrt_format_bits((clusterrt_index_format)3) == 0);
+  CHECK(clusterrt_format_bits((clusterrt_index_format)0) == 0);
+  CHECK(clusterrt_format_bits((clusterrt_index_format)17) == 0);
+  CHECK(!clusterrt_format_aligned((clusterrt_index_format)0));
   CHECK(clusterrt_format_name((clusterrt_index_format)0) == NULL);
+  CHECK(clusterrt_format_name((clusterrt_index_format)17) == NULL);
+  CHECK(strcmp(clusterrt_format_name(CLUSTERRT_IDX_U3), "u3") == 0);
   CHECK(strcmp(clusterrt_format_name(CLUSTERRT_IDX_U16), "u16") == 0);
 
   CHECK(clusterrt_isa_available(CLUSTERRT_ISA_GENERIC));

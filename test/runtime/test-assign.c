@@ -6,7 +6,8 @@
  * Sweeps: n = 0..80 (several 16-lane vectors) plus odd primes and a large
  * n; every float offset within a 64-byte line for w and every byte offset
  * for idx; 64 guard bytes around idx; K = 1, 2, 3, 16, 17, 33, 64, 65,
- * 100, 129, 255, 256, 257, 65536 in the narrowest format and u16; centroid tables sorted, unsorted,
+ * 100, 129, 255, 256, 257, 1000, 5000, 65536 in the narrowest aligned
+ * format, the dense one (any width: u3, u5, u6, u7, u9, u10, u13) and u16; centroid tables sorted, unsorted,
  * with duplicates and -0/+0, on an integer grid (exact midpoints); weights
  * with ties, +-0, denormals, +-Inf, huge values (rounding plateaus).
  */
@@ -16,8 +17,8 @@
 
 /* The issue's list, plus sizes that reach each depth of the AVX-512
  * register search (P = 32, 64, 128). */
-static const size_t Ks[] = {1,  2,  3,   16,  17,  33,  64,    65,
-                            100, 129, 255, 256, 257, 65536};
+static const size_t Ks[] = {1,  2,  3,   5,   16,  17,  33,  64,   65,
+                            100, 129, 255, 256, 257, 1000, 5000, 65536};
 
 /* Fills c[0..k) in one of four styles. */
 static void make_centroids(float *c, size_t k, int style) {
@@ -96,7 +97,7 @@ static int check_one(const float *w, size_t n, const float *c, size_t k,
     }
     /* Unused high bits of the last byte are zero. */
     unsigned bits = clusterrt_format_bits(f);
-    if (bits < 8 && (n * bits) % 8)
+    if (bits != 8 && bits != 16 && (n * bits) % 8)
       CHECK((ib.p[bytes - 1] >> ((n * bits) % 8)) == 0);
   }
   CHECK_MSG(t_buf_guard_ok(&ib), "guard bytes overwritten n=%zu k=%zu", n, k);
@@ -122,12 +123,14 @@ static void sweep(void) {
   if (!w || !c) exit(2);
   for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
     size_t k = Ks[ki];
-    clusterrt_index_format fs[2] = {clusterrt_narrowest_format(k),
-                                     CLUSTERRT_IDX_U16};
+    clusterrt_index_format fs[3] = {clusterrt_narrowest_format(k),
+                                     CLUSTERRT_IDX_U16,
+                                     clusterrt_dense_format(k)};
+    int nf = fs[2] == fs[0] || fs[2] == fs[1] ? 2 : 3;
     for (int style = 0; style < 4; style++) {
       if (t_quick && k > 4096 && style % 2) continue;
       make_centroids(c, k, style);
-      for (int fi = 0; fi < 2; fi++) {
+      for (int fi = 0; fi < nf; fi++) {
         clusterrt_index_format f = fs[fi];
         /* Small n, all of them; brute force costs n*k, keep k large rare. */
         size_t step = k > 300 ? 11 : 1;
@@ -209,7 +212,9 @@ static void errors(void) {
         CLUSTERRT_ERR_K);
   CHECK(clusterrt_assign_f32(w, 40, c, 4, CLUSTERRT_IDX_U1, idx) ==
         CLUSTERRT_ERR_FORMAT);
-  CHECK(clusterrt_assign_f32(w, 40, c, 4, (clusterrt_index_format)3, idx) ==
+  CHECK(clusterrt_assign_f32(w, 40, c, 4, (clusterrt_index_format)17, idx) ==
+        CLUSTERRT_ERR_FORMAT);
+  CHECK(clusterrt_assign_f32(w, 40, c, 9, CLUSTERRT_IDX_U3, idx) ==
         CLUSTERRT_ERR_FORMAT);
   CHECK(clusterrt_assign_f32(NULL, 0, c, 4, CLUSTERRT_IDX_U2, NULL) ==
         CLUSTERRT_OK);
@@ -221,9 +226,11 @@ static void per_channel(void) {
   for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
     size_t outer = shapes[si][0], ch = shapes[si][1], inner = shapes[si][2];
     size_t n = outer * ch * inner;
-    for (size_t kk = 0; kk < 3; kk++) {
-      size_t k = kk == 0 ? 3 : kk == 1 ? 16 : 200;
-      clusterrt_index_format f = clusterrt_narrowest_format(k);
+    for (size_t kk = 0; kk < 6; kk++) {
+      static const size_t pk[] = {3, 16, 200, 5, 64, 1000};
+      size_t k = pk[kk];
+      clusterrt_index_format f = kk < 3 ? clusterrt_narrowest_format(k)
+                                        : clusterrt_dense_format(k);
       float *w = malloc(n * sizeof *w), *c = malloc(ch * k * sizeof *c);
       t_buf ib = t_buf_new(clusterrt_index_bytes(f, n), 1);
       if (!w || !c) exit(2);

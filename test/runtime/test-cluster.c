@@ -329,7 +329,7 @@ static void cluster(void) {
     for (int sp = 0; sp < 2; sp++) {
       size_t ks[] = {1, 2, 16, 256};
       for (size_t ki = 0; ki < 4; ki++) {
-        clusterrt_cluster_options o = {ks[ki], (clusterrt_init)m, 99, 0, sp};
+        clusterrt_cluster_options o = {ks[ki], (clusterrt_init)m, 99, 0, sp, 0};
         size_t ko = 0, ko2 = 0;
         clusterrt_index_format f = clusterrt_narrowest_format(ks[ki]);
         CHECK(clusterrt_cluster_f32(w, n, &o, c, &ko, f, idx) == 0);
@@ -358,7 +358,7 @@ static void cluster(void) {
   /* lossless: k >= distinct values gives the values themselves */
   float few[10] = {3, -1, 3, 0.5f, -1, 7, 0.5f, 0, 0, 3};
   for (int sp = 0; sp < 2; sp++) {
-    clusterrt_cluster_options o = {256, CLUSTERRT_INIT_KMEANSPP, 1, 0, sp};
+    clusterrt_cluster_options o = {256, CLUSTERRT_INIT_KMEANSPP, 1, 0, sp, 0};
     size_t ko;
     uint8_t id[10];
     float out[10];
@@ -368,7 +368,7 @@ static void cluster(void) {
     CHECK(clusterrt_decode_f32(id, CLUSTERRT_IDX_U8, 10, c, ko, out) == 0);
     CHECK(memcmp(out, few, sizeof few) == 0);
   }
-  clusterrt_cluster_options o = {4, CLUSTERRT_INIT_LINEAR, 1, 0, 0};
+  clusterrt_cluster_options o = {4, CLUSTERRT_INIT_LINEAR, 1, 0, 0, 0};
   size_t ko;
   CHECK(clusterrt_cluster_f32(w, n, &o, c, &ko, CLUSTERRT_IDX_U1, idx) ==
         CLUSTERRT_ERR_FORMAT);

@@ -4,6 +4,7 @@
  * Sweeps n = 0..80, odd primes, a large n; every byte offset of idx and
  * float offset of w within 64 bytes (also for n >= 1000, where the entry
  * point aligns the bulk of w); guard bytes around w; each format
+ * (the five aligned ones fully, the eleven odd widths on a smaller sweep)
  * with k from 1 to its maximum (sizes that pick each in-register table
  * width: 16, 32, 64, 128, 256 entries, and the gather beyond); out-of-range indices give CLUSTERRT_ERR_INDEX
  * wherever they are.
@@ -86,13 +87,27 @@ int main(int argc, char **argv) {
         check_one(f, n, kmax < 300 ? kmax : 300, wo, wo, c);
       }
   }
+  /* Odd widths (unpacked to u8/u16 before the kernels): k at the edges of
+   * each width, sizes around the unpacking block, every byte offset. */
+  static const size_t odd_n[] = {0, 1, 7, 8, 9, 63, 2047, 2048, 2049, 4099, 65537};
+  for (size_t fi = 0; fi < T_NODD; fi++) {
+    clusterrt_index_format f = t_odd_formats[fi];
+    size_t kmax = (size_t)1 << clusterrt_format_bits(f);
+    size_t ks[] = {1, 3, kmax / 2 + 1, kmax - 1, kmax};
+    for (size_t ki = 0; ki < 5; ki++) {
+      for (size_t n = 0; n <= 40; n++) check_one(f, n, ks[ki], n % 64, n % 16, c);
+      for (size_t b = 0; b < sizeof odd_n / sizeof odd_n[0]; b++)
+        check_one(f, odd_n[b], ks[ki], b, b, c);
+    }
+    for (size_t io = 0; io < 64; io += 5) check_one(f, 1001, 5, io, io % 16, c);
+  }
   uint8_t idx[4] = {0};
   float w[4];
   CHECK(clusterrt_decode_f32(NULL, CLUSTERRT_IDX_U8, 4, c, 4, w) ==
         CLUSTERRT_ERR_NULL);
   CHECK(clusterrt_decode_f32(idx, CLUSTERRT_IDX_U8, 4, c, 0, w) ==
         CLUSTERRT_ERR_K);
-  CHECK(clusterrt_decode_f32(idx, (clusterrt_index_format)5, 4, c, 4, w) ==
+  CHECK(clusterrt_decode_f32(idx, (clusterrt_index_format)17, 4, c, 4, w) ==
         CLUSTERRT_ERR_FORMAT);
   free(c);
   return t_finish("decode", isa);

@@ -249,6 +249,8 @@ static void errors(void) {
         CLUSTERRT_ERR_NULL);
   CHECK(clusterrt_lut_gemv_f32(x, 4, 1, idx, CLUSTERRT_IDX_U2, 0, c, 0, 0, y) ==
         CLUSTERRT_ERR_K);
+  CHECK(clusterrt_lut_gemv_f32(x, 4, 1, idx, CLUSTERRT_IDX_U3, 0, c, 4, 0, y) ==
+        CLUSTERRT_ERR_FORMAT); /* odd widths: decode instead */
   CHECK(clusterrt_lut_gemv_f32(x, 4, 1, idx, CLUSTERRT_IDX_U1, 0, c, 4, 0, y) ==
         CLUSTERRT_ERR_FORMAT);
   CHECK(clusterrt_lut_gemv_f32(x, 4, 1, idx, (clusterrt_index_format)3, 0, c, 4,

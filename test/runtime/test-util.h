@@ -136,36 +136,29 @@ static inline uint32_t t_ref_assign_one(float w, const float *c, size_t k) {
   return best;
 }
 
+/* Index i of a buffer in format f, bit by bit from the definition (one
+ * little-endian bit stream, clusterc/runtime.h). */
 static inline uint32_t t_get(const void *idx, clusterrt_index_format f,
                              size_t i) {
   const uint8_t *b = (const uint8_t *)idx;
   unsigned bits = clusterrt_format_bits(f);
-  if (bits == 16) {
-    uint16_t v;
-    memcpy(&v, b + 2 * i, 2);
-    return v;
+  uint32_t v = 0;
+  for (unsigned q = 0; q < bits; q++) {
+    size_t bit = i * bits + q;
+    v |= (uint32_t)((b[bit / 8] >> (bit % 8)) & 1u) << q;
   }
-  if (bits == 8) return b[i];
-  size_t bit = i * bits;
-  return (b[bit / 8] >> (bit % 8)) & ((1u << bits) - 1);
+  return v;
 }
 
 static inline void t_set(void *idx, clusterrt_index_format f, size_t i,
                          uint32_t v) {
   uint8_t *b = (uint8_t *)idx;
   unsigned bits = clusterrt_format_bits(f);
-  if (bits == 16) {
-    uint16_t x = (uint16_t)v;
-    memcpy(b + 2 * i, &x, 2);
-    return;
+  for (unsigned q = 0; q < bits; q++) {
+    size_t bit = i * bits + q;
+    uint8_t m = (uint8_t)(1u << (bit % 8));
+    b[bit / 8] = (uint8_t)((v >> q) & 1u ? b[bit / 8] | m : b[bit / 8] & ~m);
   }
-  if (bits == 8) {
-    b[i] = (uint8_t)v;
-    return;
-  }
-  size_t bit = i * bits;
-  unsigned mask = ((1u << bits) - 1) << (bit % 8);
-  b[bit / 8] = (uint8_t)((b[bit / 8] & ~mask) | ((v << (bit % 8)) & mask));
 }
 
 /* Parses argv[1], forces that ISA; exits 77 (SKIP) if unavailable.
@@ -200,8 +193,15 @@ static inline int t_finish(const char *what, clusterrt_isa isa) {
   return 0;
 }
 
+/* The aligned formats (every kernel's own), then the odd widths (unpacked
+ * to u8/u16 by the entry points). */
 static const clusterrt_index_format t_formats[] = {
     CLUSTERRT_IDX_U1, CLUSTERRT_IDX_U2, CLUSTERRT_IDX_U4, CLUSTERRT_IDX_U8,
     CLUSTERRT_IDX_U16};
+static const clusterrt_index_format t_odd_formats[] = {
+    CLUSTERRT_IDX_U3,  CLUSTERRT_IDX_U5,  CLUSTERRT_IDX_U6,  CLUSTERRT_IDX_U7,
+    CLUSTERRT_IDX_U9,  CLUSTERRT_IDX_U10, CLUSTERRT_IDX_U11, CLUSTERRT_IDX_U12,
+    CLUSTERRT_IDX_U13, CLUSTERRT_IDX_U14, CLUSTERRT_IDX_U15};
+#define T_NODD (sizeof t_odd_formats / sizeof t_odd_formats[0])
 
 #endif
