@@ -40,7 +40,7 @@ static const char *initName(int i) {
 }
 
 /* In the order of the enums' values. */
-static const char *const kDecodeNames[] = {"generic", "fold", "runtime", NULL};
+static const char *const kDecodeNames[] = {"generic", "fold", "runtime", "fused", NULL};
 static const char *const kModeNames[] = {"ste", "centroids-only", "float", NULL};
 static const char *const kLossNames[] = {"softmax-ce", "mse", NULL};
 static const char *const kReduceNames[] = {"sum", "avg", NULL};
@@ -77,7 +77,8 @@ static const OptRow kWeightsRows[] = {
      .help = "generic: table + indices + a linalg.generic decode (default); "
              "fold: constants holding c[idx] (no saving); runtime: "
              "libclusterrt decodes each weight once, when the compiled model "
-             "is loaded"},
+             "is loaded; fused: matrix products run libclusterrt's LUT "
+             "kernels on the packed indices (no float copy of the weights)"},
     {.name = "threads", .kind = OPT_INT, CW(threads), .def = 0, .lo = 0, .hi = 1024,
      .note = "(0: one per core)", .metavar = "N",
      .help = "cluster weights on N threads (default 0: one per core); the "

@@ -19,7 +19,7 @@
  *   preserve-sparsity[=bool] zero is an exact centroid; zeros stay zero
  *   layers=SEL:K,SEL:K      per-layer cluster counts ("skip" for none)
  *   only=SEL,SEL            cluster only weights matching a selector
- *   decode=generic|fold|runtime
+ *   decode=generic|fold|runtime|fused
  *                           generic: table + indices + a linalg.generic
  *                           decode (default); fold: a plain constant holding
  *                           c[idx], the clustered weights without the
@@ -32,7 +32,15 @@
  *                           CLUSTERC_DECODE_INIT into a global buffer the
  *                           model reads; the generic decode for the others.
  *                           Run that function once before the model (clusterc's
- *                           code generation makes it a global constructor)
+ *                           code generation makes it a global constructor);
+ *                           fused: matrix products on an f32 weight (linalg
+ *                           matmul, batch_matmul, matvec, vecmat, tosa
+ *                           fully_connected and matmul, 1x1 convolutions)
+ *                           become calls of libclusterrt's LUT kernels
+ *                           (clusterrt_mlir_lut_matmul) on N-major packed
+ *                           indices, with no float copy of the weight; any
+ *                           other use keeps the generic decode and the
+ *                           report says why (decode_kept)
  *   threads=N               cluster weight tensors on N threads (default 0:
  *                           one per online core); the output is the same
  *                           byte for byte for any N
@@ -83,6 +91,9 @@ typedef struct ClustercLayerReport {
   uint64_t bytes_after;    /* centroid tables + index buffer */
   double mse;              /* mean squared reconstruction error */
   double sqnr_db;          /* 10 log10(sum w^2 / sum (w - w')^2); inf if exact */
+  /* decode=fused: why some use of the weight still decodes it ("<op>:
+   * <why>"), or "" when every use became a LUT call. */
+  const char *decode_kept;
 } ClustercLayerReport;
 
 typedef void (*ClustercReportFn)(const ClustercLayerReport *row, void *user);
@@ -96,7 +107,8 @@ typedef struct ClustercSelector {
 typedef enum ClustercDecode {
   CLUSTERC_DECODE_GENERIC = 0,
   CLUSTERC_DECODE_FOLD = 1,
-  CLUSTERC_DECODE_RUNTIME = 2
+  CLUSTERC_DECODE_RUNTIME = 2,
+  CLUSTERC_DECODE_FUSED = 3
 } ClustercDecode;
 
 typedef struct ClustercClusterWeightsOptions {
