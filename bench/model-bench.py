@@ -11,8 +11,8 @@ test/codegen/Inputs/harness.c, interleaved, several rounds:
   fused    --clusters=K --decode=fused: the LUT kernels on packed indices
 
 and prints, per mode: the weight bytes of the object (.rodata + .bss, the
-packed or float weights), the peak RSS of the process (getrusage of the
-child, so it includes the weights the calls touched), and the median time
+packed or float weights), the peak RSS of the process (/usr/bin/time's
+%M, so it includes the weights the calls touched), and the median time
 per forward call (median over rounds of each run's median over --calls
 calls), with ratios to float.
 
@@ -81,14 +81,14 @@ def write_mlp(path, dims, seed=1):
 
 
 def run_child(cmd):
-    """Runs cmd; returns (stderr text, peak RSS in KiB) of that child."""
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = p.stderr.read().decode()
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
+    """Runs cmd under /usr/bin/time; returns (its stderr, peak RSS in KiB).
+    (getrusage of a child forked from Python would count Python's pages.)"""
+    p = subprocess.run(["/usr/bin/time", "-f", "maxrss %M"] + cmd,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = p.stderr.decode()
     if p.returncode:
         sys.exit("%s failed: %s" % (" ".join(cmd), err))
-    return err, ru.ru_maxrss
+    return err, int(re.search(r"maxrss (\d+)", err).group(1))
 
 
 def weight_bytes(obj):

@@ -498,6 +498,12 @@ static int fuseValue(MlirValue v, const int *perm, MlirOperation layout,
   for (size_t i = 0; i < u.n; ++i) {
     MlirOperation op = u.op[i];
     const char *r = NULL;
+    /* An op that reads the weight twice is gone once one use fused. */
+    bool gone = false;
+    for (size_t j = 0; j < i; ++j)
+      gone = gone || (u.pos[j] == (unsigned)-1 && mlirOperationEqual(u.op[j], op));
+    if (gone)
+      continue;
     Plan p;
     int inner[IR_MAX_RANK];
     if (mlirOperationIsNull(layout) && u.pos[i] == 0 &&
@@ -536,6 +542,7 @@ static int fuseValue(MlirValue v, const int *perm, MlirOperation layout,
       left = -1;
       break;
     }
+    u.pos[i] = (unsigned)-1; /* marks the op destroyed */
   }
   free(u.op);
   free(u.pos);
