@@ -25,9 +25,10 @@
  * Per-channel tables fuse when their axis is N (a table per row).
  *
  * Fused: linalg.matmul, matmul_transpose_b, batch_matmul, matvec, vecmat,
- * tosa.fully_connected, tosa.matmul, and 1x1 convolutions with stride 1
- * (linalg.conv_2d_nhwc_hwcf / _nhwc_fhwc, tosa.conv2d without padding),
- * all f32 with static shapes. A linalg op's init is added to the product
+ * tosa.fully_connected, tosa.matmul, and convolutions (linalg
+ * conv_2d_nhwc_hwcf / _nhwc_fhwc, tosa.conv2d without padding): 1x1 with
+ * stride 1 as a GEMM over the pixels, any other as a GEMM on im2col
+ * patches; all f32 with static shapes. A linalg op's init is added to the product
  * afterwards unless it is a fill with zero; a tosa bias likewise unless it
  * is a zero splat. Any other use keeps the decode, with its reason.
  */
@@ -69,22 +70,53 @@ static bool staticF32(MlirType t, intptr_t maxRank) {
 typedef struct Plan {
   MlirOperation consumer;
   int64_t B, M, N, K;
-  int dimB, dimN, dimK;           /* axes of the constant, -1: none */
+  int dimB, dimN;                 /* axes of the constant, -1: none */
+  int nK, dimK[3];                /* the reduction's axes, outer first */
+  int64_t sizeK[3];
+  /* A k x k convolution, as a GEMM on im2col patches (n, oh, ow) x
+   * (kh, kw, c): window, strides and dilations along h and w. */
+  bool im2col;
+  int64_t win[2], str[2], dil[2];
   MlirValue x;                    /* the activation */
   MlirValue acc;                  /* added to the product (null: none) */
   bool accIsBias;                 /* acc is [N], broadcast over the rows */
 } Plan;
 
-/* The view's axes (vB, vN, vK of the consumer's operand type, -1: none)
- * mapped to the constant's axes through perm (view axis -> constant axis). */
+/* The view's axes (vB, vN, and nK axes from vK, of the consumer's
+ * operand type; vB -1: none) mapped to the constant's axes through perm
+ * (view axis -> constant axis). */
 static void setAxes(Plan *p, MlirType view, const int *perm, int vB, int vN,
-                    int vK) {
+                    int vK, int nK) {
   p->B = vB >= 0 ? mlirShapedTypeGetDimSize(view, vB) : 1;
   p->N = mlirShapedTypeGetDimSize(view, vN);
-  p->K = mlirShapedTypeGetDimSize(view, vK);
   p->dimB = vB >= 0 ? perm[vB] : -1;
   p->dimN = perm[vN];
-  p->dimK = perm[vK];
+  p->nK = nK;
+  p->K = 1;
+  for (int i = 0; i < nK; ++i) {
+    p->dimK[i] = perm[vK + i];
+    p->sizeK[i] = mlirShapedTypeGetDimSize(view, vK + i);
+    p->K *= p->sizeK[i];
+  }
+}
+
+/* Two int64 values of a dense array or dense elements attribute (null:
+ * `def`). False for anything else. */
+static bool pair(MlirAttribute a, int64_t def, int64_t *v) {
+  if (mlirAttributeIsNull(a)) {
+    v[0] = v[1] = def;
+    return true;
+  }
+  if (mlirAttributeIsADenseI64Array(a) && mlirDenseArrayGetNumElements(a) == 2) {
+    v[0] = mlirDenseI64ArrayGetElement(a, 0), v[1] = mlirDenseI64ArrayGetElement(a, 1);
+    return true;
+  }
+  if (mlirAttributeIsADenseIntElements(a) && mlirElementsAttrGetNumElements(a) == 2) {
+    v[0] = mlirDenseElementsAttrGetInt64Value(a, 0);
+    v[1] = mlirDenseElementsAttrGetInt64Value(a, 1);
+    return true;
+  }
+  return false;
 }
 
 static bool isZeroFloat(MlirAttribute a) {
@@ -165,7 +197,8 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
   intptr_t nOps = mlirOperationGetNumOperands(op);
   bool linalg = false;
   MlirValue x = {NULL};
-  int vB = -1, vN = -1, vK = -1;
+  int vB = -1, vN = -1, vK = -1, nK = 1;
+  p->im2col = false;
   if (mlirOperationGetNumResults(op) != 1) {
     *why = "not a matrix product";
     return false;
@@ -193,20 +226,22 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
   } else if ((opIs(op, "linalg.conv_2d_nhwc_hwcf") ||
               opIs(op, "linalg.conv_2d_nhwc_fhwc")) && pos == 1 && nOps == 3) {
     bool hwcf = opIs(op, "linalg.conv_2d_nhwc_hwcf");
-    if (vr != 4 || mlirShapedTypeGetDimSize(vt, hwcf ? 0 : 1) != 1 ||
-        mlirShapedTypeGetDimSize(vt, hwcf ? 1 : 2) != 1)
-      return *why = "not a 1x1 convolution", false;
-    if (!allEqual(attr(op, "strides"), 1))
-      return *why = "stride other than 1", false;
+    if (vr != 4 || !pair(attr(op, "strides"), 1, p->str) ||
+        !pair(attr(op, "dilations"), 1, p->dil))
+      return *why = "unexpected strides or dilations", false;
+    p->win[0] = mlirShapedTypeGetDimSize(vt, hwcf ? 0 : 1);
+    p->win[1] = mlirShapedTypeGetDimSize(vt, hwcf ? 1 : 2);
     x = mlirOperationGetOperand(op, 0), linalg = true;
-    vK = hwcf ? 2 : 3, vN = hwcf ? 3 : 0;
+    vK = hwcf ? 0 : 1, nK = 3, vN = hwcf ? 3 : 0;
   } else if (opIs(op, "tosa.conv2d") && pos == 1) {
-    if (vr != 4 || mlirShapedTypeGetDimSize(vt, 1) != 1 ||
-        mlirShapedTypeGetDimSize(vt, 2) != 1)
-      return *why = "not a 1x1 convolution", false;
-    if (!allEqual(attr(op, "stride"), 1) || !allEqual(attr(op, "pad"), 0))
-      return *why = "stride other than 1 or padding", false;
-    x = mlirOperationGetOperand(op, 0), vN = 0, vK = 3;
+    if (vr != 4 || !pair(attr(op, "stride"), 1, p->str) ||
+        !pair(attr(op, "dilation"), 1, p->dil))
+      return *why = "unexpected stride or dilation", false;
+    if (!allEqual(attr(op, "pad"), 0))
+      return *why = "padding", false;
+    p->win[0] = mlirShapedTypeGetDimSize(vt, 1);
+    p->win[1] = mlirShapedTypeGetDimSize(vt, 2);
+    x = mlirOperationGetOperand(op, 0), vN = 0, vK = 1, nK = 3;
     if (nOps > 2 && !zeroSplat(mlirOperationGetOperand(op, 2)))
       p->acc = mlirOperationGetOperand(op, 2), p->accIsBias = true;
   } else {
@@ -219,15 +254,21 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
     return *why = "bias not a static f32 vector", false;
   if (linalg && !zeroFilled(mlirOperationGetOperand(op, 2)))
     p->acc = mlirOperationGetOperand(op, 2);
-  setAxes(p, vt, perm, vB, vN, vK);
+  setAxes(p, vt, perm, vB, vN, vK, nK);
   p->x = x;
-  int64_t xe = 1;
+  /* A convolution other than 1x1 with stride 1 reads im2col patches. */
+  if (nK == 3)
+    p->im2col = p->win[0] != 1 || p->win[1] != 1 || p->str[0] != 1 || p->str[1] != 1;
+  int64_t xe = 1, re = 1;
   for (intptr_t i = 0; i < mlirShapedTypeGetRank(xt); ++i)
     xe *= mlirShapedTypeGetDimSize(xt, i);
-  p->M = p->K && p->B ? xe / (p->K * p->B) : 0;
+  for (intptr_t i = 0; i < mlirShapedTypeGetRank(rt); ++i)
+    re *= mlirShapedTypeGetDimSize(rt, i);
+  p->M = p->N && p->B ? re / (p->N * p->B) : 0;
   if (vB >= 0 && mlirShapedTypeGetDimSize(xt, 0) != p->B)
     return *why = "batch of the weight differs from the input's", false;
-  if (p->M * p->K * p->B != xe || p->M == 0 || p->N == 0 || p->K == 0)
+  if ((!p->im2col && p->M * p->K * p->B != xe) || p->M * p->N * p->B != re ||
+      p->M == 0 || p->N == 0 || p->K == 0)
     return *why = "empty or inconsistent shapes", false;
   return true;
 }
@@ -314,6 +355,15 @@ static MlirAttribute mapAttr(MlirContext ctx, intptr_t dims, intptr_t nRes,
   return mlirAffineMapAttrGet(mlirAffineMapGet(ctx, dims, 0, nRes, e));
 }
 
+/* [#linalg.iterator_type<parallel>, ...] for n loops. */
+static MlirAttribute parallelIters(MlirContext ctx, intptr_t n) {
+  char its[IR_MAX_RANK * 34 + 4] = "[";
+  for (intptr_t i = 0; i < n; ++i)
+    strcat(its, i ? ",#linalg.iterator_type<parallel>" : "#linalg.iterator_type<parallel>");
+  strcat(its, "]");
+  return irParseAttr(ctx, its);
+}
+
 /* y + acc elementwise (acc of y's type, or [N] along y's last axis). */
 static MlirValue addAcc(IrBuilder *b, MlirValue y, MlirValue acc, bool bias) {
   MlirType t = mlirValueGetType(y), f32 = mlirF32TypeGet(b->ctx);
@@ -323,10 +373,6 @@ static MlirValue addAcc(IrBuilder *b, MlirValue y, MlirValue acc, bool bias) {
   MlirAttribute maps[3] = {mapAttr(b->ctx, r, r, id),
                            bias ? mapAttr(b->ctx, r, 1, &last) : mapAttr(b->ctx, r, r, id),
                            mapAttr(b->ctx, r, r, id)};
-  char its[IR_MAX_RANK * 34 + 4] = "[";
-  for (intptr_t i = 0; i < r; ++i)
-    strcat(its, i ? ",#linalg.iterator_type<parallel>" : "#linalg.iterator_type<parallel>");
-  strcat(its, "]");
   MlirType bt[3] = {f32, f32, f32};
   MlirLocation bl[3] = {b->loc, b->loc, b->loc};
   MlirBlock body = mlirBlockCreate(3, bt, bl);
@@ -336,7 +382,38 @@ static MlirValue addAcc(IrBuilder *b, MlirValue y, MlirValue acc, bool bias) {
   irCreate(&bb, "linalg.yield", 1, &s, 0, NULL, 0, NULL);
   MlirValue ins[2] = {y, acc};
   MlirValue out = irCreate1(b, "tensor.empty", 0, NULL, t, 0, NULL);
-  return irGeneric(b, 2, ins, out, maps, irParseAttr(b->ctx, its), body);
+  return irGeneric(b, 2, ins, out, maps, parallelIters(b->ctx, r), body);
+}
+
+/* The patches of a k x k convolution's input x [n, h, w, c]: a copy
+ * [n, oh, ow, kh, kw, c] with element x[n, oh*sh + kh*dh, ow*sw + kw*dw, c]
+ * (a linalg.generic), whose rows are the GEMM's (n, oh, ow) and columns
+ * (kh, kw, c), the filter's order. */
+static MlirValue im2col(IrBuilder *b, const Plan *p) {
+  MlirContext ctx = b->ctx;
+  MlirType xt = mlirValueGetType(p->x), f32 = mlirF32TypeGet(ctx);
+  MlirType rt = mlirValueGetType(mlirOperationGetResult(p->consumer, 0));
+  int64_t shape[6] = {mlirShapedTypeGetDimSize(rt, 0), mlirShapedTypeGetDimSize(rt, 1),
+                      mlirShapedTypeGetDimSize(rt, 2), p->win[0], p->win[1],
+                      mlirShapedTypeGetDimSize(xt, 3)};
+  MlirAffineExpr d[6], in[4];
+  for (int i = 0; i < 6; ++i)
+    d[i] = mlirAffineDimExprGet(ctx, i);
+  for (int a = 0; a < 2; ++a)
+    in[1 + a] = mlirAffineAddExprGet(
+        mlirAffineMulExprGet(d[1 + a], mlirAffineConstantExprGet(ctx, p->str[a])),
+        mlirAffineMulExprGet(d[3 + a], mlirAffineConstantExprGet(ctx, p->dil[a])));
+  in[0] = d[0], in[3] = d[5];
+  MlirAttribute maps[2] = {mlirAffineMapAttrGet(mlirAffineMapGet(ctx, 6, 0, 4, in)),
+                           mlirAffineMapAttrGet(mlirAffineMapGet(ctx, 6, 0, 6, d))};
+  MlirLocation bl[2] = {b->loc, b->loc};
+  MlirType bt[2] = {f32, f32};
+  MlirBlock body = mlirBlockCreate(2, bt, bl);
+  IrBuilder bb = {ctx, {NULL}, body, b->loc};
+  MlirValue v = mlirBlockGetArgument(body, 0);
+  irCreate(&bb, "linalg.yield", 1, &v, 0, NULL, 0, NULL);
+  MlirValue out = irCreate1(b, "tensor.empty", 0, NULL, tensorOf(6, shape, f32), 0, NULL);
+  return irGeneric(b, 1, &p->x, out, maps, parallelIters(ctx, 6), body);
 }
 
 /* The packed indices re-ordered N-major for the plan (Bw x N rows of
@@ -358,8 +435,13 @@ static uint8_t *repack(const FuseWeight *w, const Plan *p, size_t *size) {
     for (int64_t n = 0; n < p->N; ++n) {
       uint8_t *row = out + (b * (size_t)p->N + (size_t)n) * rb;
       for (int64_t k = 0; k < p->K; ++k) {
-        size_t e = (size_t)(n * stride[p->dimN] + k * stride[p->dimK] +
-                            (p->dimB >= 0 ? (int64_t)b * stride[p->dimB] : 0));
+        int64_t off = n * stride[p->dimN] +
+                      (p->dimB >= 0 ? (int64_t)b * stride[p->dimB] : 0);
+        for (int i = p->nK - 1, r = (int)k; i >= 0; --i) {
+          off += (r % p->sizeK[i]) * stride[p->dimK[i]];
+          r /= (int)p->sizeK[i];
+        }
+        size_t e = (size_t)off;
         if (bits == 16) {
           memcpy(row + 2 * k, in + 2 * e, 2);
         } else if (bits == 8) {
@@ -400,7 +482,8 @@ static bool buildCall(const FuseWeight *w, const Plan *p, MlirOperation anchor,
   int64_t dyn = mlirShapedTypeGetDynamicSize();
   int64_t xs[3] = {p->B, p->M, p->K}, ys[3] = {p->B, p->M, p->N}, d3[3] = {dyn, dyn, dyn};
   MlirType dynT = tensorOf(3, d3, f32), yT = tensorOf(3, ys, f32);
-  MlirValue x3 = irCast(&b, "tensor.cast", reshape(&b, p->x, 3, xs), dynT);
+  MlirValue xv = p->im2col ? im2col(&b, p) : p->x;
+  MlirValue x3 = irCast(&b, "tensor.cast", reshape(&b, xv, 3, xs), dynT);
   MlirValue y3 = irCast(&b, "tensor.cast",
                         irCreate1(&b, "tensor.empty", 0, NULL, yT, 0, NULL), dynT);
   int64_t dyn1 = dyn;

@@ -35,7 +35,7 @@
  *                           code generation makes it a global constructor);
  *                           fused: matrix products on an f32 weight (linalg
  *                           matmul, batch_matmul, matvec, vecmat, tosa
- *                           fully_connected and matmul, 1x1 convolutions)
+ *                           fully_connected and matmul, NHWC convolutions)
  *                           become calls of libclusterrt's LUT kernels
  *                           (clusterrt_mlir_lut_matmul) on N-major packed
  *                           indices, with no float copy of the weight; any

@@ -7,8 +7,10 @@
                   (fc1, fc3) or into the broadcast bias (fc2)
   ops-tosa.mlir   one of each op decode=fused rewrites, chained: linalg
                   matmul, tosa.fully_connected, batch_matmul, a 1x1
-                  conv_2d_nhwc_hwcf, tosa.matmul, a 1x1 tosa.conv2d, matvec,
-                  and a 3x3 conv that keeps its decode (TOSA 0.x: MLIR 19)
+                  conv_2d_nhwc_hwcf, tosa.matmul, a 1x1 tosa.conv2d, a 3x3
+                  conv_2d_nhwc_hwcf (im2col), matvec, and a padded 3x3
+                  tosa.conv2d that keeps its decode (TOSA 0.x: MLIR 19)
+  conv-strided.mlir  3x3 convolutions with stride 2 and dilation 2 (im2col)
 
   python3 gen-fused-models.py OUTDIR
 """
@@ -135,7 +137,7 @@ def ops_tosa():
     A('    %b6 = "tosa.const"() {value = ' + dense([5]) + '} : () -> tensor<5xf32> loc("tconv.bias")')
     A("    %y6 = tosa.conv2d %x6, %w6, %b6 {dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>} "
       ": (tensor<1x2x2x6xf32>, tensor<5x1x1x6xf32>, tensor<5xf32>) -> tensor<1x2x2x5xf32>")
-    # a 3x3 conv (padded input): keeps its decode
+    # a 3x3 conv on a padded input: im2col
     A("    %p7 = tensor.pad %y6 low[0, 1, 1, 0] high[0, 1, 1, 0] {")
     A("    ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):")
     A("      tensor.yield %zero : f32")
@@ -145,8 +147,13 @@ def ops_tosa():
     A("    %z7 = linalg.fill ins(%zero : f32) outs(%e7 : tensor<1x2x2x5xf32>) -> tensor<1x2x2x5xf32>")
     A("    %y7 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} "
       "ins(%p7, %w7 : tensor<1x4x4x5xf32>, tensor<3x3x5x5xf32>) outs(%z7 : tensor<1x2x2x5xf32>) -> tensor<1x2x2x5xf32>")
+    # a padded 3x3 tosa.conv2d: keeps its decode
+    A('    %w9 = "tosa.const"() {value = ' + dense([5, 3, 3, 5]) + '} : () -> tensor<5x3x3x5xf32> loc("tconv3x3.weight")')
+    A('    %b9 = "tosa.const"() {value = ' + dense([5]) + '} : () -> tensor<5xf32> loc("tconv3x3.bias")')
+    A("    %y9 = tosa.conv2d %y7, %w9, %b9 {dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 1, 1>} "
+      ": (tensor<1x2x2x5xf32>, tensor<5x3x3x5xf32>, tensor<5xf32>) -> tensor<1x2x2x5xf32>")
     # linalg.matvec [10, 20]
-    A("    %x8 = tensor.collapse_shape %y7 [[0, 1, 2, 3]] : tensor<1x2x2x5xf32> into tensor<20xf32>")
+    A("    %x8 = tensor.collapse_shape %y9 [[0, 1, 2, 3]] : tensor<1x2x2x5xf32> into tensor<20xf32>")
     A('    %w8 = arith.constant ' + dense([10, 20]) + ' loc("mv.weight")')
     A("    %e8 = tensor.empty() : tensor<10xf32>")
     A("    %z8 = linalg.fill ins(%zero : f32) outs(%e8 : tensor<10xf32>) -> tensor<10xf32>")
@@ -158,9 +165,35 @@ def ops_tosa():
     return "\n".join(o) + "\n"
 
 
+def conv_strided():
+    m = """// k x k convolutions through im2col (gen-fused-models.py): a 3x3
+// conv_2d_nhwc_hwcf with stride 2 and a 3x3 conv_2d_nhwc_fhwc with dilation 2.
+module {
+  func.func @forward(%x: tensor<1x7x7x3xf32>) -> tensor<1x72xf32> {
+    %zero = arith.constant 0.0 : f32
+    %w1 = arith.constant W1 loc("s2.weight")
+    %e1 = tensor.empty() : tensor<1x3x3x4xf32>
+    %z1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<1x3x3x4xf32>) -> tensor<1x3x3x4xf32>
+    %y1 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %w1 : tensor<1x7x7x3xf32>, tensor<3x3x3x4xf32>) outs(%z1 : tensor<1x3x3x4xf32>) -> tensor<1x3x3x4xf32>
+    %w2 = arith.constant W2 loc("d2.weight")
+    %y2 = linalg.conv_2d_nhwc_fhwc {dilations = dense<2> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w2 : tensor<1x7x7x3xf32>, tensor<4x3x3x3xf32>) outs(%z1 : tensor<1x3x3x4xf32>) -> tensor<1x3x3x4xf32>
+    %c1 = tensor.collapse_shape %y1 [[0], [1, 2, 3]] : tensor<1x3x3x4xf32> into tensor<1x36xf32>
+    %c2 = tensor.collapse_shape %y2 [[0], [1, 2, 3]] : tensor<1x3x3x4xf32> into tensor<1x36xf32>
+    %e = tensor.empty() : tensor<1x72xf32>
+    %i1 = tensor.insert_slice %c1 into %e[0, 0] [1, 36] [1, 1] : tensor<1x36xf32> into tensor<1x72xf32>
+    %i2 = tensor.insert_slice %c2 into %i1[0, 36] [1, 36] [1, 1] : tensor<1x36xf32> into tensor<1x72xf32>
+    return %i2 : tensor<1x72xf32>
+  }
+}
+"""
+    return m.replace("W1", dense([3, 3, 3, 4])).replace("W2", dense([4, 3, 3, 3]))
+
+
 if __name__ == "__main__":
     d = sys.argv[1] if len(sys.argv) > 1 else "."
     with open(d + "/fc-torch.mlir", "w") as f:
         f.write(fc_torch())
     with open(d + "/ops-tosa.mlir", "w") as f:
         f.write(ops_tosa())
+    with open(d + "/conv-strided.mlir", "w") as f:
+        f.write(conv_strided())
