@@ -27,8 +27,8 @@
  * STREAM-style). GFLOP/s = 2*M*N*K / time. --check compares each lut
  * result with BLAS on the decoded weights (max |diff| / max |y|).
  *
- * OpenBLAS is linked only here (Debian's libopenblas0-pthread; the cblas
- * prototypes are declared below because libopenblas-dev may be absent).
+ * OpenBLAS is linked only here: Debian's libopenblas-dev (cblas.h,
+ * -lopenblas), else its runtime library with the prototypes declared below.
  */
 #define _GNU_SOURCE
 #include "clusterc/runtime.h"
@@ -42,7 +42,10 @@
 #include <string.h>
 #include <time.h>
 
-/* cblas.h, the parts used */
+#ifdef CLUSTERC_HAVE_CBLAS_H
+#include <cblas.h> /* libopenblas-dev */
+#else
+/* cblas.h, the parts used (only the runtime library is installed) */
 enum { CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112 };
 void cblas_sgemv(int order, int trans, int m, int n, float alpha,
                  const float *a, int lda, const float *x, int incx, float beta,
@@ -50,6 +53,7 @@ void cblas_sgemv(int order, int trans, int m, int n, float alpha,
 void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha,
                  const float *a, int lda, const float *b, int ldb, float beta,
                  float *c, int ldc);
+#endif
 void openblas_set_num_threads(int n);
 
 static double now(void) {

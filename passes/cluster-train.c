@@ -59,6 +59,7 @@
 #include "mlir-c/Dialect/SCF.h"
 #include "mlir-c/Dialect/Tensor.h"
 #include "options.h"
+#include "rtcall.h"
 #include "weights.h"
 
 /* ---- Small IR helpers ------------------------------------------------------- */
@@ -186,81 +187,12 @@ static MlirValue unflat(IrBuilder *b, MlirValue v, MlirType like) {
   return irCreate1(b, "tensor.expand_shape", 1, &v, tensorType(rank, shape, et), 2, a);
 }
 
-/* ---- Runtime calls ------------------------------------------------------------ */
-
-typedef struct RtFn {
-  const char *name;
-  int nArgs;
-  const char *args;   /* per argument: f (tensor<?xf32>), b (tensor<?xi8>),
-                       * h (tensor<?xi16>), i (i32) */
-  const char *access; /* per argument: r, w */
-} RtFn;
+/* ---- Runtime calls (rtcall.h) ------------------------------------------------- */
 
 static const RtFn kAssignI8 = {"clusterrt_mlir_assign_i8", 3, "ffb", "rrw"};
 static const RtFn kAssignI16 = {"clusterrt_mlir_assign_i16", 3, "ffh", "rrw"};
 static const RtFn kAccumI8 = {"clusterrt_mlir_accumulate_i8", 4, "fbif", "rrrw"};
 static const RtFn kAccumI16 = {"clusterrt_mlir_accumulate_i16", 4, "fhif", "rrrw"};
-
-static MlirType rtArgType(MlirContext ctx, char k) {
-  switch (k) {
-  case 'f': return dyn1(mlirF32TypeGet(ctx));
-  case 'b': return dyn1(mlirIntegerTypeGet(ctx, 8));
-  case 'h': return dyn1(mlirIntegerTypeGet(ctx, 16));
-  default: return mlirIntegerTypeGet(ctx, 32);
-  }
-}
-
-/* Declares fn in `module` unless present: private, llvm.emit_c_interface,
- * each tensor argument marked bufferization.access read or write so that
- * one-shot bufferization neither copies inputs nor the output buffer. */
-static void declareRuntime(MlirOperation module, const RtFn *fn) {
-  MlirContext ctx = mlirOperationGetContext(module);
-  MlirSymbolTable st = mlirSymbolTableCreate(module);
-  bool have = !mlirOperationIsNull(mlirSymbolTableLookup(st, irStr(fn->name)));
-  mlirSymbolTableDestroy(st);
-  if (have)
-    return;
-  MlirType args[8];
-  MlirAttribute argAttrs[8];
-  for (int i = 0; i < fn->nArgs; ++i) {
-    args[i] = rtArgType(ctx, fn->args[i]);
-    if (fn->args[i] == 'i') {
-      argAttrs[i] = mlirDictionaryAttrGet(ctx, 0, NULL);
-      continue;
-    }
-    MlirNamedAttribute acc = irNamed(ctx, "bufferization.access",
-                                     mlirStringAttrGet(ctx, irStr(fn->access[i] == 'w' ? "write" : "read")));
-    argAttrs[i] = mlirDictionaryAttrGet(ctx, 1, &acc);
-  }
-  MlirType i32 = mlirIntegerTypeGet(ctx, 32);
-  MlirType ft = mlirFunctionTypeGet(ctx, fn->nArgs, args, 1, &i32);
-  MlirNamedAttribute attrs[5] = {
-      irNamed(ctx, "sym_name", mlirStringAttrGet(ctx, irStr(fn->name))),
-      irNamed(ctx, "function_type", mlirTypeAttrGet(ft)),
-      irNamed(ctx, "sym_visibility", mlirStringAttrGet(ctx, irStr("private"))),
-      irNamed(ctx, "llvm.emit_c_interface", mlirUnitAttrGet(ctx)),
-      irNamed(ctx, "arg_attrs", mlirArrayAttrGet(ctx, fn->nArgs, argAttrs))};
-  MlirOperationState s = mlirOperationStateGet(irStr("func.func"),
-                                               mlirOperationGetLocation(module));
-  mlirOperationStateAddAttributes(&s, 5, attrs);
-  MlirRegion r = mlirRegionCreate();
-  mlirOperationStateAddOwnedRegions(&s, 1, &r);
-  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
-  mlirBlockInsertOwnedOperation(body, 0, mlirOperationCreate(&s));
-}
-
-/* func.call fn(args...) where the output argument `out` (a tensor.empty) is
- * written in place; returns out, which holds the result afterwards. */
-static MlirValue callRuntime(IrBuilder *b, const RtFn *fn, const MlirValue *args) {
-  MlirType i32 = mlirIntegerTypeGet(b->ctx, 32);
-  MlirNamedAttribute callee = irNamed(
-      b->ctx, "callee", mlirFlatSymbolRefAttrGet(b->ctx, irStr(fn->name)));
-  irCreate(b, "func.call", fn->nArgs, args, 1, &i32, 1, &callee);
-  for (int i = 0; i < fn->nArgs; ++i)
-    if (fn->access[i] == 'w')
-      return args[i];
-  return (MlirValue){NULL};
-}
 
 /* ---- The pass -------------------------------------------------------------------- */
 
@@ -561,7 +493,7 @@ static bool parameterize(Work *w, MlirOperation fn, MlirOperation scratch,
           MlirType it = indexTensorType(ctx, t);
           MlirValue args[3] = {flatDyn(&b, wArg[i]), irCast(&b, "tensor.cast", a, dyn1(mlirF32TypeGet(ctx))),
                                flatDyn(&b, empty(&b, it))};
-          MlirValue out = callRuntime(&b, t->wide ? &kAssignI16 : &kAssignI8, args);
+          MlirValue out = rtCall(&b, t->wide ? &kAssignI16 : &kAssignI8, args);
           idx = unflat(&b, out, it);
         }
         repl = buildGather(&b, a, idx, t->ci.type);
@@ -796,10 +728,10 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
     snprintf(buf, sizeof buf, "input:arg%d", (int)i);
     argNames[nArgNames++] = mlirStringAttrGet(ctx, irStr(buf));
   }
-  declareRuntime(sm, &kAssignI8);
-  declareRuntime(sm, &kAssignI16);
-  declareRuntime(sm, &kAccumI8);
-  declareRuntime(sm, &kAccumI16);
+  rtDeclare(sm, &kAssignI8);
+  rtDeclare(sm, &kAssignI16);
+  rtDeclare(sm, &kAccumI8);
+  rtDeclare(sm, &kAccumI16);
   if (!(ok = parameterize(w, fn, sm, argNames, &nArgNames)))
     goto out;
   /* The new arguments: keep the function verifying for the passes. */
@@ -887,7 +819,7 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
     MlirType ct = tensor1((int64_t)t->k, mlirF32TypeGet(ctx));
     MlirValue args[4] = {flatDyn(&b, grads[gi++]), flatDyn(&b, idx), mode,
                          irCast(&b, "tensor.cast", empty(&b, ct), dyn1(mlirF32TypeGet(ctx)))};
-    MlirValue dc = callRuntime(&b, t->wide ? &kAccumI16 : &kAccumI8, args);
+    MlirValue dc = rtCall(&b, t->wide ? &kAccumI16 : &kAccumI8, args);
     rets[nRes] = irCast(&b, "tensor.cast", dc, ct);
     snprintf(buf, sizeof buf, "grad_centroids:%s", t->name);
     resNames[nRes++] = mlirStringAttrGet(ctx, irStr(buf));
@@ -1092,7 +1024,7 @@ static void ctRun(MlirOperation module, MlirExternalPass pass, void *user) {
   static const RtFn *const rtFns[] = {&kAssignI8, &kAssignI16, &kAccumI8, &kAccumI16};
   for (size_t i = 0; i < sizeof rtFns / sizeof rtFns[0]; ++i)
     if (calls(step, rtFns[i]->name))
-      declareRuntime(module, rtFns[i]);
+      rtDeclare(module, rtFns[i]);
   MlirBlock mbody = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   MlirOperation copy = mlirOperationClone(step);
   mlirBlockInsertOwnedOperationAfter(mbody, fn, copy);

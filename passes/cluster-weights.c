@@ -9,7 +9,10 @@
  *   %e   = tensor.empty() : tensor<16x3x3x8xf32>
  *   %w   = linalg.generic {...} outs(%e) {  // idx -> shift/mask -> extract c
  * With decode=runtime the linalg.generic is a func.call to libclusterrt's
- * vectorized decode instead (f32 weights with one table; see below).
+ * vectorized decode instead (f32 weights with one table; see below). With
+ * decode=fused the matrix products that read the weight become calls of
+ * libclusterrt's LUT kernels on the packed indices (fuse-lut.c); only the
+ * uses it cannot fuse keep a decode.
  *
  * Which constants: weights of compute ops (see weights.c), float (f32, f16,
  * bf16), at least min-elements, selected by `only` and not skipped by
@@ -41,6 +44,7 @@
 #include <unistd.h>
 
 #include "capi-ext.h"
+#include "fuse-lut.h"
 #include "ir.h"
 #include "mlir-c/AffineMap.h"
 #include "mlir-c/Diagnostics.h"
@@ -618,13 +622,14 @@ static MlirType dynMemref1d(MlirType elem) {
   return mlirMemRefTypeContiguousGet(elem, 1, &d, mlirAttributeGetNull());
 }
 
-static bool checkRuntimeDialects(MlirContext ctx, MlirLocation loc) {
+static bool checkRuntimeDialects(MlirContext ctx, MlirLocation loc,
+                                 const char *mode) {
   static const char *const ops[] = {"func.func", "memref.global",
                                     "bufferization.to_tensor"};
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; ++i)
     if (!mlirContextIsRegisteredOperation(ctx, irStr(ops[i]))) {
-      emitErrorf(loc, "cluster-weights: decode=runtime needs the func, memref "
-                 "and bufferization dialects loaded ('%s' is not)", ops[i]);
+      emitErrorf(loc, "cluster-weights: decode=%s needs the func, memref "
+                 "and bufferization dialects loaded ('%s' is not)", mode, ops[i]);
       return false;
     }
   return true;
@@ -793,7 +798,7 @@ static bool rewriteRuntime(const ConstInfo *ci, const Clustered *cl,
   MlirLocation loc = mlirOperationGetLocation(ci->op);
   bool i16 = cl->fmt == CLUSTERRT_IDX_U16;
   MlirOperation ret;
-  if (!checkRuntimeDialects(ctx, loc) || !declareDecode(module, symtab, i16, loc) ||
+  if (!checkRuntimeDialects(ctx, loc, "runtime") || !declareDecode(module, symtab, i16, loc) ||
       mlirOperationIsNull(ret = initReturn(module, symtab, loc)))
     return false;
   MlirType f32 = mlirF32TypeGet(ctx), i32 = mlirIntegerTypeGet(ctx, 32);
@@ -927,12 +932,95 @@ static MlirValue loadGlobal(IrBuilder *b, MlirAttribute symName, MlirType t) {
 /* rewrite's outcome: RW_OOM is diagnosed by the caller, RW_FAILED already. */
 enum { RW_OK, RW_OOM, RW_FAILED };
 
+/* decode=fused's constants: in the weight's own form (makeData), as the
+ * constant's op kind, or arith.constant for a global's loads. */
+typedef struct FuseUser {
+  const ConstInfo *ci;
+  const char *name;
+} FuseUser;
+
+static MlirValue fuseMakeConst(void *user, IrBuilder *b, MlirType t,
+                               const void *bytes, size_t size, size_t align,
+                               const char *suffix) {
+  const FuseUser *fu = user;
+  MlirAttribute v = makeData(fu->ci, t, bytes, size, align, fu->name, suffix);
+  if (mlirAttributeIsNull(v))
+    return (MlirValue){NULL};
+  if (!fu->ci->loads)
+    return makeConst(b, fu->ci->op, v);
+  MlirNamedAttribute a = irNamed(b->ctx, "value", v);
+  return irCreate1(b, "arith.constant", 0, NULL, t, 1, &a);
+}
+
+/* decode=fused: turns the weight's matrix products into LUT calls. The
+ * constant (or each load of the global) that has no use left is erased and
+ * dropped from *numUses; *numUses = 0 means the decode is not needed. The
+ * first reason a use is kept goes to why. -1 when out of memory. */
+static int fuseWeight(const ConstInfo *ci, const Clustered *cl, int axis,
+                      const char *name, MlirOperation module,
+                      MlirOperation *uses, size_t *numUses, char *why,
+                      size_t whySize) {
+  FuseUser fu = {ci, name};
+  FuseWeight fw = {.ci = ci, .table = cl->table, .k = cl->k,
+                   .tables = cl->tables, .axis = axis, .fmt = cl->fmt,
+                   .idx = cl->idx, .makeConst = fuseMakeConst, .user = &fu};
+  size_t kept = 0;
+  for (size_t i = 0; i < *numUses; ++i) {
+    int left = fuseLutUses(mlirOperationGetResult(uses[i], 0), &fw, module,
+                           why, whySize);
+    if (left < 0)
+      return -1;
+    if (left == 0 && ci->loads)
+      mlirOperationDestroy(uses[i]);
+    else if (left > 0)
+      uses[kept++] = uses[i];
+  }
+  *numUses = kept;
+  return 0;
+}
+
 /* Replaces the constant by table + indices + decode; a global by two
  * globals, and each of its loads by two loads + decode. With `runtime`,
  * f32 weights with one table get the load-time decode of rewriteRuntime. */
-static int rewrite(const ConstInfo *ci, const Clustered *cl, int axis,
+static int rewrite(const ConstInfo *ciIn, const Clustered *cl, int axis,
                    const char *name, MlirOperation module,
-                   MlirSymbolTable symtab, bool runtime) {
+                   MlirSymbolTable symtab, bool runtime, bool fused,
+                   char *kept, size_t keptSize) {
+  /* With fused, only the loads (or the constant) that still have uses get
+   * the decode below. */
+  ConstInfo fci = *ciIn;
+  const ConstInfo *ci = ciIn;
+  if (fused) {
+    if (!checkRuntimeDialects(mlirOperationGetContext(ciIn->op),
+                              mlirOperationGetLocation(ciIn->op), "fused"))
+      return RW_FAILED;
+    MlirOperation self = ciIn->op;
+    size_t n = ciIn->loads ? ciIn->numLoads : 1;
+    MlirOperation *uses = ciIn->loads ? malloc(sizeof *uses * (n ? n : 1)) : &self;
+    if (!uses)
+      return RW_OOM;
+    if (ciIn->loads)
+      memcpy(uses, ciIn->loads, sizeof *uses * n);
+    int rc = fuseWeight(ciIn, cl, axis, name, module, uses, &n, kept, keptSize);
+    if (rc < 0 || n == 0) {
+      if (rc == 0 && ciIn->loads)
+        mlirSymbolTableErase(symtab, ciIn->op);
+      else if (rc == 0)
+        mlirOperationDestroy(ciIn->op);
+      if (ciIn->loads)
+        free(uses);
+      return rc < 0 ? RW_OOM : RW_OK;
+    }
+    if (ciIn->loads) {
+      fci.loads = uses; /* freed below */
+      fci.numLoads = n;
+    }
+    ci = &fci;
+    int r = rewrite(ci, cl, axis, name, module, symtab, false, false, NULL, 0);
+    if (ciIn->loads)
+      free(uses);
+    return r;
+  }
   MlirContext ctx = mlirOperationGetContext(ci->op);
   IrBuilder b = {ctx, ci->op, {NULL}, mlirOperationGetLocation(ci->op)};
   MlirType et = elemType(ctx, ci->elem);
@@ -1142,7 +1230,8 @@ typedef struct Job {
   const char *own;       /* clusterc's own output: ownMark, else NULL */
   char *name;            /* owned */
   char consumer[128];
-  ClustercLayerReport r; /* points into name, consumer and ci */
+  char kept[160];        /* decode=fused: why a use keeps the decode */
+  ClustercLayerReport r; /* points into name, consumer, kept and ci */
   unsigned k;
   int axis;
   size_t group;          /* channels per table (1: per channel) */
@@ -1186,7 +1275,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
       .index = ci->role == ROLE_WEIGHT ? index : -1, .name = j->name, .channel_axis = -1,
       .consumer = j->consumer, .role = roles[ci->role],
       .dtype = weightsElemName(ci->elem), .form = weightsFormName(ci->form),
-      .shape = ci->shape, .rank = ci->rank, .reason = "",
+      .shape = ci->shape, .rank = ci->rank, .reason = "", .decode_kept = "",
       .init = clusterrt_init_name(o->init), .elements = ci->elements,
       .bytes_before = ci->form == FORM_SPLAT ? ci->elemBytes
                                              : ci->elements * ci->elemBytes};
@@ -1377,7 +1466,9 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
   int rw = o->decode == CLUSTERC_DECODE_FOLD
                ? (rewriteFolded(ci, j->folded, j->name) ? RW_OK : RW_OOM)
                : rewrite(ci, cl, j->axis, j->name, module, symtab,
-                         o->decode == CLUSTERC_DECODE_RUNTIME);
+                         o->decode == CLUSTERC_DECODE_RUNTIME,
+                         o->decode == CLUSTERC_DECODE_FUSED, j->kept,
+                         sizeof j->kept);
   if (rw == RW_FAILED)
     return false;
   if (rw != RW_OK) {
@@ -1398,6 +1489,7 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
   r->indices = cl->idx;
   r->index_format = cl->fmt;
   r->channel_axis = j->axis;
+  r->decode_kept = j->kept;
   if (o->report)
     o->report(r, o->report_user);
   r->centroids = NULL;

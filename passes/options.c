@@ -41,7 +41,7 @@ static const char *initName(int i) {
 }
 
 /* In the order of the enums' values. */
-static const char *const kDecodeNames[] = {"generic", "fold", "runtime", NULL};
+static const char *const kDecodeNames[] = {"generic", "fold", "runtime", "fused", NULL};
 static const char *const kModeNames[] = {"ste", "centroids-only", "float", NULL};
 static const char *const kLossNames[] = {"softmax-ce", "mse", NULL};
 static const char *const kReduceNames[] = {"sum", "avg", NULL};
@@ -90,7 +90,8 @@ static const OptRow kWeightsRows[] = {
      .help = "generic: table + indices + a linalg.generic decode (default); "
              "fold: constants holding c[idx] (no saving); runtime: "
              "libclusterrt decodes each weight once, when the compiled model "
-             "is loaded"},
+             "is loaded; fused: matrix products run libclusterrt's LUT "
+             "kernels on the packed indices (no float copy of the weights)"},
     {.name = "bits", .kind = OPT_INT, CW(bits), .def = 0, .lo = 0, .hi = 16,
      .note = "(0: the narrowest for K)", .metavar = "N",
      .help = "index width, packed densely (default 0: the narrowest that "

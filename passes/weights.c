@@ -4,7 +4,7 @@
  * linalg contraction) consumes it in a weight slot, directly or through
  * layout ops (tosa.transpose, tosa.reshape, linalg.transpose, linalg.broadcast,
  * tensor.expand_shape / collapse_shape, and a linalg.generic that only copies
- * its one input through a permutation or broadcast: isLayoutGeneric).
+ * its one input through a permutation or broadcast: weightsIsLayoutGeneric).
  * Embedding tables are weights too: the values of tosa.gather, or a table a
  * gather-like linalg.generic reads with tensor.extract. It is a bias when it is such an
  * op's bias operand or is added elementwise. Everything else is "other".
@@ -155,7 +155,7 @@ static WeightRole operandRole(MlirOperation user, unsigned pos, intptr_t rank,
  * broadcast) and a body that only yields the input element (a pure copy).
  * Decided by the maps and body, not by any name: torch-mlir's FC weights
  * reach linalg.matmul through such a transposing generic. */
-static bool isLayoutGeneric(MlirOperation op) {
+bool weightsIsLayoutGeneric(MlirOperation op) {
   if (!strEq(opName(op), "linalg.generic") || linalgNumInputs(op) != 1 ||
       mlirOperationGetNumOperands(op) != 2 || mlirOperationGetNumRegions(op) != 1 ||
       genericHasReduction(op))
@@ -183,7 +183,7 @@ static bool isLayoutOp(MlirOperation op, unsigned pos) {
   MlirStringRef n = opName(op);
   if (pos != 0)
     return false;
-  return isLayoutGeneric(op) || strEq(n, "tosa.transpose") || strEq(n, "tosa.reshape") ||
+  return weightsIsLayoutGeneric(op) || strEq(n, "tosa.transpose") || strEq(n, "tosa.reshape") ||
          strEq(n, "linalg.transpose") || strEq(n, "linalg.broadcast") ||
          strEq(n, "tensor.expand_shape") || strEq(n, "tensor.collapse_shape");
 }

@@ -87,6 +87,10 @@ bool weightsCollect(MlirOperation root, WeightsList *l);
  * or of the global's loads (ci->loads). */
 void weightsClassify(ConstInfo *ci);
 void weightsRelease(ConstInfo *ci);
+/* True for a layout-only linalg.generic: one input, one output, all
+ * parallel iterators, projected-permutation maps, a body that yields its
+ * input (a transpose or broadcast copy, as torch-mlir's FC weights). */
+bool weightsIsLayoutGeneric(MlirOperation op);
 /* True for `ml_program.global_load_const`; *symbol gets the global's name. */
 bool weightsIsGlobalLoad(MlirOperation op, MlirStringRef *symbol);
 /* The symbol name of an ml_program.global. */

@@ -19,6 +19,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "clusterc/runtime.h"
 
@@ -97,4 +98,82 @@ CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_accumulate_i16(const MemRefF32
   return clusterrt_accumulate_f32(DATA(g), DATA(idx), CLUSTERRT_IDX_U16,
                                   (size_t)g->size, (size_t)gc->size,
                                   (clusterrt_reduce)mode, DATA(gc), NULL);
+}
+
+/* ---- LUT matrix products (decode=fused) -----------------------------------
+ *
+ * y[b] = x[b] · W_bᵀ for b < B: x is B x M x K, y is B x M x N (any strides;
+ * rows are copied when their last stride is not 1). W is the N-major
+ * packed weight of runtime.h's LUT kernels, every row padded to a byte
+ * (row_bytes = clusterrt_index_bytes(bits, K)); idx holds one such matrix
+ * (shared by every b) or B of them back to back. u16 indices are stored as
+ * native-endian byte pairs. Centroid tables: c holds tables of k floats,
+ * row n uses table n / group (group 0: table 0). M == 1 runs the gemv
+ * kernel, else gemm. */
+typedef struct MemRef3F32 {
+  float *allocated, *aligned;
+  int64_t offset, sizes[3], strides[3];
+} MemRef3F32;
+
+/* rows x len floats between a strided matrix (row stride rs, element
+ * stride es) and a dense one: into dense, or back when toStrided. */
+static void copyRows(float *strided, int64_t rs, int64_t es, float *dense,
+                     size_t rows, size_t len, int toStrided) {
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t e = 0; e < len; ++e) {
+      float *s = strided + (int64_t)r * rs + (int64_t)e * es;
+      if (toStrided)
+        *s = dense[r * len + e];
+      else
+        dense[r * len + e] = *s;
+    }
+}
+
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_lut_matmul(
+    const MemRef3F32 *x, const MemRefI8 *idx, int32_t bits, const MemRefF32 *c,
+    int32_t k, int32_t group, MemRef3F32 *y) {
+  clusterrt_index_format f = bitsFormat(bits);
+  if (!x || !y || !CONTIGUOUS(idx) || !CONTIGUOUS(c) || !f || k <= 0 ||
+      group < 0 || x->sizes[0] != y->sizes[0] || x->sizes[1] != y->sizes[1])
+    return CLUSTERRT_ERR_ARG;
+  size_t B = (size_t)x->sizes[0], M = (size_t)x->sizes[1],
+         K = (size_t)x->sizes[2], N = (size_t)y->sizes[2];
+  size_t rb = clusterrt_index_bytes(f, K), mat = N * rb;
+  size_t tables = group ? (N + (size_t)group - 1) / (size_t)group : 1;
+  if ((size_t)idx->size != mat && (size_t)idx->size != B * mat)
+    return CLUSTERRT_ERR_ARG;
+  if ((size_t)c->size < tables * (size_t)k)
+    return CLUSTERRT_ERR_ARG;
+  if (B == 0 || M == 0 || N == 0)
+    return CLUSTERRT_OK;
+  int xDense = x->strides[2] == 1 || K <= 1, yDense = y->strides[2] == 1 || N <= 1;
+  float *xt = NULL, *yt = NULL;
+  if ((!xDense && !(xt = malloc(M * K * sizeof *xt))) ||
+      (!yDense && !(yt = malloc(M * N * sizeof *yt)))) {
+    free(xt);
+    return CLUSTERRT_ERR_NOMEM;
+  }
+  clusterrt_status st = CLUSTERRT_OK;
+  for (size_t b = 0; b < B && st == CLUSTERRT_OK; ++b) {
+    float *xb = DATA(x) + (int64_t)b * x->strides[0];
+    float *yb = DATA(y) + (int64_t)b * y->strides[0];
+    const uint8_t *wb = DATA(idx) + ((size_t)idx->size == mat ? 0 : b * mat);
+    size_t ldx = xDense ? (size_t)x->strides[1] : K;
+    size_t ldy = yDense ? (size_t)y->strides[1] : N;
+    if (!xDense)
+      copyRows(xb, x->strides[1], x->strides[2], xt, M, K, 0);
+    const float *xs = xDense ? xb : xt;
+    float *ys = yDense ? yb : yt;
+    if (M == 1)
+      st = clusterrt_lut_gemv_f32(xs, K, N, wb, f, rb, DATA(c), (size_t)k,
+                                  (size_t)group, ys);
+    else
+      st = clusterrt_lut_gemm_f32(xs, M, ldx, K, N, wb, f, rb,
+                                  DATA(c), (size_t)k, (size_t)group, ys, ldy);
+    if (!yDense)
+      copyRows(yb, y->strides[1], y->strides[2], yt, M, N, 1);
+  }
+  free(xt);
+  free(yt);
+  return st;
 }

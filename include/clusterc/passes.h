@@ -28,7 +28,7 @@
  *   force[=bool]            with only=: a float constant whose name matches
  *                           one of its globs is clustered even when it is
  *                           not a weight (a bias, an unrecognised use)
- *   decode=generic|fold|runtime
+ *   decode=generic|fold|runtime|fused
  *                           generic: table + indices + a linalg.generic
  *                           decode (default); fold: a plain constant holding
  *                           c[idx], the clustered weights without the
@@ -41,7 +41,15 @@
  *                           CLUSTERC_DECODE_INIT into a global buffer the
  *                           model reads; the generic decode for the others.
  *                           Run that function once before the model (clusterc's
- *                           code generation makes it a global constructor)
+ *                           code generation makes it a global constructor);
+ *                           fused: matrix products on an f32 weight (linalg
+ *                           matmul, batch_matmul, matvec, vecmat, tosa
+ *                           fully_connected and matmul, NHWC convolutions)
+ *                           become calls of libclusterrt's LUT kernels
+ *                           (clusterrt_mlir_lut_matmul) on N-major packed
+ *                           indices, with no float copy of the weight; any
+ *                           other use keeps the generic decode and the
+ *                           report says why (decode_kept)
  *   bits=N                  index width, 1..16 bits, packed densely (default
  *                           0: the narrowest that holds K, e.g. 3 for K = 8,
  *                           6 for K = 64); K is capped at 2^N
@@ -125,6 +133,9 @@ typedef struct ClustercLayerReport {
   const void *indices;
   clusterrt_index_format index_format;
   int channel_axis;
+  /* decode=fused: why some use of the weight still decodes it ("<op>:
+   * <why>"), or "" when every use became a LUT call. */
+  const char *decode_kept;
 } ClustercLayerReport;
 
 typedef void (*ClustercReportFn)(const ClustercLayerReport *row, void *user);
@@ -138,7 +149,8 @@ typedef struct ClustercSelector {
 typedef enum ClustercDecode {
   CLUSTERC_DECODE_GENERIC = 0,
   CLUSTERC_DECODE_FOLD = 1,
-  CLUSTERC_DECODE_RUNTIME = 2
+  CLUSTERC_DECODE_RUNTIME = 2,
+  CLUSTERC_DECODE_FUSED = 3
 } ClustercDecode;
 
 /* How a table is made (`palette=`). */

@@ -179,7 +179,7 @@ static void testBadOptions(void) {
   // CHECK: 'frobnicate=1': -1 unknown option 'frobnicate' of cluster-weights
   // CHECK: 'layers=conv1': -1 layer override 'conv1' needs ':K' (a cluster count or 'skip')
   // CHECK: 'only=#x': -1 bad layer selector '#x' (expected a glob, #N or #N..M)
-  // CHECK: 'decode=sparse': -1 unknown decode 'sparse' (expected generic, fold or runtime)
+  // CHECK: 'decode=sparse': -1 unknown decode 'sparse' (expected generic, fold, runtime or fused)
   // CHECK: 'threads=2000': -1 threads must be an integer in 0..1024 (0: one per core), got '2000'
 
   // A short error buffer gets a truncated, NUL-terminated message.

@@ -28,7 +28,7 @@
 // REDUCE: error: unknown reduce 'max' (expected sum or avg)
 // LOSS: error: unknown loss '' (expected softmax-ce or mse)
 // INIT: error: unknown init 'kmeans' (expected linear, random, density, kmeans++ or kmeans1d)
-// DECODE: error: unknown decode 'lazy' (expected generic, fold or runtime)
+// DECODE: error: unknown decode 'lazy' (expected generic, fold, runtime or fused)
 //
 // Flags, names and selector lists.
 // RUN: not clusterc --emit=train-mlir --pass-options='preserve-sparsity=maybe' %s 2>&1 | FileCheck %s --check-prefix=BOOL

@@ -11,12 +11,12 @@
 void reportInit(Report *r) { memset(r, 0, sizeof *r); }
 
 static const char *const *stringFields(const ClustercLayerReport *row, int i) {
-  const char *const *f[] = {&row->name, &row->consumer, &row->role,
-                            &row->dtype, &row->form,   &row->reason,
-                            &row->init};
-  return i < 7 ? f[i] : NULL;
+  const char *const *f[] = {&row->name,   &row->consumer, &row->role,
+                            &row->dtype,  &row->form,     &row->reason,
+                            &row->init,   &row->decode_kept};
+  return i < 8 ? f[i] : NULL;
 }
-enum { NUM_STRINGS = 7 };
+enum { NUM_STRINGS = 8 };
 
 void reportFree(Report *r) {
   for (size_t i = 0; i < r->count; ++i) {
@@ -121,6 +121,9 @@ void reportPrintTable(const Report *r, const ClustercClusterWeightsOptions *o,
               (unsigned long long)row->bytes_before, "-", "-", row->reason);
     }
   }
+  for (size_t i = 0; i < r->count; ++i)
+    if (r->rows[i].clustered && *r->rows[i].decode_kept)
+      fprintf(f, "decode kept: %s: %s\n", r->rows[i].name, r->rows[i].decode_kept);
   Totals t = totals(r);
   fprintf(f, "totals: %u of %u weights clustered; clustered weights %llu -> %llu bytes",
           t.clustered, t.weights, (unsigned long long)t.before,
@@ -207,6 +210,10 @@ void reportWriteJson(const Report *r, const ClustercClusterWeightsOptions *o,
       jsonNumber(out, row->mse);
       jsonf(out, ", \"sqnr_db\": ");
       jsonNumber(out, row->sqnr_db);
+      if (*row->decode_kept) {
+        jsonf(out, ", \"decode_kept\": ");
+        jsonString(out, row->decode_kept);
+      }
     } else {
       jsonf(out, ", \"bytes_before\": %llu, \"bytes_after\": %llu, \"reason\": ",
             (unsigned long long)row->bytes_before, (unsigned long long)row->bytes_after);
