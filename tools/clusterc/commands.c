@@ -321,7 +321,7 @@ static const FlagRow kTrainData[] = {
 static const char *const kOptimizerNames[] = {"sgd", "momentum", "adam", NULL};
 static const char *const kTrainClusterOptions[] = {"clusters", "init", "min-elements",
                                                    "layers", "only",
-                                                   "allow-empty-selection", NULL};
+                                                   "allow-empty-selection", "lloyd-iterations", NULL};
 
 static const FlagRow kTrainTraining[] = {
     {.name = "epochs", .kind = FLAG_INT, .lo = 0, .hi = 100000, .metavar = "N",
