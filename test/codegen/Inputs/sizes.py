@@ -56,7 +56,7 @@ def main():
     a, opts = ap.parse_known_args()
     with tempfile.TemporaryDirectory() as tmp:
         objs = {}
-        for kind, extra in (("unclustered", ["--only=-no-weight-matches-this-"]),
+        for kind, extra in (("unclustered", ["--only=-no-weight-matches-this-", "--allow-empty-selection"]),
                             ("clustered", opts)):
             objs[kind] = os.path.join(tmp, kind + ".o")
             subprocess.run([a.clusterc, "--emit=obj", *extra, a.model, "-o",
