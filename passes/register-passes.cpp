@@ -96,17 +96,11 @@ private:
     std::string message;
     MlirPass pass =
         entry.info->createFromString(wrap(options), appendTo, &message);
-    if (!pass.ptr) {
-      // MLIR's handler reports at UnknownLoc ("<unknown>:0: error: ...");
-      // the option text is the location, as the pipeline parser shows its
-      // own errors: "cluster-weights{clusters=0}: error: ...". The handler
-      // still fails the pipeline (with an empty message when it has to
-      // print one).
-      llvm::errs() << entry.info->argument << "{" << options << "}: error: " << message
-                   << "\n";
-      (void)errorHandler;
-      return failure();
-    }
+    if (!pass.ptr)
+      // The handler reports at no location (mlir-opt: "<unknown>:0: error:
+      // ..."; the C API: the pipeline callback): the pass and its option
+      // text say where.
+      return errorHandler(Twine(entry.info->argument) + "{" + options + "}: " + message);
     auto pm = entry.anchor.empty()
                   ? std::make_unique<OpPassManager>()
                   : std::make_unique<OpPassManager>(entry.anchor);
