@@ -27,6 +27,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
+#include "../support/checked.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -678,6 +679,36 @@ static void printModule(MlirModule module, const Sink *k) {
   k->write(mlirStringRefCreateFromCString("\n"), k->writeUser);
 }
 
+/* An op with a result (or a block argument of one of its regions' entry
+ * blocks) whose static shape holds more bytes than int64 counts: the
+ * lowering computes sizes in 64 bits and threw std::bad_alloc (abort). */
+static bool tooLarge(MlirType t) {
+  if (!mlirTypeIsAShaped(t) || !mlirShapedTypeHasRank(t))
+    return false;
+  uint64_t n = 8; /* bytes of the widest element */
+  for (intptr_t i = 0; i < mlirShapedTypeGetRank(t); ++i) {
+    int64_t d = mlirShapedTypeGetDimSize(t, i);
+    if (!mlirShapedTypeIsDynamicSize(d) && !clustercMulCount(&n, d))
+      return true;
+  }
+  return false;
+}
+
+static MlirWalkResult findTooLarge(MlirOperation op, void *user) {
+  bool huge = false;
+  for (intptr_t i = 0; !huge && i < mlirOperationGetNumResults(op); ++i)
+    huge = tooLarge(mlirValueGetType(mlirOperationGetResult(op, i)));
+  for (intptr_t r = 0; !huge && r < mlirOperationGetNumRegions(op); ++r) {
+    MlirBlock b = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, r));
+    for (intptr_t i = 0; !huge && !mlirBlockIsNull(b) && i < mlirBlockGetNumArguments(b); ++i)
+      huge = tooLarge(mlirValueGetType(mlirBlockGetArgument(b, i)));
+  }
+  if (!huge)
+    return MlirWalkResultAdvance;
+  *(MlirOperation *)user = op;
+  return MlirWalkResultInterrupt;
+}
+
 ClustercStatus clustercCodegenRun(MlirModule module, const ClustercCodegenOptions *o,
                                   MlirStringCallback write, void *writeUserData,
                                   const char *displayName, ClustercMessageFn onMessage,
@@ -687,6 +718,14 @@ ClustercStatus clustercCodegenRun(MlirModule module, const ClustercCodegenOption
     cgMarkEntryPoints(module);
     printModule(module, &k);
     return CLUSTERC_OK;
+  }
+  MlirOperation huge = {NULL};
+  mlirOperationWalk(mlirModuleGetOperation(module), findTooLarge, &huge, MlirWalkPreOrder);
+  if (!mlirOperationIsNull(huge)) {
+    mlirEmitError(mlirOperationGetLocation(huge),
+                  "a tensor of this op is too large for code generation (its byte "
+                  "size overflows 64 bits)");
+    return CLUSTERC_ERROR;
   }
   bool hasInit = clustercCodegenHasInitializer(module);
   if (!lowerWith(module, o, &k) || !registerInitializer(module, hasInit))

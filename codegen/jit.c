@@ -14,6 +14,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
+#include "../support/checked.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -122,12 +123,15 @@ static bool tensorInfo(MlirType t, ClustercJitTensor *out) {
   } else
     return false;
   out->rank = (int)mlirShapedTypeGetRank(t);
-  out->count = 1;
+  size_t es = clustercJitElemSize(out->elem) ? clustercJitElemSize(out->elem) : 1;
+  uint64_t count = es;
   for (int i = 0; i < out->rank; ++i) {
     out->shape[i] = mlirShapedTypeGetDimSize(t, i);
-    out->count *= (size_t)out->shape[i];
+    if (!clustercMulCount(&count, out->shape[i]) || count > SIZE_MAX)
+      return false; /* more bytes than memory counts (or dynamic) */
   }
-  out->bytes = out->count * clustercJitElemSize(out->elem);
+  out->bytes = (size_t)count;
+  out->count = out->bytes / es;
   return true;
 }
 

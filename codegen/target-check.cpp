@@ -26,8 +26,8 @@ extern "C" int clustercCodegenCheckCpuFeatures(const char *triple, const char *c
     return 0;
   if (cpu && *cpu && std::strcmp(cpu, "native") && std::strcmp(cpu, "generic") &&
       !sti->isCPUStringValid(cpu)) {
-    std::snprintf(err, errSize, "unknown --mcpu '%s' for %s (`llc-19 -mtriple=%s "
-                  "-mcpu=help` lists the CPUs)", cpu, triple, triple);
+    std::snprintf(err, errSize, "unknown --mcpu '%s' for %s (llc-19 -mtriple=%s "
+                  "-mcpu=help lists the CPUs)", cpu, triple, triple);
     return -1;
   }
   if (!features)
@@ -48,8 +48,8 @@ extern "C" int clustercCodegenCheckCpuFeatures(const char *triple, const char *c
       if (name == kv.Key)
         known = true;
     if (!known) {
-      std::snprintf(err, errSize, "unknown --mattr feature '%s' for %s (`llc-19 "
-                    "-mtriple=%s -mattr=help` lists the features)",
+      std::snprintf(err, errSize, "unknown --mattr feature '%s' for %s (llc-19 "
+                    "-mtriple=%s -mattr=help lists the features)",
                     name.c_str(), triple, triple);
       return -1;
     }

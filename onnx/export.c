@@ -15,6 +15,7 @@
  * 4 bytes (5). Groups (3, 4) are not used by onnx.proto and are rejected.
  */
 #include "internal.h"
+#include "../support/checked.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -269,12 +270,14 @@ static ClustercOnnxStatus checkWeights(OnnxErr *e, const Onnx__GraphProto *g, co
       return onnxFail(e, CLUSTERC_ONNX_INVALID, "no initializer named '%s'", w[i].name ? w[i].name : "");
     if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
       return onnxFail(e, CLUSTERC_ONNX_UNSUPPORTED, "initializer '%s' is not FLOAT", w[i].name);
-    size_t numel = 1;
+    uint64_t numel = 1;
     for (size_t k = 0; k < t->n_dims; ++k)
-      numel *= (size_t)t->dims[k];
+      if (!clustercMulCount(&numel, t->dims[k]))
+        return onnxFail(e, CLUSTERC_ONNX_INVALID, "initializer '%s' has invalid dimensions",
+                        w[i].name);
     if (numel != w[i].numel || !w[i].values)
       return onnxFail(e, CLUSTERC_ONNX_INVALID, "initializer '%s' has %zu elements, %zu values given",
-                      w[i].name, numel, w[i].numel);
+                      w[i].name, (size_t)numel, w[i].numel);
     for (size_t k = 0; k < i; ++k)
       if (!strcmp(w[k].name, w[i].name))
         return onnxFail(e, CLUSTERC_ONNX_INVALID, "initializer '%s' given twice", w[i].name);

@@ -61,14 +61,17 @@
 #include "options.h"
 #include "rtcall.h"
 #include "weights.h"
+#include "../support/checked.h"
 
 /* ---- Small IR helpers ------------------------------------------------------- */
 
+/* The element count, or -1 when it overflows int64. */
 static int64_t numElements(MlirType t) {
-  int64_t n = 1;
+  uint64_t n = 1;
   for (intptr_t i = 0; i < mlirShapedTypeGetRank(t); ++i)
-    n *= mlirShapedTypeGetDimSize(t, i);
-  return n;
+    if (!clustercMulCount(&n, mlirShapedTypeGetDimSize(t, i)))
+      return -1;
+  return (int64_t)n;
 }
 
 static MlirType tensorType(intptr_t rank, const int64_t *shape, MlirType elem) {
@@ -311,6 +314,11 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
     if (t->ci.elem != ELEM_F32) {
       ok = failf(w, loc, "cluster-train: '%s' is %s; training supports f32 "
                  "parameters", t->name, weightsElemName(t->ci.elem));
+      break;
+    }
+    if (t->ci.tooLarge) {
+      ok = failf(w, loc, "cluster-train: '%s' has too many elements (the count "
+                 "overflows 64 bits)", t->name);
       break;
     }
     if (t->ci.rank > IR_MAX_RANK) {

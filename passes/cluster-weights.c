@@ -1296,6 +1296,8 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
     r->reason = "quantized weights are left as they are";
   else if (!isFloat)
     r->reason = "unsupported element type (f32, f16, bf16 are clustered)";
+  else if (ci->tooLarge)
+    r->reason = "too many elements (the count overflows 64 bits)";
   else if (!(j->k = weightsSelectK(o, ci, j->name, index, count, &why)))
     r->reason = why;
   else if (ci->elements == 0)

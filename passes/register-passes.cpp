@@ -97,7 +97,10 @@ private:
     MlirPass pass =
         entry.info->createFromString(wrap(options), appendTo, &message);
     if (!pass.ptr)
-      return errorHandler(message);
+      // The handler reports at no location (mlir-opt: "<unknown>:0: error:
+      // ..."; the C API: the pipeline callback): the pass and its option
+      // text say where.
+      return errorHandler(Twine(entry.info->argument) + "{" + options + "}: " + message);
     auto pm = entry.anchor.empty()
                   ? std::make_unique<OpPassManager>()
                   : std::make_unique<OpPassManager>(entry.anchor);

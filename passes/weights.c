@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../support/checked.h"
 #include "capi-ext.h"
 #include "ir.h"
 #include "mlir-c/AffineMap.h"
@@ -267,8 +268,11 @@ bool weightsInspect(MlirOperation op, ConstInfo *ci) {
   ci->elements = 1;
   for (intptr_t i = 0; i < ci->rank; ++i) {
     ci->shape[i] = mlirShapedTypeGetDimSize(t, i);
-    ci->elements *= (uint64_t)ci->shape[i];
+    if (!ci->tooLarge && !clustercMulCount(&ci->elements, ci->shape[i]))
+      ci->tooLarge = true;
   }
+  if (ci->tooLarge)
+    ci->elements = UINT64_MAX;
   MlirType et = mlirShapedTypeGetElementType(t);
   if (mlirTypeIsAF32(et))
     ci->elem = ELEM_F32, ci->elemBytes = 4;

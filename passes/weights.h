@@ -57,7 +57,8 @@ typedef struct ConstInfo {
   int channelAxis;       /* output-channel axis of the constant, -1 unknown */
   intptr_t rank;
   int64_t *shape;        /* owned */
-  uint64_t elements;
+  uint64_t elements;      /* UINT64_MAX when tooLarge */
+  bool tooLarge;         /* the product of the shape overflows int64 */
   unsigned elemBytes;    /* storage bytes per element (0 if unknown) */
 } ConstInfo;
 

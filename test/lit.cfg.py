@@ -20,6 +20,7 @@ for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "CLUSTERRT_ISA", "HOME", "TMPDIR"):
 
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%srcroot", config.clusterc_src_root))
+config.substitutions.append(("%clusterc_obj_root", config.clusterc_obj_root))
 # `// -----` cases run one at a time, as with mlir-opt --split-input-file
 # (see split-input-file.py): %split_input_file %s clusterc --flags
 config.substitutions.append(("%split_input_file", "%s %s --dir %%t.split" % (
