@@ -350,7 +350,7 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
   for (size_t i = 0; i < w->n; ++i) {
     Trainable *t = &w->t[i];
     t->index = t->ci.role == ROLE_WEIGHT ? index++ : -1;
-    if (t->ci.role == ROLE_OTHER)
+    if (t->ci.role != ROLE_WEIGHT && t->ci.role != ROLE_BIAS)
       continue;
     if (!weightsIsFloat(t->ci.elem))
       continue;

@@ -898,7 +898,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
     MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(ci->consumer));
     snprintf(j->consumer, sizeof j->consumer, "%.*s", (int)s.length, s.data);
   }
-  static const char *roles[] = {"other", "weight", "bias"};
+  static const char *roles[] = {"other", "weight", "bias", "zero-point"};
   j->r = (ClustercLayerReport){
       .index = ci->role == ROLE_WEIGHT ? index : -1, .name = j->name,
       .consumer = j->consumer, .role = roles[ci->role],
@@ -915,6 +915,8 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
     r->reason = "bias";
   else if (ci->role == ROLE_OTHER)
     r->reason = "not a weight of a compute op";
+  else if (ci->role == ROLE_ZERO_POINT)
+    r->reason = "zero point";
   else if (ci->elem == ELEM_INT)
     r->reason = "integer weights are left as they are";
   else if (ci->elem == ELEM_QUANT)
@@ -1039,7 +1041,9 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
   switch (j->state) {
   case JOB_SKIP: {
     bool isFloat = weightsIsFloat(ci->elem);
-    if (o->report && (ci->role != ROLE_OTHER || (isFloat && ci->elements >= o->min_elements)))
+    bool listed = ci->role == ROLE_WEIGHT || ci->role == ROLE_BIAS ||
+                  (ci->role == ROLE_OTHER && isFloat && ci->elements >= o->min_elements);
+    if (o->report && listed)
       o->report(&j->r, o->report_user);
     return true;
   }

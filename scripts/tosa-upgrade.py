@@ -2,7 +2,7 @@
 """Upgrades TOSA 0.x text (what MLIR 19 parses) to TOSA 1.0 text (what MLIR 22
 parses), computing the same function.
 
-  tosa-upgrade.py [FILE|-] [-o OUT]
+  tosa-upgrade.py [--keep-lines] [FILE|-] [-o OUT]
 
 MLIR 22 parses neither 0.x nor 1.0 text of the other version, and the
 project's tests and examples are written in 0.x. This is a line-based text
@@ -45,6 +45,10 @@ e.g.  %y = tosa.reshape %x {new_shape = array<i64: 2, 6>} : (tensor<12xf32>) -> 
 
 New values are named %__tu<N> (another prefix if the input uses that one)
 and inserted right before their op, with its indentation and loc(...).
+With --keep-lines they go on the op's own line, before it: every line keeps
+its number, so diagnostics and locations (file:line:col) of the upgraded
+file name the lines of the original one (lit's [[@LINE]] checks; only the
+columns on a converted op's line move).
 An op or attribute this script does not know, or a form it cannot convert,
 is an error `file:line: error: ...` and exit status 1 with no output: a
 silent wrong conversion is worse than none.
@@ -389,8 +393,9 @@ def parse_attr_dict(text):
 # The conversion.
 
 class Upgrader:
-    def __init__(self, text, filename):
+    def __init__(self, text, filename, keep_lines=False):
         self.filename = filename
+        self.keep_lines = keep_lines
         self.prefix = "__tu"
         while ("%" + self.prefix) in text:
             self.prefix = "_" + self.prefix
@@ -433,7 +438,11 @@ class Upgrader:
                 continue
             if comment:
                 new[-1] += " " + comment
-            out.extend(l + eol for l in new)
+            if self.keep_lines:
+                new = [new[0]] + [l.lstrip() for l in new[1:]]
+                out.append("  ".join(new) + eol)
+            else:
+                out.extend(l + eol for l in new)
         return "".join(out)
 
     # -- helpers -----------------------------------------------------------
@@ -792,6 +801,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Upgrade TOSA 0.x text (MLIR 19) to TOSA 1.0 text (MLIR 22).")
     ap.add_argument("input", nargs="?", default="-", help="a .mlir file, or - for stdin (default)")
     ap.add_argument("-o", dest="output", default="-", help="output file (default: stdout)")
+    ap.add_argument("--keep-lines", action="store_true",
+                    help="write an op's new values on its own line: line numbers stay those of the input")
     a = ap.parse_args(argv)
     if a.input == "-":
         name, text = "<stdin>", sys.stdin.read()
@@ -804,7 +815,7 @@ def main(argv=None):
             sys.stderr.write("%s: error: %s\n" % (a.input, e))
             return 1
     try:
-        out = Upgrader(text, name).run(text)
+        out = Upgrader(text, name, a.keep_lines).run(text)
     except UpgradeError as e:
         sys.stderr.write("%s\n" % e)
         return 1
