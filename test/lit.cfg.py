@@ -31,6 +31,10 @@ config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir,
 config.available_features.add("mlir%d" % config.mlir_major)
 # Per-version CHECK prefixes: FileCheck --check-prefixes=CHECK,CHECK-%mlir_major.
 config.substitutions.append(("%mlir_major", str(config.mlir_major)))
+# In a pipeline string: 22's buffer-results-to-out-params leaves public
+# functions alone unless told (the option is an error in 19).
+config.substitutions.append(("%buffer_results_to_out_params", "buffer-results-to-out-params%s" % (
+    "{modify-public-functions}" if config.mlir_major >= 22 else "")))
 
 # TOSA text: the tests and the examples are TOSA 0.x (what 19 parses); 22
 # parses TOSA 1.0 only, so there they run on scripts/tosa-upgrade.py's
