@@ -64,12 +64,18 @@
  * alias the inputs, keeps LLVM from holding accumulators in registers (the
  * tosa CNN ran 2x slower). The copy is of the outputs only.
  *
+ * tosa-optional-decompositions first: tosa-to-linalg has no pattern for
+ * transpose_conv2d (19 and 22 alike), which it rewrites into a conv2d of
+ * the padded input with the reversed kernel (and a 1x1 depthwise_conv2d into
+ * a multiply, which tosa-to-linalg lowers as well).
+ *
  * Math functions LLVM has no intrinsic for (tanh, erf, atan, ...) are left
  * by the first convert-to-llvm and become libm calls (convert-math-to-libm
  * first would also turn exp, sqrt, fma, ... into calls). */
 static const char defaultPipeline[] =
     "builtin.module("
-    "func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor),"
+    "func.func(tosa-optional-decompositions,tosa-to-linalg-named,tosa-to-linalg,"
+    "tosa-to-arith,tosa-to-tensor),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS ","

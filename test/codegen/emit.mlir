@@ -86,7 +86,7 @@
 
 // The pipeline: printed, and replaced (affine loops instead of scf loops).
 // RUN: clusterc --print-pipeline | FileCheck %s --check-prefix=PIPE
-// PIPE: builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,{{.*}}one-shot-bufferize{{.*}}convert-to-llvm,reconcile-unrealized-casts)
+// PIPE: builtin.module(func.func(tosa-optional-decompositions,tosa-to-linalg-named,tosa-to-linalg,{{.*}}one-shot-bufferize{{.*}}convert-to-llvm,reconcile-unrealized-casts)
 // RUN: clusterc --emit=obj --min-elements=0 %tosa_input -o %t.affine.o --pipeline='builtin.module(func.func(tosa-to-linalg),one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},%buffer_results_to_out_params,buffer-deallocation-pipeline,func.func(convert-linalg-to-affine-loops),lower-affine,convert-scf-to-cf,expand-strided-metadata,finalize-memref-to-llvm,convert-to-llvm,convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts)'
 // RUN: %cc -DMODEL_HEADER='"%t.h"' %S/Inputs/small.c %t.affine.o %clusterrt_a -lm -pthread -o %t.affine
 // RUN: %t.affine | FileCheck %s --check-prefix=EXEC
