@@ -65,6 +65,11 @@
  * alias the inputs, keeps LLVM from holding accumulators in registers (the
  * tosa CNN ran 2x slower). The copy is of the outputs only.
  *
+ * tosa-optional-decompositions first: tosa-to-linalg has no pattern for
+ * transpose_conv2d (19 and 22 alike), which it rewrites into a conv2d of
+ * the padded input with the reversed kernel (and a 1x1 depthwise_conv2d into
+ * a multiply, which tosa-to-linalg lowers as well).
+ *
  * int8 TFLite-style TOSA: tosa.rescale becomes tosa.apply_scale inside
  * linalg bodies, which tosa-to-arith lowers only with include-apply-rescale
  * (to 64-bit multiplies: exact, as the TOSA reference computes).
@@ -80,7 +85,7 @@
  * first would also turn exp, sqrt, fma, ... into calls). */
 static const char defaultPipeline[] =
     "builtin.module("
-    "func.func(tosa-to-linalg-named,tosa-to-linalg,"
+    "func.func(tosa-optional-decompositions,tosa-to-linalg-named,tosa-to-linalg,"
     "tosa-to-arith{include-apply-rescale},tosa-to-tensor),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"

@@ -297,7 +297,7 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
   bool ok = true;
   for (size_t i = 0; i < w->n; ++i) {
     Trainable *t = &w->t[i];
-    if (t->ci.role == ROLE_OTHER)
+    if (t->ci.role != ROLE_WEIGHT && t->ci.role != ROLE_BIAS)
       continue;
     if (!weightsIsFloat(t->ci.elem))
       continue;

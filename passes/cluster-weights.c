@@ -1270,7 +1270,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
     MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(ci->consumer));
     snprintf(j->consumer, sizeof j->consumer, "%.*s", (int)s.length, s.data);
   }
-  static const char *roles[] = {"other", "weight", "bias"};
+  static const char *roles[] = {"other", "weight", "bias", "zero-point"};
   j->r = (ClustercLayerReport){
       .index = ci->role == ROLE_WEIGHT ? index : -1, .name = j->name, .channel_axis = -1,
       .consumer = j->consumer, .role = roles[ci->role],
@@ -1290,6 +1290,8 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
     r->reason = "bias";
   else if (ci->role == ROLE_OTHER && !forced)
     r->reason = "not a weight of a compute op";
+  else if (ci->role == ROLE_ZERO_POINT)
+    r->reason = "zero point";
   else if (ci->elem == ELEM_INT)
     r->reason = "integer weights are left as they are";
   else if (ci->elem == ELEM_QUANT)
@@ -1427,8 +1429,9 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
     bool isFloat = weightsIsFloat(ci->elem);
     /* Of clusterc's own output, one row per weight (not its indices). */
     bool shown = j->own ? strcmp(j->own, "indices") != 0
-                        : ci->role != ROLE_OTHER ||
-                              (isFloat && ci->elements >= o->min_elements);
+                        : ci->role == ROLE_WEIGHT || ci->role == ROLE_BIAS ||
+                              (ci->role == ROLE_OTHER && isFloat &&
+                               ci->elements >= o->min_elements);
     if (o->report && shown)
       o->report(&j->r, o->report_user);
     return true;

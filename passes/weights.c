@@ -83,15 +83,18 @@ static WeightRole operandRole(MlirOperation user, unsigned pos, intptr_t rank,
       strEq(n, "tosa.transpose_conv2d") || strEq(n, "tosa.fully_connected")) {
     if (pos == 1)
       return *axis = 0, ROLE_WEIGHT;
-    return pos == 2 ? ROLE_BIAS : ROLE_OTHER;
+    return pos == 2 ? ROLE_BIAS : ROLE_ZERO_POINT; /* 1.0: input_zp, weight_zp */
   }
   if (strEq(n, "tosa.depthwise_conv2d")) {
     if (pos == 1)
       return *axis = 2, ROLE_WEIGHT; /* [KH, KW, C, M] */
-    return pos == 2 ? ROLE_BIAS : ROLE_OTHER;
+    return pos == 2 ? ROLE_BIAS : ROLE_ZERO_POINT;
   }
   if (strEq(n, "tosa.matmul") && pos > 1)
-    return ROLE_OTHER; /* TOSA 1.0's a_zp, b_zp */
+    return ROLE_ZERO_POINT; /* TOSA 1.0's a_zp, b_zp */
+  /* 1.0's input/output zero points of avg_pool2d and negate. */
+  if ((strEq(n, "tosa.avg_pool2d") || strEq(n, "tosa.negate")) && pos > 0)
+    return ROLE_ZERO_POINT;
   if (strEq(n, "tosa.matmul"))
     return *axis = (pos == 1 ? 2 : 1), ROLE_WEIGHT;
   /* Embedding tables: the values of tosa.gather, or a table read by
@@ -189,12 +192,13 @@ static bool isLayoutOp(MlirOperation op, unsigned pos) {
          strEq(n, "tensor.expand_shape") || strEq(n, "tensor.collapse_shape");
 }
 
-/* Order of strength: weight > bias > other (not the enum's order). */
+/* Order of strength: weight > bias > zero point > other (not the enum's
+ * order). */
 static int roleStrength(WeightRole r) {
-  return r == ROLE_WEIGHT ? 2 : r == ROLE_BIAS ? 1 : 0;
+  return r == ROLE_WEIGHT ? 3 : r == ROLE_BIAS ? 2 : r == ROLE_ZERO_POINT ? 1 : 0;
 }
 
-/* Strongest role among the transitive users of v (weight > bias > other). */
+/* Strongest role among the transitive users of v. */
 static WeightRole valueRole(MlirValue v, intptr_t rank, int depth,
                             MlirOperation *consumer, int *axis) {
   WeightRole best = ROLE_OTHER;

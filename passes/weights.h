@@ -27,7 +27,10 @@
 typedef enum WeightRole {
   ROLE_OTHER = 0, /* not consumed by a compute op as weight or bias */
   ROLE_WEIGHT,    /* a weight operand of a conv, matmul, fc, contraction */
-  ROLE_BIAS       /* a bias operand, or added to a compute op's result */
+  ROLE_BIAS,      /* a bias operand, or added to a compute op's result */
+  ROLE_ZERO_POINT /* a TOSA 1.0 zero-point operand: part of the op's
+                   * signature (0.x's quantization_info), neither
+                   * clustered, trained nor reported */
 } WeightRole;
 
 typedef enum ElemKind {

@@ -2,7 +2,7 @@
 """Upgrades TOSA 0.x text (what MLIR 19 parses) to TOSA 1.0 text (what MLIR 22
 parses), computing the same function.
 
-  tosa-upgrade.py [FILE|-] [-o OUT]
+  tosa-upgrade.py [--keep-lines] [FILE|-] [-o OUT]
 
 MLIR 22 parses neither 0.x nor 1.0 text of the other version, and the
 project's tests and examples are written in 0.x. This is a line-based text
@@ -38,6 +38,8 @@ rewritten:
   transpose              perms operand (a tosa.const earlier in the file)
                          -> perms attribute
   reduce_prod, int_div   renamed reduce_product, intdiv
+  quantized tensors      (!quant.uniform element types) zero points and
+                         acc_type are of the storage type (i8 -> i8, i32)
 
 e.g.  %y = tosa.reshape %x {new_shape = array<i64: 2, 6>} : (tensor<12xf32>) -> tensor<2x6xf32>
  ->   %__tu0 = tosa.const_shape {values = dense<[2, 6]> : tensor<2xindex>} : () -> !tosa.shape<2>
@@ -45,6 +47,10 @@ e.g.  %y = tosa.reshape %x {new_shape = array<i64: 2, 6>} : (tensor<12xf32>) -> 
 
 New values are named %__tu<N> (another prefix if the input uses that one)
 and inserted right before their op, with its indentation and loc(...).
+With --keep-lines they go on the op's own line, before it: every line keeps
+its number, so diagnostics and locations (file:line:col) of the upgraded
+file name the lines of the original one (lit's [[@LINE]] checks; only the
+columns on a converted op's line move).
 An op or attribute this script does not know, or a form it cannot convert,
 is an error `file:line: error: ...` and exit status 1 with no output: a
 silent wrong conversion is worse than none.
@@ -154,7 +160,18 @@ def split_comment(line):
 # ---------------------------------------------------------------------------
 # Types and attribute values.
 
-_TENSOR = re.compile(r"^tensor<((?:(?:\?|\d+)x)*)([a-z][a-z0-9]*)>$")
+_TENSOR = re.compile(r"^tensor<((?:(?:\?|\d+)x)*)([a-z][a-z0-9]*|!quant\.uniform<.*>)>$")
+_QUANT_STORAGE = re.compile(r"^!quant\.uniform<([a-z][a-z0-9]*)(?:<[^>]*>)?:")
+
+
+def storage(elt):
+    """The storage type of a quantized element type ('!quant.uniform<i8:f32,
+    0.5>' -> 'i8'), which 1.0 zero points and accumulators are typed by;
+    other element types unchanged."""
+    m = _QUANT_STORAGE.match(elt)
+    if elt.startswith("!") and not m:
+        raise UpgradeError("unsupported quantized type '%s'" % elt)
+    return m.group(1) if m else elt
 
 
 def parse_tensor(t):
@@ -389,8 +406,9 @@ def parse_attr_dict(text):
 # The conversion.
 
 class Upgrader:
-    def __init__(self, text, filename):
+    def __init__(self, text, filename, keep_lines=False):
         self.filename = filename
+        self.keep_lines = keep_lines
         self.prefix = "__tu"
         while ("%" + self.prefix) in text:
             self.prefix = "_" + self.prefix
@@ -433,7 +451,11 @@ class Upgrader:
                 continue
             if comment:
                 new[-1] += " " + comment
-            out.extend(l + eol for l in new)
+            if self.keep_lines:
+                new = [new[0]] + [l.lstrip() for l in new[1:]]
+                out.append("  ".join(new) + eol)
+            else:
+                out.extend(l + eol for l in new)
         return "".join(out)
 
     # -- helpers -----------------------------------------------------------
@@ -462,6 +484,7 @@ class Upgrader:
         return name
 
     def zp(self, op, lines, elt, value=0):
+        elt = storage(elt)
         return self.const(op, lines, "dense<%s>" % zero_text(elt, value), "tensor<1x%s>" % elt)
 
     def shape(self, op, lines, dims):
@@ -525,11 +548,11 @@ class Upgrader:
         q = {"input_zp": 0, "weight_zp": 0}
         if "quantization_info" in a:
             q.update(parse_quant(a["quantization_info"], "conv_quant", ("input_zp", "weight_zp")))
-        if in_elt not in ACC_TYPE:
+        if storage(in_elt) not in ACC_TYPE:
             raise UpgradeError("tosa.%s: unsupported input element type '%s'" % (op.name, in_elt))
         izp = self.zp(op, lines, in_elt, q["input_zp"])
         wzp = self.zp(op, lines, w_elt, q["weight_zp"])
-        return izp, wzp, ACC_TYPE[in_elt]
+        return izp, wzp, ACC_TYPE[storage(in_elt)]
 
     def fit_window(self, op, lines, a, kernel, dilation):
         """0.x sized a sliding-window op's output with floor(); 1.0 wants
@@ -592,7 +615,7 @@ class Upgrader:
         attrs = [(k, attrs[k]) for k, _ in op.props + op.attrs if k in names or k == "local_bound"]
         attrs.append(("acc_type", acc))
         self.emit(op, lines, op.results[0], op.name, [x] + op.operands[1:] + [izp, wzp],
-                  [xt] + op.in_types[1:] + ["tensor<1x%s>" % in_elt, "tensor<1x%s>" % w_elt], attrs, op.out_types[0])
+                  [xt] + op.in_types[1:] + ["tensor<1x%s>" % storage(in_elt), "tensor<1x%s>" % storage(w_elt)], attrs, op.out_types[0])
         return lines
 
     def op_depthwise_conv2d(self, op):
@@ -628,7 +651,7 @@ class Upgrader:
         c = self.fresh()
         ct = tensor_type([n, 1, 1, oc], out_elt)
         self.emit(op, lines, c, "conv2d", [x4, w4, op.operands[2], izp, wzp],
-                  [x4t, w4t, op.in_types[2], "tensor<1x%s>" % in_elt, "tensor<1x%s>" % w_elt],
+                  [x4t, w4t, op.in_types[2], "tensor<1x%s>" % storage(in_elt), "tensor<1x%s>" % storage(w_elt)],
                   [("acc_type", acc), ("dilation", "array<i64: 1, 1>"), ("pad", "array<i64: 0, 0, 0, 0>"),
                    ("stride", "array<i64: 1, 1>")], ct)
         self.reshape(op, lines, c, ct, [n, oc], out_elt, result=op.results[0])
@@ -652,7 +675,7 @@ class Upgrader:
         azp = self.zp(op, lines, ae, q["a_zp"])
         bzp = self.zp(op, lines, be, q["b_zp"])
         self.emit(op, lines, op.results[0], "matmul", op.operands + [azp, bzp],
-                  op.in_types + ["tensor<1x%s>" % ae, "tensor<1x%s>" % be], [], op.out_types[0])
+                  op.in_types + ["tensor<1x%s>" % storage(ae), "tensor<1x%s>" % storage(be)], [], op.out_types[0])
         return lines
 
     def op_avg_pool2d(self, op):
@@ -672,7 +695,7 @@ class Upgrader:
         izp = self.zp(op, lines, ie, q["input_zp"])
         ozp = self.zp(op, lines, oe, q["output_zp"])
         self.emit(op, lines, op.results[0], "avg_pool2d", [x, izp, ozp],
-                  [xt, "tensor<1x%s>" % ie, "tensor<1x%s>" % oe],
+                  [xt, "tensor<1x%s>" % storage(ie), "tensor<1x%s>" % storage(oe)],
                   [("acc_type", a["acc_type"]), ("kernel", a["kernel"]), ("pad", pad), ("stride", a["stride"])],
                   op.out_types[0])
         return lines
@@ -783,6 +806,7 @@ for _n in ("reduce_sum", "reduce_max", "reduce_min", "reduce_product", "reduce_a
 UNCHANGED["intdiv"] = ((), 2)
 UNCHANGED["concat"] = (("axis",), None)
 UNCHANGED["select"] = ((), 3)
+UNCHANGED["gather"] = ((), 2)
 UNCHANGED["custom"] = (("operator_name", "domain_name", "implementation_attrs"), None)
 # Renamed in 1.0, operands and attributes as they were.
 RENAMED = {"reduce_prod": "reduce_product", "int_div": "intdiv"}
@@ -794,6 +818,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Upgrade TOSA 0.x text (MLIR 19) to TOSA 1.0 text (MLIR 22).")
     ap.add_argument("input", nargs="?", default="-", help="a .mlir file, or - for stdin (default)")
     ap.add_argument("-o", dest="output", default="-", help="output file (default: stdout)")
+    ap.add_argument("--keep-lines", action="store_true",
+                    help="write an op's new values on its own line: line numbers stay those of the input")
     a = ap.parse_args(argv)
     if a.input == "-":
         name, text = "<stdin>", sys.stdin.read()
@@ -806,7 +832,7 @@ def main(argv=None):
             sys.stderr.write("%s: error: %s\n" % (a.input, e))
             return 1
     try:
-        out = Upgrader(text, name).run(text)
+        out = Upgrader(text, name, a.keep_lines).run(text)
     except UpgradeError as e:
         sys.stderr.write("%s\n" % e)
         return 1

@@ -30,6 +30,43 @@ config.substitutions.append(("%mlir_opt", os.path.join(config.llvm_tools_dir, "m
 runner = "mlir-runner" if config.mlir_major >= 22 else "mlir-cpu-runner"
 config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, runner)))
 config.available_features.add("mlir%d" % config.mlir_major)
+# Per-version CHECK prefixes: FileCheck --check-prefixes=CHECK,CHECK-%mlir_major.
+config.substitutions.append(("%mlir_major", str(config.mlir_major)))
+# In a pipeline string: 22's buffer-results-to-out-params leaves public
+# functions alone unless told (the option is an error in 19).
+config.substitutions.append(("%buffer_results_to_out_params", "buffer-results-to-out-params%s" % (
+    "{modify-public-functions}" if config.mlir_major >= 22 else "")))
+
+# TOSA text: the tests and the examples are TOSA 0.x (what 19 parses); 22
+# parses TOSA 1.0 only, so there they run on scripts/tosa-upgrade.py's
+# conversion. A test whose own text is the model has
+#   RUN: %tosa_prepare                       (19: nothing; 22: upgrades %s)
+#   RUN: clusterc ... %tosa_input            (19: %s; 22: the upgraded copy)
+# %tosa_convert IN > OUT makes any other 0.x file readable (19: cat), and
+# %examples is examples/ (22: its upgraded copy under the build tree).
+# The upgrade keeps every line's number (--keep-lines) and the copy has the
+# test's file name, so [[@LINE]] checks of locations hold on both.
+tosa_upgrade = "%s %s --keep-lines" % (config.python_executable,
+                                       os.path.join(config.clusterc_src_root, "scripts", "tosa-upgrade.py"))
+examples_dir = os.path.join(config.clusterc_src_root, "examples")
+if config.mlir_major >= 22:
+    import subprocess
+    upgraded = os.path.join(config.clusterc_obj_root, "test", "examples-tosa1")
+    os.makedirs(upgraded, exist_ok=True)
+    for name in sorted(os.listdir(examples_dir)):
+        if name.endswith(".mlir"):
+            subprocess.run(tosa_upgrade.split() + [os.path.join(examples_dir, name),
+                           "-o", os.path.join(upgraded, name)], check=True)
+    examples_dir = upgraded
+    config.substitutions.append(("%tosa_convert", tosa_upgrade))
+    config.substitutions.append(("%tosa_prepare", "mkdir -p %%t.tosa1 && %s %%s -o %%t.tosa1/%%{s:basename}"
+                                 % tosa_upgrade))
+    config.substitutions.append(("%tosa_input", "%t.tosa1/%{s:basename}"))
+else:
+    config.substitutions.append(("%tosa_convert", "cat"))
+    config.substitutions.append(("%tosa_prepare", "true"))
+    config.substitutions.append(("%tosa_input", "%s"))
+config.substitutions.append(("%examples", examples_dir))
 config.substitutions.append(("%mlir_libdir", os.path.join(config.llvm_tools_dir, "..", "lib")))
 # The C tests of the public headers (CAPI/, one program per header).
 capi_bin = os.path.join(config.clusterc_obj_root, "test", "CAPI")

@@ -1,13 +1,13 @@
-// TOSA 0.x syntax (MLIR 19); on 22 its inputs need scripts/tosa-upgrade.py (issue 14).
-// UNSUPPORTED: mlir22
+// TOSA 0.x syntax; on 22 the test runs on its TOSA 1.0 upgrade (lit.cfg.py).
 // A weight whose element type is a per-axis quantized type with one scale
 // per output channel: its printed name (~394 characters here) is far longer
 // than any fixed buffer cluster-weights reads a type's name into. The weight
 // is left alone with the quantized reason and no crash (the name used to be
 // printed into a 64-byte stack buffer through a helper that assumed 512
 // bytes; the ASan build reported the overflow, the release build crashed).
-// RUN: clusterc --min-elements=0 --report %s -o %t.mlir 2>&1 | FileCheck %s
-// RUN: mlir-opt %s -o %t.ref.mlir
+// RUN: %tosa_prepare
+// RUN: clusterc --min-elements=0 --report %tosa_input -o %t.mlir 2>&1 | FileCheck %s
+// RUN: mlir-opt %tosa_input -o %t.ref.mlir
 // RUN: mlir-opt %t.mlir -o %t.out.mlir
 // RUN: diff %t.ref.mlir %t.out.mlir
 // CHECK: per_axis.weight {{ *}}32x1x1x1 {{ *}}quant {{.*}} left as is: quantized weights are left as they are

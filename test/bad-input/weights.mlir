@@ -1,5 +1,4 @@
-// TOSA 0.x syntax (MLIR 19); on 22 its inputs need scripts/tosa-upgrade.py (issue 14).
-// UNSUPPORTED: mlir22
+// TOSA 0.x syntax; on 22 the test runs on its TOSA 1.0 upgrade (lit.cfg.py).
 // Weights clusterc cannot or need not cluster, one function each; every
 // case either clusters, is left alone with a reason in the report, or is
 // an error naming the weight's location, with exit status 1 and no output.
@@ -7,7 +6,8 @@
 // shared by two ops (test/passes/shared-and-left-alone.mlir); f16 and bf16
 // weights (test/passes/options.mlir, test/e2e/numeric-mlp.test); NaN in an
 // f32 constant, K = 0 and K > 65,536 (test/clusterc/diagnostics.mlir).
-// RUN: rm -rf %t && split-file --leading-lines %s %t && mkdir %t/out
+// RUN: %tosa_prepare
+// RUN: rm -rf %t && split-file --leading-lines %tosa_input %t && mkdir %t/out
 //
 // Non-finite values are an error, in any storage (f32, f16, bf16, blob):
 // RUN: not clusterc --min-elements=0 %t/inf.mlir -o %t/out/o.mlir 2>&1 | FileCheck %s --check-prefix=INF

@@ -1,43 +1,43 @@
-// TOSA 0.x syntax (MLIR 19); on 22 its inputs need scripts/tosa-upgrade.py (issue 14).
-// UNSUPPORTED: mlir22
+// TOSA 0.x syntax; on 22 the test runs on its TOSA 1.0 upgrade (lit.cfg.py).
 // Clustering runs on --threads=N threads (default: one per core); the
 // output, the report and the first diagnostic do not depend on N.
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: clusterc --threads=1 --report=json=%t/r1.json %srcroot/examples/mlp-linalg.mlir -o %t/mlp1.mlir
-// RUN: clusterc --threads=3 --report=json=%t/r3.json %srcroot/examples/mlp-linalg.mlir -o %t/mlp3.mlir
-// RUN: clusterc --report=json=%t/rd.json %srcroot/examples/mlp-linalg.mlir -o %t/mlpd.mlir
+// RUN: %tosa_prepare
+// RUN: clusterc --threads=1 --report=json=%t/r1.json %examples/mlp-linalg.mlir -o %t/mlp1.mlir
+// RUN: clusterc --threads=3 --report=json=%t/r3.json %examples/mlp-linalg.mlir -o %t/mlp3.mlir
+// RUN: clusterc --report=json=%t/rd.json %examples/mlp-linalg.mlir -o %t/mlpd.mlir
 // RUN: cmp %t/mlp1.mlir %t/mlp3.mlir
 // RUN: cmp %t/mlp1.mlir %t/mlpd.mlir
 // RUN: cmp %t/r1.json %t/r3.json
 // RUN: cmp %t/r1.json %t/rd.json
 // Every form of the rewrite: tosa, per channel, fold, runtime, kmeans1d.
-// RUN: clusterc --threads=1 --per-channel --clusters=5 %srcroot/examples/cnn-tosa.mlir -o %t/cnn1.mlir
-// RUN: clusterc --threads=3 --per-channel --clusters=5 %srcroot/examples/cnn-tosa.mlir -o %t/cnn3.mlir
+// RUN: clusterc --threads=1 --per-channel --clusters=5 %examples/cnn-tosa.mlir -o %t/cnn1.mlir
+// RUN: clusterc --threads=3 --per-channel --clusters=5 %examples/cnn-tosa.mlir -o %t/cnn3.mlir
 // RUN: cmp %t/cnn1.mlir %t/cnn3.mlir
 // The cases below (`// -----`), one at a time: the weights a, b, c of the
 // first, the bad weights nan.* of the second.
-// RUN: %split_input_file %s clusterc --threads=1 --decode=fold --init=kmeans1d --min-elements=0 --only=a,b,c --allow-empty-selection > %t/fold1.mlir
-// RUN: %split_input_file %s clusterc --pass-options='threads=3 decode=fold init=kmeans1d min-elements=0 only=a,b,c allow-empty-selection' > %t/fold3.mlir
+// RUN: %split_input_file %tosa_input clusterc --threads=1 --decode=fold --init=kmeans1d --min-elements=0 --only=a,b,c --allow-empty-selection > %t/fold1.mlir
+// RUN: %split_input_file %tosa_input clusterc --pass-options='threads=3 decode=fold init=kmeans1d min-elements=0 only=a,b,c allow-empty-selection' > %t/fold3.mlir
 // RUN: cmp %t/fold1.mlir %t/fold3.mlir
-// RUN: %split_input_file %s clusterc --threads=1 --decode=runtime --clusters=300 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/rt1.mlir
-// RUN: %split_input_file %s clusterc --threads=3 --decode=runtime --clusters=300 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/rt3.mlir
+// RUN: %split_input_file %tosa_input clusterc --threads=1 --decode=runtime --clusters=300 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/rt1.mlir
+// RUN: %split_input_file %tosa_input clusterc --threads=3 --decode=runtime --clusters=300 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/rt3.mlir
 // RUN: cmp %t/rt1.mlir %t/rt3.mlir
 // More threads than weights, and the pass option in a pipeline's text:
-// RUN: %split_input_file %s clusterc --threads=64 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/many.mlir
-// RUN: %split_input_file %s clusterc --threads=1 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/one.mlir
+// RUN: %split_input_file %tosa_input clusterc --threads=64 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/many.mlir
+// RUN: %split_input_file %tosa_input clusterc --threads=1 --min-elements=0 --only=a,b,c --allow-empty-selection > %t/one.mlir
 // RUN: cmp %t/one.mlir %t/many.mlir
 //
 // The first bad weight in walk order is the one diagnosed, although the
 // larger one after it is handed out first; the case writes no output:
-// RUN: not %split_input_file %s clusterc --threads=1 --min-elements=0 --only=nan* -o %t/nan.{split}.mlir 2>&1 | FileCheck %s --check-prefix=NAN
-// RUN: not %split_input_file %s clusterc --threads=3 --min-elements=0 --only=nan* -o %t/nan.{split}.mlir 2>&1 | FileCheck %s --check-prefix=NAN
+// RUN: not %split_input_file %tosa_input clusterc --threads=1 --min-elements=0 --only=nan* -o %t/nan.{split}.mlir 2>&1 | FileCheck %s --check-prefix=NAN
+// RUN: not %split_input_file %tosa_input clusterc --threads=3 --min-elements=0 --only=nan* -o %t/nan.{split}.mlir 2>&1 | FileCheck %s --check-prefix=NAN
 // RUN: not test -e %t/nan.1.mlir
 //
 // Usage errors, found before the input is read:
-// RUN: not clusterc --threads=-1 %s 2>&1 | FileCheck %s --check-prefix=BAD
-// RUN: not clusterc --threads=1025 %s 2>&1 | FileCheck %s --check-prefix=BAD
-// RUN: not clusterc %s --threads 2>&1 | FileCheck %s --check-prefix=NOVAL
-// RUN: not clusterc --threads %s 2>&1 | FileCheck %s --check-prefix=NOTNUM
+// RUN: not clusterc --threads=-1 %tosa_input 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not clusterc --threads=1025 %tosa_input 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not clusterc %tosa_input --threads 2>&1 | FileCheck %s --check-prefix=NOVAL
+// RUN: not clusterc --threads %tosa_input 2>&1 | FileCheck %s --check-prefix=NOTNUM
 // BAD: clusterc: error: threads must be an integer in 0..1024 (0: one per core)
 // NOVAL: clusterc: error: option '--threads' needs a value (--threads=N or --threads N)
 // NOTNUM: clusterc: error: threads must be an integer in 0..1024 (0: one per core), got '{{.*}}threads.mlir'

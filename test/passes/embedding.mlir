@@ -1,9 +1,9 @@
-// TOSA 0.x syntax (MLIR 19); on 22 its inputs need scripts/tosa-upgrade.py (issue 14).
-// UNSUPPORTED: mlir22
+// TOSA 0.x syntax; on 22 the test runs on its TOSA 1.0 upgrade (lit.cfg.py).
 // Embedding tables (issue 13) are weights: the values operand of
 // tosa.gather, or a table read with tensor.extract at a computed index
 // inside a gather-like linalg.generic.
-// RUN: %split_input_file %s clusterc --min-elements=0 --clusters=2 -o /dev/null --report=json=- | FileCheck %s
+// RUN: %tosa_prepare
+// RUN: %split_input_file %tosa_input clusterc --min-elements=0 --clusters=2 -o /dev/null --report=json=- | FileCheck %s
 
 // CHECK-LABEL: "layers": [
 // CHECK-NEXT: "name": "emb.table", "consumer": "tosa.gather", "role": "weight", {{.*}} "clustered": true

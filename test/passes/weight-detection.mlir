@@ -1,10 +1,10 @@
-// TOSA 0.x syntax (MLIR 19); on 22 its inputs need scripts/tosa-upgrade.py (issue 14).
-// UNSUPPORTED: mlir22
+// TOSA 0.x syntax; on 22 the test runs on its TOSA 1.0 upgrade (lit.cfg.py).
 // Which constants are weights: each compute op's weight slot, directly or
 // through layout ops; biases and other operands are not.
 // One case per function, each clustered on its own; the report lists every
 // constant the pass looked at and counts the weights.
-// RUN: %split_input_file %s clusterc --min-elements=0 --clusters=2 -o /dev/null --report=json=- | FileCheck %s
+// RUN: %tosa_prepare
+// RUN: %split_input_file %tosa_input clusterc --min-elements=0 --clusters=2 -o /dev/null --report=json=- | FileCheck %s --check-prefixes=CHECK,CHECK-%mlir_major
 
 // CHECK-LABEL: "layers": [
 // CHECK-NEXT: "name": "dw.weight", "consumer": "tosa.depthwise_conv2d", "role": "weight", {{.*}} "clustered": true
@@ -51,8 +51,12 @@ func.func @tosa_matmul(%x: tensor<1x2x4xf32>) -> tensor<1x2x2xf32> {
 // -----
 
 // CHECK-LABEL: "layers": [
-// CHECK-NEXT: "name": "fc.weight", "consumer": "tosa.fully_connected", "role": "weight", {{.*}} "clustered": true
-// CHECK-NEXT: "name": "{{.*}}weight-detection.mlir:[[@LINE+5]]:8", "consumer": "tosa.fully_connected", "role": "bias", {{.*}} "clustered": false
+// TOSA 1.0 has no fully_connected: on 22 the layer is the 1x1 conv2d
+// tosa-upgrade writes for it, as TFLite does.
+// CHECK-19-NEXT: "name": "fc.weight", "consumer": "tosa.fully_connected", "role": "weight", {{.*}} "clustered": true
+// CHECK-22-NEXT: "name": "fc.weight", "consumer": "tosa.conv2d", "role": "weight", {{.*}} "clustered": true
+// CHECK-19-NEXT: "name": "{{.*}}weight-detection.mlir:[[@LINE+6]]:8", "consumer": "tosa.fully_connected", "role": "bias", {{.*}} "clustered": false
+// CHECK-22-NEXT: "name": "{{.*}}weight-detection.mlir:[[@LINE+5]]:8", "consumer": "tosa.conv2d", "role": "bias", {{.*}} "clustered": false
 // CHECK-NEXT: ],
 // CHECK-NEXT: "totals": {"weights": 1, "clustered": 1,
 func.func @fully_connected(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {

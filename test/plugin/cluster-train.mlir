@@ -1,12 +1,12 @@
-// TOSA 0.x syntax (MLIR 19); on 22 its inputs need scripts/tosa-upgrade.py (issue 14).
-// UNSUPPORTED: mlir22
+// TOSA 0.x syntax; on 22 the test runs on its TOSA 1.0 upgrade (lit.cfg.py).
 // cluster-train inside mlir-opt's own pipeline, loaded from the plugin: the
 // training functions, as clusterc --emit=train-mlir makes them
 // (test/train/train-ir.mlir checks them in detail).
 // The plugin resolves MLIR from mlir-opt, which is not sanitized.
 // UNSUPPORTED: sanitized
-// RUN: %mlir_plugin_opt --pass-pipeline='builtin.module(cluster-train{clusters=2 min-elements=1 reduce=avg})' %s | FileCheck %s
-// RUN: not %mlir_plugin_opt --pass-pipeline='builtin.module(cluster-train{mode=fast})' %s 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: %tosa_prepare
+// RUN: %mlir_plugin_opt --pass-pipeline='builtin.module(cluster-train{clusters=2 min-elements=1 reduce=avg})' %tosa_input | FileCheck %s
+// RUN: not %mlir_plugin_opt --pass-pipeline='builtin.module(cluster-train{mode=fast})' %tosa_input 2>&1 | FileCheck %s --check-prefix=BAD
 
 func.func @forward(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
   %w = "tosa.const"() <{value = dense<[[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], [-0.1, -0.2, -0.3, -0.4]]> : tensor<3x4xf32>}> : () -> tensor<3x4xf32> loc("fc.weight")

@@ -5,6 +5,14 @@
 // and would match themselves.
 // RUN: %python %srcroot/scripts/tosa-upgrade.py %s | grep -v '^ *//' | FileCheck %s
 // RUN: %python %srcroot/scripts/tosa-upgrade.py < %s | grep -v '^ *//' | FileCheck %s
+// --keep-lines: the same ops, every line keeps its number (new values go
+// on their op's line, before it).
+// RUN: %python %srcroot/scripts/tosa-upgrade.py --keep-lines %s -o %t.kept.mlir
+// RUN: test $(wc -l < %t.kept.mlir) -eq $(wc -l < %s)
+// RUN: grep -n 'loc("c1")' %s | cut -d: -f1 > %t.line
+// RUN: grep -n 'loc("c1")' %t.kept.mlir | cut -d: -f1 | diff - %t.line
+// RUN: grep 'loc("c1")' %t.kept.mlir | FileCheck %s --check-prefix=KEEP
+// KEEP: {{^}}  %[[IZP:[^ ]+]] = "tosa.const"() <{values = dense<0.000000e+00> : tensor<1xf32>}> : () -> tensor<1xf32> loc("c1")  %[[WZP:[^ ]+]] = "tosa.const"() {{.*}}  %c = tosa.conv2d %x, %w, %b, %[[IZP]], %[[WZP]] {
 
 // Both spellings of a constant; `value` becomes `values`.
 // CHECK-LABEL: func.func @consts(

@@ -1,11 +1,11 @@
-// TOSA 0.x syntax (MLIR 19); on 22 its inputs need scripts/tosa-upgrade.py (issue 14).
-// UNSUPPORTED: mlir22
+// TOSA 0.x syntax; on 22 the test runs on its TOSA 1.0 upgrade (lit.cfg.py).
 // The functions cluster-train generates, per mode.
-// RUN: clusterc --emit=train-mlir --clusters=2 --min-elements=1 %s | FileCheck %s --check-prefix=STE
-// RUN: clusterc --emit=train-mlir --clusters=2 --min-elements=1 --reduce=avg %s | FileCheck %s --check-prefix=AVG
-// RUN: clusterc --emit=train-mlir --clusters=2 --min-elements=1 --mode=centroids-only %s | FileCheck %s --check-prefix=CO
-// RUN: clusterc --emit=train-mlir --mode=float --min-elements=1 %s | FileCheck %s --check-prefix=FLOAT
-// RUN: clusterc --emit=train-mlir --clusters=2 --min-elements=1 --loss=mse %s | FileCheck %s --check-prefix=MSE
+// RUN: %tosa_prepare
+// RUN: clusterc --emit=train-mlir --clusters=2 --min-elements=1 %tosa_input | FileCheck %s --check-prefixes=STE,STE-%mlir_major
+// RUN: clusterc --emit=train-mlir --clusters=2 --min-elements=1 --reduce=avg %tosa_input | FileCheck %s --check-prefix=AVG
+// RUN: clusterc --emit=train-mlir --clusters=2 --min-elements=1 --mode=centroids-only %tosa_input | FileCheck %s --check-prefix=CO
+// RUN: clusterc --emit=train-mlir --mode=float --min-elements=1 %tosa_input | FileCheck %s --check-prefix=FLOAT
+// RUN: clusterc --emit=train-mlir --clusters=2 --min-elements=1 --loss=mse %tosa_input | FileCheck %s --check-prefix=MSE
 // The same through mlir-opt and the plugin: test/plugin/cluster-train.mlir.
 
 func.func @forward(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
@@ -22,7 +22,8 @@ func.func @forward(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
 // STE-DAG: func.func private @clusterrt_mlir_assign_i8(tensor<?xf32> {bufferization.access = "read"}, tensor<?xf32> {bufferization.access = "read"}, tensor<?xi8> {bufferization.access = "write"}) -> i32
 // The model stays.
 // STE-LABEL: func.func @forward(
-// STE: tosa.fully_connected
+// STE-19: tosa.fully_connected
+// STE-22: tosa.conv2d
 // Initial values: W, then the centroids of the initial clustering, then b.
 // STE-LABEL: func.func @forward_train_init() -> (tensor<3x4xf32>, tensor<2xf32>, tensor<3xf32>)
 // STE: arith.constant dense<{{.*}}> : tensor<2xf32>
