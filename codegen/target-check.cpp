@@ -13,20 +13,32 @@
 
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#if CLUSTERC_MLIR_MAJOR >= 22
+#include "llvm/TargetParser/Triple.h"
+#endif
+
+#define CLUSTERC_STR2(x) #x
+#define CLUSTERC_STR(x) CLUSTERC_STR2(x)
+#define LLC "llc-" CLUSTERC_STR(CLUSTERC_MLIR_MAJOR)
 
 extern "C" int clustercCodegenCheckCpuFeatures(const char *triple, const char *cpu,
                                                const char *features, char *err,
                                                size_t errSize) {
   std::string msg;
-  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(triple, msg);
+#if CLUSTERC_MLIR_MAJOR >= 22
+  llvm::Triple tt(triple); // 22 deprecates the string overloads
+#else
+  const char *tt = triple;
+#endif
+  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(tt, msg);
   if (!t)
     return 0; // the caller reports the triple
-  std::unique_ptr<llvm::MCSubtargetInfo> sti(t->createMCSubtargetInfo(triple, "", ""));
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(t->createMCSubtargetInfo(tt, "", ""));
   if (!sti)
     return 0;
   if (cpu && *cpu && std::strcmp(cpu, "native") && std::strcmp(cpu, "generic") &&
       !sti->isCPUStringValid(cpu)) {
-    std::snprintf(err, errSize, "unknown --mcpu '%s' for %s (llc-19 -mtriple=%s "
+    std::snprintf(err, errSize, "unknown --mcpu '%s' for %s (" LLC " -mtriple=%s "
                   "-mcpu=help lists the CPUs)", cpu, triple, triple);
     return -1;
   }
@@ -48,7 +60,7 @@ extern "C" int clustercCodegenCheckCpuFeatures(const char *triple, const char *c
       if (name == kv.Key)
         known = true;
     if (!known) {
-      std::snprintf(err, errSize, "unknown --mattr feature '%s' for %s (llc-19 "
+      std::snprintf(err, errSize, "unknown --mattr feature '%s' for %s (" LLC " "
                     "-mtriple=%s -mattr=help lists the features)",
                     name.c_str(), triple, triple);
       return -1;

@@ -409,7 +409,8 @@ int outputCommitAll(char *err, size_t errSize) {
       continue;
     /* A hard link to the old target, for putting it back when a later
      * rename fails (a file system without hard links: no backup). */
-    snprintf(backup[i], NAME_LEN, ".cc.b%02d%05d", i, (int)(getpid() % 100000));
+    snprintf(backup[i], NAME_LEN, ".cc.b%02u%05u", (unsigned)i % 100u,
+             (unsigned)getpid() % 100000u);
     unlinkat(o->dirFd, backup[i], 0);
     haveBackup[i] = !linkat(o->dirFd, o->base, o->dirFd, backup[i], 0);
   }
