@@ -80,13 +80,18 @@
  * calls libgcc's __truncsfbf2, which Debian 12's libgcc (GCC 12) lacks.
  * The rounding is to nearest even, as __truncsfbf2's.
  *
+ * Elementwise arith and math ops on whole tensors (a bias added with
+ * arith.addf, a ReLU as arith.maximumf, as hand-written and some exported
+ * models have them) become linalg.generic ops (convert-elementwise-to-linalg):
+ * one-shot-bufferize has no bufferization for them.
+ *
  * Math functions LLVM has no intrinsic for (tanh, erf, atan, ...) are left
  * by the first convert-to-llvm and become libm calls (convert-math-to-libm
  * first would also turn exp, sqrt, fma, ... into calls). */
 static const char defaultPipeline[] =
     "builtin.module("
     "func.func(tosa-optional-decompositions,tosa-to-linalg-named,tosa-to-linalg,"
-    "tosa-to-arith{include-apply-rescale},tosa-to-tensor),"
+    "tosa-to-arith{include-apply-rescale},tosa-to-tensor,convert-elementwise-to-linalg),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS ","
