@@ -125,7 +125,7 @@ CASES = [
      "env LD_BIND_NOW=1 mlir-opt-19 --load-pass-plugin=$BUILD/plugin/ClusterCPlugin.so in.mlir "
      "--pass-pipeline='builtin.module(cluster-weights{clusters=0})' >/dev/null 2>err; "
      "rc=$?; head -1 err >&2; exit $rc", 1, None, None,
-     "`plugin/errors.mlir` (the message named neither; MLIR's own prefix stays `<unknown>:0`)"),
+     "`plugin/errors.mlir` (it said `<unknown>:0` and named neither the pass nor its option text)"),
 ]
 
 
