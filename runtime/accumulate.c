@@ -90,6 +90,37 @@ static size_t block_of(clusterrt_index_format f) {
   return clusterrt_format_aligned(f) ? ACC_BLOCK : RT_BLOCK;
 }
 
+/* The block walk of accumulate and counts: the indices of the block that
+ * starts at *i as the kernels take them (idx_block), its length in *nb,
+ * and *i advanced; NULL past n, or with *bad set when an index is >= k
+ * (checked only when the width can hold one). */
+typedef struct idx_walk {
+  const void *idx;
+  clusterrt_index_format f;
+  size_t n, k, blk, i;
+  int check;
+  uint16_t scratch[RT_BLOCK];
+} idx_walk;
+
+static void walk_init(idx_walk *w, const void *idx, clusterrt_index_format f, size_t n,
+                      size_t k) {
+  unsigned bits = clusterrt_format_bits(f);
+  w->idx = idx, w->f = f, w->n = n, w->k = k, w->i = 0;
+  w->blk = block_of(f);
+  w->check = bits == 16 || k < ((size_t)1 << bits);
+}
+
+static inline const void *walk_next(idx_walk *w, size_t *at, size_t *nb,
+                                    clusterrt_index_format *fb, int *bad) {
+  if (w->i >= w->n) return NULL;
+  *at = w->i;
+  *nb = w->n - w->i < w->blk ? w->n - w->i : w->blk;
+  w->i += *nb;
+  const void *ib = idx_block(w->idx, w->f, *at, *nb, w->scratch, fb);
+  *bad = w->check && rt_index_max(ib, *fb, *nb) >= w->k;
+  return ib;
+}
+
 clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
                                           clusterrt_index_format f, size_t n,
                                           size_t k, clusterrt_reduce r,
@@ -106,16 +137,14 @@ clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
   }
   memset(gc, 0, k * sizeof *gc);
   if (cnt) memset(cnt, 0, k * sizeof *cnt);
-  unsigned bits = clusterrt_format_bits(f);
-  int check = bits == 16 || k < ((size_t)1 << bits);
   const rt_kernels *kern = rt_get_kernels();
-  uint16_t scratch[RT_BLOCK];
-  size_t blk = block_of(f);
-  for (size_t i = 0; i < n; i += blk) {
-    size_t nb = n - i < blk ? n - i : blk;
-    clusterrt_index_format fb;
-    const void *ib = idx_block(idx, f, i, nb, scratch, &fb);
-    if (check && rt_index_max(ib, fb, nb) >= k) {
+  idx_walk w;
+  walk_init(&w, idx, f, n, k);
+  size_t i, nb;
+  clusterrt_index_format fb;
+  int bad;
+  for (const void *ib; (ib = walk_next(&w, &i, &nb, &fb, &bad));) {
+    if (bad) {
       s = CLUSTERRT_ERR_INDEX;
       break;
     }
@@ -134,15 +163,13 @@ clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
   if (s) return s;
   if (!counts) return CLUSTERRT_ERR_NULL;
   memset(counts, 0, k * sizeof *counts);
-  unsigned bits = clusterrt_format_bits(f);
-  int check = bits == 16 || k < ((size_t)1 << bits);
-  uint16_t scratch[RT_BLOCK];
-  size_t blk = block_of(f);
-  for (size_t i = 0; i < n; i += blk) {
-    size_t nb = n - i < blk ? n - i : blk;
-    clusterrt_index_format fb;
-    const void *ib = idx_block(idx, f, i, nb, scratch, &fb);
-    if (check && rt_index_max(ib, fb, nb) >= k) return CLUSTERRT_ERR_INDEX;
+  idx_walk w;
+  walk_init(&w, idx, f, n, k);
+  size_t i, nb;
+  clusterrt_index_format fb;
+  int bad;
+  for (const void *ib; (ib = walk_next(&w, &i, &nb, &fb, &bad));) {
+    if (bad) return CLUSTERRT_ERR_INDEX;
     if (fb == CLUSTERRT_IDX_U8) {
       uint32_t c4[4][256];
       memset(c4, 0, sizeof c4);
