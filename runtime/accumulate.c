@@ -90,15 +90,15 @@ static size_t block_of(clusterrt_index_format f) {
   return clusterrt_format_aligned(f) ? ACC_BLOCK : RT_BLOCK;
 }
 
-/* The block walk of accumulate and counts: the indices of the block that
- * starts at *i as the kernels take them (idx_block), its length in *nb,
- * and *i advanced; NULL past n, or with *bad set when an index is >= k
+/* The block walk of accumulate and counts: walk_next gives the indices
+ * of the next block as the kernels take them (idx_block), in format fb,
+ * nb of them from element at; NULL past n. bad: an index is >= k
  * (checked only when the width can hold one). */
 typedef struct idx_walk {
   const void *idx;
-  clusterrt_index_format f;
-  size_t n, k, blk, i;
-  int check;
+  clusterrt_index_format f, fb;
+  size_t n, k, blk, i, at, nb;
+  int check, bad;
   uint16_t scratch[RT_BLOCK];
 } idx_walk;
 
@@ -110,14 +110,13 @@ static void walk_init(idx_walk *w, const void *idx, clusterrt_index_format f, si
   w->check = bits == 16 || k < ((size_t)1 << bits);
 }
 
-static inline const void *walk_next(idx_walk *w, size_t *at, size_t *nb,
-                                    clusterrt_index_format *fb, int *bad) {
+static inline const void *walk_next(idx_walk *w) {
   if (w->i >= w->n) return NULL;
-  *at = w->i;
-  *nb = w->n - w->i < w->blk ? w->n - w->i : w->blk;
-  w->i += *nb;
-  const void *ib = idx_block(w->idx, w->f, *at, *nb, w->scratch, fb);
-  *bad = w->check && rt_index_max(ib, *fb, *nb) >= w->k;
+  w->at = w->i;
+  w->nb = w->n - w->i < w->blk ? w->n - w->i : w->blk;
+  w->i += w->nb;
+  const void *ib = idx_block(w->idx, w->f, w->at, w->nb, w->scratch, &w->fb);
+  w->bad = w->check && rt_index_max(ib, w->fb, w->nb) >= w->k;
   return ib;
 }
 
@@ -140,15 +139,12 @@ clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
   const rt_kernels *kern = rt_get_kernels();
   idx_walk w;
   walk_init(&w, idx, f, n, k);
-  size_t i, nb;
-  clusterrt_index_format fb;
-  int bad;
-  for (const void *ib; (ib = walk_next(&w, &i, &nb, &fb, &bad));) {
-    if (bad) {
+  for (const void *ib; (ib = walk_next(&w));) {
+    if (w.bad) {
       s = CLUSTERRT_ERR_INDEX;
       break;
     }
-    kern->accumulate(g + i, ib, fb, nb, k, gc, cnt);
+    kern->accumulate(g + w.at, ib, w.fb, w.nb, k, gc, cnt);
   }
   if (!s && r == CLUSTERRT_REDUCE_AVG)
     for (size_t j = 0; j < k; j++)
@@ -165,11 +161,10 @@ clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
   memset(counts, 0, k * sizeof *counts);
   idx_walk w;
   walk_init(&w, idx, f, n, k);
-  size_t i, nb;
-  clusterrt_index_format fb;
-  int bad;
-  for (const void *ib; (ib = walk_next(&w, &i, &nb, &fb, &bad));) {
-    if (bad) return CLUSTERRT_ERR_INDEX;
+  for (const void *ib; (ib = walk_next(&w));) {
+    if (w.bad) return CLUSTERRT_ERR_INDEX;
+    size_t nb = w.nb;
+    clusterrt_index_format fb = w.fb;
     if (fb == CLUSTERRT_IDX_U8) {
       uint32_t c4[4][256];
       memset(c4, 0, sizeof c4);
