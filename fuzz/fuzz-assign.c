@@ -8,8 +8,9 @@
  * kernel's status and, on success, its index bytes exactly (the unused
  * high bits of the last packed byte included). The generic result is also
  * checked against the definition (clusterc/runtime.h): idx = the lowest k
- * with the smallest fabsf(w - c[k]); +-Inf weights go to the largest or
- * smallest centroid. All buffers end where their data ends, so AddressSanitizer
+ * with the smallest fabsf(w - c[k]), except that a zero w goes to the
+ * lowest k of its own sign when c holds both -0.0 and +0.0; +-Inf weights
+ * go to the largest or smallest centroid. All buffers end where their data ends, so AddressSanitizer
  * sees any read or write past n.
  */
 #include "fuzz-util.h"
@@ -22,6 +23,18 @@ static int checkOne(float w, const float *c, size_t k, unsigned got) {
     for (size_t j = 1; j < k; ++j)
       want = w > 0 ? (c[j] > want ? c[j] : want) : (c[j] < want ? c[j] : want);
     return got < k && c[got] == want;
+  }
+  if (w == 0) { /* both zeros among c: the lowest of w's sign */
+    size_t neg = k, pos = k;
+    for (size_t j = k; j-- > 0;)
+      if (c[j] == 0) {
+        if (signbit(c[j]))
+          neg = j;
+        else
+          pos = j;
+      }
+    if (neg < k && pos < k)
+      return got == (signbit(w) ? neg : pos);
   }
   size_t best = 0;
   float bd = fabsf(w - c[0]);

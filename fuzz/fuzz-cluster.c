@@ -9,8 +9,10 @@
  *    implementation);
  *  - init writes k sorted centroids within [min, max]; Lloyd returns them
  *    sorted;
- *  - cluster: k_out <= k, the table sorted, distinct, finite and without
- *    -0; lossless when k >= the number of distinct values; with
+ *  - cluster: k_out <= k, the table sorted, distinct, finite; a zero
+ *    centroid is -0 when every zero weight is, and with both zeros in w
+ *    the table has -0 just before +0 exactly when k allows; lossless (bit
+ *    for bit) when k >= the number of distinct values (+1 for both zeros); with
  *    preserve_sparsity zero is a centroid when zeros exist and zeros map
  *    to it; idx is clusterrt_assign_f32 over the table;
  *  - kmeans1d is optimal: for up to 40 distinct values and k <= 8, its
@@ -151,29 +153,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FZ_CHECK(finite, "clustered non-finite weights");
     FZ_CHECK(refKout >= 1 && refKout <= k, "k_out %zu for k=%zu", refKout, k);
     /* A zero centroid is -0.0 exactly when every zero weight is -0.0 (so
-     * the lossless decode gives -0.0 back bit for bit). */
+     * the lossless decode gives -0.0 back bit for bit); with both zeros in
+     * w, a -0.0 centroid just before the +0.0 one when k allows. */
     int negz = 0, posz = 0;
     for (size_t i = 0; i < n; ++i)
       if (w[i] == 0) {
         negz |= signbit(w[i]) != 0;
         posz |= signbit(w[i]) == 0;
       }
+    size_t zc = 0, negzc = 0; /* zero centroids, of them -0.0 */
     for (size_t j = 0; j < refKout; ++j) {
-      FZ_CHECK(isfinite(refC[j]) &&
-                   !(refC[j] == 0 && (signbit(refC[j]) != 0) != (negz && !posz)),
-               "centroid %zu is %a", j, (double)refC[j]);
-      FZ_CHECK(!j || refC[j - 1] < refC[j], "centroids not sorted and distinct at %zu", j);
+      FZ_CHECK(isfinite(refC[j]), "centroid %zu is %a", j, (double)refC[j]);
+      zc += refC[j] == 0;
+      negzc += refC[j] == 0 && signbit(refC[j]);
+      int pair = j && refC[j] == 0 && signbit(refC[j - 1]) && !signbit(refC[j]);
+      FZ_CHECK(!j || refC[j - 1] < refC[j] || pair,
+               "centroids not sorted and distinct at %zu", j);
+    }
+    if (zc) {
+      size_t wantNeg = negz && !posz ? 1 : negz && posz && zc == 2 ? 1 : 0;
+      FZ_CHECK(negzc == wantNeg && zc <= (size_t)(negz && posz ? 2 : 1),
+               "zero centroids: %zu, %zu of them -0.0 (weights: -0 %d, +0 %d)", zc, negzc,
+               negz, posz);
+      FZ_CHECK(zc == 2 || !(negz && posz) || refKout == k,
+               "both zeros in w, room in k = %zu (k_out %zu) but one zero centroid", k,
+               refKout);
     }
     int zeros = 0;
     for (size_t i = 0; i < n; ++i)
       zeros |= w[i] == 0;
     size_t budget = o.preserve_sparsity && zeros ? k - 1 : k;
-    if (budget >= distinct && !o.preserve_sparsity) {
-      FZ_CHECK(refKout == distinct, "k=%zu >= %zu distinct values but k_out=%zu", k, distinct,
+    size_t lossless = distinct + (negz && posz);
+    if (budget >= lossless && !o.preserve_sparsity) {
+      FZ_CHECK(refKout == lossless, "k=%zu >= %zu distinct values but k_out=%zu", k, lossless,
                refKout);
       for (size_t i = 0; i < n; ++i)
-        FZ_CHECK(refC[refIdx[i]] == w[i], "lossless case: w[%zu]=%a decodes to %a", i,
-                 (double)w[i], (double)refC[refIdx[i]]);
+        FZ_CHECK(!memcmp(&refC[refIdx[i]], &w[i], sizeof(float)),
+                 "lossless case: w[%zu]=%a decodes to %a", i, (double)w[i],
+                 (double)refC[refIdx[i]]);
     }
     if (o.preserve_sparsity && zeros)
       for (size_t i = 0; i < n; ++i)

@@ -9,6 +9,13 @@
 // keys work and errors read as in the driver, and runs the resulting C pass
 // as a dynamic pipeline on its own op. All clustering stays in C.
 //
+// Option errors: through the C API (mlirParsePassPipeline) they go to the
+// pipeline's error callback when the text is parsed. mlir-opt's handler for
+// that callback reports at no location ("<unknown>:0"), so in the plugin
+// (clustercRegisterPassesLocated) a bad option text is kept and reported
+// when the pass runs, at the location of the op it runs on (the module's
+// file:line:col), and fails the run there.
+//
 // Limitation: MLIR prints a pass's options from its declared PassOptions;
 // this wrapper declares none, so a printed pipeline (--dump-pass-pipeline,
 // crash reproducers) shows `cluster-weights` without its options.
@@ -39,6 +46,10 @@ struct Entry {
   std::string anchor; // op name the C pass runs on; empty: any op
 };
 
+// Set by clustercRegisterPassesLocated (the mlir-opt plugin) before the
+// passes are registered: option errors are reported at run time, located.
+bool optionErrorsAtRun = false;
+
 void appendTo(MlirStringRef s, void *user) {
   static_cast<std::string *>(user)->append(s.data, s.length);
 }
@@ -53,7 +64,7 @@ public:
     (void)setOptions("", [](const Twine &) { return failure(); });
   }
   TextOptionsPass(const TextOptionsPass &other)
-      : Pass(other), entry(other.entry),
+      : Pass(other), entry(other.entry), optionError(other.optionError),
         pipeline(other.pipeline
                      ? std::make_unique<OpPassManager>(*other.pipeline)
                      : nullptr) {}
@@ -81,6 +92,10 @@ public:
 
 protected:
   void runOnOperation() override {
+    if (!optionError.empty()) {
+      getOperation()->emitError(optionError);
+      return signalPassFailure();
+    }
     if (!pipeline || failed(runPipeline(*pipeline, getOperation())))
       signalPassFailure();
   }
@@ -96,11 +111,17 @@ private:
     std::string message;
     MlirPass pass =
         entry.info->createFromString(wrap(options), appendTo, &message);
-    if (!pass.ptr)
-      // The handler reports at no location (mlir-opt: "<unknown>:0: error:
-      // ..."; the C API: the pipeline callback): the pass and its option
-      // text say where.
-      return errorHandler(Twine(entry.info->argument) + "{" + options + "}: " + message);
+    optionError.clear();
+    pipeline.reset();
+    if (!pass.ptr) {
+      // The pass and its option text say which option is wrong.
+      std::string text =
+          (Twine(entry.info->argument) + "{" + options + "}: " + message).str();
+      if (!optionErrorsAtRun)
+        return errorHandler(text);
+      optionError = std::move(text);
+      return success();
+    }
     auto pm = entry.anchor.empty()
                   ? std::make_unique<OpPassManager>()
                   : std::make_unique<OpPassManager>(entry.anchor);
@@ -110,6 +131,7 @@ private:
   }
 
   const Entry &entry;
+  std::string optionError; // a bad option text, reported when run (plugin)
   std::unique_ptr<OpPassManager> pipeline; // the C pass; null only on OOM
 };
 
@@ -143,4 +165,9 @@ void registerAll() {
 extern "C" void clustercRegisterPasses(void) {
   static std::once_flag once;
   std::call_once(once, registerAll);
+}
+
+extern "C" void clustercRegisterPassesLocated(void) {
+  optionErrorsAtRun = true;
+  clustercRegisterPasses();
 }

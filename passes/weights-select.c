@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "capi-ext.h"
 #include "mlir-c/Diagnostics.h"
@@ -97,17 +98,31 @@ static bool checkList(const char *pass, const char *option, const ClustercSelect
       hit = selectorMatches(&sel[s], names[i], i < n ? i : -1, n);
     if (hit)
       continue;
-    char what[256], list[512], msg[1024];
-    if (sel[s].glob)
-      snprintf(what, sizeof what, "'%s'", sel[s].glob);
+    /* what: the selector as the message names it ('glob', #i, #i..j);
+     * text: the option's entry as written (quoted when it must be), so
+     * the message names the flag and its value: a module has no location
+     * for an option, and the run may have several selectors. */
+    char what[256], text[300], list[512], msg[1200];
+    const char *g = sel[s].glob;
+    if (g)
+      snprintf(what, sizeof what, "'%s'", g);
     else if (sel[s].lo == sel[s].hi)
       snprintf(what, sizeof what, "#%lld", (long long)sel[s].lo);
     else
       snprintf(what, sizeof what, "#%lld..%lld", (long long)sel[s].lo,
                (long long)sel[s].hi);
+    bool quote = g && g[strcspn(g, " ,\"'{}")];
+    int at = snprintf(text, sizeof text, quote ? "\"%s\"" : "%s", g ? g : what);
+    if (strcmp(option, "layers") == 0 && at > 0 && (size_t)at < sizeof text) {
+      if (sel[s].k)
+        snprintf(text + at, sizeof text - at, ":%u", sel[s].k);
+      else
+        snprintf(text + at, sizeof text - at, ":skip");
+    }
     someNames(names, n, list, sizeof list);
-    snprintf(msg, sizeof msg, "%s: the %s= selector %s matches no weight (the %d "
-             "weights: %s)%s", pass, option, what, n, n ? list : "none",
+    snprintf(msg, sizeof msg, "%s: the %s= selector %s (option %s=%s; clusterc --%s) "
+             "matches no weight (the %d weights: %s)%s", pass, option, what, option, text,
+             option, n, n ? list : "none",
              allow ? "" : "; allow-empty-selection makes this a warning");
     if (allow) {
       clustercEmitWarning(loc, msg);

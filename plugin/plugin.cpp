@@ -12,8 +12,13 @@
 #include "clusterc/passes.h"
 #include "mlir/Tools/Plugins/PassPlugin.h"
 
+// passes/register-passes.cpp, not in the public API: clustercRegisterPasses
+// with bad option text reported when the pass runs, at the module's
+// location (mlir-opt reports pipeline-parse errors at `<unknown>:0`).
+extern "C" void clustercRegisterPassesLocated(void);
+
 extern "C" LLVM_ATTRIBUTE_WEAK ::mlir::PassPluginLibraryInfo
 mlirGetPassPluginInfo() {
   return {MLIR_PLUGIN_API_VERSION, "ClusterCPlugin", CLUSTERC_VERSION,
-          clustercRegisterPasses};
+          clustercRegisterPassesLocated};
 }

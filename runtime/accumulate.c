@@ -90,6 +90,36 @@ static size_t block_of(clusterrt_index_format f) {
   return clusterrt_format_aligned(f) ? ACC_BLOCK : RT_BLOCK;
 }
 
+/* The block walk of accumulate and counts: walk_next gives the indices
+ * of the next block as the kernels take them (idx_block), in format fb,
+ * nb of them from element at; NULL past n. bad: an index is >= k
+ * (checked only when the width can hold one). */
+typedef struct idx_walk {
+  const void *idx;
+  clusterrt_index_format f, fb;
+  size_t n, k, blk, i, at, nb;
+  int check, bad;
+  uint16_t scratch[RT_BLOCK];
+} idx_walk;
+
+static void walk_init(idx_walk *w, const void *idx, clusterrt_index_format f, size_t n,
+                      size_t k) {
+  unsigned bits = clusterrt_format_bits(f);
+  w->idx = idx, w->f = f, w->n = n, w->k = k, w->i = 0;
+  w->blk = block_of(f);
+  w->check = bits == 16 || k < ((size_t)1 << bits);
+}
+
+static inline const void *walk_next(idx_walk *w) {
+  if (w->i >= w->n) return NULL;
+  w->at = w->i;
+  w->nb = w->n - w->i < w->blk ? w->n - w->i : w->blk;
+  w->i += w->nb;
+  const void *ib = idx_block(w->idx, w->f, w->at, w->nb, w->scratch, &w->fb);
+  w->bad = w->check && rt_index_max(ib, w->fb, w->nb) >= w->k;
+  return ib;
+}
+
 clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
                                           clusterrt_index_format f, size_t n,
                                           size_t k, clusterrt_reduce r,
@@ -106,20 +136,15 @@ clusterrt_status clusterrt_accumulate_f32(const float *g, const void *idx,
   }
   memset(gc, 0, k * sizeof *gc);
   if (cnt) memset(cnt, 0, k * sizeof *cnt);
-  unsigned bits = clusterrt_format_bits(f);
-  int check = bits == 16 || k < ((size_t)1 << bits);
   const rt_kernels *kern = rt_get_kernels();
-  uint16_t scratch[RT_BLOCK];
-  size_t blk = block_of(f);
-  for (size_t i = 0; i < n; i += blk) {
-    size_t nb = n - i < blk ? n - i : blk;
-    clusterrt_index_format fb;
-    const void *ib = idx_block(idx, f, i, nb, scratch, &fb);
-    if (check && rt_index_max(ib, fb, nb) >= k) {
+  idx_walk w;
+  walk_init(&w, idx, f, n, k);
+  for (const void *ib; (ib = walk_next(&w));) {
+    if (w.bad) {
       s = CLUSTERRT_ERR_INDEX;
       break;
     }
-    kern->accumulate(g + i, ib, fb, nb, k, gc, cnt);
+    kern->accumulate(g + w.at, ib, w.fb, w.nb, k, gc, cnt);
   }
   if (!s && r == CLUSTERRT_REDUCE_AVG)
     for (size_t j = 0; j < k; j++)
@@ -134,15 +159,12 @@ clusterrt_status clusterrt_counts(const void *idx, clusterrt_index_format f,
   if (s) return s;
   if (!counts) return CLUSTERRT_ERR_NULL;
   memset(counts, 0, k * sizeof *counts);
-  unsigned bits = clusterrt_format_bits(f);
-  int check = bits == 16 || k < ((size_t)1 << bits);
-  uint16_t scratch[RT_BLOCK];
-  size_t blk = block_of(f);
-  for (size_t i = 0; i < n; i += blk) {
-    size_t nb = n - i < blk ? n - i : blk;
-    clusterrt_index_format fb;
-    const void *ib = idx_block(idx, f, i, nb, scratch, &fb);
-    if (check && rt_index_max(ib, fb, nb) >= k) return CLUSTERRT_ERR_INDEX;
+  idx_walk w;
+  walk_init(&w, idx, f, n, k);
+  for (const void *ib; (ib = walk_next(&w));) {
+    if (w.bad) return CLUSTERRT_ERR_INDEX;
+    size_t nb = w.nb;
+    clusterrt_index_format fb = w.fb;
     if (fb == CLUSTERRT_IDX_U8) {
       uint32_t c4[4][256];
       memset(c4, 0, sizeof c4);

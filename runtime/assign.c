@@ -32,6 +32,13 @@
  *
  * Special case: w = +Inf goes to the largest centroid and w = -Inf to the
  * smallest (the formula would give Inf for every centroid).
+ *
+ * Signed zeros: when the table holds both a -0.0 and a +0.0 centroid
+ * (clusterrt_cluster_f32 keeps both zeros of a weight apart when K allows),
+ * a zero weight goes to the zero centroid of its own sign (the lowest
+ * index of that sign): zero weights are re-pointed after the kernel
+ * (rt_assign_block), so a lossless table decodes both zeros bit for bit.
+ * Non-zero weights (a denormal equally far from both) tie as always.
  */
 #include "internal.h"
 
@@ -103,9 +110,17 @@ clusterrt_status rt_table_init(rt_table *t, const float *c, size_t k) {
   t->u[m] = INFINITY;
   size_t j = 0;
   t->p_ident = 1;
+  t->negz = t->posz = -1;
   for (size_t i = 0; i < k; i++) {
-    if (i > 0 && (kv[i] >> 32) == (kv[i - 1] >> 32)) continue;
     size_t ci = (size_t)(kv[i] & 0xffffffffu);
+    if (i > 0 && (kv[i] >> 32) == (kv[i - 1] >> 32)) {
+      /* A zero of the other sign than u[j-1]'s: see the file comment. */
+      if (c[ci] == 0.0f && t->negz < 0 && signbit(c[ci]) != signbit(t->u[j - 1])) {
+        t->negz = (int32_t)(signbit(c[ci]) ? ci : t->p[j - 1]);
+        t->posz = (int32_t)(signbit(c[ci]) ? t->p[j - 1] : ci);
+      }
+      continue;
+    }
     t->u[j] = c[ci];
     t->p[j] = (uint16_t)ci;
     t->p32[j] = (uint32_t)ci;
@@ -285,6 +300,18 @@ int clusterrt_assign__generic(const rt_table *t, const float *w, size_t n,
   return nan;
 }
 
+/* The ISA's assign kernel, then zero weights re-pointed when the table has
+ * both zeros (the file comment); returns the kernel's NaN flag. */
+static int rt_assign_block(const rt_kernels *kern, const rt_table *t, const float *w,
+                           size_t n, void *out, int wide) {
+  int nan = kern->assign(t, w, n, out, wide);
+  if (t->negz >= 0)
+    for (size_t i = 0; i < n; i++)
+      if (w[i] == 0.0f)
+        rt_store_idx(out, wide, i, (uint32_t)(signbit(w[i]) ? t->negz : t->posz));
+  return nan;
+}
+
 /* Shared argument checks of the assign entry points. */
 static clusterrt_status check_format(clusterrt_index_format f, size_t k) {
   unsigned bits = clusterrt_format_bits(f);
@@ -306,14 +333,14 @@ clusterrt_status clusterrt_assign_f32(const float *w, size_t n, const float *c,
   if ((s = rt_table_init(&t, c, k))) return s;
   const rt_kernels *kern = rt_get_kernels();
   if (f == CLUSTERRT_IDX_U8 || f == CLUSTERRT_IDX_U16) {
-    if (kern->assign(&t, w, n, idx, f == CLUSTERRT_IDX_U16))
+    if (rt_assign_block(kern, &t, w, n, idx, f == CLUSTERRT_IDX_U16))
       s = CLUSTERRT_ERR_NAN;
   } else { /* u8 (or u16 past 8 bits) in blocks, then packed */
     uint16_t buf[RT_BLOCK];
     int wide = clusterrt_format_bits(f) > 8;
     for (size_t i = 0; i < n; i += RT_BLOCK) {
       size_t nb = n - i < RT_BLOCK ? n - i : RT_BLOCK;
-      if (kern->assign(&t, w + i, nb, buf, wide)) {
+      if (rt_assign_block(kern, &t, w + i, nb, buf, wide)) {
         s = CLUSTERRT_ERR_NAN;
         break;
       }
@@ -357,7 +384,7 @@ clusterrt_status clusterrt_assign_per_channel_f32(
         size_t ch = (e / inner) % channels;
         size_t end = (e / inner + 1) * inner;
         if (end > i + nb) end = i + nb;
-        if (kern->assign(&tabs[ch], w + e, end - e, buf + (e - i), 1)) {
+        if (rt_assign_block(kern, &tabs[ch], w + e, end - e, buf + (e - i), 1)) {
           s = CLUSTERRT_ERR_NAN;
           break;
         }

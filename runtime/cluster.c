@@ -10,8 +10,11 @@
  *   3. Centroids sorted, -0 made +0, duplicates removed (a collapsed pair
  *      would otherwise leave a centroid no weight can reach), zero added
  *      back for sparsity. A zero centroid is -0 when every zero of w is
- *      -0 (so a lossless table decodes -0 bit for bit; with both zeros in
- *      w, one centroid serves both and it is +0).
+ *      -0 (so a lossless table decodes -0 bit for bit). With both zeros
+ *      in w and a zero centroid, a -0 centroid is added just before the
+ *      +0 one when k allows (k_out < k): the two zeros are then distinct
+ *      values, each weight decoding to its own (assign.c: signed zeros);
+ *      without room, one +0 centroid serves both.
  *   4. idx, if wanted, is the exact assignment (clusterrt_assign_f32) over
  *      the final table, so a zero weight maps to the zero centroid, and a
  *      tiny non-zero weight may too when zero is its nearest centroid.
@@ -106,8 +109,17 @@ clusterrt_status clusterrt_cluster_f32(const float *w, size_t n,
         negz += signbit(w[i]) != 0;
         posz += signbit(w[i]) == 0;
       }
-    for (size_t i = 0; negz && !posz && i < kc; i++)
-      if (c[i] == 0.0f) c[i] = -0.0f;
+    for (size_t i = 0; i < kc; i++)
+      if (c[i] == 0.0f) {
+        if (negz && !posz) {
+          c[i] = -0.0f;
+        } else if (negz && kc < k) {
+          memmove(c + i + 1, c + i, (kc - i) * sizeof *c);
+          c[i] = -0.0f;
+          kc++;
+        }
+        break;
+      }
   }
   *k_out = kc;
   if (idx) return clusterrt_assign_f32(w, n, c, kc, f, idx);

@@ -50,6 +50,10 @@ typedef struct rt_table {
   int p_ident;       /* p[j] == j for all j: the caller's table was sorted
                         and distinct, so the count is the index */
   uint32_t small_p[32]; /* p[j] for j < min(m, 32), then p[m-1] */
+  /* Both signs of zero among the centroids: the lowest -0 and +0 caller
+   * indices, which zero weights get by their sign (rt_assign_block);
+   * negz = -1 otherwise. */
+  int32_t negz, posz;
   /* Bucket guess for the count (tables with m > 16 only; bmax == 0 when
    * unused). rt_bucket(t, w) maps w monotonically to [0, G); bkt[b] =
    * #{j : rt_bucket(thr[j]) < b}, with bit 31 set when some switch point

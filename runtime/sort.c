@@ -71,6 +71,20 @@ clusterrt_status rt_check_finite(const float *w, size_t n) {
 
 static void prefix_sums(rt_distinct *d, int want_prefix);
 
+/* d's arrays for m distinct values in one allocation: N, S1, S2 (m + 1
+ * doubles each) and v (m floats). */
+static clusterrt_status distinct_alloc(rt_distinct *d, size_t m) {
+  char *mem = malloc(m * sizeof(float) + 3 * (m + 1) * sizeof(double));
+  if (!mem) return CLUSTERRT_ERR_NOMEM;
+  d->mem = mem;
+  d->m = m;
+  d->N = (double *)mem;
+  d->S1 = d->N + (m + 1);
+  d->S2 = d->S1 + (m + 1);
+  d->v = (float *)(d->S2 + (m + 1));
+  return CLUSTERRT_OK;
+}
+
 clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
                                   int want_prefix) {
   memset(d, 0, sizeof *d);
@@ -85,18 +99,10 @@ clusterrt_status rt_distinct_init(rt_distinct *d, const float *w, size_t n,
   for (size_t i = 1; i < n; i++)
     m += rt_key_f32(keys[i]) != rt_key_f32(keys[i - 1]);
 
-  size_t bytes = m * sizeof(float) + 3 * (m + 1) * sizeof(double);
-  char *mem = malloc(bytes);
-  if (!mem) {
+  if (distinct_alloc(d, m)) {
     free(keys);
     return CLUSTERRT_ERR_NOMEM;
   }
-  d->mem = mem;
-  d->m = m;
-  d->N = (double *)mem;
-  d->S1 = d->N + (m + 1);
-  d->S2 = d->S1 + (m + 1);
-  d->v = (float *)(d->S2 + (m + 1));
   if (!want_prefix) d->S1 = d->S2 = NULL;
 
   /* Values and counts; the mean from the sorted values (deterministic). */
@@ -168,17 +174,10 @@ clusterrt_status rt_distinct_init_weighted(rt_distinct *d, const float *w,
   qsort(kv, np, sizeof *kv, cmp_keyed);
   size_t m = 1;
   for (size_t i = 1; i < np; i++) m += kv[i].key != kv[i - 1].key;
-  char *mem = malloc(m * sizeof(float) + 3 * (m + 1) * sizeof(double));
-  if (!mem) {
+  if (distinct_alloc(d, m)) {
     free(kv);
     return CLUSTERRT_ERR_NOMEM;
   }
-  d->mem = mem;
-  d->m = m;
-  d->N = (double *)mem;
-  d->S1 = d->N + (m + 1);
-  d->S2 = d->S1 + (m + 1);
-  d->v = (float *)(d->S2 + (m + 1));
   double total = 0, wsum = 0;
   size_t j = 0;
   for (size_t i = 0; i < np;) { /* one run of equal values */

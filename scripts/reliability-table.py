@@ -119,13 +119,19 @@ CASES = [
      % os.path.join(ROOT, "test", "passes", "negative-zero.mlir"), 0,
      "grep -q -- '-0.000000e+00, 5.000000e-01' x.mlir",
      "decoded bit for bit: a zero centroid is -0.0 when every zero of the weight is (it came "
-     "back +0.0); with both zeros in one weight, +0.0 serves both",
-     "`passes/negative-zero.mlir`"),
+     "back +0.0)", "`passes/negative-zero.mlir`"),
+    ("-0.0 and +0.0 in one weight, K > the distinct values",
+     "clusterc %s --min-elements=0 --decode=fold --clusters=6 --only=mixed -o x.mlir"
+     % os.path.join(ROOT, "test", "passes", "negative-zero.mlir"), 0,
+     "grep -q -- '-0.000000e+00, 5.000000e-01], \\[0.000000e+00, 3' x.mlir",
+     "decoded bit for bit: the two zeros are two centroids, -0.0 just before +0.0 (both came "
+     "back +0.0); with no room in K, +0.0 serves both",
+     "`passes/negative-zero.mlir` K6, K5; `runtime/test-cluster.c` signed_zeros"),
     ("a bad option of the `mlir-opt` plugin (`cluster-weights{clusters=0}`)",
      "env LD_BIND_NOW=1 mlir-opt-19 --load-pass-plugin=$BUILD/plugin/ClusterCPlugin.so in.mlir "
      "--pass-pipeline='builtin.module(cluster-weights{clusters=0})' >/dev/null 2>err; "
      "rc=$?; head -1 err >&2; exit $rc", 1, None, None,
-     "`plugin/errors.mlir` (the message named neither; MLIR's own prefix stays `<unknown>:0`)"),
+     "`plugin/errors.mlir` (it said `<unknown>:0` and named neither the pass nor its option text)"),
 ]
 
 

@@ -20,7 +20,10 @@
  *        d_k = fabsf(w - c[k])    (float arithmetic, round to nearest)
  *        idx = the smallest k with the smallest d_k
  *    i.e. ties go to the lowest index in the caller's centroid order, even if
- *    the centroids are unsorted or repeated. Every ISA returns bit-identical
+ *    the centroids are unsorted or repeated. One exception: when c holds
+ *    both a -0.0 and a +0.0, a zero w goes to the lowest index of its own
+ *    sign (so a table with both zeros decodes each bit for bit). Every ISA
+ *    returns bit-identical
  *    indices. NaN (in w or c) is rejected with CLUSTERRT_ERR_NAN; +-Inf in c
  *    is rejected too; +-Inf in w is accepted (goes to the min or max centroid).
  *  - Pointers need no alignment. Kernels never read or write past n.
@@ -306,7 +309,10 @@ typedef struct clusterrt_cluster_options {
  * The effective number of centroids, *k_out, is min(k, distinct values in
  * w) (+1 for the zero centroid when preserving sparsity and zeros exist),
  * so clustering is lossless when k >= the number of distinct values. The
- * k_out centroids are sorted ascending and distinct. If idx is not NULL it
+ * k_out centroids are sorted ascending and distinct, with one exception:
+ * when w holds both -0.0 and +0.0 and k allows, c has -0.0 just before
+ * +0.0 (the two zeros are distinct values, each decoding bit for bit;
+ * without room one +0.0 serves both). If idx is not NULL it
  * receives the assignment in format f, which must hold k_out. */
 CLUSTERRT_API clusterrt_status clusterrt_cluster_f32(const float *w, size_t n,
                                        const clusterrt_cluster_options *opts,

@@ -3,14 +3,16 @@
 // option values may be quoted, so a layer name with a space or a comma is
 // one selector (values used to be split at spaces).
 // RUN: not clusterc --only=fc9 %s -o %t.mlir 2>&1 | FileCheck %s --check-prefix=EMPTY
-// EMPTY: selection.mlir:[[@LINE+31]]:1: error: cluster-weights: the only= selector 'fc9' matches no weight (the 2 weights: block 1.weight, a,b.weight); allow-empty-selection makes this a warning
+// EMPTY: selection.mlir:[[@LINE+33]]:1: error: cluster-weights: the only= selector 'fc9' (option only=fc9; clusterc --only) matches no weight (the 2 weights: block 1.weight, a,b.weight); allow-empty-selection makes this a warning
 // RUN: not test -e %t.mlir
 // RUN: not clusterc --layers=#5:4 %s 2>&1 | FileCheck %s --check-prefix=EMPTY-K
-// EMPTY-K: error: cluster-weights: the layers= selector #5 matches no weight
+// EMPTY-K: error: cluster-weights: the layers= selector #5 (option layers=#5:4; clusterc --layers) matches no weight
 // RUN: not clusterc --emit=train-mlir --only='nothing*' %s 2>&1 | FileCheck %s --check-prefix=EMPTY-TRAIN
-// EMPTY-TRAIN: error: cluster-train: the only= selector 'nothing*' matches no weight
+// EMPTY-TRAIN: error: cluster-train: the only= selector 'nothing*' (option only=nothing*; clusterc --only) matches no weight
+// RUN: not clusterc --layers='"no such,layer*":skip' %s 2>&1 | FileCheck %s --check-prefix=EMPTY-QUOTED
+// EMPTY-QUOTED: error: cluster-weights: the layers= selector 'no such,layer*' (option layers="no such,layer*":skip; clusterc --layers) matches no weight
 // RUN: clusterc --only=fc9 --allow-empty-selection --min-elements=0 %s 2>&1 -o /dev/null | FileCheck %s --check-prefix=ALLOW
-// ALLOW: warning: cluster-weights: the only= selector 'fc9' matches no weight
+// ALLOW: warning: cluster-weights: the only= selector 'fc9' (option only=fc9; clusterc --only) matches no weight
 //
 // Quoted and spaced values: the driver braces a value with spaces
 // (only={block 1.*}); in option text, quotes keep spaces and commas.

@@ -58,7 +58,7 @@ func.func @forward(%x: tensor<1x1x4x4xf32>) -> tensor<1x2xf32> {
 
 // FORCE: "name": "fc2.weight", {{.*}} "clustered": false,
 // FORCE: {"index": null, "name": "bias1", "consumer": "{{.*}}", "role": "bias", {{.*}} "clustered": true, "k_requested": 2, "k": 2,
-// NOFORCE: warning: cluster-weights: the only= selector 'b*' matches no weight
+// NOFORCE: warning: cluster-weights: the only= selector 'b*' (option only=b*; clusterc --only) matches no weight
 // NOFORCE: {"index": null, "name": "bias1", {{.*}} "clustered": false, {{.*}} "reason": "bias"}
 
 // FORCEIR: #[[B:loc[0-9]+]] = loc("bias1")

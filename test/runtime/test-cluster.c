@@ -337,7 +337,8 @@ static void cluster(void) {
         CHECK(ko == ko2 && memcmp(c, c2, ko * sizeof *c) == 0);
         CHECK(memcmp(idx, idx2, clusterrt_index_bytes(f, n)) == 0);
         CHECK(ko >= 1 && ko <= ks[ki]);
-        for (size_t j = 1; j < ko; j++) CHECK(c[j] > c[j - 1]);
+        for (size_t j = 1; j < ko; j++) /* -0 just before +0: both zeros in w */
+          CHECK(c[j] > c[j - 1] || (c[j] == 0.0f && signbit(c[j - 1]) && !signbit(c[j])));
         for (size_t i = 0; i < n; i++)
           if (t_get(idx, f, i) != t_ref_assign_one(w[i], c, ko)) {
             CHECK_MSG(0, "cluster idx not argmin i=%zu", i);
@@ -385,6 +386,33 @@ static void cluster(void) {
   free(idx2);
 }
 
+/* Both zeros in one weight: with room in k they are two centroids, -0
+ * just before +0, and every weight decodes bit for bit (both came back
+ * +0); without room one +0 serves both. */
+static void signed_zeros(void) {
+  const float w[] = {-0.0f, 0.5f, 0.0f, 3.0f, -0.0f, 5.0f, 6.0f, 0.0f};
+  size_t n = 8;
+  for (int sp = 0; sp < 2; sp++)
+    for (size_t k = 5; k <= 8; k++) {
+      clusterrt_cluster_options o = {k, CLUSTERRT_INIT_KMEANS1D, 1, 0, sp, 0};
+      float c[8], back[8];
+      uint8_t idx[8];
+      size_t ko = 0;
+      CHECK(clusterrt_cluster_f32(w, n, &o, c, &ko, CLUSTERRT_IDX_U8, idx) == 0);
+      CHECK(clusterrt_decode_f32(idx, CLUSTERRT_IDX_U8, n, c, ko, back) == 0);
+      if (k >= 6) {
+        CHECK_MSG(ko == 6 && c[0] == 0.0f && signbit(c[0]) && !signbit(c[1]) &&
+                      memcmp(back, w, sizeof w) == 0,
+                  "k=%zu sp=%d: k_out %zu, c[0]=%a c[1]=%a", k, sp, ko, (double)c[0],
+                  (double)c[1]);
+      } else {
+        CHECK(ko == 5 && !signbit(c[0]));
+        for (size_t i = 0; i < n; i++)
+          CHECK(w[i] == 0.0f ? back[i] == 0.0f && !signbit(back[i]) : back[i] == w[i]);
+      }
+    }
+}
+
 int main(int argc, char **argv) {
   clusterrt_isa isa = t_select_isa(argc, argv);
   inits();
@@ -392,5 +420,6 @@ int main(int argc, char **argv) {
   kmeans1d();
   kmeans1d_methods();
   cluster();
+  signed_zeros();
   return t_finish("cluster", isa);
 }

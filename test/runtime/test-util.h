@@ -116,8 +116,20 @@ static inline t_edge t_edge_new(const void *src, size_t bytes) {
 }
 static inline void t_edge_free(t_edge *e) { munmap(e->map, e->len); }
 
-/* The definition of assignment, by brute force over the caller's order. */
+/* The definition of assignment, by brute force over the caller's order
+ * (a zero w goes to the lowest zero of its sign when c has both). */
 static inline uint32_t t_ref_assign_one(float w, const float *c, size_t k) {
+  if (w == 0.0f) {
+    size_t neg = k, pos = k;
+    for (size_t j = k; j-- > 0;)
+      if (c[j] == 0.0f) {
+        if (signbit(c[j]))
+          neg = j;
+        else
+          pos = j;
+      }
+    if (neg < k && pos < k) return (uint32_t)(signbit(w) ? neg : pos);
+  }
   if (w == INFINITY || w == -INFINITY) {
     uint32_t best = 0;
     for (size_t j = 1; j < k; j++)
