@@ -493,6 +493,10 @@ static bool buildCall(const FuseWeight *w, const Plan *p, MlirOperation anchor,
                                (size_t)nt * sizeof(float), 4, "_lut_centroids");
   if (mlirValueIsNull(idx) || mlirValueIsNull(tab))
     return false;
+  if (w->storedBytes)
+    *w->storedBytes += (uint64_t)nb + (uint64_t)nt * sizeof(float);
+  if (w->storedBits)
+    *w->storedBits = clusterrt_format_bits(lutFormat(w));
 
   rtDeclare(module, &kLutMatmul);
   IrBuilder b = {ctx, op, {NULL}, loc};
