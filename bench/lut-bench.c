@@ -18,7 +18,9 @@
  * Threads: BLAS through openblas_set_num_threads; the LUT kernels split
  * the output channels in T contiguous ranges (the split API of runtime.h)
  * run by T - 1 spinning pthreads plus the caller, so the figure is not the
- * ~ms wake-up of an idle vCPU on these VMs.
+ * ~ms wake-up of an idle vCPU on these VMs; OpenBLAS's own threads are
+ * stopped before the LUT kernels run (blas_thread_shutdown_), else they
+ * spin beside the pool for ~0.1 s after each BLAS call.
  *
  * Figures: median of R timed calls (default 9) after a warm-up; buffers
  * written before timing (first touch costs ~3 ns/byte on the build VMs).
@@ -55,6 +57,12 @@ void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha,
                  float *c, int ldc);
 #endif
 void openblas_set_num_threads(int n);
+/* Stops OpenBLAS's server threads (the next threaded call starts them
+ * again). They spin after each call (sched_yield for 2^28 cycles by
+ * default); on a 2-vCPU VM a third spinning thread beside the LUT pool's
+ * two descheduled one of them for a whole time slice: 8.0 ms per 2-thread
+ * LUT call at 11008x4096, u4 and u2 alike, whatever the kernel. */
+int blas_thread_shutdown_(void);
 
 static double now(void) {
   struct timespec t;
@@ -329,6 +337,7 @@ int main(int argc, char **argv) {
         report("blas-f32", K, N, c.p.M, T, tb, 4.0 * (double)NK, tb);
         report("decode+blas-u4", K, N, c.p.M, T, timeit(V_DECODE_BLAS, &c, reps),
                0.5 * (double)NK, tb);
+        blas_thread_shutdown_();
         pool_start(T);
         for (int b = 4; b >= 2; b -= 2) {
           c.p.f = b == 4 ? CLUSTERRT_IDX_U4 : CLUSTERRT_IDX_U2;

@@ -952,6 +952,15 @@ static MlirValue fuseMakeConst(void *user, IrBuilder *b, MlirType t,
   return irCreate1(b, "arith.constant", 0, NULL, t, 1, &a);
 }
 
+/* What decode=fused stored for a weight: the bytes of its LUT calls'
+ * constants (0: none fused) and their index width; kept: whether the
+ * weight's own table + indices + decode stay for the uses left. */
+typedef struct FusedStore {
+  uint64_t bytes;
+  unsigned bits;
+  bool kept;
+} FusedStore;
+
 /* decode=fused: turns the weight's matrix products into LUT calls. The
  * constant (or each load of the global) that has no use left is erased and
  * dropped from *numUses; *numUses = 0 means the decode is not needed. The
@@ -959,11 +968,12 @@ static MlirValue fuseMakeConst(void *user, IrBuilder *b, MlirType t,
 static int fuseWeight(const ConstInfo *ci, const Clustered *cl, int axis,
                       const char *name, MlirOperation module,
                       MlirOperation *uses, size_t *numUses, char *why,
-                      size_t whySize) {
+                      size_t whySize, FusedStore *st) {
   FuseUser fu = {ci, name};
   FuseWeight fw = {.ci = ci, .table = cl->table, .k = cl->k,
                    .tables = cl->tables, .axis = axis, .fmt = cl->fmt,
-                   .idx = cl->idx, .makeConst = fuseMakeConst, .user = &fu};
+                   .idx = cl->idx, .makeConst = fuseMakeConst, .user = &fu,
+                   .storedBytes = &st->bytes, .storedBits = &st->bits};
   size_t kept = 0;
   for (size_t i = 0; i < *numUses; ++i) {
     int left = fuseLutUses(mlirOperationGetResult(uses[i], 0), &fw, module,
@@ -985,7 +995,7 @@ static int fuseWeight(const ConstInfo *ci, const Clustered *cl, int axis,
 static int rewrite(const ConstInfo *ciIn, const Clustered *cl, int axis,
                    const char *name, MlirOperation module,
                    MlirSymbolTable symtab, bool runtime, bool fused,
-                   char *kept, size_t keptSize) {
+                   char *kept, size_t keptSize, FusedStore *st) {
   /* With fused, only the loads (or the constant) that still have uses get
    * the decode below. */
   ConstInfo fci = *ciIn;
@@ -1001,7 +1011,9 @@ static int rewrite(const ConstInfo *ciIn, const Clustered *cl, int axis,
       return RW_OOM;
     if (ciIn->loads)
       memcpy(uses, ciIn->loads, sizeof *uses * n);
-    int rc = fuseWeight(ciIn, cl, axis, name, module, uses, &n, kept, keptSize);
+    int rc = fuseWeight(ciIn, cl, axis, name, module, uses, &n, kept, keptSize,
+                        st);
+    st->kept = rc == 0 && n > 0;
     if (rc < 0 || n == 0) {
       if (rc == 0 && ciIn->loads)
         mlirSymbolTableErase(symtab, ciIn->op);
@@ -1016,7 +1028,8 @@ static int rewrite(const ConstInfo *ciIn, const Clustered *cl, int axis,
       fci.numLoads = n;
     }
     ci = &fci;
-    int r = rewrite(ci, cl, axis, name, module, symtab, false, false, NULL, 0);
+    int r = rewrite(ci, cl, axis, name, module, symtab, false, false, NULL, 0,
+                    NULL);
     if (ciIn->loads)
       free(uses);
     return r;
@@ -1468,12 +1481,13 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
   case JOB_OK:
     break;
   }
+  FusedStore fs = {0, 0, true};
   int rw = o->decode == CLUSTERC_DECODE_FOLD
                ? (rewriteFolded(ci, j->folded, j->name) ? RW_OK : RW_OOM)
                : rewrite(ci, cl, j->axis, j->name, module, symtab,
                          o->decode == CLUSTERC_DECODE_RUNTIME,
                          o->decode == CLUSTERC_DECODE_FUSED, j->kept,
-                         sizeof j->kept);
+                         sizeof j->kept, &fs);
   if (rw == RW_FAILED)
     return false;
   if (rw != RW_OK) {
@@ -1484,10 +1498,15 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
   r->clustered = 1;
   r->k = (unsigned)cl->k;
   r->tables = (unsigned)cl->tables;
-  r->bits = clusterrt_format_bits(cl->fmt);
+  /* decode=fused: what the object stores, the LUT calls' repacked copies
+   * (at the kernels' width) plus the weight's own form where a decode is
+   * kept. */
+  r->bits = fs.bytes ? fs.bits : clusterrt_format_bits(cl->fmt);
   r->bytes_after = o->decode == CLUSTERC_DECODE_FOLD
                        ? r->bytes_before
-                       : cl->tables * cl->k * ci->elemBytes + cl->idxBytes;
+                       : fs.bytes + (fs.kept ? cl->tables * cl->k * ci->elemBytes +
+                                                   cl->idxBytes
+                                             : 0);
   r->mse = j->err / (double)ci->elements;
   r->sqnr_db = sqnrDb(j->sig, j->err);
   r->centroids = cl->table;

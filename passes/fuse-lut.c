@@ -28,7 +28,10 @@
  * tosa.fully_connected, tosa.matmul, and convolutions (linalg
  * conv_2d_nhwc_hwcf / _nhwc_fhwc, tosa.conv2d without padding): 1x1 with
  * stride 1 as a GEMM over the pixels, any other as a GEMM on im2col
- * patches; all f32 with static shapes. A linalg op's init is added to the product
+ * patches; linalg conv_2d_nchw_fchw (torch-mlir, ONNX) on im2col patches
+ * taken in (c, kh, kw) order, its product permuted back to NCHW; all f32
+ * with static shapes. Depthwise convolutions are no matrix product: they
+ * keep the decode (the report says so). A linalg op's init is added to the product
  * afterwards unless it is a fill with zero; a tosa bias likewise unless it
  * is a zero splat. Any other use keeps the decode, with its reason.
  */
@@ -47,6 +50,11 @@ static const RtFn kLutMatmul = {"clusterrt_mlir_lut_matmul", 7, "FbifiiF", "rrrr
 static bool opIs(MlirOperation op, const char *name) {
   MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
   return s.length == strlen(name) && !memcmp(s.data, name, s.length);
+}
+
+static bool opStarts(MlirOperation op, const char *prefix) {
+  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
+  return s.length >= strlen(prefix) && !memcmp(s.data, prefix, strlen(prefix));
 }
 
 static MlirOperation defOp(MlirValue v) {
@@ -76,6 +84,7 @@ typedef struct Plan {
   /* A k x k convolution, as a GEMM on im2col patches (n, oh, ow) x
    * (kh, kw, c): window, strides and dilations along h and w. */
   bool im2col;
+  bool nchw;                      /* conv_2d_nchw_fchw: patches (c, kh, kw) */
   int64_t win[2], str[2], dil[2];
   MlirValue x;                    /* the activation */
   MlirValue acc;                  /* added to the product (null: none) */
@@ -198,7 +207,7 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
   bool linalg = false;
   MlirValue x = {NULL};
   int vB = -1, vN = -1, vK = -1, nK = 1;
-  p->im2col = false;
+  p->im2col = p->nchw = false;
   if (mlirOperationGetNumResults(op) != 1) {
     *why = "not a matrix product";
     return false;
@@ -233,6 +242,21 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
     p->win[1] = mlirShapedTypeGetDimSize(vt, hwcf ? 1 : 2);
     x = mlirOperationGetOperand(op, 0), linalg = true;
     vK = hwcf ? 0 : 1, nK = 3, vN = hwcf ? 3 : 0;
+  } else if (opIs(op, "linalg.conv_2d_nchw_fchw") && pos == 1 && nOps == 3) {
+    /* (torch-mlir's and ONNX's layout) the filter's (c, kh, kw) is K: the
+     * patches are taken in that order and the [n, oh, ow, f] product is
+     * permuted back to [n, f, oh, ow]. */
+    if (vr != 4 || !pair(attr(op, "strides"), 1, p->str) ||
+        !pair(attr(op, "dilations"), 1, p->dil))
+      return *why = "unexpected strides or dilations", false;
+    p->win[0] = mlirShapedTypeGetDimSize(vt, 2);
+    p->win[1] = mlirShapedTypeGetDimSize(vt, 3);
+    x = mlirOperationGetOperand(op, 0), linalg = true, p->nchw = true;
+    vN = 0, vK = 1, nK = 3;
+  } else if (opStarts(op, "linalg.depthwise_conv") ||
+             opIs(op, "tosa.depthwise_conv2d")) {
+    return *why = "depthwise convolution (no reduction over input channels: "
+                  "not a matrix product)", false;
   } else if (opIs(op, "tosa.conv2d") && pos == 1) {
     if (vr != 4 || !pair(attr(op, "stride"), 1, p->str) ||
         !pair(attr(op, "dilation"), 1, p->dil))
@@ -258,7 +282,8 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
   p->x = x;
   /* A convolution other than 1x1 with stride 1 reads im2col patches. */
   if (nK == 3)
-    p->im2col = p->win[0] != 1 || p->win[1] != 1 || p->str[0] != 1 || p->str[1] != 1;
+    p->im2col = p->nchw || p->win[0] != 1 || p->win[1] != 1 || p->str[0] != 1 ||
+                p->str[1] != 1;
   int64_t xe = 1, re = 1;
   for (intptr_t i = 0; i < mlirShapedTypeGetRank(xt); ++i)
     xe *= mlirShapedTypeGetDimSize(xt, i);
@@ -385,35 +410,54 @@ static MlirValue addAcc(IrBuilder *b, MlirValue y, MlirValue acc, bool bias) {
   return irGeneric(b, 2, ins, out, maps, parallelIters(b->ctx, r), body);
 }
 
-/* The patches of a k x k convolution's input x [n, h, w, c]: a copy
- * [n, oh, ow, kh, kw, c] with element x[n, oh*sh + kh*dh, ow*sw + kw*dw, c]
- * (a linalg.generic), whose rows are the GEMM's (n, oh, ow) and columns
- * (kh, kw, c), the filter's order. */
-static MlirValue im2col(IrBuilder *b, const Plan *p) {
+/* A copy of `in` into a new tensor of `shape` (rank r), element
+ * in[map(d)] at d (a linalg.generic). */
+static MlirValue copyGeneric(IrBuilder *b, MlirValue in, intptr_t r,
+                             const int64_t *shape, intptr_t nIn,
+                             const MlirAffineExpr *map) {
   MlirContext ctx = b->ctx;
-  MlirType xt = mlirValueGetType(p->x), f32 = mlirF32TypeGet(ctx);
-  MlirType rt = mlirValueGetType(mlirOperationGetResult(p->consumer, 0));
-  int64_t shape[6] = {mlirShapedTypeGetDimSize(rt, 0), mlirShapedTypeGetDimSize(rt, 1),
-                      mlirShapedTypeGetDimSize(rt, 2), p->win[0], p->win[1],
-                      mlirShapedTypeGetDimSize(xt, 3)};
-  MlirAffineExpr d[6], in[4];
-  for (int i = 0; i < 6; ++i)
+  MlirType f32 = mlirF32TypeGet(ctx);
+  MlirAffineExpr d[IR_MAX_RANK + 2], m[IR_MAX_RANK + 2];
+  for (intptr_t i = 0; i < r; ++i)
     d[i] = mlirAffineDimExprGet(ctx, i);
-  for (int a = 0; a < 2; ++a)
-    in[1 + a] = mlirAffineAddExprGet(
-        mlirAffineMulExprGet(d[1 + a], mlirAffineConstantExprGet(ctx, p->str[a])),
-        mlirAffineMulExprGet(d[3 + a], mlirAffineConstantExprGet(ctx, p->dil[a])));
-  in[0] = d[0], in[3] = d[5];
-  MlirAttribute maps[2] = {mlirAffineMapAttrGet(mlirAffineMapGet(ctx, 6, 0, 4, in)),
-                           mlirAffineMapAttrGet(mlirAffineMapGet(ctx, 6, 0, 6, d))};
+  memcpy(m, map, sizeof *m * (size_t)nIn);
+  MlirAttribute maps[2] = {mlirAffineMapAttrGet(mlirAffineMapGet(ctx, r, 0, nIn, m)),
+                           mlirAffineMapAttrGet(mlirAffineMapGet(ctx, r, 0, r, d))};
   MlirLocation bl[2] = {b->loc, b->loc};
   MlirType bt[2] = {f32, f32};
   MlirBlock body = mlirBlockCreate(2, bt, bl);
   IrBuilder bb = {ctx, {NULL}, body, b->loc};
   MlirValue v = mlirBlockGetArgument(body, 0);
   irCreate(&bb, "linalg.yield", 1, &v, 0, NULL, 0, NULL);
-  MlirValue out = irCreate1(b, "tensor.empty", 0, NULL, tensorOf(6, shape, f32), 0, NULL);
-  return irGeneric(b, 1, &p->x, out, maps, parallelIters(ctx, 6), body);
+  MlirValue out = irCreate1(b, "tensor.empty", 0, NULL, tensorOf(r, shape, f32), 0, NULL);
+  return irGeneric(b, 1, &in, out, maps, parallelIters(ctx, r), body);
+}
+
+/* The patches of a k x k convolution's input x [n, h, w, c]: a copy
+ * [n, oh, ow, kh, kw, c] with element x[n, oh*sh + kh*dh, ow*sw + kw*dw, c],
+ * whose rows are the GEMM's (n, oh, ow) and columns (kh, kw, c), the
+ * filter's order; for NCHW (x [n, c, h, w], filter fchw) the columns are
+ * (c, kh, kw): [n, oh, ow, c, kh, kw]. */
+static MlirValue im2col(IrBuilder *b, const Plan *p) {
+  MlirContext ctx = b->ctx;
+  MlirType xt = mlirValueGetType(p->x);
+  MlirType rt = mlirValueGetType(mlirOperationGetResult(p->consumer, 0));
+  int sp = p->nchw ? 2 : 1, win = p->nchw ? 4 : 3, ch = p->nchw ? 3 : 5;
+  int64_t shape[6];
+  shape[0] = mlirShapedTypeGetDimSize(rt, 0);
+  shape[1] = mlirShapedTypeGetDimSize(rt, sp);
+  shape[2] = mlirShapedTypeGetDimSize(rt, sp + 1);
+  shape[win] = p->win[0], shape[win + 1] = p->win[1];
+  shape[ch] = mlirShapedTypeGetDimSize(xt, p->nchw ? 1 : 3);
+  MlirAffineExpr d[6], in[4];
+  for (int i = 0; i < 6; ++i)
+    d[i] = mlirAffineDimExprGet(ctx, i);
+  for (int a = 0; a < 2; ++a)
+    in[sp + a] = mlirAffineAddExprGet(
+        mlirAffineMulExprGet(d[1 + a], mlirAffineConstantExprGet(ctx, p->str[a])),
+        mlirAffineMulExprGet(d[win + a], mlirAffineConstantExprGet(ctx, p->dil[a])));
+  in[0] = d[0], in[p->nchw ? 1 : 3] = d[ch];
+  return copyGeneric(b, p->x, 6, shape, 4, in);
 }
 
 /* The aligned index format the LUT kernels read w's indices in. */
@@ -493,6 +537,10 @@ static bool buildCall(const FuseWeight *w, const Plan *p, MlirOperation anchor,
                                (size_t)nt * sizeof(float), 4, "_lut_centroids");
   if (mlirValueIsNull(idx) || mlirValueIsNull(tab))
     return false;
+  if (w->storedBytes)
+    *w->storedBytes += (uint64_t)nb + (uint64_t)nt * sizeof(float);
+  if (w->storedBits)
+    *w->storedBits = clusterrt_format_bits(lutFormat(w));
 
   rtDeclare(module, &kLutMatmul);
   IrBuilder b = {ctx, op, {NULL}, loc};
@@ -518,7 +566,16 @@ static bool buildCall(const FuseWeight *w, const Plan *p, MlirOperation anchor,
   intptr_t rr = mlirShapedTypeGetRank(rt);
   for (intptr_t i = 0; i < rr; ++i)
     rs[i] = mlirShapedTypeGetDimSize(rt, i);
-  y = reshape(&b, y, rr, rs);
+  if (p->nchw) {
+    /* [n, oh, ow, f] -> [n, f, oh, ow] */
+    int64_t hw[4] = {rs[0], rs[2], rs[3], rs[1]};
+    MlirAffineExpr in[4];
+    for (int i = 0; i < 4; ++i)
+      in[i] = mlirAffineDimExprGet(ctx, (int[]){0, 2, 3, 1}[i]);
+    y = copyGeneric(&b, reshape(&b, y, 4, hw), 4, rs, 4, in);
+  } else {
+    y = reshape(&b, y, rr, rs);
+  }
   if (!mlirValueIsNull(p->acc))
     y = addAcc(&b, y, p->acc, p->accIsBias);
   MlirValue init = mlirOperationGetNumOperands(op) == 3 && !p->accIsBias

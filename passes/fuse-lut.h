@@ -27,6 +27,12 @@ typedef struct FuseWeight {
                          const void *bytes, size_t size, size_t align,
                          const char *suffix);
   void *user;
+  /* What the fused calls store, summed over them (may be NULL): the bytes
+   * of their repacked indices and tables, and the index width the kernels
+   * read (an odd width is widened: K = 8 stores 3-bit indices in the
+   * weight's own form but 4-bit ones for the kernels). */
+  uint64_t *storedBytes;
+  unsigned *storedBits;
 } FuseWeight;
 
 /* Replaces each user of `value` (the weight's constant result, or one

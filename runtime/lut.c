@@ -14,13 +14,15 @@
  * kernel is the sequential fused sum, the same as gemm's.
  *
  * gemm (batch M) is compute-bound: rt_lut_gemm_run packs blocks of x
- * (MC x KC, transposed into MR-wide panels), decodes NR rows x KC inputs of
- * W with the ISA's decode kernel (bit-identical to clusterrt_decode_f32)
- * into a buffer that stays in L1/L2, and runs the ISA's micro-kernel,
+ * (MC rows x all of K, transposed into MR-wide panels), decodes NR rows x
+ * KC inputs of W with the ISA's decode kernel (bit-identical to
+ * clusterrt_decode_f32) into a buffer that stays in L1, and runs the ISA's
+ * micro-kernel over it for every panel,
  * whose accumulators are MR rows of x (vector lanes) by NR output
  * channels: acc[j] += ap[kk][0..MR) * b[j][kk], the b element broadcast.
  * Each output element is thus one sequential chain of fused multiply-adds
- * over K (continued across K blocks through y), on every ISA.
+ * over K (continued across K blocks in the tile's accumulators), on every
+ * ISA.
  */
 #include "internal.h"
 
@@ -84,56 +86,70 @@ void clusterrt_lut_gemv__generic(const rt_lut_args *a, float *xp, size_t n0,
 
 /* ---- gemm ---------------------------------------------------------------- */
 
-enum { LUT_KC = RT_LUT_KC, LUT_MC = 128 };
+/* x is packed once per block of at most LUT_MC rows, over the whole of K
+ * (at most LUT_PACK_BYTES of panels: L2/L3-resident, read at a few bytes a
+ * cycle); each NR x KC block of W is decoded once per row block and swept
+ * by every MR-row panel; a tile's accumulators ct persist across the K
+ * blocks and are written to y once. (Carrying them through y per K block,
+ * as before, cost two strided scalar passes over y per block, with y's
+ * rows 4 KiB-aliased at N = 4096: ~15 % of batch 64.) */
+enum { LUT_KC = RT_LUT_KC, LUT_MC = 256, LUT_PACK_BYTES = 4 << 20 };
+
+static size_t lut_mc(size_t M, size_t K, size_t MR) {
+  size_t cap = LUT_PACK_BYTES / sizeof(float) / (K ? K : 1) / MR * MR;
+  if (cap < MR) cap = MR;
+  if (cap > LUT_MC) cap = LUT_MC;
+  size_t m = (M + MR - 1) / MR * MR;
+  return m < cap ? m : cap;
+}
 
 int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
                     size_t NR) {
   rt_decode_fn decode = rt_get_kernels()->decode;
   size_t M = a->M, K = a->K, N = a->N;
-  size_t mc_max = (LUT_MC + MR - 1) / MR * MR;
-  size_t kc_max = K < LUT_KC ? K : LUT_KC;
-  float *ap = malloc(sizeof(float) * (mc_max * kc_max + NR * LUT_KC + MR * NR));
-  if (!ap) return CLUSTERRT_ERR_NOMEM;
-  float *bp = ap + mc_max * kc_max, *ct = bp + NR * LUT_KC;
-  int bad = 0;
   if (K == 0) {
     for (size_t m = 0; m < M; m++)
       for (size_t n = 0; n < N; n++) a->y[m * a->ldy + n] = 0.0f;
+    return CLUSTERRT_OK;
   }
-  for (size_t m0 = 0; m0 < M; m0 += LUT_MC) {
-    size_t mc = M - m0 < LUT_MC ? M - m0 : LUT_MC;
-    for (size_t k0 = 0; k0 < K; k0 += LUT_KC) {
-      size_t kc = K - k0 < LUT_KC ? K - k0 : LUT_KC;
-      /* x[m0..m0+mc) x [k0, k0+kc) as MR-wide panels, zero-padded rows */
-      for (size_t p = 0; p < mc; p += MR) {
-        float *pp = ap + p * kc;
-        for (size_t i = 0; i < MR; i++) {
-          if (p + i < mc) {
-            const float *xr = a->x + (m0 + p + i) * a->ldx + k0;
-            for (size_t kk = 0; kk < kc; kk++) pp[kk * MR + i] = xr[kk];
-          } else {
-            for (size_t kk = 0; kk < kc; kk++) pp[kk * MR + i] = 0.0f;
-          }
+  size_t mc_max = lut_mc(M, K, MR);
+  float *ap = malloc(sizeof(float) * (mc_max * K + NR * LUT_KC + mc_max * NR));
+  if (!ap) return CLUSTERRT_ERR_NOMEM;
+  float *bp = ap + mc_max * K, *ct = bp + NR * LUT_KC;
+  int bad = 0;
+  for (size_t m0 = 0; m0 < M; m0 += mc_max) {
+    size_t mc = M - m0 < mc_max ? M - m0 : mc_max;
+    /* x[m0..m0+mc) as MR-wide panels over all of K, zero-padded rows */
+    for (size_t p = 0; p < mc; p += MR) {
+      float *pp = ap + p * K;
+      for (size_t i = 0; i < MR; i++) {
+        if (p + i < mc) {
+          const float *xr = a->x + (m0 + p + i) * a->ldx;
+          for (size_t kk = 0; kk < K; kk++) pp[kk * MR + i] = xr[kk];
+        } else {
+          for (size_t kk = 0; kk < K; kk++) pp[kk * MR + i] = 0.0f;
         }
       }
-      for (size_t n0 = 0; n0 < N; n0 += NR) {
-        size_t nr = N - n0 < NR ? N - n0 : NR;
+    }
+    for (size_t n0 = 0; n0 < N; n0 += NR) {
+      size_t nr = N - n0 < NR ? N - n0 : NR;
+      for (size_t k0 = 0; k0 < K; k0 += LUT_KC) {
+        size_t kc = K - k0 < LUT_KC ? K - k0 : LUT_KC;
         for (size_t j = 0; j < nr; j++)
           bad |= decode(a->idx + (n0 + j) * a->row_bytes + k0 * a->bits / 8,
                         a->f, kc, rt_lut_table(a, n0 + j), a->k,
                         bp + j * LUT_KC);
-        if (nr < NR)
+        if (nr < NR && k0 == 0)
           memset(bp + nr * LUT_KC, 0, sizeof(float) * (NR - nr) * LUT_KC);
-        for (size_t p = 0; p < mc; p += MR) {
-          size_t mr = mc - p < MR ? mc - p : MR;
-          float *yt = a->y + (m0 + p) * a->ldy + n0;
-          if (k0 > 0)
-            for (size_t j = 0; j < nr; j++)
-              for (size_t i = 0; i < mr; i++) ct[j * MR + i] = yt[i * a->ldy + j];
-          tile(ap + p * kc, bp, kc, ct, k0 == 0);
-          for (size_t j = 0; j < nr; j++)
-            for (size_t i = 0; i < mr; i++) yt[i * a->ldy + j] = ct[j * MR + i];
-        }
+        for (size_t p = 0; p < mc; p += MR)
+          tile(ap + p * K + k0 * MR, bp, kc, ct + p * NR, k0 == 0);
+      }
+      for (size_t p = 0; p < mc; p += MR) {
+        size_t mr = mc - p < MR ? mc - p : MR;
+        float *yt = a->y + (m0 + p) * a->ldy + n0;
+        const float *cp = ct + p * NR;
+        for (size_t i = 0; i < mr; i++)
+          for (size_t j = 0; j < nr; j++) yt[i * a->ldy + j] = cp[j * MR + i];
       }
     }
   }

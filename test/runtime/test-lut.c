@@ -311,6 +311,10 @@ int main(int argc, char **argv) {
                      (size_t[]){0, 1, 4}[iter % 3], iter % 2, iter % 3);
         check_gemm(&t, iter % 64, iter % 16, (iter * 3) % 16);
       }
+    /* K so large that x is packed in several row blocks (4 MiB of panels:
+     * at most ~52 rows at K = 20000), the last one partial */
+    lcase t = mk(f, 61, 20000, 3, pick_k(bits, 5), 2, 1, 1);
+    check_gemm(&t, 3, 5, 7);
   }
   return t_finish("lut gemv/gemm", isa);
 }
