@@ -248,6 +248,8 @@ typedef struct Sink {
   ClustercMessageFn msg;
   void *msgUser;
   const char *name; /* the input's display name */
+  CgEditLLVM edit;  /* NULL, or run on the LLVM module before optimisation */
+  void *editUser;
 } Sink;
 
 #define ERR(k, ...) clustercMessagef((k)->msg, (k)->msgUser, CLUSTERC_MESSAGE_ERROR, __VA_ARGS__)
@@ -551,7 +553,7 @@ static bool emitLLVM(MlirModule module, const ClustercCodegenOptions *o, const S
   LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
   LLVMSetModuleDataLayout(mod, dl);
   LLVMDisposeTargetData(dl);
-  if (!linkMemrefCopy(mod, k))
+  if (!linkMemrefCopy(mod, k) || (k->edit && !k->edit(mod, k->editUser)))
     goto done;
   if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
     ERR(k, "%s: error: invalid LLVM IR: %s\n", displayName, msg);
@@ -680,8 +682,18 @@ ClustercStatus clustercCodegenLower(MlirModule module, const ClustercCodegenOpti
     clustercCodegenOptionsInit(&defaults);
     o = &defaults;
   }
-  Sink k = {NULL, NULL, onMessage, userData, displayName};
+  Sink k = {NULL, NULL, onMessage, userData, displayName, NULL, NULL};
   return lowerWith(module, o, &k) ? CLUSTERC_OK : CLUSTERC_ERROR;
+}
+
+ClustercStatus cgEmitLoweredObject(MlirModule module, const ClustercCodegenOptions *o,
+                                   CgEditLLVM edit, void *editUser, MlirStringCallback write,
+                                   void *writeUserData, const char *displayName,
+                                   ClustercMessageFn onMessage, void *userData) {
+  ClustercCodegenOptions obj = *o;
+  obj.emit = CLUSTERC_EMIT_OBJ;
+  Sink k = {write, writeUserData, onMessage, userData, displayName, edit, editUser};
+  return emitLLVM(module, &obj, &k) ? CLUSTERC_OK : CLUSTERC_ERROR;
 }
 
 static void printModule(MlirModule module, const Sink *k) {
@@ -723,7 +735,7 @@ ClustercStatus clustercCodegenRun(MlirModule module, const ClustercCodegenOption
                                   MlirStringCallback write, void *writeUserData,
                                   const char *displayName, ClustercMessageFn onMessage,
                                   void *userData) {
-  Sink k = {write, writeUserData, onMessage, userData, displayName};
+  Sink k = {write, writeUserData, onMessage, userData, displayName, NULL, NULL};
   if (o->emit == CLUSTERC_EMIT_MLIR) {
     cgMarkEntryPoints(module);
     printModule(module, &k);

@@ -4,6 +4,7 @@
 #define CLUSTERC_CODEGEN_INTERNAL_H
 
 #include "clusterc/codegen.h"
+#include "llvm-c/Types.h"
 #include "mlir-c/Diagnostics.h"
 
 /* Formats a message and hands it to fn (nothing when fn is NULL). */
@@ -20,6 +21,16 @@ typedef struct ClustercErrorCount {
 } ClustercErrorCount;
 void clustercCountErrorsBegin(ClustercErrorCount *c, MlirContext ctx);
 void clustercCountErrorsEnd(ClustercErrorCount *c);
+
+/* The object of a module clustercCodegenLower lowered, through `write`
+ * (the AOT path's translation, LLVM passes and back end); edit, when not
+ * NULL, changes the LLVM module before optimisation (false: it failed, with
+ * a message). For the JIT: no constructors are registered. */
+typedef bool (*CgEditLLVM)(LLVMModuleRef mod, void *user);
+ClustercStatus cgEmitLoweredObject(MlirModule module, const ClustercCodegenOptions *o,
+                                   CgEditLLVM edit, void *editUser, MlirStringCallback write,
+                                   void *writeUserData, const char *displayName,
+                                   ClustercMessageFn onMessage, void *userData);
 
 /* Marks every entry point with llvm.emit_c_interface. */
 void cgMarkEntryPoints(MlirModule module);

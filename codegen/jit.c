@@ -1,33 +1,50 @@
 /*
- * The in-process JIT (see clusterc/codegen.h): lowered by
- * clustercCodegenLower, the path object code takes, then compiled by MLIR's
- * ExecutionEngine.
+ * The in-process JIT (see clusterc/codegen.h): the object --emit=obj makes,
+ * loaded with LLVM's ORC LLJIT, and kept in a disk cache (jit-cache.c).
+ *
+ *   module -> key = hash(module text, options, versions, build)
+ *   cache hit:  the stored object
+ *   cache miss: clustercCodegenLower (the AOT path, same loop order and
+ *               pipeline) -> cgEmitLoweredObject (LLVM -On, host CPU)
+ *               -> stored atomically
+ *   -> LLVMOrcLLJITAddObjectFile; libclusterrt's entry points and
+ *      memrefCopy as absolute symbols, the rest (libm, libc) from the
+ *      process.
+ * MLIR's ExecutionEngine, used before, ran the same LLVM passes but took
+ * 2-5x longer than --emit=obj on ResNet-18 and could not reuse its work.
  *
  * Calling convention. After the codegen pipeline a function
  *   func.func @f(tensor<AxB..>, ...) -> (tensor<..>, ...)  {llvm.emit_c_interface}
  * has a C interface _mlir_ciface_f(D *arg0, ..., D *res0, ...) where each D
  * is a memref descriptor {T *allocated, *aligned; int64_t offset,
- * sizes[r], strides[r]} and results are out-parameters. The
- * ExecutionEngine adds a packed wrapper for every function, taking an array
- * of pointers to the arguments: here pointers to the descriptor pointers.
- * clustercJitCall builds the descriptors on the stack for contiguous buffers.
+ * sizes[r], strides[r]} and results are out-parameters. Before LLVM's
+ * passes, addPackedWrappers gives every _mlir_ciface_f a wrapper
+ * clusterc_packed_f(void **args) (MLIR's packed convention: args[i] points
+ * to argument i), so one C signature calls any entry point: here pointers
+ * to the descriptor pointers. clustercJitCall builds the descriptors on the
+ * stack for contiguous buffers.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
+#include "jit-cache.h"
 #include "../support/checked.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clusterc/passes.h"
 #include "clusterc/runtime.h"
+#include "llvm-c/Core.h"
+#include "llvm-c/Error.h"
+#include "llvm-c/LLJIT.h"
+#include "llvm-c/Orc.h"
+#include "llvm-c/Target.h"
+#include "llvm-c/TargetMachine.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
-#include "mlir-c/ExecutionEngine.h"
-#include "../passes/mlir-compat.h"
-#include "mlir-c/Pass.h"
 #include "mlir-c/RegisterEverything.h"
 
 /* libclusterrt's MLIR entry points (runtime/memref-abi.c). */
@@ -42,7 +59,8 @@ int32_t _mlir_ciface_clusterrt_mlir_lut_matmul(const MemRef1 *, const MemRef1 *,
                                                const MemRef1 *, int32_t, int32_t, MemRef1 *);
 
 struct ClustercJit {
-  MlirExecutionEngine engine;
+  LLVMOrcLLJITRef lljit;
+  ClustercJitStats stats;
   ClustercMessageFn msg;
   void *msgUser;
   ClustercJitFunc *funcs;
@@ -189,6 +207,61 @@ static bool collectSignatures(ClustercJit *jit, MlirModule module) {
   return true;
 }
 
+/* ---- Packed wrappers ------------------------------------------------------- */
+
+static const char kCiface[] = "_mlir_ciface_", kPacked[] = "clusterc_packed_";
+
+/* Adds clusterc_packed_f(ptr args) for every defined _mlir_ciface_f: it
+ * loads argument i from *args[i], calls, and stores a result (none with
+ * the default pipeline) to *args[n]. A CgEditLLVM. */
+static bool addPackedWrappers(LLVMModuleRef mod, void *user) {
+  (void)user;
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), i64 = LLVMInt64TypeInContext(ctx);
+  LLVMTypeRef wrapperType = LLVMFunctionType(LLVMVoidTypeInContext(ctx), &ptr, 1, 0);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+  bool ok = true;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f && ok; f = LLVMGetNextFunction(f)) {
+    size_t len;
+    const char *name = LLVMGetValueName2(f, &len);
+    size_t pre = sizeof kCiface - 1;
+    if (LLVMIsDeclaration(f) || len <= pre || strncmp(name, kCiface, pre))
+      continue;
+    LLVMTypeRef ft = LLVMGlobalGetValueType(f);
+    unsigned n = LLVMCountParamTypes(ft);
+    char *wname = malloc(sizeof kPacked + len - pre);
+    LLVMTypeRef *types = malloc(sizeof *types * (n ? n : 1));
+    LLVMValueRef *args = malloc(sizeof *args * (n ? n : 1));
+    if ((ok = wname && types && args)) {
+      snprintf(wname, sizeof kPacked + len - pre, "%s%.*s", kPacked, (int)(len - pre),
+               name + pre);
+      LLVMValueRef w = LLVMAddFunction(mod, wname, wrapperType);
+      LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, w, "entry"));
+      LLVMValueRef packed = LLVMGetParam(w, 0);
+      LLVMGetParamTypes(ft, types);
+      for (unsigned i = 0; i <= n; ++i) {
+        LLVMValueRef idx = LLVMConstInt(i64, i, 0);
+        if (i == n && LLVMGetTypeKind(LLVMGetReturnType(ft)) == LLVMVoidTypeKind)
+          break;
+        LLVMValueRef slot = LLVMBuildLoad2(b, ptr, LLVMBuildGEP2(b, ptr, packed, &idx, 1, ""), "");
+        if (i < n) {
+          args[i] = LLVMBuildLoad2(b, types[i], slot, "");
+          continue;
+        }
+        LLVMBuildStore(b, LLVMBuildCall2(b, ft, f, args, n, ""), slot);
+      }
+      if (LLVMGetTypeKind(LLVMGetReturnType(ft)) == LLVMVoidTypeKind)
+        LLVMBuildCall2(b, ft, f, args, n, "");
+      LLVMBuildRetVoid(b);
+    }
+    free(wname);
+    free(types);
+    free(args);
+  }
+  LLVMDisposeBuilder(b);
+  return ok;
+}
+
 /* ---- Creation ------------------------------------------------------------------ */
 
 static void printText(MlirStringRef s, void *user) {
@@ -196,10 +269,136 @@ static void printText(MlirStringRef s, void *user) {
 }
 
 #define ERR(j, ...) clustercMessagef((j)->msg, (j)->msgUser, CLUSTERC_MESSAGE_ERROR, __VA_ARGS__)
+#define WARN(j, ...) clustercMessagef((j)->msg, (j)->msgUser, CLUSTERC_MESSAGE_WARNING, __VA_ARGS__)
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+typedef struct Bytes {
+  char *data;
+  size_t size, cap;
+  bool oom;
+} Bytes;
+
+static void appendBytes(MlirStringRef s, void *user) {
+  Bytes *b = user;
+  if (b->oom || !s.length)
+    return;
+  if (b->size + s.length > b->cap) {
+    size_t cap = b->cap ? b->cap : 1 << 16;
+    while (cap < b->size + s.length)
+      cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p) {
+      b->oom = true;
+      return;
+    }
+    b->data = p;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->size, s.data, s.length);
+  b->size += s.length;
+}
+
+/* Reports an LLVM error (consumed); false. */
+static bool llvmFailed(ClustercJit *jit, LLVMErrorRef e, const char *name, const char *what) {
+  char *m = LLVMGetErrorMessage(e);
+  ERR(jit, "%s: error: the JIT could not %s: %s\n", name, what, m ? m : "");
+  LLVMDisposeErrorMessage(m);
+  return false;
+}
+
+/* libclusterrt's entry points and memrefCopy for the object's undefined
+ * symbols (the driver links libclusterrt statically: dlsym cannot find
+ * them), then the process's symbols (libm, libc). */
+static LLVMErrorRef defineSymbols(LLVMOrcLLJITRef lljit) {
+  static const struct {
+    const char *name;
+    void *fn;
+  } syms[] = {
+      {"_mlir_ciface_clusterrt_mlir_decode_i8", (void *)_mlir_ciface_clusterrt_mlir_decode_i8},
+      {"_mlir_ciface_clusterrt_mlir_decode_i16", (void *)_mlir_ciface_clusterrt_mlir_decode_i16},
+      {"_mlir_ciface_clusterrt_mlir_assign_i8", (void *)_mlir_ciface_clusterrt_mlir_assign_i8},
+      {"_mlir_ciface_clusterrt_mlir_assign_i16", (void *)_mlir_ciface_clusterrt_mlir_assign_i16},
+      {"_mlir_ciface_clusterrt_mlir_accumulate_i8", (void *)_mlir_ciface_clusterrt_mlir_accumulate_i8},
+      {"_mlir_ciface_clusterrt_mlir_accumulate_i16", (void *)_mlir_ciface_clusterrt_mlir_accumulate_i16},
+      {"_mlir_ciface_clusterrt_mlir_lut_matmul", (void *)_mlir_ciface_clusterrt_mlir_lut_matmul},
+      {"memrefCopy", (void *)jitMemrefCopy},
+  };
+  enum { N = sizeof syms / sizeof syms[0] };
+  LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(lljit);
+  LLVMOrcCSymbolMapPair pairs[N];
+  for (size_t i = 0; i < N; ++i) {
+    pairs[i].Name = LLVMOrcLLJITMangleAndIntern(lljit, syms[i].name);
+    pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)syms[i].fn;
+    pairs[i].Sym.Flags.GenericFlags =
+        LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
+    pairs[i].Sym.Flags.TargetFlags = 0;
+  }
+  LLVMErrorRef e = LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(pairs, N));
+  if (e)
+    return e;
+  LLVMOrcDefinitionGeneratorRef gen;
+  e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+      &gen, LLVMOrcLLJITGetGlobalPrefix(lljit), NULL, NULL);
+  if (!e)
+    LLVMOrcJITDylibAddGenerator(jd, gen);
+  return e;
+}
+
+static void *lookup(ClustercJit *jit, const char *prefix, const char *name) {
+  size_t n = strlen(prefix) + strlen(name) + 1;
+  char *full = malloc(n);
+  if (!full)
+    return NULL;
+  snprintf(full, n, "%s%s", prefix, name);
+  LLVMOrcExecutorAddress addr = 0;
+  LLVMErrorRef e = LLVMOrcLLJITLookup(jit->lljit, &addr, full);
+  free(full);
+  if (e) {
+    LLVMConsumeError(e);
+    return NULL;
+  }
+  return (void *)(uintptr_t)addr;
+}
+
+/* Loads the object (the buffer is copied); false after a message. */
+static bool load(ClustercJit *jit, const char *name, const void *obj, size_t size) {
+  LLVMErrorRef e = LLVMOrcCreateLLJIT(&jit->lljit, NULL);
+  if (e) {
+    jit->lljit = NULL;
+    return llvmFailed(jit, e, name, "start");
+  }
+  if ((e = defineSymbols(jit->lljit)))
+    return llvmFailed(jit, e, name, "define the runtime's symbols");
+  LLVMMemoryBufferRef buf =
+      LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, size, "clusterc-jit");
+  e = LLVMOrcLLJITAddObjectFile(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), buf);
+  return e ? llvmFailed(jit, e, name, "load the object") : true;
+}
+
+/* The object of the lowered module (compiled now), into *obj; false after a
+ * message. */
+static bool compile(ClustercJit *jit, MlirModule module, const ClustercCodegenOptions *o,
+                    const char *name, Bytes *obj) {
+  if (clustercCodegenLower(module, o, name, jit->msg, jit->msgUser))
+    return false;
+  mlirRegisterAllLLVMTranslations(mlirModuleGetContext(module));
+  if (cgEmitLoweredObject(module, o, addPackedWrappers, NULL, appendBytes, obj, name, jit->msg,
+                          jit->msgUser))
+    return false;
+  if (obj->oom)
+    ERR(jit, "%s: error: out of memory\n", name);
+  return !obj->oom;
+}
 
 ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions *o,
                                  const char *displayName, ClustercMessageFn onMessage,
                                  void *userData, ClustercJit **out) {
+  double t0 = now();
   *out = NULL;
   ClustercJit *jit = calloc(1, sizeof *jit);
   if (!jit || !collectSignatures(jit, module)) {
@@ -232,6 +431,8 @@ ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions
   }
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, mlirRegisterAllPasses); /* idempotent in MLIR too */
+  LLVMInitializeNativeTarget();
+  LLVMInitializeNativeAsmPrinter();
   ClustercCodegenOptions opts;
   if (o)
     opts = *o;
@@ -240,56 +441,70 @@ ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions
   /* CLUSTERC_JIT_PIPELINE=TEXT replaces the pipeline (experiments). */
   if (!opts.pipeline)
     opts.pipeline = getenv("CLUSTERC_JIT_PIPELINE");
-  if (clustercCodegenLower(module, &opts, displayName, onMessage, userData)) {
+  if (!opts.cpu)
+    opts.cpu = "native"; /* the code runs here */
+  bool native = !strcmp(opts.cpu, "native");
+  char *cpu = native ? LLVMGetHostCPUName() : NULL;
+  char *features = native ? LLVMGetHostCPUFeatures() : NULL;
+  char *dir = opts.noJitCache ? NULL : cgJitCacheDir(&opts);
+  Bytes obj = {NULL, 0, 0, false};
+  void *cached = NULL;
+  size_t cachedSize = 0;
+  jit->stats.cache = CLUSTERC_JIT_CACHE_OFF;
+  if (dir) {
+    cgJitCacheKey(module, &opts, cpu ? cpu : opts.cpu, features, jit->stats.key);
+    CgCacheResult r = cgJitCacheRead(dir, jit->stats.key, &cached, &cachedSize);
+    jit->stats.cache = r == CG_CACHE_HIT ? CLUSTERC_JIT_CACHE_HIT
+                     : r == CG_CACHE_CORRUPT ? CLUSTERC_JIT_CACHE_CORRUPT
+                                             : CLUSTERC_JIT_CACHE_MISS;
+    if (r == CG_CACHE_CORRUPT)
+      WARN(jit, "%s: warning: the JIT cache entry %s/%s.o is corrupt: compiling it again\n",
+           displayName, dir, jit->stats.key);
+  }
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(features);
+  bool ok;
+  if (cached) {
+    ok = load(jit, displayName, cached, cachedSize);
+  } else {
+    ok = compile(jit, module, &opts, displayName, &obj);
+    int err = ok && dir ? cgJitCacheWrite(dir, jit->stats.key, obj.data, obj.size) : 0;
+    if (err)
+      WARN(jit, "%s: warning: cannot write the JIT cache in %s (%s): compiled without it\n",
+           displayName, dir, strerror(err));
+    ok = ok && load(jit, displayName, obj.data, obj.size);
+  }
+  free(cached);
+  free(obj.data);
+  free(dir);
+  void (*initFn)(void **) = ok && hasInit ? lookup(jit, kPacked, CLUSTERC_DECODE_INIT) : NULL;
+  if (ok && hasInit && !initFn) {
+    ERR(jit, "%s: error: the JIT could not find %s\n", displayName, CLUSTERC_DECODE_INIT);
+    ok = false;
+  }
+  if (!ok) {
     clustercJitDestroy(jit);
     return CLUSTERC_ERROR;
   }
-  MlirContext ctx = mlirModuleGetContext(module);
-  mlirRegisterAllLLVMTranslations(ctx);
-  jit->engine = clustercExecutionEngineCreate(module, opts.optLevel, 0, NULL, false);
-  if (mlirExecutionEngineIsNull(jit->engine)) {
-    ERR(jit, "%s: error: the JIT could not compile the module\n", displayName);
-    clustercJitDestroy(jit);
-    return CLUSTERC_ERROR;
-  }
-  static const struct {
-    const char *name;
-    void *fn;
-  } syms[] = {
-      {"_mlir_ciface_clusterrt_mlir_decode_i8", (void *)_mlir_ciface_clusterrt_mlir_decode_i8},
-      {"_mlir_ciface_clusterrt_mlir_decode_i16", (void *)_mlir_ciface_clusterrt_mlir_decode_i16},
-      {"_mlir_ciface_clusterrt_mlir_assign_i8", (void *)_mlir_ciface_clusterrt_mlir_assign_i8},
-      {"_mlir_ciface_clusterrt_mlir_assign_i16", (void *)_mlir_ciface_clusterrt_mlir_assign_i16},
-      {"_mlir_ciface_clusterrt_mlir_accumulate_i8", (void *)_mlir_ciface_clusterrt_mlir_accumulate_i8},
-      {"_mlir_ciface_clusterrt_mlir_accumulate_i16", (void *)_mlir_ciface_clusterrt_mlir_accumulate_i16},
-      {"_mlir_ciface_clusterrt_mlir_lut_matmul", (void *)_mlir_ciface_clusterrt_mlir_lut_matmul},
-      {"memrefCopy", (void *)jitMemrefCopy},
-  };
-  for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i)
-    mlirExecutionEngineRegisterSymbol(jit->engine, mlirStringRefCreateFromCString(syms[i].name),
-                                      syms[i].fn);
-  if (hasInit &&
-      mlirLogicalResultIsFailure(mlirExecutionEngineInvokePacked(
-          jit->engine, mlirStringRefCreateFromCString(CLUSTERC_DECODE_INIT), NULL))) {
-    ERR(jit, "%s: error: the JIT could not run %s\n", displayName, CLUSTERC_DECODE_INIT);
-    clustercJitDestroy(jit);
-    return CLUSTERC_ERROR;
-  }
-  char buf[512];
-  for (size_t i = 0; i < jit->nFuncs; ++i) {
-    snprintf(buf, sizeof buf, "_mlir_ciface_%s", jit->funcs[i].name);
-    jit->funcs[i].packed = (void (*)(void **))mlirExecutionEngineLookupPacked(
-        jit->engine, mlirStringRefCreateFromCString(buf));
-  }
+  if (initFn)
+    initFn(NULL);
+  for (size_t i = 0; i < jit->nFuncs; ++i)
+    jit->funcs[i].packed = (void (*)(void **))lookup(jit, kPacked, jit->funcs[i].name);
+  jit->stats.seconds = now() - t0;
   *out = jit;
   return CLUSTERC_OK;
 }
 
+const ClustercJitStats *clustercJitGetStats(const ClustercJit *jit) { return &jit->stats; }
+
 void clustercJitDestroy(ClustercJit *jit) {
   if (!jit)
     return;
-  if (!mlirExecutionEngineIsNull(jit->engine))
-    mlirExecutionEngineDestroy(jit->engine);
+  if (jit->lljit) {
+    LLVMErrorRef e = LLVMOrcDisposeLLJIT(jit->lljit);
+    if (e)
+      LLVMConsumeError(e);
+  }
   freeFuncs(jit);
   free(jit);
 }

@@ -17,6 +17,8 @@ config.environment["PATH"] = os.pathsep.join(
 for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "CLUSTERRT_ISA", "HOME", "TMPDIR"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
+# The JIT's cache of compiled modules: one per build tree, not the user's.
+config.environment["XDG_CACHE_HOME"] = os.path.join(config.clusterc_obj_root, "test", "xdg-cache")
 
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%srcroot", config.clusterc_src_root))

@@ -255,7 +255,11 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
   memset(s, 0, sizeof *s);
   s->a = a;
   bool ok = tsRead(module, &s->sig, a->onMessage, a->userData);
-  ok = ok && !clustercJitCreate(module, NULL, name, a->onMessage, a->userData, &s->jit);
+  ClustercCodegenOptions cg;
+  clustercCodegenOptionsInit(&cg);
+  cg.jitCacheDir = a->jitCacheDir;
+  cg.noJitCache = a->noJitCache;
+  ok = ok && !clustercJitCreate(module, &cg, name, a->onMessage, a->userData, &s->jit);
   mlirModuleDestroy(module);
   ok = ok && (s->step = clustercJitLookup(s->jit, s->sig.step.name)) != NULL;
   ok = ok && (s->eval = clustercJitLookup(s->jit, s->sig.eval.name)) != NULL;
@@ -969,11 +973,14 @@ ClustercStatus clustercTrain(MlirModule model, const ClustercTrainOptions *a,
   const char *modeName = mode == CLUSTERC_TRAIN_STE ? "ste"
                        : mode == CLUSTERC_TRAIN_CENTROIDS_ONLY ? "centroids-only" : "float";
   int threads = a->threads < s.lanes ? a->threads : s.lanes;
+  static const char *const cacheNames[] = {"off", "miss", "hit", "corrupt entry replaced"};
+  const ClustercJitStats *js = clustercJitGetStats(s.jit);
   if (!a->quiet)
     MSG(a, CLUSTERC_MESSAGE_INFO, "clusterc train: %s, mode %s, %zu training and %zu test "
         "samples, batch %d (%d x %d), %d thread%s, %d frozen parameter%s, compiled in "
-        "%.1fs\n", name, modeName, train->n, test->n, s.B * s.micro, s.micro, s.B, threads,
-        threads == 1 ? "" : "s", s.sig.nFrozen, s.sig.nFrozen == 1 ? "" : "s", now() - tc);
+        "%.1fs (JIT cache: %s)\n", name, modeName, train->n, test->n, s.B * s.micro, s.micro,
+        s.B, threads, threads == 1 ? "" : "s", s.sig.nFrozen, s.sig.nFrozen == 1 ? "" : "s",
+        now() - tc, cacheNames[js->cache]);
   EvalResult er = {0, 0, true};
   char et[96], ej[96];
   double trainStart = now();

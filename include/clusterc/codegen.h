@@ -68,6 +68,11 @@ typedef struct ClustercCodegenOptions {
   int optLevel;         /* 0..3, default 2 */
   const char *pipeline; /* NULL: clustercCodegenDefaultPipeline() */
   ClustercLoopOrder loopOrder;
+  /* The JIT's cache of compiled modules (codegen/jit-cache.c): NULL is
+   * $XDG_CACHE_HOME/clusterc/jit or ~/.cache/clusterc/jit; noJitCache
+   * compiles every time and stores nothing. */
+  const char *jitCacheDir;
+  bool noJitCache;
 } ClustercCodegenOptions;
 
 /* Defaults: emit mlir, host target, generic CPU, -O2, the default
@@ -150,11 +155,16 @@ typedef struct ClustercJitFunc {
 
 typedef struct ClustercJit ClustercJit;
 
-/* Lowers `module` in place through clustercCodegenLower (o: pipeline,
- * optLevel, loopOrder; NULL: the defaults) and compiles it with MLIR's
- * ExecutionEngine. *out is NULL unless CLUSTERC_OK. Destroy with
- * clustercJitDestroy. Messages go to onMessage, which the JIT keeps for
- * clustercJitLookup. */
+/* Compiles `module` for the host (o: pipeline, optLevel, loopOrder, target
+ * options, cache; NULL: the defaults; the CPU is the host's unless o->cpu
+ * names one) and loads it. The object is the one --emit=obj makes
+ * (clustercCodegenLower, then LLVM's passes and back end), kept in a disk
+ * cache keyed by a hash of the module and the options, so an unchanged
+ * module is loaded, not compiled, the next time. On a cache miss `module`
+ * is lowered in place (else it is left as it is). *out is NULL unless
+ * CLUSTERC_OK. Destroy with clustercJitDestroy. Messages go to onMessage,
+ * which the JIT keeps for clustercJitLookup; a cache that cannot be written
+ * is a WARNING, not a failure. */
 ClustercStatus clustercJitCreate(MlirModule module,
                                  const ClustercCodegenOptions *o,
                                  const char *displayName,
@@ -173,6 +183,22 @@ ClustercStatus clustercJitCall(const ClustercJitFunc *f, void *const *args,
                                void *const *results);
 
 size_t clustercJitElemSize(ClustercJitElem e);
+
+/* How clustercJitCreate got its code. */
+typedef enum ClustercJitCache {
+  CLUSTERC_JIT_CACHE_OFF,     /* compiled; no cache (noJitCache or no directory) */
+  CLUSTERC_JIT_CACHE_MISS,    /* compiled and stored (or the store failed: a warning) */
+  CLUSTERC_JIT_CACHE_HIT,     /* loaded from the cache */
+  CLUSTERC_JIT_CACHE_CORRUPT, /* an unreadable entry: compiled and replaced */
+} ClustercJitCache;
+
+typedef struct ClustercJitStats {
+  ClustercJitCache cache;
+  double seconds;   /* clustercJitCreate's wall time */
+  char key[33];     /* the cache key (hex), "" when the cache is off */
+} ClustercJitStats;
+
+const ClustercJitStats *clustercJitGetStats(const ClustercJit *jit);
 
 #ifdef __cplusplus
 }

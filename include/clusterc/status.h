@@ -28,6 +28,7 @@ typedef enum ClustercMessageKind {
   CLUSTERC_MESSAGE_PROGRESS, /* a status line redrawn with '\r' (terminals) */
   CLUSTERC_MESSAGE_RESULT,   /* what a command computes (gradcheck's table) */
   CLUSTERC_MESSAGE_LOG,      /* one JSON line per epoch ("{...}\n") */
+  CLUSTERC_MESSAGE_WARNING,  /* "<file>: warning: ...\n" (the work goes on) */
 } ClustercMessageKind;
 
 /* Receives each message as complete text, newline included (PROGRESS: no

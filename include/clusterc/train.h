@@ -130,6 +130,8 @@ typedef struct ClustercTrainOptions {
   bool quiet;          /* no INFO messages */
   bool progress;       /* PROGRESS messages (a redrawn status line) */
   bool writeBack;      /* write the trained values into the model */
+  const char *jitCacheDir; /* the JIT's cache (NULL: the default, see codegen.h) */
+  bool noJitCache;         /* compile without the JIT's cache */
   /* Polled between steps: nonzero stops the loop (CLUSTERC_INTERRUPTED).
    * *inLoop (when not NULL) is 1 while the loop runs, so a signal handler
    * can tell that the session will stop cleanly. */

@@ -4,6 +4,7 @@
 //
 // RUN: %capi_codegen_test 2>&1 | FileCheck %s
 
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include "clusterc/codegen.h"
 
 #include <stdio.h>
@@ -57,6 +58,8 @@ static const char *kindName(ClustercMessageKind k) {
     return "result";
   case CLUSTERC_MESSAGE_LOG:
     return "log";
+  case CLUSTERC_MESSAGE_WARNING:
+    return "warning";
   }
   return "?";
 }
@@ -179,12 +182,56 @@ static void testJit(MlirContext ctx) {
   // CHECK: missing: (nil)
 }
 
+// The JIT's cache: a miss stores the object, the same module in a new JIT
+// is a hit with the same key and computes the same results; noJitCache
+// compiles and reports no key.
+static void runCached(MlirContext ctx, const ClustercCodegenOptions *o) {
+  MlirModule m = clusteredModel(ctx);
+  ClustercJit *jit = NULL;
+  ClustercStatus s = clustercJitCreate(m, o, "model.mlir", onMessage, NULL, &jit);
+  if (s == CLUSTERC_OK) {
+    const ClustercJitStats *st = clustercJitGetStats(jit);
+    float x[6] = {1, 2, 3, -1, 0, 2}, y[4] = {0};
+    void *args[] = {x}, *results[] = {y};
+    clustercJitCall(clustercJitLookup(jit, "forward"), args, results);
+    fprintf(stderr, "cache=%d key=%s y = %g %g %g %g\n", (int)st->cache,
+            st->key[0] ? "set" : "none", y[0], y[1], y[2], y[3]);
+    clustercJitDestroy(jit);
+  }
+  mlirModuleDestroy(m);
+}
+
+static void testJitCache(MlirContext ctx) {
+  fprintf(stderr, "@testJitCache\n");
+  const char *tmp = getenv("TMPDIR");
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/clusterc-capi-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+  if (!mkdtemp(dir))
+    abort();
+  ClustercCodegenOptions o;
+  clustercCodegenOptionsInit(&o);
+  o.jitCacheDir = dir;
+  runCached(ctx, &o);
+  runCached(ctx, &o);
+  o.noJitCache = true;
+  runCached(ctx, &o);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd))
+    fprintf(stderr, "cannot remove %s\n", dir);
+  // CHECK-LABEL: @testJitCache
+  // CHECK: cache=1 key=set y = 5 7.5 1 3
+  // CHECK: cache=2 key=set y = 5 7.5 1 3
+  // CHECK: cache=0 key=none y = 5 7.5 1 3
+}
+
 int main(void) {
   MlirContext ctx = createContext();
   testOptions();
   testBadTarget();
   testEmit(ctx);
   testJit(ctx);
+  testJitCache(ctx);
   mlirContextDestroy(ctx);
   return 0;
 }

@@ -366,6 +366,11 @@ static const FlagRow kTrainOutput[] = {
      .help = "also evaluate before training (epoch 0: the clustered model "
              "before fine-tuning)"},
     {.name = "quiet", .kind = FLAG_NONE, TA(t.quiet), .help = "no progress"},
+    {.name = "cache-dir", .kind = FLAG_PATH, .metavar = "DIR", TA(t.jitCacheDir),
+     .help = "the JIT's cache of compiled steps (default "
+             "$XDG_CACHE_HOME/clusterc/jit or ~/.cache/clusterc/jit)"},
+    {.name = "no-cache", .kind = FLAG_NONE, TA(t.noJitCache),
+     .help = "compile the step without the JIT's cache"},
 };
 
 static const FlagRow kHelpOnly[] = {HELP_ROWS};

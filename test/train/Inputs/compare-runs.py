@@ -6,7 +6,8 @@
       (fraction, e.g. 0.005), and stays above F; both runs started from the
       same clustered model (same epoch-0 accuracy).
   compare-runs.py same A B [--tol=T]
-      the two runs reached the same final test accuracy and loss (within T)
+      the two runs reached the same final test accuracy and loss (within T;
+      regression runs have no accuracy)
 Prints the figures; exits 1 when a check fails.
 """
 import json
@@ -18,6 +19,13 @@ def load(path):
     final = [l for l in lines if l.get("final")][-1]
     first = [l for l in lines if l.get("epoch") == 0 and not l.get("final")]
     return final, (first[0] if first else None)
+
+
+def differ(x, y, tol):
+    """Whether two figures differ by more than tol (None: regression has no accuracy)."""
+    if x is None or y is None:
+        return (x is None) != (y is None)
+    return abs(x - y) > tol
 
 
 def opt(name, default):
@@ -50,9 +58,9 @@ def main():
         a, _ = load(args[1])
         b, _ = load(args[2])
         tol = opt("tol", 1e-4)
-        print("accuracy %.4f vs %.4f, loss %.6f vs %.6f" % (a["test_accuracy"], b["test_accuracy"],
-                                                          a["test_loss"], b["test_loss"]))
-        if abs(a["test_accuracy"] - b["test_accuracy"]) > tol or abs(a["test_loss"] - b["test_loss"]) > tol:
+        print("accuracy %s vs %s, loss %.6f vs %.6f" % (a["test_accuracy"], b["test_accuracy"],
+                                                      a["test_loss"], b["test_loss"]))
+        if differ(a["test_accuracy"], b["test_accuracy"], tol) or differ(a["test_loss"], b["test_loss"], tol):
             print("FAIL: the runs differ by more than %g" % tol)
             ok = False
     print("ok" if ok else "FAILED")

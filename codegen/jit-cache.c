@@ -1,0 +1,256 @@
+/*
+ * The JIT's on-disk cache of compiled modules (see jit.c).
+ *
+ * An entry is the object file the AOT path emits for a module, named by a
+ * BLAKE3 hash of everything the object depends on:
+ *   - the module's text before lowering (locations are not printed: the same
+ *     model read from another path hits the same entry);
+ *   - the codegen options that change code: pipeline text, -O level, loop
+ *     order, triple, CPU name and features (the host's for -mcpu=native);
+ *   - clusterc's version, LLVM's version, and the identity of the binary
+ *     the code generator is linked into (path, size, mtime): a rebuilt
+ *     clusterc whose passes changed must not load objects of the old one.
+ *
+ * File format (KEY.o in the cache directory):
+ *   "clusterc-jit-1\n\0"   16 bytes of magic
+ *   BLAKE3 of the payload  32 bytes
+ *   payload size           8 bytes, little-endian
+ *   payload                the object file
+ * A file that does not match (truncated, bit-flipped, another format) is
+ * reported as corrupt; the caller recompiles and overwrites it.
+ *
+ * Writes are atomic: the entry goes to a temporary file in the same
+ * directory (O_EXCL, named after the pid) which is renamed over KEY.o, so
+ * concurrent runs see either no entry or a whole one. Nothing is evicted
+ * (the directory can be deleted at any time).
+ */
+#define _GNU_SOURCE /* dladdr */
+#include "jit-cache.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clusterc/passes.h"
+#include "llvm-c/blake3.h"
+#include "llvm/Config/llvm-config.h"
+
+static const char kMagic[16] = "clusterc-jit-1\n";
+enum { HEADER = 16 + LLVM_BLAKE3_OUT_LEN + 8 };
+
+static void hashBytes(llvm_blake3_hasher *h, const void *p, size_t n) {
+  /* Length-prefixed, so adjacent fields cannot run into each other. */
+  uint64_t len = n;
+  llvm_blake3_hasher_update(h, &len, sizeof len);
+  llvm_blake3_hasher_update(h, p, n);
+}
+
+static void hashString(llvm_blake3_hasher *h, const char *s) {
+  hashBytes(h, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void hashPrinted(MlirStringRef s, void *user) {
+  llvm_blake3_hasher_update(user, s.data, s.length);
+}
+
+/* The binary that holds this code: path, size, mtime. */
+static void hashBuild(llvm_blake3_hasher *h) {
+  Dl_info info;
+  struct stat st;
+  if (dladdr((void *)hashBuild, &info) && info.dli_fname && !stat(info.dli_fname, &st)) {
+    hashString(h, info.dli_fname);
+    int64_t v[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec,
+                    (int64_t)st.st_mtim.tv_nsec};
+    llvm_blake3_hasher_update(h, v, sizeof v);
+  } else {
+    hashString(h, __DATE__ " " __TIME__); /* unknown: this compilation, at least */
+  }
+}
+
+void cgJitCacheKey(MlirModule module, const ClustercCodegenOptions *o, const char *cpu,
+                   const char *features, char hex[CG_JIT_KEY_CHARS + 1]) {
+  llvm_blake3_hasher h;
+  llvm_blake3_hasher_init(&h);
+  hashString(&h, "clusterc " CLUSTERC_VERSION ", LLVM " LLVM_VERSION_STRING);
+  hashBuild(&h);
+  hashString(&h, o->pipeline ? o->pipeline : clustercCodegenDefaultPipeline());
+  int32_t ints[2] = {o->optLevel, (int32_t)o->loopOrder};
+  llvm_blake3_hasher_update(&h, ints, sizeof ints);
+  hashString(&h, o->triple);
+  hashString(&h, cpu);
+  hashString(&h, features);
+  hashString(&h, o->features);
+  mlirOperationPrint(mlirModuleGetOperation(module), hashPrinted, &h);
+  uint8_t out[LLVM_BLAKE3_OUT_LEN];
+  llvm_blake3_hasher_finalize(&h, out, sizeof out);
+  for (int i = 0; i < CG_JIT_KEY_CHARS / 2; ++i)
+    snprintf(hex + 2 * i, 3, "%02x", out[i]);
+}
+
+char *cgJitCacheDir(const ClustercCodegenOptions *o) {
+  if (o->jitCacheDir)
+    return strdup(o->jitCacheDir);
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  const char *base = xdg && xdg[0] == '/' ? xdg : NULL; /* XDG: relative paths are invalid */
+  const char *tail = base ? "/clusterc/jit" : "/.cache/clusterc/jit";
+  if (!base)
+    base = home && home[0] ? home : NULL;
+  if (!base)
+    return NULL;
+  size_t n = strlen(base) + strlen(tail) + 1;
+  char *dir = malloc(n);
+  if (dir)
+    snprintf(dir, n, "%s%s", base, tail);
+  return dir;
+}
+
+static char *entryPath(const char *dir, const char *key, const char *suffix) {
+  size_t n = strlen(dir) + strlen(key) + strlen(suffix) + 2;
+  char *p = malloc(n);
+  if (p)
+    snprintf(p, n, "%s/%s%s", dir, key, suffix);
+  return p;
+}
+
+static void payloadHash(const void *data, size_t size, uint8_t out[LLVM_BLAKE3_OUT_LEN]) {
+  llvm_blake3_hasher h;
+  llvm_blake3_hasher_init(&h);
+  llvm_blake3_hasher_update(&h, data, size);
+  llvm_blake3_hasher_finalize(&h, out, LLVM_BLAKE3_OUT_LEN);
+}
+
+/* Reads all of fd into a malloc'd buffer. */
+static char *readAll(int fd, size_t *size) {
+  struct stat st;
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < 0)
+    return NULL;
+  size_t n = (size_t)st.st_size, at = 0;
+  char *buf = malloc(n ? n : 1);
+  while (buf && at < n) {
+    ssize_t r = read(fd, buf + at, n - at);
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR)
+        continue;
+      free(buf);
+      return NULL;
+    }
+    at += (size_t)r;
+  }
+  *size = n;
+  return buf;
+}
+
+CgCacheResult cgJitCacheRead(const char *dir, const char *key, void **data, size_t *size) {
+  *data = NULL;
+  *size = 0;
+  char *path = entryPath(dir, key, ".o");
+  int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+  free(path);
+  if (fd < 0)
+    return CG_CACHE_MISS;
+  size_t n = 0;
+  char *buf = readAll(fd, &n);
+  close(fd);
+  if (!buf)
+    return CG_CACHE_CORRUPT;
+  uint64_t len = 0;
+  uint8_t hash[LLVM_BLAKE3_OUT_LEN];
+  bool ok = n >= HEADER && !memcmp(buf, kMagic, sizeof kMagic);
+  if (ok) {
+    for (int i = 0; i < 8; ++i)
+      len |= (uint64_t)(uint8_t)buf[16 + LLVM_BLAKE3_OUT_LEN + i] << (8 * i);
+    ok = len == n - HEADER;
+  }
+  if (ok) {
+    payloadHash(buf + HEADER, (size_t)len, hash);
+    ok = !memcmp(hash, buf + 16, sizeof hash);
+  }
+  if (!ok) {
+    free(buf);
+    return CG_CACHE_CORRUPT;
+  }
+  memmove(buf, buf + HEADER, (size_t)len);
+  *data = buf;
+  *size = (size_t)len;
+  return CG_CACHE_HIT;
+}
+
+/* mkdir -p with mode 0700 for what it creates; 0 or an errno. */
+static int makeDirs(const char *dir) {
+  char *p = strdup(dir);
+  if (!p)
+    return ENOMEM;
+  int err = 0;
+  for (char *s = p + 1;; ++s) {
+    if (*s != '/' && *s)
+      continue;
+    char c = *s;
+    *s = 0;
+    if (mkdir(p, 0700) && errno != EEXIST) {
+      err = errno;
+      break;
+    }
+    *s = c;
+    if (!c)
+      break;
+  }
+  free(p);
+  return err;
+}
+
+static int writeAll(int fd, const void *p, size_t n) {
+  const char *s = p;
+  while (n) {
+    ssize_t w = write(fd, s, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return errno;
+    }
+    s += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int cgJitCacheWrite(const char *dir, const char *key, const void *data, size_t size) {
+  int err = makeDirs(dir);
+  if (err)
+    return err;
+  char suffix[48];
+  snprintf(suffix, sizeof suffix, ".o.tmp.%ld", (long)getpid());
+  char *tmp = entryPath(dir, key, suffix), *path = entryPath(dir, key, ".o");
+  if (!tmp || !path) {
+    free(tmp);
+    free(path);
+    return ENOMEM;
+  }
+  unlink(tmp); /* a leftover of a killed run with the same pid */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    err = errno;
+  else {
+    char header[HEADER];
+    memcpy(header, kMagic, sizeof kMagic);
+    payloadHash(data, size, (uint8_t *)header + 16);
+    for (int i = 0; i < 8; ++i)
+      header[16 + LLVM_BLAKE3_OUT_LEN + i] = (char)((uint64_t)size >> (8 * i));
+    err = writeAll(fd, header, sizeof header);
+    if (!err)
+      err = writeAll(fd, data, size);
+    if (close(fd) && !err)
+      err = errno;
+    if (!err && rename(tmp, path))
+      err = errno;
+    if (err)
+      unlink(tmp);
+  }
+  free(tmp);
+  free(path);
+  return err;
+}
