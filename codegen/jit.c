@@ -40,6 +40,10 @@ int32_t _mlir_ciface_clusterrt_mlir_accumulate_i8(const MemRef1 *, const MemRef1
 int32_t _mlir_ciface_clusterrt_mlir_accumulate_i16(const MemRef1 *, const MemRef1 *, int32_t, MemRef1 *);
 int32_t _mlir_ciface_clusterrt_mlir_lut_matmul(const MemRef1 *, const MemRef1 *, int32_t,
                                                const MemRef1 *, int32_t, int32_t, MemRef1 *);
+int32_t _mlir_ciface_clusterrt_mlir_sgemm(const MemRef1 *, const MemRef1 *, const MemRef1 *,
+                                          MemRef1 *);
+int32_t _mlir_ciface_clusterrt_mlir_sgemm_acc(const MemRef1 *, const MemRef1 *, const MemRef1 *,
+                                              const MemRef1 *, MemRef1 *);
 
 struct ClustercJit {
   MlirExecutionEngine engine;
@@ -263,6 +267,8 @@ ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions
       {"_mlir_ciface_clusterrt_mlir_accumulate_i8", (void *)_mlir_ciface_clusterrt_mlir_accumulate_i8},
       {"_mlir_ciface_clusterrt_mlir_accumulate_i16", (void *)_mlir_ciface_clusterrt_mlir_accumulate_i16},
       {"_mlir_ciface_clusterrt_mlir_lut_matmul", (void *)_mlir_ciface_clusterrt_mlir_lut_matmul},
+      {"_mlir_ciface_clusterrt_mlir_sgemm", (void *)_mlir_ciface_clusterrt_mlir_sgemm},
+      {"_mlir_ciface_clusterrt_mlir_sgemm_acc", (void *)_mlir_ciface_clusterrt_mlir_sgemm_acc},
       {"memrefCopy", (void *)jitMemrefCopy},
   };
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i)

@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "gemm.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,10 +207,13 @@ static void offsets(size_t n, const size_t *dims, const int64_t *size,
 
 enum { ROLE_M, ROLE_N, ROLE_K, ROLE_OUTER };
 
-static int role(int64_t sa, int64_t sb, int64_t sc, int red) {
-  if (!red && sa && !sb && sc) return ROLE_M;
-  if (!red && !sa && sb && sc) return ROLE_N;
-  if (red && sa && sb && !sc) return ROLE_K;
+/* GEMM rows: loops of A and C only; columns: B and C only; depth: A and B
+ * only. Whether a loop is a reduction does not matter: one that moves C
+ * is a row or column loop when the call's outputs stay distinct. */
+static int role(int64_t sa, int64_t sb, int64_t sc) {
+  if (sa && !sb && sc) return ROLE_M;
+  if (!sa && sb && sc) return ROLE_N;
+  if (sa && sb && !sc) return ROLE_K;
   return ROLE_OUTER;
 }
 
@@ -218,30 +222,52 @@ enum { CONTRACT_MAX_RANK = 16 };
 int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
                     const int64_t *sb, const int64_t *sc, const uint8_t *reduction,
                     const float *a, const float *b, float *c) {
+  (void)reduction; /* the caller checked that parallel loops index C injectively */
   if (rank > CONTRACT_MAX_RANK) return CLUSTERRT_ERR_ARG;
   for (size_t d = 0; d < rank; d++) {
     if (size[d] < 0) return CLUSTERRT_ERR_ARG;
     if (size[d] == 0) return CLUSTERRT_OK;
   }
+  int r[CONTRACT_MAX_RANK];
+  for (size_t d = 0; d < rank; d++) r[d] = size[d] == 1 ? -1 : role(sa[d], sb[d], sc[d]);
+  /* One call's outputs must be distinct: take row and column loops by
+   * increasing stride in C (larger loops first on ties); one whose stride
+   * does not exceed the reach of those before becomes an outer loop (a
+   * window's kh next to oh in a data gradient). */
+  int64_t reach = 0;
+  bool taken[CONTRACT_MAX_RANK] = {false};
+  for (;;) {
+    size_t best = rank;
+    for (size_t d = 0; d < rank; d++)
+      if ((r[d] == ROLE_M || r[d] == ROLE_N) && !taken[d] &&
+          (best == rank || sc[d] < sc[best] || (sc[d] == sc[best] && size[d] > size[best])))
+        best = d;
+    if (best == rank) break;
+    taken[best] = true;
+    if (sc[best] <= reach)
+      r[best] = ROLE_OUTER;
+    else
+      reach += (size[best] - 1) * sc[best];
+  }
   /* The loop with the smallest stride in C should be a column loop (unit
    * column stride: tiles update C in place): swap A and B if it is a row. */
   size_t best = rank;
   for (size_t d = 0; d < rank; d++)
-    if (size[d] > 1 && sc[d] &&
-        (best == rank || llabs(sc[d]) < llabs(sc[best])))
+    if ((r[d] == ROLE_M || r[d] == ROLE_N) && (best == rank || sc[d] < sc[best]))
       best = d;
-  if (best < rank && role(sa[best], sb[best], sc[best], reduction[best]) == ROLE_M) {
+  if (best < rank && r[best] == ROLE_M) {
     const int64_t *ts = sa;
     sa = sb, sb = ts;
     const float *tp = a;
     a = b, b = tp;
+    for (size_t d = 0; d < rank; d++)
+      if (r[d] == ROLE_M || r[d] == ROLE_N) r[d] = r[d] == ROLE_M ? ROLE_N : ROLE_M;
   }
   size_t dims[4][CONTRACT_MAX_RANK], nd[4] = {0}, ext[4] = {1, 1, 1, 1};
   for (size_t d = 0; d < rank; d++) {
-    if (size[d] == 1) continue;
-    int r = role(sa[d], sb[d], sc[d], reduction[d]);
-    dims[r][nd[r]++] = d;
-    ext[r] *= (size_t)size[d];
+    if (r[d] < 0) continue;
+    dims[r[d]][nd[r[d]]++] = d;
+    ext[r[d]] *= (size_t)size[d];
   }
   size_t M = ext[ROLE_M], N = ext[ROLE_N], K = ext[ROLE_K];
   ptrdiff_t *t = malloc(sizeof *t * 2 * (M + N + K));

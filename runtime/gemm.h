@@ -42,11 +42,13 @@ int rt_gemm_run(const struct rt_gemm_args *a, rt_gemm_tile_fn tile, size_t MR,
 /* A contraction over `rank` loop dimensions (the memref entry points):
  * loop d has size[d] and element strides sa[d], sb[d], sc[d] in A, B and
  * C (0: the operand does not depend on it); reduction[d] says whether it
- * is a reduction loop. C (already initialised) += sum over the reduction
- * loops of A * B. Parallel loops must index C injectively. The loops are
- * split into GEMM rows (in A and C only), columns (B and C only), depth
- * (A and B, not C) and the rest (outer loops: batch, broadcast, sums of a
- * single operand, reductions that move C). Returns a clusterrt_status. */
+ * is a reduction loop (informational: the caller guarantees that the
+ * parallel loops index C injectively). C (already initialised) += the sum
+ * of A * B over every loop point. The loops are split into GEMM rows (in
+ * A and C only), columns (B and C only), depth (A and B, not C) and the
+ * rest (outer loops: batch, broadcast, sums of a single operand, and row
+ * or column loops that would make one call's outputs collide, such as a
+ * window loop of a data gradient). Returns a clusterrt_status. */
 int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
                     const int64_t *sb, const int64_t *sc, const uint8_t *reduction,
                     const float *a, const float *b, float *c);

@@ -63,6 +63,7 @@ void clustercTrainOptionsInit(ClustercTrainOptions *o) {
   o->beta1 = 0.9;
   o->beta2 = 0.999;
   o->adamEps = 1e-8;
+  o->contractions = CLUSTERC_CONTRACTIONS_GEMM;
 }
 
 /* ---- Small helpers -------------------------------------------------------- */
@@ -255,7 +256,10 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
   memset(s, 0, sizeof *s);
   s->a = a;
   bool ok = tsRead(module, &s->sig, a->onMessage, a->userData);
-  ok = ok && !clustercJitCreate(module, NULL, name, a->onMessage, a->userData, &s->jit);
+  ClustercCodegenOptions cg;
+  clustercCodegenOptionsInit(&cg);
+  cg.contractions = a->contractions;
+  ok = ok && !clustercJitCreate(module, &cg, name, a->onMessage, a->userData, &s->jit);
   mlirModuleDestroy(module);
   ok = ok && (s->step = clustercJitLookup(s->jit, s->sig.step.name)) != NULL;
   ok = ok && (s->eval = clustercJitLookup(s->jit, s->sig.eval.name)) != NULL;
