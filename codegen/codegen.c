@@ -105,7 +105,7 @@ void clustercCodegenOptionsInit(ClustercCodegenOptions *o) {
   memset(o, 0, sizeof *o);
   o->optLevel = 2;
   o->loopOrder = CLUSTERC_LOOP_ORDER_REASSOCIATE;
-  o->contractions = CLUSTERC_CONTRACTIONS_GEMM;
+  o->contractions = CLUSTERC_CONTRACTIONS_LOOPS;
 }
 
 bool clustercCodegenNeedsTarget(const ClustercCodegenOptions *o) {

@@ -66,8 +66,11 @@ typedef enum ClustercLoopOrder {
  * computed: calls of libclusterrt's GEMM (the cluster-contract-gemm pass,
  * after tosa-to-linalg and linalg-generalize-named-ops) or loop nests. */
 typedef enum ClustercContractions {
+  /* The default of clustercCodegenOptionsInit for now: the object and JIT
+   * tests compare bit for bit with mlir-cpu-runner's loops. clusterc train
+   * defaults to GEMM (ClustercTrainOptions.contractions). */
   CLUSTERC_CONTRACTIONS_LOOPS = 0,
-  CLUSTERC_CONTRACTIONS_GEMM /* the default (clustercCodegenOptionsInit) */
+  CLUSTERC_CONTRACTIONS_GEMM
 } ClustercContractions;
 
 typedef struct ClustercCodegenOptions {
@@ -82,7 +85,7 @@ typedef struct ClustercCodegenOptions {
 } ClustercCodegenOptions;
 
 /* Defaults: emit mlir, host target, generic CPU, -O2, the default
- * pipeline, CLUSTERC_LOOP_ORDER_REASSOCIATE, CLUSTERC_CONTRACTIONS_GEMM. */
+ * pipeline, CLUSTERC_LOOP_ORDER_REASSOCIATE, CLUSTERC_CONTRACTIONS_LOOPS. */
 void clustercCodegenOptionsInit(ClustercCodegenOptions *o);
 
 /* The default lowering pipeline (textual pass-pipeline syntax); static. */

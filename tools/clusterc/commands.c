@@ -232,8 +232,8 @@ static const FlagRow kClusterCodegen[] = {
      .help = "LLVM optimisation level (default -O2)"},
     {.name = "contractions", .kind = FLAG_CHOICE, .choices = kContractionNames,
      .metavar = "gemm|loops", CA(cg.o.contractions),
-     .help = "matmuls and convolutions as libclusterrt GEMM calls (default) or "
-             "loop nests"},
+     .help = "matmuls and convolutions as libclusterrt GEMM calls or loop nests "
+             "(default)"},
     {.name = "pipeline", .kind = FLAG_STRING, .metavar = "'TEXT'", CA(cg.o.pipeline),
      .help = "replace the lowering pipeline (pass-pipeline syntax)"},
     {.name = "print-pipeline", .kind = FLAG_NONE, CA(cg.printPipeline),
