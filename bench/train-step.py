@@ -130,8 +130,13 @@ def main():
     if any(os.environ.get(k) != v for k, v in MALLOC_ENV.items()):
         os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **MALLOC_ENV})
     import torch
-    blas = [l.strip() for l in torch.__config__.show().splitlines() if "BLAS" in l]
-    print("torch %s; %s" % (torch.__version__, "; ".join(blas) or "BLAS not reported"), flush=True)
+    # Debian's torch reports BLAS_INFO=generic: it calls libblas.so.3, which
+    # the alternatives system points at OpenBLAS when libopenblas0-pthread
+    # is installed; print where it resolves.
+    import re
+    info = re.findall(r"BLAS_INFO=[^,]*", torch.__config__.show())
+    lib = os.path.realpath("/usr/lib/%s-linux-gnu/libblas.so.3" % os.uname().machine)
+    print("torch %s, %s, libblas.so.3 -> %s" % (torch.__version__, ", ".join(info), lib), flush=True)
     tmp = tempfile.mkdtemp(prefix="train-step-")
     subprocess.run([sys.executable, os.path.join(ROOT, "examples", "gen-models.py"), "--train", tmp, "64"], check=True)
     rows = []
