@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Time of one training step, clusterc's JIT next to PyTorch, same run.
 
-  bench/train-step.py [--clusterc PATH] [--steps N] [--threads T]
+  bench/train-step.py [--clusterc PATH] [--steps N] [--threads 1,2]
+                      [--contractions gemm|loops]
 
 Models: the MLP (784-256-128-10) and the CNN (conv 1->16, pool, conv 16->32,
 pool, dense) of examples/gen-models.py --train, batch 64, in their tosa and
@@ -16,6 +17,14 @@ re-assigns, decodes and gathers the centroid gradients with torch ops
 torch and clusterc runs alternate; each figure is the median of --reps
 repetitions, and the ratio (clusterc / torch) the median of the
 per-repetition ratios, so a change of load during the run hits both.
+
+torch as users run it: on OpenBLAS (Debian's libopenblas0-pthread; the
+BLAS torch reports is printed), with glibc malloc keeping freed memory
+(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=64GiB MALLOC_TOP_PAD_=256MiB,
+set by re-executing this script; clusterc train sets the same itself),
+at each thread count of --threads. clusterc's compile time (parse,
+differentiate, lower, JIT; `clusterc train --epochs=0`, which also
+evaluates 64 samples) is reported per model.
 """
 import argparse
 import json
@@ -29,11 +38,25 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def clusterc_step(clusterc, model, mode, steps, threads, tmp):
+MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(64 << 30),
+              "MALLOC_TOP_PAD_": str(256 << 20)}
+
+
+def compile_seconds(clusterc, model, mode, contractions):
+    args = [clusterc, "train", model, "--mode=" + mode, "--epochs=0", "--quiet",
+            "--limit-test=64", "--contractions=" + contractions]
+    if mode == "ste":
+        args += ["--clusters=16"]
+    t = time.perf_counter()
+    subprocess.run(args, check=True)
+    return time.perf_counter() - t
+
+
+def clusterc_step(clusterc, model, mode, steps, threads, tmp, contractions="gemm"):
     log = os.path.join(tmp, "log.json")
     args = [clusterc, "train", model, "--mode=" + mode, "--epochs=1", "--quiet",
             "--limit-train=%d" % (64 * steps), "--limit-test=64", "--threads=%d" % threads,
-            "--log=" + log]
+            "--log=" + log, "--contractions=" + contractions]
     if mode == "ste":
         args += ["--clusters=16"]
     subprocess.run(args, check=True)
@@ -99,31 +122,50 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clusterc", default=os.path.join(ROOT, "build", "tools", "clusterc", "clusterc"))
     ap.add_argument("--steps", type=int, default=100)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--contractions", default="gemm", choices=("gemm", "loops"))
+    ap.add_argument("--models", default="mlp,cnn")
     a = ap.parse_args()
+    if any(os.environ.get(k) != v for k, v in MALLOC_ENV.items()):
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **MALLOC_ENV})
+    import torch
+    # Debian's torch reports BLAS_INFO=generic: it calls libblas.so.3, which
+    # the alternatives system points at OpenBLAS when libopenblas0-pthread
+    # is installed; print where it resolves.
+    import re
+    info = re.findall(r"BLAS_INFO=[^,]*", torch.__config__.show())
+    lib = os.path.realpath("/usr/lib/%s-linux-gnu/libblas.so.3" % os.uname().machine)
+    print("torch %s, %s, libblas.so.3 -> %s" % (torch.__version__, ", ".join(info), lib), flush=True)
     tmp = tempfile.mkdtemp(prefix="train-step-")
     subprocess.run([sys.executable, os.path.join(ROOT, "examples", "gen-models.py"), "--train", tmp, "64"], check=True)
     rows = []
-    for kind in ("mlp", "cnn"):
+    threads = [int(t) for t in a.threads.split(",")]
+    for kind in a.models.split(","):
         for mode in ("float", "ste"):
             for form in ("tosa", "linalg"):
                 model = os.path.join(tmp, "%s-%s.mlir" % (kind, form))
-                # torch and clusterc alternate, so a change of the machine's
-                # load hits both; the ratio is taken per repetition.
-                ts, cs = [], []
-                for _ in range(a.reps):
-                    ts.append(torch_step(kind, mode == "ste", a.steps, a.threads))
-                    cs.append(clusterc_step(a.clusterc, model, mode, a.steps, a.threads, tmp))
-                ratio = statistics.median(c / t for c, t in zip(cs, ts))
-                rows.append((kind, form, mode, statistics.median(cs), statistics.median(ts), ratio))
-                print("  %s %s %s: clusterc %s, torch %s ms" % (kind, form, mode,
-                      " ".join("%.1f" % c for c in cs), " ".join("%.1f" % t for t in ts)), flush=True)
-    print("one training step, batch 64, %d thread(s), medians of %d alternating repetitions of %d steps; "
-          "load average %.1f" % (a.threads, a.reps, a.steps, os.getloadavg()[0]))
-    print("%-5s %-7s %-6s %14s %12s %14s" % ("model", "form", "mode", "clusterc ms", "torch ms", "median ratio"))
-    for kind, form, mode, c, t, r in rows:
-        print("%-5s %-7s %-6s %14.2f %12.2f %13.2fx" % (kind, form, mode, c, t, r))
+                comp = compile_seconds(a.clusterc, model, mode, a.contractions)
+                for th in threads:
+                    # torch and clusterc alternate, so a change of the machine's
+                    # load hits both; the ratio is taken per repetition.
+                    ts, cs = [], []
+                    for _ in range(a.reps):
+                        ts.append(torch_step(kind, mode == "ste", a.steps, th))
+                        cs.append(clusterc_step(a.clusterc, model, mode, a.steps, th, tmp,
+                                                a.contractions))
+                    ratio = statistics.median(c / t for c, t in zip(cs, ts))
+                    rows.append((kind, form, mode, th, statistics.median(cs),
+                                 statistics.median(ts), ratio, comp))
+                    print("  %s %s %s %dT: clusterc %s, torch %s ms" % (kind, form, mode, th,
+                          " ".join("%.1f" % c for c in cs), " ".join("%.1f" % t for t in ts)),
+                          flush=True)
+    print("one training step, batch 64, contractions=%s, medians of %d alternating repetitions "
+          "of %d steps; load average %.1f" % (a.contractions, a.reps, a.steps, os.getloadavg()[0]))
+    print("%-5s %-7s %-6s %3s %12s %10s %13s %11s" % ("model", "form", "mode", "T", "clusterc ms",
+          "torch ms", "median ratio", "compile s"))
+    for kind, form, mode, th, c, t, r, comp in rows:
+        print("%-5s %-7s %-6s %3d %12.2f %10.2f %12.2fx %11.1f" % (kind, form, mode, th, c, t, r, comp))
 
 
 if __name__ == "__main__":

@@ -88,10 +88,11 @@
  * Math functions LLVM has no intrinsic for (tanh, erf, atan, ...) are left
  * by the first convert-to-llvm and become libm calls (convert-math-to-libm
  * first would also turn exp, sqrt, fma, ... into calls). */
+#define TOSA_TO_LINALG                                                          \
+  "func.func(tosa-optional-decompositions,tosa-to-linalg-named,tosa-to-linalg,"  \
+  "tosa-to-arith{include-apply-rescale},tosa-to-tensor,convert-elementwise-to-linalg)"
 static const char defaultPipeline[] =
-    "builtin.module("
-    "func.func(tosa-optional-decompositions,tosa-to-linalg-named,tosa-to-linalg,"
-    "tosa-to-arith{include-apply-rescale},tosa-to-tensor,convert-elementwise-to-linalg),"
+    "builtin.module(" TOSA_TO_LINALG ","
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS ","
@@ -109,6 +110,7 @@ void clustercCodegenOptionsInit(ClustercCodegenOptions *o) {
   memset(o, 0, sizeof *o);
   o->optLevel = 2;
   o->loopOrder = CLUSTERC_LOOP_ORDER_REASSOCIATE;
+  o->contractions = CLUSTERC_CONTRACTIONS_LOOPS;
 }
 
 bool clustercCodegenNeedsTarget(const ClustercCodegenOptions *o) {
@@ -268,8 +270,10 @@ static void appendText(MlirStringRef s, void *user) {
   t->buf[t->len] = 0;
 }
 
-/* Runs the lowering pipeline; false after a diagnostic. */
-static bool lower(MlirModule module, const char *pipeline, const Sink *k) {
+/* Runs the lowering pipeline, then `extra` when not null (owned); false
+ * after a diagnostic. */
+static bool lowerThen(MlirModule module, const char *pipeline, MlirPass extra,
+                      const Sink *k) {
   MlirContext ctx = mlirModuleGetContext(module);
   static bool registered;
   if (!registered) {
@@ -281,9 +285,12 @@ static bool lower(MlirModule module, const char *pipeline, const Sink *k) {
   Text msg = {.len = 0};
   msg.buf[0] = 0;
   bool ok = true;
-  if (mlirLogicalResultIsFailure(mlirParsePassPipeline(
-          mlirPassManagerGetAsOpPassManager(pm),
-          mlirStringRefCreateFromCString(pipeline), appendText, &msg))) {
+  bool parsed = mlirLogicalResultIsSuccess(mlirParsePassPipeline(
+      mlirPassManagerGetAsOpPassManager(pm), mlirStringRefCreateFromCString(pipeline),
+      appendText, &msg));
+  if (extra.ptr)
+    mlirPassManagerAddOwnedPass(pm, extra); /* destroyed with pm */
+  if (!parsed) {
     ERR(k, "clusterc: error: bad lowering pipeline: %s\n", msg.buf);
     ok = false;
   } else if (mlirLogicalResultIsFailure(
@@ -295,6 +302,10 @@ static bool lower(MlirModule module, const char *pipeline, const Sink *k) {
   }
   mlirPassManagerDestroy(pm);
   return ok;
+}
+
+static bool lower(MlirModule module, const char *pipeline, const Sink *k) {
+  return lowerThen(module, pipeline, (MlirPass){NULL}, k);
 }
 
 /* The first op not in the LLVM dialect, to diagnose before translation;
@@ -663,10 +674,24 @@ static bool orderLoops(MlirModule module, ClustercLoopOrder order, const Sink *k
   return ok;
 }
 
+/* contractions=gemm: TOSA to linalg, named ops generalized, then
+ * cluster-contract-gemm (the pipeline's own tosa passes then find nothing
+ * left); false after a message. */
+static bool contractGemm(MlirModule module, ClustercContractions c, const Sink *k) {
+  if (c != CLUSTERC_CONTRACTIONS_GEMM)
+    return true;
+  ClustercClusterContractGemmOptions go;
+  clustercClusterContractGemmOptionsInit(&go);
+  return lowerThen(module,
+                   "builtin.module(" TOSA_TO_LINALG ",func.func(linalg-generalize-named-ops))",
+                   clustercCreateClusterContractGemmPass(&go), k);
+}
+
 static bool lowerWith(MlirModule module, const ClustercCodegenOptions *o, const Sink *k) {
   cgMarkEntryPoints(module);
   internalizePrivate(module);
-  if (!orderLoops(module, o->loopOrder, k) ||
+  if (!contractGemm(module, o->contractions, k) ||
+      !orderLoops(module, o->loopOrder, k) ||
       !lower(module, o->pipeline ? o->pipeline : defaultPipeline, k) ||
       !checkLowered(module))
     return false;

@@ -12,6 +12,7 @@ static MlirType rtArgType(MlirContext ctx, char k) {
   case 'f': return dyn1(mlirF32TypeGet(ctx));
   case 'b': return dyn1(mlirIntegerTypeGet(ctx, 8));
   case 'h': return dyn1(mlirIntegerTypeGet(ctx, 16));
+  case 'l': return dyn1(mlirIntegerTypeGet(ctx, 64));
   case 'F': {
     int64_t d[3] = {dyn, dyn, dyn};
     return mlirRankedTensorTypeGet(3, d, mlirF32TypeGet(ctx), mlirAttributeGetNull());

@@ -18,7 +18,8 @@ typedef struct RtFn {
   const char *name;
   int nArgs;
   const char *args;   /* per argument: f (tensor<?xf32>), b (tensor<?xi8>),
-                       * h (tensor<?xi16>), F (tensor<?x?x?xf32>), i (i32) */
+                       * h (tensor<?xi16>),
+                       * l (tensor<?xi64>), F (tensor<?x?x?xf32>), i (i32) */
   const char *access; /* per argument: r, w (ignored for i) */
 } RtFn;
 

@@ -179,6 +179,8 @@ typedef void (*rt_lut_tile_fn)(const float *ap, const float *b, size_t kc,
 int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
                     size_t NR);
 
+struct rt_gemm_args; /* gemm.h */
+
 /* From kernels.def: the function type rt_<op>_fn of each kernel family and
  * the prototypes of its kernels clusterrt_<op>__<isa> (each defined in its
  * own file: assign.c, assign-avx2.c, ...; a kernel named in several

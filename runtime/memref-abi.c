@@ -20,8 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clusterc/runtime.h"
+#include "gemm.h"
 
 #define MEMREF1(T, Name)                                                       \
   typedef struct Name {                                                        \
@@ -176,4 +178,70 @@ CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_lut_matmul(
   free(xt);
   free(yt);
   return st;
+}
+
+/* ---- Contractions (contractions=gemm) ---------------------------------------
+ *
+ * c = [d +] the contraction of a and b described by desc, every tensor
+ * flattened to 1-D: desc = {rank, then per loop: size, stride in a,
+ * stride in b, stride in c, 1 if a reduction loop}, strides in elements
+ * (non-negative; 0: the operand does not use the loop). c starts from 0
+ * (clusterrt_mlir_sgemm) or from d, of c's size (clusterrt_mlir_sgemm_acc).
+ * Every element each operand's loops reach must lie inside it. */
+MEMREF1(int64_t, MemRefI64);
+
+static int contractArgsOk(const MemRefF32 *a, const MemRefF32 *b,
+                          const MemRefI64 *desc, const MemRefF32 *c) {
+  if (!CONTIGUOUS(a) || !CONTIGUOUS(b) || !CONTIGUOUS(desc) || !CONTIGUOUS(c) ||
+      desc->size < 1)
+    return 0;
+  const int64_t *d = DATA(desc);
+  int64_t rank = d[0];
+  if (rank < 0 || rank > 16 || desc->size != 1 + 5 * rank) return 0;
+  int64_t reach[3] = {0, 0, 0}, len[3] = {a->size, b->size, c->size};
+  for (int64_t r = 0; r < rank; ++r) {
+    const int64_t *l = d + 1 + 5 * r;
+    if (l[0] < 0 || l[4] < 0 || l[4] > 1) return 0;
+    if (l[0] == 0) return 1; /* nothing to compute */
+    for (int o = 0; o < 3; ++o) {
+      if (l[1 + o] < 0 || (l[0] > 1 && l[1 + o] > (INT64_MAX - reach[o]) / (l[0] - 1)))
+        return 0;
+      reach[o] += (l[0] - 1) * l[1 + o];
+    }
+  }
+  for (int o = 0; o < 3; ++o)
+    if (reach[o] >= len[o]) return 0;
+  return 1;
+}
+
+static int32_t contract(const MemRefF32 *a, const MemRefF32 *b,
+                        const MemRefI64 *desc, MemRefF32 *c) {
+  const int64_t *d = DATA(desc);
+  size_t rank = (size_t)d[0];
+  int64_t size[16], sa[16], sb[16], sc[16];
+  uint8_t red[16];
+  for (size_t r = 0; r < rank; ++r) {
+    const int64_t *l = d + 1 + 5 * r;
+    size[r] = l[0], sa[r] = l[1], sb[r] = l[2], sc[r] = l[3], red[r] = (uint8_t)l[4];
+  }
+  return rt_contract_f32(rank, size, sa, sb, sc, red, DATA(a), DATA(b), DATA(c));
+}
+
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_sgemm(const MemRefF32 *a,
+                                                       const MemRefF32 *b,
+                                                       const MemRefI64 *desc,
+                                                       MemRefF32 *c) {
+  if (!contractArgsOk(a, b, desc, c)) return CLUSTERRT_ERR_ARG;
+  memset(DATA(c), 0, sizeof(float) * (size_t)c->size);
+  return contract(a, b, desc, c);
+}
+
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_sgemm_acc(
+    const MemRefF32 *a, const MemRefF32 *b, const MemRefF32 *init,
+    const MemRefI64 *desc, MemRefF32 *c) {
+  if (!contractArgsOk(a, b, desc, c) || !CONTIGUOUS(init) || init->size != c->size)
+    return CLUSTERRT_ERR_ARG;
+  if (DATA(init) != DATA(c))
+    memmove(DATA(c), DATA(init), sizeof(float) * (size_t)c->size);
+  return contract(a, b, desc, c);
 }

@@ -63,6 +63,7 @@ void clustercTrainOptionsInit(ClustercTrainOptions *o) {
   o->beta1 = 0.9;
   o->beta2 = 0.999;
   o->adamEps = 1e-8;
+  o->contractions = CLUSTERC_CONTRACTIONS_GEMM;
 }
 
 /* ---- Small helpers -------------------------------------------------------- */
@@ -259,6 +260,7 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
   clustercCodegenOptionsInit(&cg);
   cg.jitCacheDir = a->jitCacheDir;
   cg.noJitCache = a->noJitCache;
+  cg.contractions = a->contractions;
   ok = ok && !clustercJitCreate(module, &cg, name, a->onMessage, a->userData, &s->jit);
   mlirModuleDestroy(module);
   ok = ok && (s->step = clustercJitLookup(s->jit, s->sig.step.name)) != NULL;

@@ -7,6 +7,8 @@
  * ahead-of-time emission (clustercCodegenRun) and the JIT (clustercJitCreate):
  *
  *   mark entry points, internalize private functions
+ *   -> (contractions=gemm) tosa-to-linalg, linalg-generalize-named-ops,
+ *      cluster-contract-gemm (ClustercCodegenOptions.contractions)
  *   -> cluster-order-loops{reassociate=...} (ClustercCodegenOptions.loopOrder)
  *   -> the lowering pipeline (text, replaceable) -> check: only LLVM dialect
  *   AOT: -> mlirTranslateModuleToLLVMIR -> LLVMRunPasses("default<On>")
@@ -60,6 +62,17 @@ typedef enum ClustercLoopOrder {
   CLUSTERC_LOOP_ORDER_NONE
 } ClustercLoopOrder;
 
+/* How contractions (matmuls, convolutions and their gradients) are
+ * computed: calls of libclusterrt's GEMM (the cluster-contract-gemm pass,
+ * after tosa-to-linalg and linalg-generalize-named-ops) or loop nests. */
+typedef enum ClustercContractions {
+  /* The default of clustercCodegenOptionsInit for now: the object and JIT
+   * tests compare bit for bit with mlir-cpu-runner's loops. clusterc train
+   * defaults to GEMM (ClustercTrainOptions.contractions). */
+  CLUSTERC_CONTRACTIONS_LOOPS = 0,
+  CLUSTERC_CONTRACTIONS_GEMM
+} ClustercContractions;
+
 typedef struct ClustercCodegenOptions {
   ClustercEmit emit;
   const char *triple;   /* NULL: the host's */
@@ -73,10 +86,11 @@ typedef struct ClustercCodegenOptions {
    * compiles every time and stores nothing. */
   const char *jitCacheDir;
   bool noJitCache;
+  ClustercContractions contractions;
 } ClustercCodegenOptions;
 
 /* Defaults: emit mlir, host target, generic CPU, -O2, the default
- * pipeline, CLUSTERC_LOOP_ORDER_REASSOCIATE. */
+ * pipeline, CLUSTERC_LOOP_ORDER_REASSOCIATE, CLUSTERC_CONTRACTIONS_LOOPS. */
 void clustercCodegenOptionsInit(ClustercCodegenOptions *o);
 
 /* The default lowering pipeline (textual pass-pipeline syntax); static. */

@@ -276,6 +276,29 @@ MlirPass clustercCreateClusterOrderLoopsPassFromString(MlirStringRef options,
                                                        MlirStringCallback onError,
                                                        void *userData);
 
+/* ---- cluster-contract-gemm -------------------------------------------------
+ *
+ * Rewrites every f32 linalg.generic contraction of static shape (body
+ * out + a * b, indexing maps linear in the loops: matmuls in any transpose,
+ * batched or broadcast, convolutions and their weight gradients) with at
+ * least min-macs multiply-adds into a call of libclusterrt's GEMM
+ * (clusterrt_mlir_sgemm, passes/contract-gemm.c). Named ops must be
+ * generalized first. Values equal the loops' up to summation order. */
+typedef struct ClustercClusterContractGemmOptions {
+  int64_t minMacs; /* default 4096 */
+} ClustercClusterContractGemmOptions;
+
+void clustercClusterContractGemmOptionsInit(ClustercClusterContractGemmOptions *o);
+int clustercClusterContractGemmOptionsParse(ClustercClusterContractGemmOptions *o,
+                                            const char *text, size_t len, char *err,
+                                            size_t err_size);
+void clustercClusterContractGemmOptionsFree(ClustercClusterContractGemmOptions *o);
+/* A module pass (`cluster-contract-gemm`); the pass copies *o. */
+MlirPass clustercCreateClusterContractGemmPass(const ClustercClusterContractGemmOptions *o);
+MlirPass clustercCreateClusterContractGemmPassFromString(MlirStringRef options,
+                                                         MlirStringCallback onError,
+                                                         void *userData);
+
 /* ---- Embedding in other pipelines ------------------------------------------
  *
  * Each pass can also be created from option text in pipeline syntax: the

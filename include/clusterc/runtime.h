@@ -206,6 +206,22 @@ CLUSTERRT_API clusterrt_status clusterrt_lut_gemm_f32(
     const void *idx, clusterrt_index_format f, size_t row_bytes,
     const float *c, size_t k, size_t group, float *y, size_t ldy);
 
+/* ---- Float matrix product ------------------------------------------------
+ * C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or Xᵀ
+ * (trans != 0): op(A) is M x K, op(B) is K x N, C is M x N; lda, ldb, ldc
+ * are the row strides of A, B, C as stored (0: tight, i.e. the stored
+ * row length). beta == 0 overwrites C (NaN in C does not propagate, as
+ * BLAS). Cache-blocked with packed panels and a register-tiled
+ * micro-kernel per ISA; each element is the exact sum up to rounding of
+ * some summation order (within K * 2^-24 * sum |a*b|). Reentrant;
+ * scratch (about 1 MiB at most) is allocated per call. CLUSTERRT_ERR_ARG
+ * for a row stride below the row length, CLUSTERRT_ERR_NULL for a missing
+ * buffer the product reads or writes, CLUSTERRT_ERR_NOMEM. */
+CLUSTERRT_API clusterrt_status clusterrt_sgemm_f32(
+    int transA, int transB, size_t M, size_t N, size_t K, float alpha,
+    const float *A, size_t lda, const float *B, size_t ldb, float beta,
+    float *C, size_t ldc);
+
 /* ---- Optimizer steps (training) ------------------------------------------
  * One update of n parameters in place, in PyTorch's conventions (torch.optim
  * SGD and Adam, single-tensor path), computed in float in the order noted

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clusterc/codegen.h"
 #include "clusterc/passes.h"
 #include "clusterc/status.h"
 #include "mlir-c/IR.h"
@@ -120,6 +121,9 @@ typedef struct ClustercTrainOptions {
   int batch;   /* samples per optimizer step; 0: the model's batch */
   int threads; /* default 1 */
   ClustercOptimizer optimizer; /* default Adam */
+  /* How the compiled step computes matmuls and convolutions (default
+   * CLUSTERC_CONTRACTIONS_GEMM: libclusterrt's GEMM; see codegen.h). */
+  ClustercContractions contractions;
   double lr, momentum, weightDecay, beta1, beta2, adamEps;
   ClustercSchedule schedule;
   int stepEvery;

@@ -65,6 +65,9 @@ static int onTrainReport(FlagCtx *cx, const FlagRow *r, FlagValue v) {
 static const char *const kEmitNames[] = {"mlir", "llvm-dialect", "llvm", "bc", "asm",
                                          "obj",  "train-mlir",   NULL};
 
+/* In ClustercContractions' order. */
+static const char *const kContractionNames[] = {"loops", "gemm", NULL};
+
 static int onEmit(FlagCtx *cx, const FlagRow *r, FlagValue v) {
   (void)r;
   ClusterArgs *a = cx->args;
@@ -227,6 +230,10 @@ static const FlagRow kClusterCodegen[] = {
     {.shortName = 'O', .attached = true, .kind = FLAG_OPTIONAL,
      .synopsis = "-O0 .. -O3", .handler = onOptLevel,
      .help = "LLVM optimisation level (default -O2)"},
+    {.name = "contractions", .kind = FLAG_CHOICE, .choices = kContractionNames,
+     .metavar = "gemm|loops", CA(cg.o.contractions),
+     .help = "matmuls and convolutions as libclusterrt GEMM calls or loop nests "
+             "(default)"},
     {.name = "pipeline", .kind = FLAG_STRING, .metavar = "'TEXT'", CA(cg.o.pipeline),
      .help = "replace the lowering pipeline (pass-pipeline syntax)"},
     {.name = "print-pipeline", .kind = FLAG_NONE, CA(cg.printPipeline),
@@ -328,6 +335,10 @@ static const FlagRow kTrainTraining[] = {
      TA(t.epochs), .help = "(default 1; 0 evaluates only)"},
     {.name = "batch-size", .kind = FLAG_INT, .lo = 1, .hi = 1 << 20, .metavar = "N",
      TA(t.batch), .help = "a multiple of the model's batch (default: it)"},
+    {.name = "contractions", .kind = FLAG_CHOICE, .choices = kContractionNames,
+     .metavar = "gemm|loops", TA(t.contractions),
+     .help = "matmuls and convolutions of the compiled step as libclusterrt "
+             "GEMM calls (default) or loop nests"},
     {.name = "optimizer", .kind = FLAG_CHOICE, .choices = kOptimizerNames,
      .metavar = "adam|sgd|momentum", TA(t.optimizer), .help = "(default adam)"},
     {.name = "lr", .kind = FLAG_DOUBLE, .dlo = 0, .dhi = INFINITY, .openLo = true,

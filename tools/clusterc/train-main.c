@@ -13,6 +13,7 @@
 #include "commands.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -87,9 +88,28 @@ static bool onSignal(int sig) {
   return true;
 }
 
+/* A training loop frees and reallocates the same large buffers every
+ * step. glibc serves blocks above its mmap threshold with fresh mmaps and
+ * trims the heap top, so every step page-faults its activations and
+ * gradients back in (half of a CNN step on this project's VMs). Keep freed
+ * memory in the process instead, as PyTorch's caching allocator does: no
+ * mmap'd blocks, no trimming, a 256 MiB top pad (the settings
+ * bench/train-step.py gives torch too). Environment settings (MALLOC_*_) win:
+ * they are read at the first allocation, before this runs, so only
+ * override values the user did not set. */
+static void keepFreedMemory(void) {
+  if (!getenv("MALLOC_MMAP_MAX_"))
+    mallopt(M_MMAP_MAX, 0);
+  if (!getenv("MALLOC_TRIM_THRESHOLD_"))
+    mallopt(M_TRIM_THRESHOLD, INT32_MAX);
+  if (!getenv("MALLOC_TOP_PAD_"))
+    mallopt(M_TOP_PAD, 256 << 20);
+}
+
 /* clusterc train: the flags are parsed (commands.c). */
 int trainRun(void *args, char **argv) {
   (void)argv;
+  keepFreedMemory();
   TrainArgs a = *(TrainArgs *)args;
   if (!a.input)
     return flagsUsageError(&clustercCommands[1], "no model");

@@ -1,0 +1,37 @@
+/*
+ * GEMM micro-kernel, AVX-512 F (gemm.c has the driver): 12 rows x 32
+ * columns in 24 zmm accumulators; per depth step two loads of the packed
+ * B row and 12 broadcasts of the packed A column.
+ */
+#include "internal.h"
+#include "gemm.h"
+
+#include <immintrin.h>
+
+enum { MR = 12, NR = 32 };
+
+static void tile(size_t kc, const float *ap, const float *bp, float *c,
+                 ptrdiff_t ldc) {
+  __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  for (size_t k = 0; k < kc; k++) {
+    __m512 b0 = _mm512_load_ps(bp + k * NR), b1 = _mm512_load_ps(bp + k * NR + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+      __m512 a = _mm512_set1_ps(ap[k * MR + (size_t)i]);
+      acc0[i] = _mm512_fmadd_ps(a, b0, acc0[i]);
+      acc1[i] = _mm512_fmadd_ps(a, b1, acc1[i]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++) {
+    float *r = c + i * ldc;
+    _mm512_storeu_ps(r, _mm512_add_ps(_mm512_loadu_ps(r), acc0[i]));
+    _mm512_storeu_ps(r + 16, _mm512_add_ps(_mm512_loadu_ps(r + 16), acc1[i]));
+  }
+}
+
+int clusterrt_sgemm__avx512(const rt_gemm_args *g) {
+  return rt_gemm_run(g, tile, MR, NR);
+}

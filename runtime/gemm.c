@@ -1,0 +1,310 @@
+/*
+ * Float GEMM (clusterrt_sgemm_f32) and the contractions of compiled models
+ * (rt_contract_f32, called by memref-abi.c's clusterrt_mlir_sgemm).
+ *
+ * Method (Goto/BLIS): C is computed in blocks of NC columns; for each
+ * block of KC depth a KC x NC panel of B is packed into NR-wide
+ * micro-panels (zero-padded), then for each block of MC rows an MC x KC
+ * panel of A (times alpha) into MR-wide micro-panels; a register-tiled
+ * micro-kernel (per ISA: gemm-avx512.c 12 x 32, gemm-avx2.c 6 x 16,
+ * gemm-neon.c 8 x 12, here 4 x 16) adds each MR x NR product into C.
+ * Tiles of C whose rows are evenly spaced with unit column stride are
+ * updated in place; others (edges, gathered outputs) through a small
+ * buffer. Operands are addressed through offset tables (gemm.h), so
+ * transposes, batch strides and convolution windows all pack the same way.
+ *
+ * Summation order: within a KC block, the micro-kernel's order; blocks are
+ * added to C in order. Results differ from a sequential loop by rounding
+ * (the tests bound the difference by the K * 2^-24 * sum |a*b| error of
+ * any summation order).
+ */
+#include "internal.h"
+#include "gemm.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { GEMM_KC = 256, GEMM_MC = 144, GEMM_NC = 3072, GEMM_MAX_TILE = 32 * 32 };
+
+static size_t minz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Packs rows [i0, i0+mc) x depth [k0, k0+kc) of A into MR-wide panels;
+ * step[p] gets the row spacing of panel p in C if its rows are evenly
+ * spaced and all present, else PTRDIFF_MIN. */
+static void packA(const rt_gemm_args *g, size_t i0, size_t mc, size_t k0,
+                  size_t kc, size_t MR, float *ap, ptrdiff_t *step) {
+  for (size_t p = 0; p < mc; p += MR) {
+    float *pp = ap + p * kc;
+    for (size_t i = 0; i < MR; i++) {
+      if (p + i < mc) {
+        const float *row = g->a + g->am[i0 + p + i];
+        const ptrdiff_t *ak = g->ak + k0;
+        if (g->alpha == 1.0f)
+          for (size_t k = 0; k < kc; k++) pp[k * MR + i] = row[ak[k]];
+        else
+          for (size_t k = 0; k < kc; k++) pp[k * MR + i] = g->alpha * row[ak[k]];
+      } else {
+        for (size_t k = 0; k < kc; k++) pp[k * MR + i] = 0.0f;
+      }
+    }
+    ptrdiff_t s = PTRDIFF_MIN;
+    if (p + MR <= mc) {
+      const ptrdiff_t *cm = g->cm + i0 + p;
+      s = MR > 1 ? cm[1] - cm[0] : 0;
+      for (size_t i = 2; i < MR && s != PTRDIFF_MIN; i++)
+        if (cm[i] - cm[i - 1] != s) s = PTRDIFF_MIN;
+    }
+    step[p / MR] = s;
+  }
+}
+
+/* Packs depth [k0, k0+kc) x columns [j0, j0+nc) of B into NR-wide panels;
+ * unit[q] says whether panel q's columns are all present and adjacent in C. */
+static void packB(const rt_gemm_args *g, size_t k0, size_t kc, size_t j0,
+                  size_t nc, size_t NR, float *bp, unsigned char *unit) {
+  for (size_t q = 0; q < nc; q += NR) {
+    float *pp = bp + q * kc;
+    size_t nr = minz(NR, nc - q);
+    const ptrdiff_t *bn = g->bn + j0 + q;
+    for (size_t k = 0; k < kc; k++) {
+      const float *row = g->b + g->bk[k0 + k];
+      float *d = pp + k * NR;
+      for (size_t j = 0; j < nr; j++) d[j] = row[bn[j]];
+      for (size_t j = nr; j < NR; j++) d[j] = 0.0f;
+    }
+    unsigned char u = nr == NR;
+    const ptrdiff_t *cn = g->cn + j0 + q;
+    for (size_t j = 1; j < nr && u; j++) u = cn[j] == cn[j - 1] + 1;
+    unit[q / NR] = u;
+  }
+}
+
+int rt_gemm_run(const rt_gemm_args *g, rt_gemm_tile_fn tile, size_t MR,
+                size_t NR) {
+  size_t M = g->M, N = g->N, K = g->K;
+  if (!M || !N || !K || g->alpha == 0.0f) return CLUSTERRT_OK;
+  size_t kcMax = minz(K, GEMM_KC);
+  size_t mcMax = minz(GEMM_MC / MR * MR, (M + MR - 1) / MR * MR);
+  size_t ncMax = minz(GEMM_NC / NR * NR, (N + NR - 1) / NR * NR);
+  size_t apN = (mcMax * kcMax + 15) / 16 * 16, bpN = (ncMax * kcMax + 15) / 16 * 16;
+  float *ap = aligned_alloc(64, sizeof(float) * (apN + bpN + GEMM_MAX_TILE));
+  ptrdiff_t *step = malloc(sizeof *step * (mcMax / MR) + ncMax / NR + 1);
+  if (!ap || !step) {
+    free(ap);
+    free(step);
+    return CLUSTERRT_ERR_NOMEM;
+  }
+  float *bp = ap + apN, *ct = bp + bpN;
+  unsigned char *unit = (unsigned char *)(step + mcMax / MR);
+  for (size_t j0 = 0; j0 < N; j0 += ncMax) {
+    size_t nc = minz(ncMax, N - j0);
+    for (size_t k0 = 0; k0 < K; k0 += kcMax) {
+      size_t kc = minz(kcMax, K - k0);
+      packB(g, k0, kc, j0, nc, NR, bp, unit);
+      for (size_t i0 = 0; i0 < M; i0 += mcMax) {
+        size_t mc = minz(mcMax, M - i0);
+        packA(g, i0, mc, k0, kc, MR, ap, step);
+        for (size_t q = 0; q < nc; q += NR) {
+          const float *bq = bp + q * kc;
+          for (size_t p = 0; p < mc; p += MR) {
+            const float *apq = ap + p * kc;
+            ptrdiff_t s = step[p / MR];
+            float *c = g->c + g->cm[i0 + p] + g->cn[j0 + q];
+            if (s != PTRDIFF_MIN && unit[q / NR]) {
+              tile(kc, apq, bq, c, s);
+              continue;
+            }
+            size_t mr = minz(MR, mc - p), nr = minz(NR, nc - q);
+            memset(ct, 0, sizeof(float) * MR * NR);
+            tile(kc, apq, bq, ct, (ptrdiff_t)NR);
+            for (size_t i = 0; i < mr; i++) {
+              float *cr = g->c + g->cm[i0 + p + i];
+              const ptrdiff_t *cn = g->cn + j0 + q;
+              for (size_t j = 0; j < nr; j++) cr[cn[j]] += ct[i * NR + j];
+            }
+          }
+        }
+      }
+    }
+  }
+  free(ap);
+  free(step);
+  return CLUSTERRT_OK;
+}
+
+enum { GEN_MR = 4, GEN_NR = 16 };
+
+static void tile_generic(size_t kc, const float *ap, const float *bp, float *c,
+                         ptrdiff_t ldc) {
+  float acc[GEN_MR][GEN_NR] = {{0}};
+  for (size_t k = 0; k < kc; k++)
+    for (size_t i = 0; i < GEN_MR; i++) {
+      float av = ap[k * GEN_MR + i];
+      for (size_t j = 0; j < GEN_NR; j++) acc[i][j] += av * bp[k * GEN_NR + j];
+    }
+  for (size_t i = 0; i < GEN_MR; i++)
+    for (size_t j = 0; j < GEN_NR; j++) c[(ptrdiff_t)i * ldc + (ptrdiff_t)j] += acc[i][j];
+}
+
+int clusterrt_sgemm__generic(const rt_gemm_args *g) {
+  return rt_gemm_run(g, tile_generic, GEN_MR, GEN_NR);
+}
+
+/* ---- Entry points ---------------------------------------------------------- */
+
+static ptrdiff_t *ramp(ptrdiff_t *t, size_t n, ptrdiff_t stride) {
+  for (size_t i = 0; i < n; i++) t[i] = (ptrdiff_t)i * stride;
+  return t;
+}
+
+clusterrt_status clusterrt_sgemm_f32(int transA, int transB, size_t M, size_t N,
+                                     size_t K, float alpha, const float *A,
+                                     size_t lda, const float *B, size_t ldb,
+                                     float beta, float *C, size_t ldc) {
+  size_t acols = transA ? M : K, bcols = transB ? K : N;
+  if (!lda) lda = acols;
+  if (!ldb) ldb = bcols;
+  if (!ldc) ldc = N;
+  if (lda < acols || ldb < bcols || ldc < N) return CLUSTERRT_ERR_ARG;
+  if (!M || !N) return CLUSTERRT_OK;
+  if (!C || (K && alpha != 0.0f && (!A || !B))) return CLUSTERRT_ERR_NULL;
+  if (beta != 1.0f)
+    for (size_t i = 0; i < M; i++)
+      for (size_t j = 0; j < N; j++)
+        C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+  if (!K || alpha == 0.0f) return CLUSTERRT_OK;
+  ptrdiff_t *t = malloc(sizeof *t * 2 * (M + N + K));
+  if (!t) return CLUSTERRT_ERR_NOMEM;
+  rt_gemm_args g = {
+      .M = M, .N = N, .K = K, .alpha = alpha,
+      .a = A, .am = ramp(t, M, transA ? 1 : (ptrdiff_t)lda),
+      .ak = ramp(t + M, K, transA ? (ptrdiff_t)lda : 1),
+      .b = B, .bk = ramp(t + M + K, K, transB ? 1 : (ptrdiff_t)ldb),
+      .bn = ramp(t + M + 2 * K, N, transB ? (ptrdiff_t)ldb : 1),
+      .c = C, .cm = ramp(t + M + 2 * K + N, M, (ptrdiff_t)ldc),
+      .cn = ramp(t + 2 * M + 2 * K + N, N, 1)};
+  int st = rt_get_kernels()->sgemm(&g);
+  free(t);
+  return (clusterrt_status)st;
+}
+
+/* Offsets of the combined index over loops dims[0..n) (the last fastest)
+ * in an operand with strides s: out[idx] for every idx < prod(size). */
+static void offsets(size_t n, const size_t *dims, const int64_t *size,
+                    const int64_t *s, ptrdiff_t *out) {
+  size_t total = 1;
+  out[0] = 0;
+  for (size_t q = n; q-- > 0;) {
+    size_t d = dims[q], len = (size_t)size[d];
+    /* out[r * total + i] = out[i] + r * s[d], r < len; fill from the top */
+    for (size_t r = len; r-- > 1;)
+      for (size_t i = 0; i < total; i++)
+        out[r * total + i] = out[i] + (ptrdiff_t)r * (ptrdiff_t)s[d];
+    total *= len;
+  }
+}
+
+enum { ROLE_M, ROLE_N, ROLE_K, ROLE_OUTER };
+
+/* GEMM rows: loops of A and C only; columns: B and C only; depth: A and B
+ * only. Whether a loop is a reduction does not matter: one that moves C
+ * is a row or column loop when the call's outputs stay distinct. */
+static int role(int64_t sa, int64_t sb, int64_t sc) {
+  if (sa && !sb && sc) return ROLE_M;
+  if (!sa && sb && sc) return ROLE_N;
+  if (sa && sb && !sc) return ROLE_K;
+  return ROLE_OUTER;
+}
+
+enum { CONTRACT_MAX_RANK = 16 };
+
+int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
+                    const int64_t *sb, const int64_t *sc, const uint8_t *reduction,
+                    const float *a, const float *b, float *c) {
+  (void)reduction; /* the caller checked that parallel loops index C injectively */
+  if (rank > CONTRACT_MAX_RANK) return CLUSTERRT_ERR_ARG;
+  for (size_t d = 0; d < rank; d++) {
+    if (size[d] < 0) return CLUSTERRT_ERR_ARG;
+    if (size[d] == 0) return CLUSTERRT_OK;
+  }
+  int r[CONTRACT_MAX_RANK];
+  for (size_t d = 0; d < rank; d++) r[d] = size[d] == 1 ? -1 : role(sa[d], sb[d], sc[d]);
+  /* One call's outputs must be distinct: take row and column loops by
+   * increasing stride in C (larger loops first on ties); one whose stride
+   * does not exceed the reach of those before becomes an outer loop (a
+   * window's kh next to oh in a data gradient). */
+  int64_t reach = 0;
+  bool taken[CONTRACT_MAX_RANK] = {false};
+  for (;;) {
+    size_t best = rank;
+    for (size_t d = 0; d < rank; d++)
+      if ((r[d] == ROLE_M || r[d] == ROLE_N) && !taken[d] &&
+          (best == rank || sc[d] < sc[best] || (sc[d] == sc[best] && size[d] > size[best])))
+        best = d;
+    if (best == rank) break;
+    taken[best] = true;
+    if (sc[best] <= reach)
+      r[best] = ROLE_OUTER;
+    else
+      reach += (size[best] - 1) * sc[best];
+  }
+  /* The loop with the smallest stride in C should be a column loop (unit
+   * column stride: tiles update C in place): swap A and B if it is a row. */
+  size_t best = rank;
+  for (size_t d = 0; d < rank; d++)
+    if ((r[d] == ROLE_M || r[d] == ROLE_N) && (best == rank || sc[d] < sc[best]))
+      best = d;
+  if (best < rank && r[best] == ROLE_M) {
+    const int64_t *ts = sa;
+    sa = sb, sb = ts;
+    const float *tp = a;
+    a = b, b = tp;
+    for (size_t d = 0; d < rank; d++)
+      if (r[d] == ROLE_M || r[d] == ROLE_N) r[d] = r[d] == ROLE_M ? ROLE_N : ROLE_M;
+  }
+  size_t dims[4][CONTRACT_MAX_RANK], nd[4] = {0}, ext[4] = {1, 1, 1, 1};
+  for (size_t d = 0; d < rank; d++) {
+    if (r[d] < 0) continue;
+    dims[r[d]][nd[r[d]]++] = d;
+    ext[r[d]] *= (size_t)size[d];
+  }
+  size_t M = ext[ROLE_M], N = ext[ROLE_N], K = ext[ROLE_K];
+  ptrdiff_t *t = malloc(sizeof *t * 2 * (M + N + K));
+  if (!t) return CLUSTERRT_ERR_NOMEM;
+  rt_gemm_args g = {.M = M, .N = N, .K = K, .alpha = 1.0f,
+                    .am = t, .ak = t + M, .bk = t + M + K, .bn = t + M + 2 * K,
+                    .cm = t + M + 2 * K + N, .cn = t + 2 * M + 2 * K + N};
+  offsets(nd[ROLE_M], dims[ROLE_M], size, sa, t);
+  offsets(nd[ROLE_K], dims[ROLE_K], size, sa, t + M);
+  offsets(nd[ROLE_K], dims[ROLE_K], size, sb, t + M + K);
+  offsets(nd[ROLE_N], dims[ROLE_N], size, sb, t + M + 2 * K);
+  offsets(nd[ROLE_M], dims[ROLE_M], size, sc, t + M + 2 * K + N);
+  offsets(nd[ROLE_N], dims[ROLE_N], size, sc, t + 2 * M + 2 * K + N);
+  /* The outer loops, odometer style. */
+  size_t no = nd[ROLE_OUTER], *od = dims[ROLE_OUTER];
+  int64_t idx[CONTRACT_MAX_RANK] = {0};
+  ptrdiff_t oa = 0, ob = 0, oc = 0;
+  rt_sgemm_fn kernel = rt_get_kernels()->sgemm;
+  int st = CLUSTERRT_OK;
+  for (;;) {
+    g.a = a + oa, g.b = b + ob, g.c = c + oc;
+    st = kernel(&g);
+    if (st != CLUSTERRT_OK) break;
+    size_t q = no;
+    while (q > 0) {
+      size_t d = od[q - 1];
+      if (++idx[q - 1] < size[d]) {
+        oa += sa[d], ob += sb[d], oc += sc[d];
+        break;
+      }
+      oa -= (size[d] - 1) * sa[d], ob -= (size[d] - 1) * sb[d],
+          oc -= (size[d] - 1) * sc[d];
+      idx[q - 1] = 0;
+      q--;
+    }
+    if (q == 0) break;
+  }
+  free(t);
+  return st;
+}

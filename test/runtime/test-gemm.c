@@ -1,0 +1,191 @@
+/*
+ * clusterrt_sgemm_f32 and the contraction entry points of compiled models
+ * (clusterrt_mlir_sgemm, _acc) on one ISA (argv[1]), against a naive loop
+ * in double: every element within K * 2^-22 * sum |a*b| (plus denormal
+ * slack) of the exact product, the bound of any summation order with a
+ * little room for alpha's rounding.
+ *
+ * Sweeps M, N, K around every ISA's tiles (4/6/8/12 rows, 12/16/32
+ * columns) and the 256-deep / 144-row / 3072-column blocks, all four
+ * transpose combinations, padded lda/ldb/ldc, alpha 1 and not, beta 0
+ * (NaN in C overwritten), 1 and other; guard values after each row of C;
+ * argument errors. The contraction entry: batched matmul with a broadcast
+ * operand, an NHWC convolution (strided windows, implicit im2col), an
+ * NCHW convolution's weight gradient and a reduction that moves C, against
+ * naive loops over the same descriptor.
+ */
+#include "test-util.h"
+
+typedef struct M1 {
+  float *allocated, *aligned;
+  int64_t offset, size, stride;
+} M1;
+typedef struct M1L {
+  int64_t *allocated, *aligned;
+  int64_t offset, size, stride;
+} M1L;
+int32_t _mlir_ciface_clusterrt_mlir_sgemm(const M1 *a, const M1 *b, const M1L *d, M1 *c);
+int32_t _mlir_ciface_clusterrt_mlir_sgemm_acc(const M1 *a, const M1 *b, const M1 *i,
+                                              const M1L *d, M1 *c);
+
+static void gemm_case(int ta, int tb, size_t M, size_t N, size_t K, float alpha,
+                      float beta, size_t pad) {
+  size_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+  size_t arows = ta ? K : M, brows = tb ? N : K;
+  float *A = malloc(sizeof(float) * (arows * lda + 1));
+  float *B = malloc(sizeof(float) * (brows * ldb + 1));
+  float *C = malloc(sizeof(float) * (M * ldc + 1));
+  float *C0 = malloc(sizeof(float) * (M * ldc + 1));
+  if (!A || !B || !C || !C0) exit(2);
+  for (size_t i = 0; i < arows * lda; i++) A[i] = t_gauss();
+  for (size_t i = 0; i < brows * ldb; i++) B[i] = t_gauss();
+  for (size_t i = 0; i < M * ldc; i++) C[i] = C0[i] = (i % ldc) < N ? t_gauss() : 1234.5f;
+  if (beta == 0.0f && M > 0 && N > 0) C[0] = C0[0] = NAN;
+  clusterrt_status st = clusterrt_sgemm_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb,
+                                            beta, C, ldc);
+  CHECK_MSG(st == CLUSTERRT_OK, "status %d", st);
+  for (size_t i = 0; i < M; i++)
+    for (size_t j = 0; j < ldc; j++) {
+      float got = C[i * ldc + j];
+      if (j >= N) {
+        CHECK_MSG(got == 1234.5f, "guard overwritten at %zu,%zu", i, j);
+        continue;
+      }
+      double s = 0, mag = 0;
+      for (size_t k = 0; k < K; k++) {
+        double p = (double)(ta ? A[k * lda + i] : A[i * lda + k]) *
+                   (double)(tb ? B[j * ldb + k] : B[k * ldb + j]);
+        s += p, mag += fabs(p);
+      }
+      double c0 = beta == 0.0f ? 0.0 : (double)beta * C0[i * ldc + j];
+      double want = (double)alpha * s + c0;
+      double tol = (K + 2) * 0x1p-22 * (fabs((double)alpha) * mag + fabs(c0)) + 1e-30;
+      CHECK_MSG(fabs(got - want) <= tol,
+                "ta %d tb %d M %zu N %zu K %zu alpha %g beta %g pad %zu: C[%zu][%zu] "
+                "%.9g want %.9g",
+                ta, tb, M, N, K, (double)alpha, (double)beta, pad, i, j, (double)got,
+                want);
+    }
+  free(A), free(B), free(C), free(C0);
+}
+
+/* Naive contraction over desc (rank, then size, sa, sb, sc, red per loop). */
+static void naive(const int64_t *d, const float *a, const float *b, double *c) {
+  int64_t rank = d[0], idx[16] = {0};
+  for (;;) {
+    int64_t oa = 0, ob = 0, oc = 0;
+    for (int64_t r = 0; r < rank; r++) {
+      const int64_t *l = d + 1 + 5 * r;
+      oa += idx[r] * l[1], ob += idx[r] * l[2], oc += idx[r] * l[3];
+    }
+    c[oc] += (double)a[oa] * b[ob];
+    int64_t r = rank;
+    while (r > 0 && ++idx[r - 1] == d[1 + 5 * (r - 1)]) idx[--r] = 0;
+    if (r == 0) break;
+  }
+}
+
+static void contract_case(const char *what, const int64_t *d, size_t na, size_t nb,
+                          size_t nc, int acc) {
+  float *a = malloc(sizeof(float) * na), *b = malloc(sizeof(float) * nb);
+  float *c = malloc(sizeof(float) * nc), *init = malloc(sizeof(float) * nc);
+  double *ref = calloc(nc, sizeof(double));
+  if (!a || !b || !c || !init || !ref) exit(2);
+  for (size_t i = 0; i < na; i++) a[i] = t_gauss();
+  for (size_t i = 0; i < nb; i++) b[i] = t_gauss();
+  for (size_t i = 0; i < nc; i++) {
+    c[i] = NAN;
+    init[i] = t_gauss();
+    ref[i] = acc ? init[i] : 0.0;
+  }
+  naive(d, a, b, ref);
+  M1 am = {a, a, 0, (int64_t)na, 1}, bm = {b, b, 0, (int64_t)nb, 1};
+  M1 cm = {c, c, 0, (int64_t)nc, 1}, im = {init, init, 0, (int64_t)nc, 1};
+  M1L dm = {(int64_t *)d, (int64_t *)d, 0, 1 + 5 * d[0], 1};
+  int32_t st = acc ? _mlir_ciface_clusterrt_mlir_sgemm_acc(&am, &bm, &im, &dm, &cm)
+                   : _mlir_ciface_clusterrt_mlir_sgemm(&am, &bm, &dm, &cm);
+  CHECK_MSG(st == 0, "%s: status %d", what, st);
+  for (size_t i = 0; i < nc; i++)
+    CHECK_MSG(fabs(c[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])),
+              "%s: c[%zu] %.9g want %.9g", what, i, (double)c[i], ref[i]);
+  /* An operand too small for its loops. */
+  am.size = (int64_t)na - 1;
+  CHECK(_mlir_ciface_clusterrt_mlir_sgemm(&am, &bm, &dm, &cm) == CLUSTERRT_ERR_ARG);
+  free(a), free(b), free(c), free(init), free(ref);
+}
+
+static void contractions(void) {
+  /* batch matmul, A broadcast over the batch: c[b,m,n] = sum_k a[m,k] b[b,k,n] */
+  {
+    int64_t B = 3, M = 13, N = 21, K = 17;
+    const int64_t d[] = {4, B, 0, K * N, M * N, 0, M, K, 0, N, 0,
+                         N, 0, 1, 1, 0, K, 1, N, 0, 1};
+    contract_case("batch matmul", d, (size_t)(M * K), (size_t)(B * K * N),
+                  (size_t)(B * M * N), 0);
+    contract_case("batch matmul acc", d, (size_t)(M * K), (size_t)(B * K * N),
+                  (size_t)(B * M * N), 1);
+  }
+  /* NHWC conv, stride 2: out[n,oh,ow,f] += x[n,2oh+kh,2ow+kw,c] w[kh,kw,c,f];
+   * loops n oh ow f kh kw c */
+  {
+    int64_t n = 2, H = 11, W = 9, C = 5, F = 19, KH = 3, KW = 3;
+    int64_t OH = (H - KH) / 2 + 1, OW = (W - KW) / 2 + 1;
+    const int64_t d[] = {7,
+                         n, H * W * C, 0, OH * OW * F, 0,
+                         OH, 2 * W * C, 0, OW * F, 0,
+                         OW, 2 * C, 0, F, 0,
+                         F, 0, 1, 1, 0,
+                         KH, W * C, KW * C * F, 0, 1,
+                         KW, C, C * F, 0, 1,
+                         C, 1, F, 0, 1};
+    contract_case("nhwc conv", d, (size_t)(n * H * W * C), (size_t)(KH * KW * C * F),
+                  (size_t)(n * OH * OW * F), 0);
+  }
+  /* NCHW conv weight gradient: dw[f,c,kh,kw] += dy[n,f,oh,ow] x[n,c,oh+kh,ow+kw];
+   * loops f c kh kw n oh ow */
+  {
+    int64_t n = 3, H = 8, W = 7, C = 4, F = 6, KH = 3, KW = 2;
+    int64_t OH = H - KH + 1, OW = W - KW + 1;
+    const int64_t d[] = {7,
+                         F, OH * OW, 0, C * KH * KW, 0,
+                         C, 0, H * W, KH * KW, 0,
+                         KH, 0, W, KW, 0,
+                         KW, 0, 1, 1, 0,
+                         n, F * OH * OW, C * H * W, 0, 1,
+                         OH, OW, W, 0, 1,
+                         OW, 1, 1, 0, 1};
+    contract_case("nchw conv weight gradient", d, (size_t)(n * F * OH * OW),
+                  (size_t)(n * C * H * W), (size_t)(F * C * KH * KW), 1);
+  }
+  /* A reduction loop that moves C (a data gradient written as a scatter):
+   * dx[n, oh+kh] += dy[n, oh] w[kh]; loops n oh kh (kh a reduction) */
+  {
+    int64_t n = 4, OH = 10, KH = 3, H = OH + KH - 1;
+    const int64_t d[] = {3, n, OH, 0, H, 0, OH, 1, 0, 1, 0, KH, 0, 1, 1, 1};
+    contract_case("scatter", d, (size_t)(n * OH), (size_t)KH, (size_t)(n * H), 1);
+  }
+}
+
+int main(int argc, char **argv) {
+  clusterrt_isa isa = t_select_isa(argc, argv);
+  static const size_t ms[] = {1, 5, 12, 13, 31, 145, 300};
+  static const size_t ns[] = {1, 7, 16, 33, 97};
+  static const size_t ks[] = {0, 1, 3, 64, 257, 600};
+  for (int t = 0; t < 4; t++)
+    for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
+      for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+        for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+          if (t_quick && ms[mi] * ns[ni] * ks[ki] > 200000) continue;
+          float alpha = (mi + ki) % 3 ? 1.0f : -0.75f;
+          float beta = (float)((mi + ni) % 3) * 0.5f; /* 0, 0.5, 1 */
+          gemm_case(t & 1, t >> 1, ms[mi], ns[ni], ks[ki], alpha, beta, (ni + ki) % 2 * 3);
+        }
+  if (!t_quick) gemm_case(0, 0, 150, 3100, 40, 1.0f, 1.0f, 0); /* > NC columns */
+  /* errors */
+  float x[4] = {0};
+  CHECK(clusterrt_sgemm_f32(0, 0, 2, 2, 2, 1, x, 1, x, 2, 0, x, 2) == CLUSTERRT_ERR_ARG);
+  CHECK(clusterrt_sgemm_f32(0, 0, 2, 2, 2, 1, NULL, 2, x, 2, 0, x, 2) == CLUSTERRT_ERR_NULL);
+  CHECK(clusterrt_sgemm_f32(0, 0, 0, 2, 2, 1, NULL, 2, NULL, 2, 0, NULL, 2) == CLUSTERRT_OK);
+  contractions();
+  return t_finish("sgemm", isa);
+}
