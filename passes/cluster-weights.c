@@ -1363,6 +1363,8 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
       j->state = JOB_SENS_ERR;
     else
       j->sens = sv->values;
+    if (o->palette == CLUSTERC_PALETTE_KMEANS && !p->ut)
+      j->r.init = "kmeans1d-weighted";
     break;
   }
   j->work = j->state == JOB_WORK;
