@@ -141,7 +141,11 @@ void reportPrintTable(const Report *r, const ClustercClusterWeightsOptions *o,
     fprintf(f, " (%.2fx smaller)", (double)t.before / (double)t.after);
   fputc('\n', f);
   uint64_t budget = budgetBytes(o, &t);
-  if (budget)
+  if (budget && o->decode == CLUSTERC_DECODE_FOLD)
+    fprintf(f, "budget: %llu bytes (%s) for the stored form; decode=fold keeps the "
+            "decoded floats\n", (unsigned long long)budget,
+            o->size_budget ? "size-budget" : "bits-budget");
+  else if (budget)
     fprintf(f, "budget: %llu bytes (%s); used %llu bytes (%.2f%%), %.3f bits per "
             "element\n", (unsigned long long)budget,
             o->size_budget ? "size-budget" : "bits-budget", (unsigned long long)t.after,
