@@ -138,12 +138,20 @@ clusterrt_cluster_options weightsClusterOptions(const ClustercClusterWeightsOpti
 }
 
 /* One table from the m values at src into tab (room for kReq, or the user
- * table's k), its size in *kt. */
-static clusterrt_status makeTable(const float *src, size_t m, unsigned kReq,
+ * table's k), its size in *kt. With sensitivities wt (NULL: none) the
+ * weighted exact k-means makes it (a slice whose sensitivities are all
+ * zero is clustered unweighted). */
+static clusterrt_status makeTable(const float *src, const float *wt, size_t m,
+                                  unsigned kReq,
                                   const ClustercClusterWeightsOptions *o,
                                   const float *user, size_t userK,
                                   uint64_t seed, float *tab, size_t *kt,
                                   size_t *distinct) {
+  bool anyWeight = false;
+  for (size_t i = 0; wt && i < m && !anyWeight; ++i)
+    anyWeight = wt[i] > 0;
+  if (anyWeight && !user && o->palette == CLUSTERC_PALETTE_KMEANS)
+    return clusterrt_kmeans1d_weighted_f32(src, wt, m, kReq, tab, kt);
   if (user) {
     memcpy(tab, user, userK * sizeof *tab);
     *kt = sortDistinct(tab, userK);
@@ -165,10 +173,20 @@ static clusterrt_status makeTable(const float *src, size_t m, unsigned kReq,
   return clusterrt_cluster_f32(src, m, &co, tab, kt, CLUSTERRT_IDX_U16, NULL);
 }
 
+/* Copies channels [c0, c1) of every outer slice of src (outer x chans x
+ * inner) to dst; returns the count copied. */
+static size_t gatherChannels(const float *src, size_t outer, size_t chans, size_t inner,
+                             size_t c0, size_t c1, float *dst) {
+  size_t run = (c1 - c0) * inner;
+  for (size_t a = 0; a < outer; ++a)
+    memcpy(dst + a * run, src + (a * chans + c0) * inner, run * sizeof(float));
+  return outer * run;
+}
+
 /* Clusters w (n values) with kReq clusters, per tensor (axis < 0) or one
  * table per group of `group` consecutive slices along axis (group 1: per
- * channel). */
-static clusterrt_status clusterWeights(const float *w, const ConstInfo *ci,
+ * channel); sens (NULL: none): the elements' sensitivities. */
+static clusterrt_status clusterWeights(const float *w, const float *sens, const ConstInfo *ci,
                                        int axis, size_t group, unsigned kReq,
                                        const ClustercClusterWeightsOptions *o,
                                        const UserTable *ut, uint64_t seed,
@@ -194,25 +212,27 @@ static clusterrt_status clusterWeights(const float *w, const ConstInfo *ci,
   size_t kRoom = ut ? ut->k : kReq;
   float *tab = malloc(sizeof(float) * T * kRoom);
   size_t *ks = malloc(sizeof(size_t) * T);
-  float *slice = axis >= 0 ? malloc(sizeof(float) * (n / T + inner * outer * group + 1))
-                           : NULL;
+  size_t sliceSize = n / T + inner * outer * group + 1;
+  float *slice = axis >= 0 ? malloc(sizeof(float) * sliceSize) : NULL;
+  float *sensSlice = axis >= 0 && sens ? malloc(sizeof(float) * sliceSize) : NULL;
   clusterrt_status st = CLUSTERRT_ERR_NOMEM;
-  if (!tab || !ks || (axis >= 0 && !slice))
+  if (!tab || !ks || (axis >= 0 && !slice) || (axis >= 0 && sens && !sensSlice))
     goto done;
   size_t kMax = 1;
   for (size_t t = 0; t < T; ++t) {
-    const float *src = w;
+    const float *src = w, *wt = sens;
     size_t m = n;
     if (axis >= 0) { /* channels [c0, c1) of every outer slice */
       size_t c0 = t * group, c1 = c0 + group < chans ? c0 + group : chans;
-      size_t run = (c1 - c0) * inner;
-      for (size_t a = 0; a < outer; ++a)
-        memcpy(slice + a * run, w + (a * chans + c0) * inner, run * sizeof(float));
-      m = outer * run;
+      m = gatherChannels(w, outer, chans, inner, c0, c1, slice);
       src = slice;
+      if (sens) {
+        gatherChannels(sens, outer, chans, inner, c0, c1, sensSlice);
+        wt = sensSlice;
+      }
     }
     const float *user = ut ? ut->c + (ut->tables > 1 ? t : 0) * ut->k : NULL;
-    st = makeTable(src, m, kReq, o, user, ut ? ut->k : 0,
+    st = makeTable(src, wt, m, kReq, o, user, ut ? ut->k : 0,
                    weightsSplitMix64(seed ^ (uint64_t)t), tab + t * kRoom, &ks[t],
                    &cl->distinct);
     if (st != CLUSTERRT_OK)
@@ -262,6 +282,7 @@ done:
   free(tab);
   free(ks);
   free(slice);
+  free(sensSlice);
   if (st != CLUSTERRT_OK) {
     size_t distinct = cl->distinct, need = cl->needTables;
     clusteredFree(cl);
@@ -1232,6 +1253,7 @@ typedef enum JobState {
   JOB_CLUSTER_ERR, /* libclusterrt failed: st */
   JOB_UNIQUE_ERR,  /* palette=unique: cl.distinct values, more than k */
   JOB_TABLE_ERR,   /* table=: its rows fit no cl.needTables */
+  JOB_SENS_ERR,    /* its sensitivity has sensCount values, not the weight's */
   JOB_OOM
 } JobState;
 
@@ -1251,6 +1273,8 @@ typedef struct Job {
   const char *why;
   const void *raw;       /* the constant's bytes, borrowed from the attribute */
   size_t rawSize;
+  const float *sens;     /* its sensitivities (borrowed from the options), or NULL */
+  uint64_t sensCount;
   /* Results of jobRun. */
   uint64_t bad;          /* JOB_NONFINITE: the element; badNan: NaN, else Inf */
   bool badNan;
@@ -1343,8 +1367,43 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
   }
   j->state = weightsRawData(ci, &j->raw, &j->rawSize, &j->why) ? JOB_WORK
                                                                 : JOB_READ_ERR;
+  for (size_t i = 0; j->state == JOB_WORK && i < o->num_sensitivity; ++i) {
+    const ClustercSensitivity *sv = &o->sensitivity[i];
+    if (!sv->name || strcmp(sv->name, j->name))
+      continue;
+    j->sensCount = sv->count;
+    if (sv->count != ci->elements)
+      j->state = JOB_SENS_ERR;
+    else
+      j->sens = sv->values;
+    if (o->palette == CLUSTERC_PALETTE_KMEANS && !p->ut)
+      j->r.init = "kmeans1d-weighted";
+    break;
+  }
   j->work = j->state == JOB_WORK;
   return true;
+}
+
+/* The job's values as f32: in place when the constant is aligned f32 (it
+ * is for dense and dense_resource attributes), else a copy in *copy (free
+ * it). NULL when out of memory. */
+static const float *jobValues(const Job *j, float **copy) {
+  *copy = NULL;
+  if (j->ci->elem == ELEM_F32 && (uintptr_t)j->raw % _Alignof(float) == 0)
+    return j->raw;
+  return *copy = weightsConvertF32(j->ci, j->raw, j->rawSize);
+}
+
+/* Decodes elements [at, at + m) of a clustered weight into dec (per
+ * channel: the whole weight, at = 0). */
+static clusterrt_status decodeRange(const Clustered *cl, int axis, size_t at, size_t m,
+                                    float *dec) {
+  unsigned bits = clusterrt_format_bits(cl->fmt);
+  return axis >= 0 ? clusterrt_decode_per_channel_f32(
+                         cl->idx, cl->fmt, cl->outer, cl->chans, cl->inner,
+                         cl->chanTable ? cl->chanTable : cl->table, cl->k, dec)
+                   : clusterrt_decode_f32((const char *)cl->idx + at * bits / 8,
+                                          cl->fmt, m, cl->table, cl->k, dec);
 }
 
 /* Step 2: sets j->state to JOB_OK or an error state. */
@@ -1352,13 +1411,9 @@ static void jobRun(const CwPass *p, Job *j) {
   const ClustercClusterWeightsOptions *o = &p->o;
   const ConstInfo *ci = j->ci;
   size_t n = ci->elements;
-  /* f32 data is used in place when it is aligned (it is for dense and
-   * dense_resource attributes); anything else is converted to a copy. */
-  float *copy = NULL;
-  const float *w;
-  if (ci->elem == ELEM_F32 && (uintptr_t)j->raw % _Alignof(float) == 0) {
-    w = j->raw;
-  } else if (!(w = copy = weightsConvertF32(ci, j->raw, j->rawSize))) {
+  float *copy;
+  const float *w = jobValues(j, &copy);
+  if (!w) {
     j->state = JOB_OOM;
     return;
   }
@@ -1369,7 +1424,7 @@ static void jobRun(const CwPass *p, Job *j) {
       j->badNan = isnan(w[i]);
       goto out;
     }
-  j->st = clusterWeights(w, ci, j->axis, j->group, j->k, o, p->ut,
+  j->st = clusterWeights(w, j->sens, ci, j->axis, j->group, j->k, o, p->ut,
                          weightsSeed(o->seed, j->index), &j->cl);
   if (j->st != CLUSTERRT_OK) {
     j->state = j->st == CLUSTERRT_ERR_NOMEM ? JOB_OOM
@@ -1391,15 +1446,9 @@ static void jobRun(const CwPass *p, Job *j) {
     goto out;
   }
   double sig = 0, err = 0;
-  unsigned bits = clusterrt_format_bits(cl->fmt);
   for (size_t at = 0; at < n; at += blk) {
     size_t m = n - at < blk ? n - at : blk;
-    clusterrt_status st =
-        j->axis >= 0 ? clusterrt_decode_per_channel_f32(
-                           cl->idx, cl->fmt, cl->outer, cl->chans, cl->inner,
-                           cl->chanTable ? cl->chanTable : cl->table, cl->k, dec)
-                     : clusterrt_decode_f32((const char *)cl->idx + at * bits / 8,
-                                            cl->fmt, m, cl->table, cl->k, dec);
+    clusterrt_status st = decodeRange(cl, j->axis, at, m, dec);
     if (st != CLUSTERRT_OK) {
       j->state = st == CLUSTERRT_ERR_NOMEM ? JOB_OOM : JOB_CLUSTER_ERR;
       j->st = st;
@@ -1469,6 +1518,11 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
   case JOB_TABLE_ERR:
     emitErrorf(loc, "cluster-weights: table %s has %zu rows; weight '%s' "
                "needs 1 or %zu", o->table, p->ut->tables, j->name, cl->needTables);
+    return false;
+  case JOB_SENS_ERR:
+    emitErrorf(loc, "cluster-weights: the sensitivity of weight '%s' has %llu values; "
+               "the weight has %llu", j->name, (unsigned long long)j->sensCount,
+               (unsigned long long)ci->elements);
     return false;
   case JOB_CLUSTER_ERR:
     emitErrorf(loc, "cluster-weights: clustering weight '%s' failed: %s", j->name,
@@ -1595,6 +1649,189 @@ static void orderJobs(SizedJob *sized, size_t n, size_t *order) {
     order[i] = sized[i].job;
 }
 
+/* ---- Mixed precision under a budget (size-budget=, bits-budget=) ------------
+ *
+ * Each selected weight gets a width b in 1..8 (K = 2^b). Its curve is the
+ * stored bytes (tables + packed indices, as the report counts them) and the
+ * squared error, weighted by the sensitivities when it has them, of the
+ * clustering it would get at each b (the same clusterWeights call). A
+ * multiple-choice knapsack over the curves picks the widths: dynamic
+ * programming over the Pareto frontier of (bytes, error) states, layer by
+ * layer, every state within the budget, so the result is feasible and,
+ * unless a frontier outgrows BUDGET_MAX_STATES (then thinned evenly), the
+ * exact minimum. */
+
+enum { BUDGET_BITS = 8, BUDGET_MAX_STATES = 1 << 16 };
+
+typedef struct Curve {
+  uint64_t bytes[BUDGET_BITS]; /* [b - 1] */
+  double err[BUDGET_BITS];
+} Curve;
+
+/* Fills j's curve; false when out of memory. A non-finite weight gets a
+ * flat curve (jobRun reports it). */
+static bool jobCurve(const CwPass *p, const Job *j, Curve *cv) {
+  const ConstInfo *ci = j->ci;
+  size_t n = ci->elements;
+  memset(cv, 0, sizeof *cv);
+  float *copy;
+  const float *w = jobValues(j, &copy);
+  float *dec = w ? malloc(sizeof(float) * (n ? n : 1)) : NULL;
+  bool ok = dec != NULL;
+  for (size_t i = 0; ok && i < n; ++i)
+    if (!isfinite(w[i]))
+      goto out;
+  for (unsigned b = 1; ok && b <= BUDGET_BITS; ++b) {
+    Clustered cl;
+    clusterrt_status st = clusterWeights(w, j->sens, ci, j->axis, j->group, 1u << b, &p->o,
+                                         NULL, weightsSeed(p->o.seed, j->index), &cl);
+    if (st == CLUSTERRT_OK)
+      st = decodeRange(&cl, j->axis, 0, n, dec);
+    if (st != CLUSTERRT_OK) { /* jobRun meets the same failure and says so */
+      clusteredFree(&cl);
+      ok = st != CLUSTERRT_ERR_NOMEM;
+      memset(cv, 0, sizeof *cv);
+      break;
+    }
+    double err = 0;
+    for (size_t i = 0; i < n; ++i) {
+      double d = (double)w[i] - dec[i];
+      err += (j->sens ? (double)j->sens[i] : 1.0) * d * d;
+    }
+    cv->bytes[b - 1] = cl.tables * cl.k * ci->elemBytes + cl.idxBytes;
+    cv->err[b - 1] = err;
+    clusteredFree(&cl);
+  }
+out:
+  free(dec);
+  free(copy);
+  return ok;
+}
+
+typedef struct BState {
+  uint64_t bytes;
+  double err;
+  uint32_t parent; /* state of the previous layer */
+  uint8_t bits;
+} BState;
+
+static int byBytes(const void *a, const void *b) {
+  const BState *x = a, *y = b;
+  if (x->bytes != y->bytes)
+    return x->bytes < y->bytes ? -1 : 1;
+  return (x->err > y->err) - (x->err < y->err);
+}
+
+/* Chooses bits[0..L) (1..8) for curves cv[0..L) minimising the total error
+ * with the total bytes at most budget. 1: done, 0: infeasible, -1: out of
+ * memory. */
+static int budgetChoose(const Curve *cv, size_t L, uint64_t budget, unsigned *bits) {
+  BState **F = calloc(L + 1, sizeof *F);
+  size_t *size = calloc(L + 1, sizeof *size);
+  int rc = -1;
+  if (!F || !size || !(F[0] = calloc(1, sizeof **F)))
+    goto done;
+  size[0] = 1;
+  for (size_t l = 0; l < L; ++l) {
+    BState *cand = malloc(sizeof *cand * size[l] * BUDGET_BITS);
+    if (!cand)
+      goto done;
+    size_t m = 0;
+    for (size_t s = 0; s < size[l]; ++s)
+      for (unsigned b = 1; b <= BUDGET_BITS; ++b) {
+        uint64_t bytes = F[l][s].bytes + cv[l].bytes[b - 1];
+        if (bytes <= budget)
+          cand[m++] = (BState){bytes, F[l][s].err + cv[l].err[b - 1], (uint32_t)s,
+                               (uint8_t)b};
+      }
+    if (!m) {
+      free(cand);
+      rc = 0;
+      goto done;
+    }
+    qsort(cand, m, sizeof *cand, byBytes);
+    size_t k = 0; /* the Pareto frontier: more bytes only for less error */
+    for (size_t i = 0; i < m; ++i)
+      if (!k || cand[i].err < cand[k - 1].err)
+        cand[k++] = cand[i];
+    if (k > BUDGET_MAX_STATES) { /* thin evenly, keeping the last (least error) */
+      size_t step = (k + BUDGET_MAX_STATES - 1) / BUDGET_MAX_STATES, t = 0;
+      for (size_t i = 0; i < k; i += step)
+        cand[t++] = cand[i];
+      if (cand[t - 1].bytes != cand[k - 1].bytes)
+        cand[t++] = cand[k - 1];
+      k = t;
+    }
+    F[l + 1] = cand;
+    size[l + 1] = k;
+  }
+  size_t s = size[L] - 1; /* the least error */
+  for (size_t l = L; l > 0; --l) {
+    bits[l - 1] = F[l][s].bits;
+    s = F[l][s].parent;
+  }
+  rc = 1;
+done:
+  for (size_t l = 0; F && l <= L; ++l)
+    free(F[l]);
+  free(F);
+  free(size);
+  return rc;
+}
+
+/* With a budget: sets the K of every job to be clustered (n jobs). False
+ * after a diagnostic. */
+static bool budgetAssign(const CwPass *p, Job *jobs, size_t n, MlirOperation module) {
+  const ClustercClusterWeightsOptions *o = &p->o;
+  MlirLocation loc = mlirOperationGetLocation(module);
+  const char *opt = o->size_budget ? "size-budget" : "bits-budget";
+  if (o->bits || o->table || o->palette == CLUSTERC_PALETTE_UNIQUE) {
+    emitErrorf(loc, "cluster-weights: %s chooses the widths; it does not combine with %s",
+               opt, o->bits ? "bits=" : o->table ? "table=" : "palette=unique");
+    return false;
+  }
+  size_t L = 0;
+  uint64_t elements = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (jobs[i].work) {
+      L++;
+      elements += jobs[i].ci->elements;
+    }
+  uint64_t budget = o->size_budget ? o->size_budget
+                                   : (uint64_t)(o->bits_budget * (double)elements / 8);
+  Curve *cv = calloc(L ? L : 1, sizeof *cv);
+  unsigned *bits = calloc(L ? L : 1, sizeof *bits);
+  bool ok = cv && bits;
+  for (size_t i = 0, l = 0; ok && i < n; ++i)
+    if (jobs[i].work)
+      ok = jobCurve(p, &jobs[i], &cv[l++]);
+  int rc = ok ? budgetChoose(cv, L, budget, bits) : -1;
+  if (rc < 0) {
+    emitErrorf(loc, "cluster-weights: out of memory");
+  } else if (rc == 0) {
+    uint64_t least = 0;
+    for (size_t l = 0; l < L; ++l) {
+      uint64_t m = cv[l].bytes[0];
+      for (unsigned b = 1; b < BUDGET_BITS; ++b)
+        m = cv[l].bytes[b] < m ? cv[l].bytes[b] : m;
+      least += m;
+    }
+    emitErrorf(loc, "cluster-weights: %s: %llu bytes cannot hold the %zu selected weights "
+               "(%llu elements): the smallest clustering (1 bit, K = 2, everywhere) "
+               "takes %llu bytes", opt, (unsigned long long)budget, L,
+               (unsigned long long)elements, (unsigned long long)least);
+  } else {
+    for (size_t i = 0, l = 0; i < n; ++i)
+      if (jobs[i].work) {
+        jobs[i].k = 1u << bits[l++];
+        jobs[i].r.k_requested = jobs[i].k;
+      }
+  }
+  free(cv);
+  free(bits);
+  return rc > 0;
+}
+
 /* Clusters every constant of c; false after a diagnostic. */
 static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
                        MlirSymbolTable symtab) {
@@ -1638,6 +1875,8 @@ static bool processAll(const CwPass *p, Collect *c, MlirOperation module,
                                             numNames, mlirOperationGetLocation(module));
     free(names);
   }
+  if (ok && selected && (p->o.size_budget || p->o.bits_budget > 0))
+    selected = budgetAssign(p, jobs, prepared, module);
   if (!ok) {
     mlirEmitError(mlirOperationGetLocation(module), "cluster-weights: out of memory");
   } else if (selected) {

@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -111,6 +112,16 @@ static const OptRow kWeightsRows[] = {
      .metavar = "N",
      .help = "Lloyd iterations after the init (default -1: until no "
              "assignment changes, at most 300; 0: none, as tfmot)"},
+    {.name = "size-budget", .kind = OPT_INT, CW(size_budget), .def = 0, .lo = 0,
+     .hi = INT64_MAX, .note = "(0: none)", .metavar = "BYTES",
+     .help = "mixed precision: choose each selected weight's width (1..8 bits, "
+             "K = 2^bits) to minimise the total (sensitivity-weighted) "
+             "squared error with the stored bytes of the clustered weights "
+             "(tables + packed indices) at most BYTES"},
+    {.name = "bits-budget", .kind = OPT_DOUBLE, CW(bits_budget), .dlo = 0, .dhi = 16,
+     .note = "(0: none)", .metavar = "B",
+     .help = "as size-budget, with BYTES = B bits per selected weight element "
+             "(tables included), e.g. 3.5"},
     {.name = "threads", .kind = OPT_INT, CW(threads), .def = 0, .lo = 0, .hi = 1024,
      .note = "(0: one per core)", .metavar = "N",
      .help = "cluster weights on N threads (default 0: one per core); the "
@@ -219,7 +230,7 @@ static void optInit(const OptTable *t, void *o) {
   memset(o, 0, t->structSize);
   for (size_t i = 0; i < t->numRows; ++i) {
     const OptRow *r = &t->rows[i];
-    if (!owned(r))
+    if (!owned(r) && r->kind != OPT_DOUBLE)
       storeInt(fieldOf(o, r), r->size, r->def);
   }
 }
@@ -465,6 +476,24 @@ static int apply(const OptRow *r, void *o, const char *val, size_t vl,
     return fail(err, esz, "%s must be an integer in %lld..%lld%s%s, got '%.*s'",
                 r->name, (long long)r->lo, (long long)r->hi, r->note ? " " : "",
                 r->note ? r->note : "", (int)vl, shown);
+  }
+  case OPT_DOUBLE: {
+    char buf[64];
+    char *end = buf;
+    double d = 0;
+    if (val && vl && vl < sizeof buf) {
+      memcpy(buf, val, vl);
+      buf[vl] = 0;
+      errno = 0;
+      d = strtod(buf, &end);
+    }
+    if (val && vl && vl < sizeof buf && end != buf && !*end && !errno && isfinite(d) &&
+        d >= r->dlo && d <= r->dhi) {
+      memcpy(field, &d, sizeof d);
+      return 0;
+    }
+    return fail(err, esz, "%s must be a number in %g..%g%s%s, got '%.*s'", r->name,
+                r->dlo, r->dhi, r->note ? " " : "", r->note ? r->note : "", (int)vl, shown);
   }
   case OPT_BOOL: {
     int b = 1;

@@ -31,7 +31,9 @@ typedef enum OptKind {
   OPT_ENUM,      /* one of the choices; the field gets its position */
   OPT_STRING,    /* non-empty text into an owned `char *` */
   OPT_SELECTORS, /* SEL,SEL,... appended to a ClustercSelector list */
-  OPT_OVERRIDES  /* SEL:K,... (K in [lo, hi] or `skip`) appended likewise */
+  OPT_OVERRIDES, /* SEL:K,... (K in [lo, hi] or `skip`) appended likewise */
+  OPT_DOUBLE     /* a finite decimal number in [dlo, dhi] into a double
+                  * (default 0) */
 } OptKind;
 
 typedef struct OptRow {
@@ -41,6 +43,7 @@ typedef struct OptRow {
   size_t countOffset;    /* lists: the size_t element count beside it */
   int64_t def;           /* default of OPT_INT, OPT_BOOL, OPT_ENUM */
   int64_t lo, hi;        /* OPT_INT, OPT_OVERRIDES: the range */
+  double dlo, dhi;       /* OPT_DOUBLE: the range */
   const char *const *choices;      /* OPT_ENUM: NULL-terminated, or */
   const char *(*choiceName)(int);  /* the name of choice i, NULL past the end */
   const char *note;      /* OPT_INT: after the range in the error, e.g.

@@ -935,21 +935,19 @@ done:
   return rc;
 }
 
-ClustercStatus clustercTrain(MlirModule model, const ClustercTrainOptions *a,
-                             const ClustercDataset *train, const ClustercDataset *test,
-                             const char *name) {
-  ClustercStatus rc = clustercTrainOptionsCheck(a);
-  if (rc)
-    return rc;
+/* The training module of `model`: a copy with the functions cluster-train
+ * generates for the options of a (checked); null after a diagnostic, with
+ * *mode the training mode. */
+static MlirModule trainingModule(MlirModule model, const TrainArgs *a, const char *name,
+                                 ClustercTrainMode *mode) {
   ClustercClusterTrainOptions po;
   char err[512];
-  if (parseAll(a, &po, err, sizeof err)) { /* checked above: out of memory */
+  if (parseAll(a, &po, err, sizeof err)) { /* checked before: out of memory */
     ERR(a, "clusterc train: error: %s\n", err);
     clustercClusterTrainOptionsFree(&po);
-    return CLUSTERC_ERROR;
+    return (MlirModule){NULL};
   }
-  ClustercTrainMode mode = po.mode;
-  /* The training module: a copy with the generated functions. */
+  *mode = po.mode;
   MlirContext ctx = mlirModuleGetContext(model);
   MlirModule tm = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(model)));
   MlirPassManager pm = mlirPassManagerCreate(ctx);
@@ -965,8 +963,21 @@ ClustercStatus clustercTrain(MlirModule model, const ClustercTrainOptions *a,
     if (!diags.errors)
       ERR(a, "%s: error: generating the training step failed\n", name);
     mlirModuleDestroy(tm);
-    return CLUSTERC_ERROR;
+    return (MlirModule){NULL};
   }
+  return tm;
+}
+
+ClustercStatus clustercTrain(MlirModule model, const ClustercTrainOptions *a,
+                             const ClustercDataset *train, const ClustercDataset *test,
+                             const char *name) {
+  ClustercStatus rc = clustercTrainOptionsCheck(a);
+  if (rc)
+    return rc;
+  ClustercTrainMode mode;
+  MlirModule tm = trainingModule(model, a, name, &mode);
+  if (mlirModuleIsNull(tm))
+    return CLUSTERC_ERROR;
   Session s = {0};
   double tc = now();
   rc = CLUSTERC_ERROR;
@@ -1004,5 +1015,113 @@ ClustercStatus clustercTrain(MlirModule model, const ClustercTrainOptions *a,
     rc = writeBack(&s, a, model, mode != CLUSTERC_TRAIN_FLOAT, name);
 done:
   sessionFree(&s);
+  return rc;
+}
+
+/* ---- Sensitivities ------------------------------------------------------------------------ */
+
+void clustercSensitivityFree(ClustercSensitivity *s, size_t count) {
+  for (size_t i = 0; s && i < count; ++i) {
+    free(s[i].name);
+    free((float *)s[i].values);
+  }
+  free(s);
+}
+
+ClustercStatus clustercTrainSensitivity(MlirModule model, const ClustercTrainOptions *o,
+                                        const ClustercDataset *data, int batches,
+                                        const char *name, ClustercSensitivity **out,
+                                        size_t *count) {
+  *out = NULL;
+  *count = 0;
+  /* The float step, one call (the model's batch) per gradient. */
+  TrainArgs a = *o;
+  a.batch = 0;
+  a.optimizer = CLUSTERC_OPTIMIZER_SGD;
+  a.clusterOptions = NULL;
+  char *text = joinOptions(o->trainOptions, "mode=float");
+  if (!text) {
+    ERR(o, "clusterc: error: out of memory\n");
+    return CLUSTERC_ERROR;
+  }
+  a.trainOptions = text;
+  ClustercStatus rc = clustercTrainOptionsCheck(&a);
+  ClustercTrainMode mode;
+  MlirModule tm = rc ? (MlirModule){NULL} : trainingModule(model, &a, name, &mode);
+  Session s = {0};
+  if (rc || mlirModuleIsNull(tm)) {
+    free(text);
+    return rc ? rc : CLUSTERC_ERROR;
+  }
+  rc = CLUSTERC_ERROR;
+  size_t *perm = NULL;
+  ClustercSensitivity *sv = NULL;
+  size_t nsv = 0;
+  if (!sessionInit(&s, &a, tm, data, data, name))
+    goto done;
+  size_t B = (size_t)s.B, calls = data->n / B;
+  if (batches > 0 && (size_t)batches < calls)
+    calls = (size_t)batches;
+  if (!calls) {
+    ERR(o, "%s: error: %zu samples are fewer than one batch of the model (%zu)\n",
+        data->name ? data->name : name, data->n, B);
+    goto done;
+  }
+  if (!(perm = calloc(calls * B, sizeof *perm)) ||
+      !(sv = calloc((size_t)s.nTrained + 1, sizeof *sv))) {
+    ERR(o, "clusterc: error: out of memory\n");
+    goto done;
+  }
+  for (size_t i = 0; i < calls * B; ++i)
+    perm[i] = i;
+  double t0 = now();
+  /* The squared gradients add up in each parameter's (zeroed) m. */
+  for (size_t c = 0; c < calls; ++c) {
+    runSteps(&s, data, perm + c * B, 1);
+    if (s.callFailed) {
+      ERR(o, "clusterc: error: out of memory\n");
+      goto done;
+    }
+    for (int i = 0; i < s.nTrained; ++i) {
+      const Trained *t = &s.trained[i];
+      if (t->grad < 0)
+        continue;
+      const float *g = s.acc[0][t->grad];
+      for (size_t e = 0, n = s.step->results[t->grad].count; e < n; ++e)
+        t->m[e] += g[e] * g[e];
+    }
+  }
+  for (int i = 0; i < s.nTrained; ++i) {
+    Trained *t = &s.trained[i];
+    if (t->grad < 0)
+      continue;
+    size_t n = s.step->args[t->arg].count;
+    for (size_t e = 0; e < n; ++e)
+      t->m[e] /= (float)calls;
+    ClustercSensitivity *d = &sv[nsv++];
+    d->name = strdup(s.sig.step.args[t->arg].name);
+    d->index = -1;
+    d->values = t->m;
+    d->count = n;
+    t->m = NULL; /* the caller's now */
+    if (!d->name) {
+      ERR(o, "clusterc: error: out of memory\n");
+      goto done;
+    }
+  }
+  if (!o->quiet)
+    MSG(o, CLUSTERC_MESSAGE_INFO, "%s: sensitivities of %zu parameters from %zu batches "
+        "of %zu samples (%s) in %.1fs\n", name, nsv, calls, B,
+        data->name ? data->name : "data", now() - t0);
+  *out = sv;
+  *count = nsv;
+  sv = NULL;
+  rc = CLUSTERC_OK;
+done:
+  (void)mode;
+  clustercSensitivityFree(sv, nsv);
+  free(perm);
+  sessionFree(&s);
+  free(text);
   return rc;
 }

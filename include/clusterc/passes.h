@@ -65,6 +65,13 @@
  *   lloyd-iterations=N      Lloyd iterations after the init (default -1:
  *                           until no assignment changes, at most 300; 0:
  *                           none, tfmot's behaviour)
+ *   size-budget=BYTES       mixed precision: each selected weight gets the
+ *                           width b in 1..8 (K = 2^b) that minimises the sum
+ *                           of the (sensitivity-weighted) squared errors of
+ *                           the exact k-means, under a total of BYTES stored
+ *                           bytes (tables + packed indices) for the selected
+ *                           weights; an error when 1 bit everywhere exceeds it
+ *   bits-budget=B           the same with BYTES = B * selected elements / 8
  *   threads=N               cluster weight tensors on N threads (default 0:
  *                           one per online core); the output is the same
  *                           byte for byte for any N
@@ -160,6 +167,18 @@ typedef enum ClustercPalette {
   CLUSTERC_PALETTE_UNIQUE = 2   /* the distinct values; an error past K */
 } ClustercPalette;
 
+/* The sensitivity of one weight's elements (e.g. a diagonal Fisher
+ * estimate, clustercTrainSensitivity): the weighted exact 1-D k-means
+ * minimises sum_i values[i] * (w[i] - c[idx[i]])^2. Matched to a weight by
+ * its layer name (see above) and element count; `index` is informative
+ * (-1: unknown). */
+typedef struct ClustercSensitivity {
+  char *name;
+  int index;
+  const float *values; /* count values, in the weight's flat order */
+  uint64_t count;
+} ClustercSensitivity;
+
 typedef struct ClustercClusterWeightsOptions {
   unsigned clusters;
   clusterrt_init init;
@@ -186,6 +205,14 @@ typedef struct ClustercClusterWeightsOptions {
   char *table;             /* owned: a .npy file of centroids, or NULL */
   int lloyd_iterations;    /* -1: until stable (at most 300); 0: init only */
   unsigned group_size;     /* channels per table; 0: per_channel decides */
+  uint64_t size_budget;    /* bytes for the clustered weights; 0: none */
+  double bits_budget;      /* bits per selected element; 0: none */
+  /* Borrowed (not copied by the pass, not freed): per-weight sensitivities
+   * for the weighted k-means (palette=kmeans; init= is then the weighted
+   * exact k-means); weights without an entry are clustered as usual. Must
+   * outlive the pass manager's run. */
+  const ClustercSensitivity *sensitivity;
+  size_t num_sensitivity;
 } ClustercClusterWeightsOptions;
 
 void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);

@@ -172,6 +172,22 @@ int clustercSetTrainedValues(MlirOperation module, const char *function, size_t 
                              const char *const *names, const float *const *values,
                              char *err, size_t errSize);
 
+/* ---- Sensitivities --------------------------------------------------------------
+ *
+ * The diagonal Fisher estimate of every trainable float parameter: the mean
+ * over `batches` calls of the generated float training step (cluster-train
+ * mode=float; o->trainOptions may add loss=, function=, freeze=) of the
+ * squared gradient dL/dW, on the first batches x B samples of `data` (B =
+ * the model's batch; fewer when data has fewer; o->transform applies). The
+ * results are named as the passes name layers (ClustercSensitivity.name,
+ * index -1), so o.sensitivity of cluster-weights takes them as they are.
+ * Free them with clustercSensitivityFree. */
+ClustercStatus clustercTrainSensitivity(MlirModule model, const ClustercTrainOptions *o,
+                                        const ClustercDataset *data, int batches,
+                                        const char *displayName,
+                                        ClustercSensitivity **out, size_t *count);
+void clustercSensitivityFree(ClustercSensitivity *s, size_t count);
+
 /* ---- Gradient checks ----------------------------------------------------------- */
 
 typedef struct ClustercGradcheckOptions {

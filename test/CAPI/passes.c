@@ -417,6 +417,65 @@ static void testLayerReport(void) {
   mlirContextDestroy(ctx);
 }
 
+static void printTable(const ClustercLayerReport *r, void *user) {
+  (void)user;
+  if (!r->clustered)
+    return;
+  fprintf(stderr, "table %s:", r->name);
+  for (unsigned i = 0; i < r->tables * r->k; ++i)
+    fprintf(stderr, " %.6g", r->centroids[i]);
+  fprintf(stderr, "\n");
+}
+
+// Sensitivities (o.sensitivity, matched by layer name): the weighted exact
+// k-means. 0..3 and 10..13 at K = 2 give [1.5, 11.5] unweighted; with the
+// element 3 a hundred times as sensitive, the low centroid moves to
+// (0 + 1 + 2 + 300) / 103 = 2.94175. Per channel (axis 1 of the [4, 2]
+// matmul weight: columns 0,2,10,12 and 1,3,11,13) each table is weighted
+// by its own elements. A count that is not the weight's is an error.
+static void testSensitivity(void) {
+  fprintf(stderr, "testSensitivity\n");
+  // CHECK-LABEL: testSensitivity
+  static const char *const model =
+      "func.func @forward(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {\n"
+      "  %w = arith.constant dense<[[0.0, 1.0], [2.0, 3.0], [10.0, 11.0],"
+      " [12.0, 13.0]]> : tensor<4x2xf32> loc(\"fc.weight\")\n"
+      "  %zero = arith.constant 0.0 : f32\n"
+      "  %e = tensor.empty() : tensor<1x2xf32>\n"
+      "  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2xf32>)"
+      " -> tensor<1x2xf32>\n"
+      "  %y = linalg.matmul ins(%x, %w : tensor<1x4xf32>, tensor<4x2xf32>)"
+      " outs(%z : tensor<1x2xf32>) -> tensor<1x2xf32>\n"
+      "  return %y : tensor<1x2xf32>\n"
+      "}\n";
+  MlirContext ctx = createContext();
+  static const float sens[8] = {1, 1, 1, 100, 1, 1, 1, 1};
+  ClustercSensitivity sv[2] = {{(char *)"other.weight", -1, sens, 8},
+                               {(char *)"fc.weight", -1, sens, 8}};
+  ClustercClusterWeightsOptions o;
+  clustercClusterWeightsOptionsInit(&o);
+  o.clusters = 2;
+  o.min_elements = 0;
+  o.report = printTable;
+  runOnModule(ctx, model, clustercCreateClusterWeightsPass(&o));
+  // CHECK: table fc.weight: 1.5 11.5
+  o.sensitivity = sv;
+  o.num_sensitivity = 2;
+  runOnModule(ctx, model, clustercCreateClusterWeightsPass(&o));
+  // CHECK: table fc.weight: 2.94175 11.5
+  o.per_channel = 1;
+  runOnModule(ctx, model, clustercCreateClusterWeightsPass(&o));
+  // Column 1 holds 1, 3 (x100), 11, 13: (1 + 300) / 101 = 2.9802.
+  // CHECK: table fc.weight: 1 11 2.9802 12
+  o.per_channel = 0;
+  sv[1].count = 7;
+  runOnModule(ctx, model, clustercCreateClusterWeightsPass(&o));
+  // CHECK: diagnostic: cluster-weights: the sensitivity of weight 'fc.weight' has 7 values; the weight has 8
+  // CHECK-NEXT: pass failed
+  clustercClusterWeightsOptionsFree(&o);
+  mlirContextDestroy(ctx);
+}
+
 // cluster-train on a module parsed from a string: the training functions.
 static void testRunClusterTrain(void) {
   fprintf(stderr, "testRunClusterTrain\n");
@@ -470,6 +529,7 @@ int main(void) {
   testRegistry();
   testRunClusterWeights();
   testLayerReport();
+  testSensitivity();
   testRunClusterTrain();
   return 0;
 }

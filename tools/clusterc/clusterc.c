@@ -25,6 +25,7 @@
 
 #include "../../passes/capi-ext.h"
 #include "clusterc/passes.h"
+#include "clusterc/train.h"
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/IR.h"
 #include "mlir-c/Pass.h"
@@ -51,6 +52,11 @@ static int checkArgs(const ClusterArgs *a) {
   if (a->exportOnnx && a->train)
     return flagsUsageError(cmd, "--export-onnx writes the clustered model; it does not "
                            "combine with --emit=train-mlir");
+  if ((a->sensitivityLabels || a->sensitivity) && a->train)
+    return flagsUsageError(cmd, "--sensitivity applies to clustering, not to "
+                           "--emit=train-mlir");
+  if (a->sensitivityLabels && !a->sensitivity)
+    return flagsUsageError(cmd, "--sensitivity-labels goes with --sensitivity");
   if (a->palettes && !a->exportOnnx)
     return flagsUsageError(cmd, "--palettes goes with --export-onnx");
   if (a->train && (a->report || a->reportJson))
@@ -62,6 +68,40 @@ static int checkArgs(const ClusterArgs *a) {
   if (cgCheckFlags(&a->cg, cgErr, sizeof cgErr))
     return flagsUsageError(cmd, "%s", cgErr);
   return -1;
+}
+
+/* --sensitivity=DATA: loads the calibration data (a folder of IDX files as
+ * MNIST ships them, a samples file with --sensitivity-labels, or a folder
+ * of PNGs) and computes every parameter's sensitivity on `module`. 0, or
+ * the exit status after a message. */
+static int computeSensitivity(const ClusterArgs *a, MlirModule module, const char *name,
+                              ClustercSensitivity **sv, size_t *nsv) {
+  char p1[4096], p2[4096];
+  const char *images = a->sensitivity, *labels = a->sensitivityLabels;
+  if (!labels && driverIsDirectory(images)) {
+    const char *idx = driverDataPath(images, "train-images-idx3-ubyte", p1, sizeof p1);
+    if (!access(idx, R_OK)) {
+      images = idx;
+      labels = driverDataPath(a->sensitivity, "train-labels-idx1-ubyte", p2, sizeof p2);
+    }
+  }
+  char *list = strdup(images);
+  ClustercDataset data = {0};
+  int rc = EXIT_BAD_INPUT;
+  if (!list) {
+    fprintf(stderr, "clusterc: error: out of memory\n");
+  } else if (!driverLoadData(&data, list, labels)) {
+    ClustercTrainOptions o;
+    clustercTrainOptionsInit(&o);
+    o.onMessage = driverPrintMessage;
+    o.quiet = true;
+    ClustercStatus st = clustercTrainSensitivity(module, &o, &data, a->sensitivityBatches,
+                                                 name, sv, nsv);
+    rc = st == CLUSTERC_OK ? 0 : st == CLUSTERC_USAGE ? EXIT_USAGE : EXIT_BAD_INPUT;
+  }
+  clustercDatasetFree(&data);
+  free(list);
+  return rc;
 }
 
 /* ---- Main ---------------------------------------------------------------- */
@@ -216,6 +256,8 @@ int clusterRun(void *args, char **argv) {
    * the input) on one file, fail before the expensive work. */
   const Command *cmd = &clustercCommands[0];
   Output *out, *rout = NULL, *hout = NULL, *xout = NULL;
+  ClustercSensitivity *sens = NULL;
+  size_t numSens = 0;
   OnnxExport *x = NULL;
   outputAddInput(a.input);
   if ((rc = driverOpenOutput(cmd, &out, a.output, "output")) ||
@@ -236,6 +278,14 @@ int clusterRun(void *args, char **argv) {
   MlirModule module = driverLoadModule(ctx, a.input, &ds);
   if (mlirModuleIsNull(module))
     goto done;
+  if (a.sensitivity &&
+      (rc = computeSensitivity(&a, module, displayName, &sens, &numSens))) {
+    mlirModuleDestroy(module);
+    goto done;
+  }
+  rc = EXIT_BAD_INPUT;
+  opts.sensitivity = sens;
+  opts.num_sensitivity = numSens;
   double t1 = now();
   MlirPassManager pm = mlirPassManagerCreate(ctx);
   mlirPassManagerEnableVerifier(pm, true);
@@ -294,6 +344,7 @@ done:
   onnxExportFree(x);
   reportFree(&report);
   mlirContextDestroy(ctx);
+  clustercSensitivityFree(sens, numSens);
   clustercClusterWeightsOptionsFree(&opts);
   clustercClusterTrainOptionsFree(&topts);
   return rc;

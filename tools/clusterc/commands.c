@@ -194,6 +194,21 @@ static const FlagRow kClusterClustering[] = {
      .help = "raw cluster-weights options, e.g. 'clusters=8 seed=3'"},
 };
 
+static const FlagRow kClusterSensitivity[] = {
+    {.name = "sensitivity", .kind = FLAG_PATH, .metavar = "DATA", CA(sensitivity),
+     .help = "weight each element in the exact k-means by its sensitivity, the "
+             "mean squared gradient dL/dW over calibration batches of DATA "
+             "(computed with the float training step on the JIT): a folder "
+             "with train-{images-idx3,labels-idx1}-ubyte[.gz], an IDX or .npy "
+             "file of samples (with --sensitivity-labels), or a folder of "
+             "PNGs DIR/<class>/*.png"},
+    {.name = "sensitivity-labels", .kind = FLAG_PATH, .metavar = "F",
+     CA(sensitivityLabels), .help = "the labels of --sensitivity's samples file"},
+    {.name = "sensitivity-batches", .kind = FLAG_INT, .lo = 1, .hi = INT32_MAX,
+     .metavar = "N", CA(sensitivityBatches),
+     .help = "calibration batches of the model's batch size (default 16)"},
+};
+
 static const FlagRow kClusterOutput[] = {
     {.shortName = 'o', .kind = FLAG_PATH, .metavar = "FILE", CA(output),
      .help = "output file (default: stdout; '-' is stdout)"},
@@ -253,6 +268,8 @@ static const FlagRow kClusterHelp[] = {
 static const FlagSet kClusterSets[] = {
     SET("Clustering (each flag is also a cluster-weights pass option):", NULL,
         kClusterClustering),
+    SET("Sensitivity (calibration data, as clusterc train reads it):", NULL,
+        kClusterSensitivity),
     SET("Output:", NULL, kClusterOutput),
     SET("Training graph (each flag is also a cluster-train pass option):",
         "--emit=train-mlir writes the module plus <fn>_train_step, _train_eval "
@@ -266,6 +283,7 @@ static const FlagSet kClusterSets[] = {
 static void clusterInit(void *args) {
   ClusterArgs *a = args;
   a->output = NULL; /* "-", or nothing with --export-onnx alone */
+  a->sensitivityBatches = 16;
   cgFlagsInit(&a->cg);
 }
 

@@ -21,6 +21,10 @@ typedef struct ClusterArgs {
   bool timings;      /* --timings: seconds per phase on stderr */
   char *passOptions; /* cluster-weights (or cluster-train) option text */
   CgFlags cg;        /* code generation (codegen-flags.h) */
+  /* --sensitivity=DATA: calibration data for sensitivity-weighted
+   * clustering (clustercTrainSensitivity) */
+  const char *sensitivity, *sensitivityLabels;
+  int sensitivityBatches;
 } ClusterArgs;
 int clusterRun(void *args, char **argv);
 

@@ -15,6 +15,7 @@
 #include "../../passes/capi-ext.h"
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/RegisterEverything.h"
+#include "clusterc/train.h"
 #include "onnx-io.h"
 
 static void printToFile(MlirStringRef s, void *user) {
@@ -214,3 +215,38 @@ void driverBufferWrite(MlirStringRef s, void *userData) {
   b->len += s.length;
   b->data[b->len] = 0;
 }
+
+/* ---- Data sets (clusterc train, clusterc --sensitivity) ---- */
+
+const char *driverDataPath(const char *dir, const char *base, char *buf, size_t size) {
+  snprintf(buf, size, "%s/%s.gz", dir, base);
+  if (access(buf, R_OK) == 0)
+    return buf;
+  snprintf(buf, size, "%s/%s", dir, base);
+  return buf;
+}
+
+bool driverIsDirectory(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Loads a data set: `images` is one path per model input, comma-separated
+ * (split in place: the data set borrows the names). 0, or -1 after a
+ * message. */
+int driverLoadData(ClustercDataset *d, char *images, const char *labels) {
+  char *rest = strchr(images, ',');
+  if (rest)
+    *rest++ = 0;
+  if (clustercDatasetLoad(d, images, labels, driverPrintMessage, NULL))
+    return -1;
+  while (rest) {
+    char *path = rest;
+    if ((rest = strchr(rest, ',')))
+      *rest++ = 0;
+    if (clustercDatasetAddInput(d, path, driverPrintMessage, NULL))
+      return -1;
+  }
+  return 0;
+}
+

@@ -65,4 +65,14 @@ void driverBufferWrite(MlirStringRef s, void *userData);
  * option syntax); -1 when out of memory. */
 int driverAppendOption(char **text, const char *opt);
 
+/* dir/base.gz when it is readable, else dir/base (in buf). */
+const char *driverDataPath(const char *dir, const char *base, char *buf, size_t size);
+bool driverIsDirectory(const char *path);
+
+/* Loads a data set: `images` is one path per model input, comma-separated
+ * (split in place: the data set borrows the names). 0, or -1 after a
+ * message. */
+struct ClustercDataset;
+int driverLoadData(struct ClustercDataset *d, char *images, const char *labels);
+
 #endif

@@ -72,6 +72,7 @@ static void shapeText(const ClustercLayerReport *row, char *buf, size_t size) {
 typedef struct Totals {
   unsigned weights, clustered;
   uint64_t before, after, weightBefore;
+  uint64_t elements; /* of the clustered weights */
 } Totals;
 
 /* Totals over clustered weights, and all weights' original bytes. */
@@ -87,9 +88,17 @@ static Totals totals(const Report *r) {
       t.clustered++;
       t.before += row->bytes_before;
       t.after += row->bytes_after;
+      t.elements += row->elements;
     }
   }
   return t;
+}
+
+/* The byte budget of size-budget= or bits-budget= (as the pass computes
+ * it), or 0. */
+static uint64_t budgetBytes(const ClustercClusterWeightsOptions *o, const Totals *t) {
+  return o->size_budget ? o->size_budget
+                        : (uint64_t)(o->bits_budget * (double)t->elements / 8);
 }
 
 void reportPrintTable(const Report *r, const ClustercClusterWeightsOptions *o,
@@ -131,6 +140,17 @@ void reportPrintTable(const Report *r, const ClustercClusterWeightsOptions *o,
   if (t.after)
     fprintf(f, " (%.2fx smaller)", (double)t.before / (double)t.after);
   fputc('\n', f);
+  uint64_t budget = budgetBytes(o, &t);
+  if (budget && o->decode == CLUSTERC_DECODE_FOLD)
+    fprintf(f, "budget: %llu bytes (%s) for the stored form; decode=fold keeps the "
+            "decoded floats\n", (unsigned long long)budget,
+            o->size_budget ? "size-budget" : "bits-budget");
+  else if (budget)
+    fprintf(f, "budget: %llu bytes (%s); used %llu bytes (%.2f%%), %.3f bits per "
+            "element\n", (unsigned long long)budget,
+            o->size_budget ? "size-budget" : "bits-budget", (unsigned long long)t.after,
+            100.0 * (double)t.after / (double)budget,
+            t.elements ? 8.0 * (double)t.after / (double)t.elements : 0.0);
 }
 
 static void jsonString(Output *out, const char *s) {
@@ -228,5 +248,7 @@ void reportWriteJson(const Report *r, const ClustercClusterWeightsOptions *o,
         t.weights, t.clustered, (unsigned long long)t.before,
         (unsigned long long)t.after, (unsigned long long)t.weightBefore);
   jsonNumber(out, t.after ? (double)t.before / (double)t.after : 1.0);
+  if (budgetBytes(o, &t))
+    jsonf(out, ", \"budget_bytes\": %llu", (unsigned long long)budgetBytes(o, &t));
   jsonf(out, "}\n}\n");
 }

@@ -30,38 +30,6 @@
 #include "output.h"
 #include "report.h"
 
-static const char *dataPath(const char *dir, const char *base, char *buf, size_t size) {
-  snprintf(buf, size, "%s/%s.gz", dir, base);
-  if (access(buf, R_OK) == 0)
-    return buf;
-  snprintf(buf, size, "%s/%s", dir, base);
-  return buf;
-}
-
-static bool isDirectory(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Loads a data set: `images` is one path per model input, comma-separated
- * (split in place: the data set borrows the names). 0, or -1 after a
- * message. */
-static int loadData(ClustercDataset *d, char *images, const char *labels) {
-  char *rest = strchr(images, ',');
-  if (rest)
-    *rest++ = 0;
-  if (clustercDatasetLoad(d, images, labels, driverPrintMessage, NULL))
-    return -1;
-  while (rest) {
-    char *path = rest;
-    if ((rest = strchr(rest, ',')))
-      *rest++ = 0;
-    if (clustercDatasetAddInput(d, path, driverPrintMessage, NULL))
-      return -1;
-  }
-  return 0;
-}
-
 /* Records each path of a comma-separated list as an input outputs must not
  * replace. */
 static void addInputs(const char *list) {
@@ -128,15 +96,15 @@ int trainRun(void *args, char **argv) {
   const char *name = driverDisplayName(a.input);
   char p1[4096], p2[4096], p3[4096], p4[4096];
   /* The image lists are split in place (the data sets borrow the names). */
-  char *tri = strdup(a.trainImages ? a.trainImages : dataPath(a.dataDir, "train-images-idx3-ubyte", p1, sizeof p1));
-  char *tei = strdup(a.testImages ? a.testImages : dataPath(a.dataDir, "t10k-images-idx3-ubyte", p3, sizeof p3));
+  char *tri = strdup(a.trainImages ? a.trainImages : driverDataPath(a.dataDir, "train-images-idx3-ubyte", p1, sizeof p1));
+  char *tei = strdup(a.testImages ? a.testImages : driverDataPath(a.dataDir, "t10k-images-idx3-ubyte", p3, sizeof p3));
   /* A folder of PNGs has its labels in its class folders. */
   const char *trl = a.trainLabels ? a.trainLabels
-                  : tri && isDirectory(tri) ? NULL
-                  : dataPath(a.dataDir, "train-labels-idx1-ubyte", p2, sizeof p2);
+                  : tri && driverIsDirectory(tri) ? NULL
+                  : driverDataPath(a.dataDir, "train-labels-idx1-ubyte", p2, sizeof p2);
   const char *tel = a.testLabels ? a.testLabels
-                  : tei && isDirectory(tei) ? NULL
-                  : dataPath(a.dataDir, "t10k-labels-idx1-ubyte", p4, sizeof p4);
+                  : tei && driverIsDirectory(tei) ? NULL
+                  : driverDataPath(a.dataDir, "t10k-labels-idx1-ubyte", p4, sizeof p4);
   ClustercDataset train = {0}, test = {0};
   DiagState ds = {name, 0};
   MlirContext ctx = driverCreateContext(&ds);
@@ -160,7 +128,7 @@ int trainRun(void *args, char **argv) {
     fprintf(stderr, "clusterc train: error: out of memory\n");
     goto done;
   }
-  if (loadData(&train, tri, trl) || loadData(&test, tei, tel))
+  if (driverLoadData(&train, tri, trl) || driverLoadData(&test, tei, tel))
     goto done;
   for (const ClustercDataset *d = &train, *e = &test; d && e; d = d->next, e = e->next)
     if (e->sampleSize != d->sampleSize) {

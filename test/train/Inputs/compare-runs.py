@@ -5,6 +5,8 @@
       STE's final test accuracy beats centroids-only's by at least M
       (fraction, e.g. 0.005), and stays above F; both runs started from the
       same clustered model (same epoch-0 accuracy).
+  compare-runs.py lower-loss A B [--margin=M]
+      B's final test loss is below A's by at least M
   compare-runs.py same A B [--tol=T]
       the two runs reached the same final test accuracy and loss (within T;
       regression runs have no accuracy)
@@ -53,6 +55,15 @@ def main():
             ok = False
         if ste["test_accuracy"] < floor:
             print("FAIL: STE accuracy below the floor %.3f" % floor)
+            ok = False
+    elif args[0] == "lower-loss":
+        a, _ = load(args[1])
+        b, _ = load(args[2])
+        margin = opt("margin", 0.0)
+        print("loss %.4f -> %.4f, accuracy %.4f -> %.4f" % (a["test_loss"], b["test_loss"],
+                                                          a["test_accuracy"], b["test_accuracy"]))
+        if b["test_loss"] > a["test_loss"] - margin:
+            print("FAIL: the loss is not lower by %g" % margin)
             ok = False
     elif args[0] == "same":
         a, _ = load(args[1])
