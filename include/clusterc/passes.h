@@ -65,6 +65,22 @@
  *   lloyd-iterations=N      Lloyd iterations after the init (default -1:
  *                           until no assignment changes, at most 300; 0:
  *                           none, tfmot's behaviour)
+ *   table-type=float|int8|uint8
+ *                           float: tables in the weight's type (default);
+ *                           int8: each table as int8 with an f32 scale
+ *                           (symmetric), uint8: as uint8 with an f32 scale
+ *                           and a uint8 zero point (coremltools' lut_dtype);
+ *                           the weights are assigned to the dequantized
+ *                           table, decode = scale * (q - zp)
+ *   per-channel-scale[=bool] divide each output channel (channel-axis) by
+ *                           its max |w| before clustering; the decode
+ *                           multiplies by that f32 scale
+ *                           (enable_per_channel_scale)
+ *   cluster-dim=D           1, 2, 4 or 8: each index names a vector of D
+ *                           consecutive weights along the input-channel
+ *                           axis (the last axis that is not the output
+ *                           channels'; it must divide by D); k-means in D
+ *                           dimensions (k-means++ init, Lloyd)
  *   threads=N               cluster weight tensors on N threads (default 0:
  *                           one per online core); the output is the same
  *                           byte for byte for any N
@@ -136,6 +152,13 @@ typedef struct ClustercLayerReport {
   /* decode=fused: why some use of the weight still decodes it ("<op>:
    * <why>"), or "" when every use became a LUT call. */
   const char *decode_kept;
+  /* The extended palettes: vector length (cluster-dim, 1 for scalars), the
+   * tables' storage ("float", "int8", "uint8") and whether a per-channel
+   * scale multiplies the decode. With any of them, centroids is NULL (the
+   * tables are not plain floats) and indices are in the vectors' order. */
+  unsigned cluster_dim;
+  const char *table_type;
+  int per_channel_scale;
 } ClustercLayerReport;
 
 typedef void (*ClustercReportFn)(const ClustercLayerReport *row, void *user);
@@ -159,6 +182,14 @@ typedef enum ClustercPalette {
   CLUSTERC_PALETTE_UNIFORM = 1, /* K values evenly spaced from min to max */
   CLUSTERC_PALETTE_UNIQUE = 2   /* the distinct values; an error past K */
 } ClustercPalette;
+
+/* How a table is stored (`table-type=`). */
+typedef enum ClustercTableType {
+  CLUSTERC_TABLE_FLOAT = 0, /* in the weight's type */
+  CLUSTERC_TABLE_INT8 = 1,  /* int8 q, f32 scale per table: scale * q */
+  CLUSTERC_TABLE_UINT8 = 2  /* uint8 q, f32 scale and uint8 zero point per
+                             * table: scale * (q - zp) */
+} ClustercTableType;
 
 typedef struct ClustercClusterWeightsOptions {
   unsigned clusters;
@@ -186,6 +217,10 @@ typedef struct ClustercClusterWeightsOptions {
   char *table;             /* owned: a .npy file of centroids, or NULL */
   int lloyd_iterations;    /* -1: until stable (at most 300); 0: init only */
   unsigned group_size;     /* channels per table; 0: per_channel decides */
+  ClustercTableType table_type; /* how the tables are stored (table-type=) */
+  int per_channel_scale;   /* per-channel-scale: w / max|w| of its channel
+                            * is clustered, the decode multiplies back */
+  unsigned cluster_dim;    /* 1, 2, 4 or 8 weights per index (cluster-dim=) */
 } ClustercClusterWeightsOptions;
 
 void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);
