@@ -1843,7 +1843,7 @@ static void cwRun(MlirOperation module, MlirExternalPass pass, void *user) {
   UserTable ut = {0};
   run.ut = NULL;
   char usage[256];
-  if (paletteCheckOptions(&run.o, usage, sizeof usage)) {
+  if (clustercClusterWeightsOptionsCheck(&run.o, usage, sizeof usage)) {
     emitErrorf(mlirOperationGetLocation(module), "cluster-weights: %s", usage);
     mlirExternalPassSignalFailure(pass);
     return;

@@ -17,6 +17,7 @@
  * strings and selector lists are the owned fields.
  */
 #include "options.h"
+#include "palette.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -599,6 +600,13 @@ int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
   const OptTable *tables[1] = {&optClusterWeights};
   void *objs[1] = {o};
   return optParse(tables, objs, 1, text, len, err, esz);
+}
+
+int clustercClusterWeightsOptionsCheck(const ClustercClusterWeightsOptions *o,
+                                       char *err, size_t esz) {
+  char buf[256];
+  const char *why = paletteCheckOptions(o, buf, sizeof buf);
+  return why ? fail(err, esz, "%s", why) : 0;
 }
 
 void clustercClusterTrainOptionsInit(ClustercClusterTrainOptions *o) {

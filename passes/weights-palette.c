@@ -43,8 +43,6 @@ const char *paletteCheckOptions(const ClustercClusterWeightsOptions *o,
              "preserve-sparsity (a zero vector is not kept exact)", d);
     return buf;
   }
-  if (paletteWanted(o) && o->decode == CLUSTERC_DECODE_FUSED)
-    return NULL; /* the weights keep a decode (decode_kept says why) */
   return NULL;
 }
 

@@ -229,6 +229,11 @@ void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);
 int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
                                        const char *text, size_t len,
                                        char *err, size_t err_size);
+/* The combinations the pass rejects (e.g. cluster-dim with
+ * palette=uniform): 0, or -1 with a message in err. The pass checks them
+ * too; a driver calls this to report them as usage errors before any work. */
+int clustercClusterWeightsOptionsCheck(const ClustercClusterWeightsOptions *o,
+                                       char *err, size_t err_size);
 /* Deep copy; returns 0 on success, -1 when out of memory. */
 int clustercClusterWeightsOptionsCopy(ClustercClusterWeightsOptions *dst,
                                       const ClustercClusterWeightsOptions *src);
