@@ -59,6 +59,7 @@
 #include "mlir-c/Dialect/SCF.h"
 #include "mlir-c/Dialect/Tensor.h"
 #include "options.h"
+#include "palette.h"
 #include "rtcall.h"
 #include "weights.h"
 #include "../support/checked.h"
@@ -1009,6 +1010,12 @@ static void ctRun(MlirOperation module, MlirExternalPass pass, void *user) {
   MlirOperation fn = findFunction(module, w.p->o.function, &w);
   if (mlirOperationIsNull(fn) || !checkSignature(&w, fn))
     goto out;
+  if (paletteWanted(&w.p->o.cluster)) {
+    failf(&w, mlirOperationGetLocation(module), "cluster-train: table-type, "
+          "per-channel-scale and cluster-dim are not trained (yet); train with "
+          "float scalar palettes, then cluster the trained model with them");
+    goto out;
+  }
   {
     MlirSymbolTable st = mlirSymbolTableCreate(module);
     MlirOperation init = mlirSymbolTableLookup(st, irStr(CLUSTERC_DECODE_INIT));

@@ -46,6 +46,7 @@
 #include "capi-ext.h"
 #include "fuse-lut.h"
 #include "ir.h"
+#include "palette.h"
 #include "mlir-c/AffineMap.h"
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/Arith.h"
@@ -114,12 +115,17 @@ typedef struct Clustered {
    * `distinct` values (> k), or the user table has rows that fit no
    * table count (`tables` needed). */
   size_t distinct, needTables;
+  Palette *pal;      /* an extended palette (palette.h), owned; then table
+                      * and chanTable are NULL and idx is in index space */
 } Clustered;
 
 static void clusteredFree(Clustered *cl) {
   free(cl->table);
   free(cl->chanTable);
   free(cl->idx);
+  if (cl->pal)
+    paletteFree(cl->pal);
+  free(cl->pal);
 }
 
 clusterrt_cluster_options weightsClusterOptions(const ClustercClusterWeightsOptions *o,
@@ -183,14 +189,71 @@ static size_t gatherChannels(const float *src, size_t outer, size_t chans, size_
   return outer * run;
 }
 
+/* makeTable for the extended palettes' scalar tables. */
+typedef struct TableUser {
+  const ClustercClusterWeightsOptions *o;
+  const UserTable *ut;
+  unsigned kReq;
+  size_t *distinct;
+} TableUser;
+
+static clusterrt_status paletteTable(void *user, const float *src, size_t m,
+                                     size_t t, uint64_t seed, float *tab,
+                                     size_t *kt) {
+  const TableUser *tu = user;
+  const UserTable *ut = tu->ut;
+  const float *u = ut ? ut->c + (ut->tables > 1 ? t : 0) * ut->k : NULL;
+  return makeTable(src, NULL, m, tu->kReq, tu->o, u, ut ? ut->k : 0, seed, tab, kt,
+                   tu->distinct);
+}
+
+/* The extended palette of w into cl (lay: its layout), indices packed in
+ * index-space order. */
+static clusterrt_status clusterPalette(const float *w, const ConstInfo *ci,
+                                       const Palette *lay, unsigned kReq,
+                                       const ClustercClusterWeightsOptions *o,
+                                       const UserTable *ut, uint64_t seed,
+                                       Clustered *cl) {
+  TableUser tu = {o, ut, kReq, &cl->distinct};
+  if (!(cl->pal = malloc(sizeof *cl->pal)))
+    return CLUSTERRT_ERR_NOMEM;
+  *cl->pal = *lay;
+  Palette *p = cl->pal;
+  clusterrt_status st = paletteCluster(p, w, ci, kReq, ut ? ut->k : kReq, o, seed,
+                                       paletteTable, &tu);
+  if (st != CLUSTERRT_OK)
+    return st;
+  cl->k = p->k;
+  cl->tables = p->tables;
+  cl->group = p->group;
+  cl->fmt = o->bits ? (clusterrt_index_format)o->bits : clusterrt_dense_format(p->k);
+  cl->idxBytes = clusterrt_index_bytes(cl->fmt, p->nIdx);
+  /* Packed by assigning the indices (as floats, exact) to the table
+   * 0, 1, ..., k - 1. */
+  float *fi = malloc(sizeof(float) * (p->nIdx ? p->nIdx : 1));
+  float *ramp = malloc(sizeof(float) * p->k);
+  cl->idx = calloc(cl->idxBytes ? cl->idxBytes : 1, 1);
+  st = CLUSTERRT_ERR_NOMEM;
+  if (fi && ramp && cl->idx) {
+    for (size_t i = 0; i < p->nIdx; ++i)
+      fi[i] = (float)p->idx[i];
+    for (size_t j = 0; j < p->k; ++j)
+      ramp[j] = (float)j;
+    st = clusterrt_assign_f32(fi, p->nIdx, ramp, p->k, cl->fmt, cl->idx);
+  }
+  free(fi);
+  free(ramp);
+  return st;
+}
+
 /* Clusters w (n values) with kReq clusters, per tensor (axis < 0) or one
  * table per group of `group` consecutive slices along axis (group 1: per
  * channel); sens (NULL: none): the elements' sensitivities. */
 static clusterrt_status clusterWeights(const float *w, const float *sens, const ConstInfo *ci,
                                        int axis, size_t group, unsigned kReq,
                                        const ClustercClusterWeightsOptions *o,
-                                       const UserTable *ut, uint64_t seed,
-                                       Clustered *cl) {
+                                       const UserTable *ut, const Palette *lay,
+                                       uint64_t seed, Clustered *cl) {
   memset(cl, 0, sizeof *cl);
   size_t n = ci->elements, chans = 1, outer = 1, inner = n;
   if (axis >= 0) {
@@ -208,6 +271,16 @@ static clusterrt_status clusterWeights(const float *w, const float *sens, const 
   if (ut && ut->tables != 1 && ut->tables != T) {
     cl->needTables = T;
     return CLUSTERRT_ERR_ARG;
+  }
+  if (lay) {
+    clusterrt_status pst = clusterPalette(w, ci, lay, kReq, o, ut, seed, cl);
+    if (pst != CLUSTERRT_OK) {
+      size_t distinct = cl->distinct;
+      clusteredFree(cl);
+      memset(cl, 0, sizeof *cl);
+      cl->distinct = distinct;
+    }
+    return pst;
   }
   size_t kRoom = ut ? ut->k : kReq;
   float *tab = malloc(sizeof(float) * T * kRoom);
@@ -476,28 +549,11 @@ static const char *ownMark(MlirOperation op) {
   if (mlirAttributeIsNull(a) || !mlirAttributeIsAString(a))
     return NULL;
   MlirStringRef v = mlirStringAttrGetValue(a);
-  static const char *const kinds[] = {"centroids", "indices", "decoded"};
-  for (int i = 0; i < 3; ++i)
+  static const char *const kinds[] = {"centroids", "indices", "decoded", "scales"};
+  for (int i = 0; i < 4; ++i)
     if (v.length == strlen(kinds[i]) && !memcmp(v.data, kinds[i], v.length))
       return kinds[i];
   return "centroids"; /* another value: still clusterc's */
-}
-
-static MlirAttribute iteratorTypes(MlirContext ctx, intptr_t rank) {
-  static const char par[] = "#linalg.iterator_type<parallel>";
-  size_t len = 3 + (size_t)rank * (sizeof par + 1);
-  char *s = malloc(len);
-  if (!s)
-    return (MlirAttribute){NULL};
-  size_t at = 0;
-  s[at++] = '[';
-  for (intptr_t i = 0; i < rank; ++i)
-    at += (size_t)snprintf(s + at, len - at, "%s%s", i ? "," : "", par);
-  s[at++] = ']';
-  s[at] = 0;
-  MlirAttribute a = irParseAttr(ctx, s);
-  free(s);
-  return a;
 }
 
 /* Builds the decode: a linalg.generic over the weight's shape that reads
@@ -508,7 +564,6 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
                              MlirValue idx) {
   MlirContext ctx = b->ctx;
   MlirType et = elemType(ctx, ci->elem), indexT = mlirIndexTypeGet(ctx);
-  MlirType i32 = mlirIntegerTypeGet(ctx, 32);
   bool packed = cl->fmt != CLUSTERRT_IDX_U8 && cl->fmt != CLUSTERRT_IDX_U16;
   MlirValue empty = irCreate1(b, "tensor.empty", 0, NULL, ci->type, 0, NULL);
 
@@ -524,13 +579,8 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
   if (!packed) {
     ix = irCast(&bb, "arith.index_castui", mlirBlockGetArgument(body, 0), indexT);
   } else {
-    /* flat = ((i0 * d1 + i1) * d2 + i2) ...; bit = flat * bits; the index
-     * is bits [bit, bit + bits) of the little-endian byte stream: bytes
-     * byte = bit >> 3 and, for odd widths, the one or two after it (the
-     * byte positions clamped to the buffer: the bits read from a clamped
-     * byte are masked off), shifted right by bit & 7 and masked. */
-    unsigned bits = clusterrt_format_bits(cl->fmt);
-    unsigned nbytes = clusterrt_format_aligned(cl->fmt) ? 1 : bits <= 9 ? 2 : 3;
+    /* flat = ((i0 * d1 + i1) * d2 + i2) ...; the index is at bit
+     * flat * bits of the packed stream. */
     MlirValue flat = ci->rank == 0 ? irConstIndex(&bb, 0) : (MlirValue){NULL};
     for (intptr_t d = 0; d < ci->rank; ++d) {
       MlirNamedAttribute dim = irNamed(ctx, "dim",
@@ -542,29 +592,7 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
                                         irConstIndex(&bb, ci->shape[d])),
                                id);
     }
-    MlirValue bit = irBinary(&bb, "arith.muli", flat, irConstIndex(&bb, bits));
-    MlirValue byte = irBinary(&bb, "arith.shrui", bit, irConstIndex(&bb, 3));
-    MlirValue sh = irBinary(&bb, "arith.andi", bit, irConstIndex(&bb, 7));
-    MlirValue last = irConstIndex(&bb, (int64_t)cl->idxBytes - 1);
-    MlirValue word = (MlirValue){NULL};
-    for (unsigned q = 0; q < nbytes; ++q) {
-      MlirValue at = q == 0 ? byte
-                            : irBinary(&bb, "arith.minui",
-                                       irBinary(&bb, "arith.addi", byte,
-                                                irConstIndex(&bb, q)),
-                                       last);
-      MlirValue ops[2] = {idx, at};
-      MlirValue v8 = irCreate1(&bb, "tensor.extract", 2, ops,
-                               mlirIntegerTypeGet(ctx, 8), 0, NULL);
-      MlirValue v32 = irCast(&bb, "arith.extui", v8, i32);
-      if (q > 0)
-        v32 = irBinary(&bb, "arith.shli", v32, irConstInt(&bb, i32, 8 * q));
-      word = q == 0 ? v32 : irBinary(&bb, "arith.ori", word, v32);
-    }
-    MlirValue sh32 = irCast(&bb, "arith.index_castui", sh, i32);
-    MlirValue m = irBinary(&bb, "arith.andi", irBinary(&bb, "arith.shrui", word, sh32),
-                           irConstInt(&bb, i32, (1 << bits) - 1));
-    ix = irCast(&bb, "arith.index_castui", m, indexT);
+    ix = irPackedIndex(&bb, idx, flat, clusterrt_format_bits(cl->fmt), cl->idxBytes);
   }
   MlirValue ext[3] = {table, ix, ix};
   intptr_t nExt = 2;
@@ -587,7 +615,7 @@ static MlirValue buildDecode(IrBuilder *b, const ConstInfo *ci,
   int32_t seg[2] = {nIns, 1};
   MlirNamedAttribute attrs[3] = {
       irNamed(ctx, "indexing_maps", mlirArrayAttrGet(ctx, nIns + 1, maps)),
-      irNamed(ctx, "iterator_types", iteratorTypes(ctx, ci->rank)),
+      irNamed(ctx, "iterator_types", irParallelIterators(ctx, ci->rank)),
       irNamed(ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 2, seg))};
   MlirValue operands[2] = {idx, empty};
   MlirOperationState st = mlirOperationStateGet(irStr("linalg.generic"), b->loc);
@@ -929,7 +957,7 @@ static bool rewriteFolded(const ConstInfo *ci, const void *enc, const char *name
  * name is made unique in the symbol table. Returns the name attribute. */
 static MlirAttribute makeGlobal(IrBuilder *b, MlirSymbolTable symtab,
                                 MlirOperation like, const char *suffix,
-                                MlirAttribute v) {
+                                const char *mark, MlirAttribute v) {
   MlirStringRef base = weightsGlobalName(like);
   char name[256];
   snprintf(name, sizeof name, "%.*s%s", (int)base.length, base.data, suffix);
@@ -939,7 +967,7 @@ static MlirAttribute makeGlobal(IrBuilder *b, MlirSymbolTable symtab,
       irNamed(b->ctx, "type", mlirTypeAttrGet(mlirAttributeGetType(v))),
       irNamed(b->ctx, "value", v)};
   MlirOperation g = irCreate(b, "ml_program.global", 0, NULL, 0, NULL, 4, attrs);
-  markOwn(g, strcmp(suffix, "_idx") ? "centroids" : "indices");
+  markOwn(g, mark);
   return mlirSymbolTableInsert(symtab, g);
 }
 
@@ -1010,6 +1038,151 @@ static int fuseWeight(const ConstInfo *ci, const Clustered *cl, int axis,
   return 0;
 }
 
+/* The constants a decode reads (table, indices, scales...), each with its
+ * name suffix and its clusterc.palette mark. */
+typedef struct Parts {
+  MlirAttribute v[5];
+  const char *suffix[5], *mark[5];
+  size_t n;
+} Parts;
+
+/* Builds the decode at b from the parts' values. */
+typedef MlirValue (*DecodeFn)(IrBuilder *b, const void *user, const MlirValue *vals);
+
+typedef struct DecodeUser {
+  const ConstInfo *ci;
+  const Clustered *cl;
+  int axis;
+} DecodeUser;
+
+static MlirValue decodeGeneric(IrBuilder *b, const void *user, const MlirValue *v) {
+  const DecodeUser *du = user;
+  return buildDecode(b, du->ci, du->cl, du->axis, v[0], v[1]);
+}
+
+static MlirValue decodePalette(IrBuilder *b, const void *user, const MlirValue *v) {
+  const DecodeUser *du = user;
+  return paletteBuildDecode(b, du->ci, du->cl->pal, du->cl->fmt, du->cl->idxBytes, v);
+}
+
+/* Replaces the constant by the parts (constants of its op kind) and the
+ * decode fn builds from them; a global by one global per part, and each of
+ * its loads by their loads + the decode. */
+static int materialize(const ConstInfo *ci, const Parts *pp, MlirOperation module,
+                       MlirSymbolTable symtab, DecodeFn fn, const void *user) {
+  MlirContext ctx = mlirOperationGetContext(ci->op);
+  IrBuilder b = {ctx, ci->op, {NULL}, mlirOperationGetLocation(ci->op)};
+  for (size_t i = 0; i < pp->n; ++i)
+    if (mlirAttributeIsNull(pp->v[i]))
+      return RW_OOM;
+  MlirValue vals[5];
+  if (ci->loads) {
+    MlirOperation scope = mlirOperationGetParentOperation(ci->op);
+    bool top = mlirOperationEqual(scope, module);
+    MlirSymbolTable st = top ? symtab : mlirSymbolTableCreate(scope);
+    if (mlirSymbolTableIsNull(st))
+      return RW_OOM;
+    MlirAttribute g[5];
+    for (size_t i = 0; i < pp->n; ++i)
+      g[i] = makeGlobal(&b, st, ci->op, pp->suffix[i], pp->mark[i], pp->v[i]);
+    int rc = RW_OK;
+    for (size_t l = 0; l < ci->numLoads && rc == RW_OK; ++l) {
+      MlirOperation load = ci->loads[l];
+      IrBuilder lb = {ctx, load, {NULL}, mlirOperationGetLocation(load)};
+      for (size_t i = 0; i < pp->n; ++i)
+        vals[i] = loadGlobal(&lb, g[i], mlirAttributeGetType(pp->v[i]));
+      MlirValue w = fn(&lb, user, vals);
+      if (mlirValueIsNull(w)) {
+        rc = RW_OOM;
+        break;
+      }
+      mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(load, 0), w);
+      mlirOperationDestroy(load);
+    }
+    if (rc == RW_OK)
+      mlirSymbolTableErase(st, ci->op);
+    if (!top)
+      mlirSymbolTableDestroy(st);
+    return rc;
+  }
+  for (size_t i = 0; i < pp->n; ++i) {
+    vals[i] = makeConst(&b, ci->op, pp->v[i]);
+    markOwn(mlirOpResultGetOwner(vals[i]), pp->mark[i]);
+  }
+  MlirValue w = fn(&b, user, vals);
+  if (mlirValueIsNull(w))
+    return RW_OOM;
+  mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(ci->op, 0), w);
+  mlirOperationDestroy(ci->op);
+  return RW_OK;
+}
+
+static MlirAttribute denseOf(MlirType elem, intptr_t rank, const int64_t *shape,
+                             const void *bytes, size_t size) {
+  MlirType t = mlirRankedTensorTypeGet(rank, shape, elem, mlirAttributeGetNull());
+  return mlirDenseElementsAttrRawBufferGet(t, size, bytes);
+}
+
+/* An extended palette (palette.h): its table, indices, scales and zero
+ * points, and its decode. The tables are [T,] K [, D] (T with per-channel
+ * or grouped tables, D with vectors); the indices one flat buffer. */
+static int rewritePalette(const ConstInfo *ci, const Clustered *cl, const char *name,
+                          MlirOperation module, MlirSymbolTable symtab) {
+  const Palette *p = cl->pal;
+  MlirContext ctx = mlirOperationGetContext(ci->op);
+  MlirType i8 = mlirIntegerTypeGet(ctx, 8), f32 = mlirF32TypeGet(ctx);
+  int64_t shape[3], T = (int64_t)p->tables;
+  intptr_t rank = 0;
+  if (p->taxis >= 0)
+    shape[rank++] = T;
+  shape[rank++] = (int64_t)p->k;
+  if (p->dim > 1)
+    shape[rank++] = (int64_t)p->dim;
+  size_t entries = p->tables * p->k * p->dim;
+  Parts pp = {.n = 2, .suffix = {"_centroids", "_idx"}, .mark = {"centroids", "indices"}};
+  if (p->ttype == CLUSTERC_TABLE_FLOAT) {
+    void *enc = encodeTable(p->table, entries, ci->elem);
+    if (!enc)
+      return RW_OOM;
+    pp.v[0] = denseOf(elemType(ctx, ci->elem), rank, shape, enc, entries * ci->elemBytes);
+    free(enc);
+  } else {
+    pp.v[0] = denseOf(i8, rank, shape, p->q, entries);
+    pp.v[pp.n] = denseOf(f32, 1, &T, p->qscale, sizeof(float) * p->tables);
+    pp.suffix[pp.n] = "_scale";
+    pp.mark[pp.n++] = "scales";
+    if (p->ttype == CLUSTERC_TABLE_UINT8) {
+      pp.v[pp.n] = denseOf(i8, 1, &T, p->qzp, p->tables);
+      pp.suffix[pp.n] = "_zero_point";
+      pp.mark[pp.n++] = "scales";
+    }
+  }
+  if (p->cscale) {
+    int64_t c = ci->shape[p->saxis];
+    pp.v[pp.n] = denseOf(f32, 1, &c, p->cscale, sizeof(float) * (size_t)c);
+    pp.suffix[pp.n] = "_channel_scale";
+    pp.mark[pp.n++] = "scales";
+  }
+  bool u16 = cl->fmt == CLUSTERRT_IDX_U16;
+  int64_t ni = u16 ? (int64_t)p->nIdx : (int64_t)cl->idxBytes;
+  MlirType it = mlirRankedTensorTypeGet(1, &ni, mlirIntegerTypeGet(ctx, u16 ? 16 : 8),
+                                        mlirAttributeGetNull());
+  pp.v[1] = makeData(ci, it, cl->idx, cl->idxBytes, u16 ? 2 : 1, name, "_idx");
+  DecodeUser du = {ci, cl, p->taxis};
+  return materialize(ci, &pp, module, symtab, decodePalette, &du);
+}
+
+/* Why decode=fused keeps the decode of an extended palette. */
+static void paletteKept(const Palette *p, char *kept, size_t size) {
+  snprintf(kept, size, "all uses: %s%s%s has no LUT kernel",
+           p->dim > 1 ? "a vector palette (cluster-dim)"
+           : p->ttype != CLUSTERC_TABLE_FLOAT ? "a quantized table (table-type)"
+                                              : "a per-channel scale",
+           p->dim > 1 && p->ttype != CLUSTERC_TABLE_FLOAT ? " with a quantized table" : "",
+           p->cscale && (p->dim > 1 || p->ttype != CLUSTERC_TABLE_FLOAT)
+               ? " and a per-channel scale" : "");
+}
+
 /* Replaces the constant by table + indices + decode; a global by two
  * globals, and each of its loads by two loads + decode. With `runtime`,
  * f32 weights with one table get the load-time decode of rewriteRuntime. */
@@ -1017,6 +1190,11 @@ static int rewrite(const ConstInfo *ciIn, const Clustered *cl, int axis,
                    const char *name, MlirOperation module,
                    MlirSymbolTable symtab, bool runtime, bool fused,
                    char *kept, size_t keptSize, FusedStore *st) {
+  if (cl->pal) { /* no LUT kernel and no runtime decode: the generic one */
+    if (fused && kept)
+      paletteKept(cl->pal, kept, keptSize);
+    return rewritePalette(ciIn, cl, name, module, symtab);
+  }
   /* With fused, only the loads (or the constant) that still have uses get
    * the decode below. */
   ConstInfo fci = *ciIn;
@@ -1056,7 +1234,6 @@ static int rewrite(const ConstInfo *ciIn, const Clustered *cl, int axis,
     return r;
   }
   MlirContext ctx = mlirOperationGetContext(ci->op);
-  IrBuilder b = {ctx, ci->op, {NULL}, mlirOperationGetLocation(ci->op)};
   MlirType et = elemType(ctx, ci->elem);
   int64_t tshape[2] = {(int64_t)cl->tables, (int64_t)cl->k};
   MlirType tt = mlirRankedTensorTypeGet(axis >= 0 ? 2 : 1, axis >= 0 ? tshape : tshape + 1,
@@ -1093,41 +1270,10 @@ static int rewrite(const ConstInfo *ciIn, const Clustered *cl, int axis,
     return RW_OOM;
   if (runtime)
     return rewriteRuntime(ci, cl, tv, iv, name, module, symtab) ? RW_OK : RW_FAILED;
-  if (ci->loads) {
-    MlirSymbolTable st = top ? symtab : mlirSymbolTableCreate(scope);
-    if (mlirSymbolTableIsNull(st))
-      return RW_OOM;
-    MlirAttribute gt = makeGlobal(&b, st, ci->op, "_centroids", tv);
-    MlirAttribute gi = makeGlobal(&b, st, ci->op, "_idx", iv);
-    int rc = RW_OK;
-    for (size_t i = 0; i < ci->numLoads && rc == RW_OK; ++i) {
-      MlirOperation load = ci->loads[i];
-      IrBuilder lb = {ctx, load, {NULL}, mlirOperationGetLocation(load)};
-      MlirValue table = loadGlobal(&lb, gt, tt), idx = loadGlobal(&lb, gi, it);
-      MlirValue w = buildDecode(&lb, ci, cl, axis, table, idx);
-      if (mlirValueIsNull(w)) {
-        rc = RW_OOM;
-        break;
-      }
-      mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(load, 0), w);
-      mlirOperationDestroy(load);
-    }
-    if (rc == RW_OK)
-      mlirSymbolTableErase(st, ci->op);
-    if (!top)
-      mlirSymbolTableDestroy(st);
-    return rc;
-  }
-  MlirValue table = makeConst(&b, ci->op, tv);
-  MlirValue idx = makeConst(&b, ci->op, iv);
-  markOwn(mlirOpResultGetOwner(table), "centroids");
-  markOwn(mlirOpResultGetOwner(idx), "indices");
-  MlirValue w = buildDecode(&b, ci, cl, axis, table, idx);
-  if (mlirValueIsNull(w))
-    return RW_OOM;
-  mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(ci->op, 0), w);
-  mlirOperationDestroy(ci->op);
-  return RW_OK;
+  Parts pp = {.n = 2, .v = {tv, iv}, .suffix = {"_centroids", "_idx"},
+              .mark = {"centroids", "indices"}};
+  DecodeUser du = {ci, cl, axis};
+  return materialize(ci, &pp, module, symtab, decodeGeneric, &du);
 }
 
 /* ---- The pass ---------------------------------------------------------- */
@@ -1254,6 +1400,7 @@ typedef enum JobState {
   JOB_UNIQUE_ERR,  /* palette=unique: cl.distinct values, more than k */
   JOB_TABLE_ERR,   /* table=: its rows fit no cl.needTables */
   JOB_SENS_ERR,    /* its sensitivity has sensCount values, not the weight's */
+  JOB_LAYOUT_ERR,  /* the extended palette does not fit the weight: layWhy */
   JOB_OOM
 } JobState;
 
@@ -1270,6 +1417,9 @@ typedef struct Job {
   unsigned k;
   int axis;
   size_t group;          /* channels per table (1: per channel) */
+  bool ext;              /* an extended palette, laid out in lay */
+  Palette lay;
+  char layWhy[200];
   const char *why;
   const void *raw;       /* the constant's bytes, borrowed from the attribute */
   size_t rawSize;
@@ -1313,6 +1463,7 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
       .consumer = j->consumer, .role = roles[ci->role],
       .dtype = weightsElemName(ci->elem), .form = weightsFormName(ci->form),
       .shape = ci->shape, .rank = ci->rank, .reason = "", .decode_kept = "",
+      .cluster_dim = 1, .table_type = "float",
       .init = clusterrt_init_name(o->init), .elements = ci->elements,
       .bytes_before = ci->form == FORM_SPLAT ? ci->elemBytes
                                              : ci->elements * ci->elemBytes};
@@ -1364,6 +1515,21 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
       j->state = JOB_AXIS_ERR;
       return true;
     }
+  }
+  if (paletteWanted(o)) {
+    int chan = o->channel_axis >= 0 ? o->channel_axis
+               : ci->channelAxis >= 0 ? ci->channelAxis : 0;
+    if (o->per_channel_scale && chan >= ci->rank) {
+      j->axis = chan;
+      j->state = JOB_AXIS_ERR;
+      return true;
+    }
+    if (!paletteLayout(&j->lay, o, ci, j->axis, j->group, chan, j->layWhy,
+                       sizeof j->layWhy)) {
+      j->state = JOB_LAYOUT_ERR;
+      return true;
+    }
+    j->ext = true;
   }
   j->state = weightsRawData(ci, &j->raw, &j->rawSize, &j->why) ? JOB_WORK
                                                                 : JOB_READ_ERR;
@@ -1425,7 +1591,8 @@ static void jobRun(const CwPass *p, Job *j) {
       goto out;
     }
   j->st = clusterWeights(w, j->sens, ci, j->axis, j->group, j->k, o, p->ut,
-                         weightsSeed(o->seed, j->index), &j->cl);
+                         j->ext ? &j->lay : NULL, weightsSeed(o->seed, j->index),
+                         &j->cl);
   if (j->st != CLUSTERRT_OK) {
     j->state = j->st == CLUSTERRT_ERR_NOMEM ? JOB_OOM
                : j->cl.distinct             ? JOB_UNIQUE_ERR
@@ -1437,7 +1604,7 @@ static void jobRun(const CwPass *p, Job *j) {
    * (it is the output) and per channel, else in blocks (a multiple of 8
    * elements, so packed indices start on a byte). */
   const Clustered *cl = &j->cl;
-  bool whole = o->decode == CLUSTERC_DECODE_FOLD || j->axis >= 0;
+  bool whole = o->decode == CLUSTERC_DECODE_FOLD || j->axis >= 0 || cl->pal;
   enum { BLOCK = 1 << 14 };
   size_t blk = whole ? n : (n < BLOCK ? n : BLOCK);
   float *dec = malloc(sizeof(float) * (blk ? blk : 1));
@@ -1448,7 +1615,11 @@ static void jobRun(const CwPass *p, Job *j) {
   double sig = 0, err = 0;
   for (size_t at = 0; at < n; at += blk) {
     size_t m = n - at < blk ? n - at : blk;
-    clusterrt_status st = decodeRange(cl, j->axis, at, m, dec);
+    clusterrt_status st = CLUSTERRT_OK;
+    if (cl->pal)
+      paletteDecode(cl->pal, ci, dec);
+    else
+      st = decodeRange(cl, j->axis, at, m, dec);
     if (st != CLUSTERRT_OK) {
       j->state = st == CLUSTERRT_ERR_NOMEM ? JOB_OOM : JOB_CLUSTER_ERR;
       j->st = st;
@@ -1490,7 +1661,7 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
   case JOB_SKIP: {
     bool isFloat = weightsIsFloat(ci->elem);
     /* Of clusterc's own output, one row per weight (not its indices). */
-    bool shown = j->own ? strcmp(j->own, "indices") != 0
+    bool shown = j->own ? strcmp(j->own, "indices") != 0 && strcmp(j->own, "scales") != 0
                         : ci->role == ROLE_WEIGHT || ci->role == ROLE_BIAS ||
                               (ci->role == ROLE_OTHER && isFloat &&
                                ci->elements >= o->min_elements);
@@ -1524,6 +1695,9 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
                "the weight has %llu", j->name, (unsigned long long)j->sensCount,
                (unsigned long long)ci->elements);
     return false;
+  case JOB_LAYOUT_ERR:
+    emitErrorf(loc, "cluster-weights: weight '%s': %s", j->name, j->layWhy);
+    return false;
   case JOB_CLUSTER_ERR:
     emitErrorf(loc, "cluster-weights: clustering weight '%s' failed: %s", j->name,
                clusterrt_status_string(j->st));
@@ -1556,15 +1730,20 @@ static bool jobFinish(const CwPass *p, Job *j, MlirOperation module,
    * (at the kernels' width) plus the weight's own form where a decode is
    * kept. */
   r->bits = fs.bytes ? fs.bits : clusterrt_format_bits(cl->fmt);
-  r->bytes_after = o->decode == CLUSTERC_DECODE_FOLD
-                       ? r->bytes_before
-                       : fs.bytes + (fs.kept ? cl->tables * cl->k * ci->elemBytes +
-                                                   cl->idxBytes
-                                             : 0);
+  r->bytes_after = o->decode == CLUSTERC_DECODE_FOLD ? r->bytes_before
+                   : cl->pal ? paletteTableBytes(cl->pal, ci) + cl->idxBytes
+                             : fs.bytes + (fs.kept ? cl->tables * cl->k * ci->elemBytes +
+                                                         cl->idxBytes
+                                                   : 0);
   r->mse = j->err / (double)ci->elements;
   r->sqnr_db = sqnrDb(j->sig, j->err);
-  r->centroids = cl->table;
+  r->centroids = cl->table; /* NULL for an extended palette */
   r->indices = cl->idx;
+  r->cluster_dim = cl->pal ? (unsigned)cl->pal->dim : 1;
+  r->table_type = cl->pal && cl->pal->ttype == CLUSTERC_TABLE_INT8    ? "int8"
+                  : cl->pal && cl->pal->ttype == CLUSTERC_TABLE_UINT8 ? "uint8"
+                                                                      : "float";
+  r->per_channel_scale = cl->pal && cl->pal->cscale;
   r->index_format = cl->fmt;
   r->channel_axis = j->axis;
   r->decode_kept = j->kept;
@@ -1684,7 +1863,7 @@ static bool jobCurve(const CwPass *p, const Job *j, Curve *cv) {
   for (unsigned b = 1; ok && b <= BUDGET_BITS; ++b) {
     Clustered cl;
     clusterrt_status st = clusterWeights(w, j->sens, ci, j->axis, j->group, 1u << b, &p->o,
-                                         NULL, weightsSeed(p->o.seed, j->index), &cl);
+                                         NULL, NULL, weightsSeed(p->o.seed, j->index), &cl);
     if (st == CLUSTERRT_OK)
       st = decodeRange(&cl, j->axis, 0, n, dec);
     if (st != CLUSTERRT_OK) { /* jobRun meets the same failure and says so */
@@ -1921,6 +2100,12 @@ static void cwRun(MlirOperation module, MlirExternalPass pass, void *user) {
   const CwPass *p = &run;
   UserTable ut = {0};
   run.ut = NULL;
+  char usage[256];
+  if (clustercClusterWeightsOptionsCheck(&run.o, usage, sizeof usage)) {
+    emitErrorf(mlirOperationGetLocation(module), "cluster-weights: %s", usage);
+    mlirExternalPassSignalFailure(pass);
+    return;
+  }
   if (run.o.table) {
     char buf[128];
     const char *why;

@@ -2,6 +2,7 @@
 #include "ir.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 MlirStringRef irStr(const char *s) { return mlirStringRefCreateFromCString(s); }
@@ -111,4 +112,21 @@ MlirValue irGeneric(IrBuilder *b, intptr_t nIns, const MlirValue *ins, MlirValue
   mlirOperationStateAddAttributes(&st, 3, attrs);
   mlirOperationStateAddOwnedRegions(&st, 1, &region);
   return mlirOperationGetResult(irInsert(b, mlirOperationCreate(&st)), 0);
+}
+
+MlirAttribute irParallelIterators(MlirContext ctx, intptr_t rank) {
+  static const char par[] = "#linalg.iterator_type<parallel>";
+  size_t len = 3 + (size_t)rank * (sizeof par + 1);
+  char *s = malloc(len);
+  if (!s)
+    return (MlirAttribute){NULL};
+  size_t at = 0;
+  s[at++] = '[';
+  for (intptr_t i = 0; i < rank; ++i)
+    at += (size_t)snprintf(s + at, len - at, "%s%s", i ? "," : "", par);
+  s[at++] = ']';
+  s[at] = 0;
+  MlirAttribute a = irParseAttr(ctx, s);
+  free(s);
+  return a;
 }

@@ -53,6 +53,10 @@ MlirValue irCast(IrBuilder *b, const char *name, MlirValue v, MlirType to);
 MlirValue irGeneric(IrBuilder *b, intptr_t nIns, const MlirValue *ins, MlirValue out,
                     const MlirAttribute *maps, MlirAttribute iters, MlirBlock body);
 
+/* [#linalg.iterator_type<parallel>, ...] for rank loops (null when out
+ * of memory). */
+MlirAttribute irParallelIterators(MlirContext ctx, intptr_t rank);
+
 /* Parses an attribute from text (only where no typed getter exists). */
 MlirAttribute irParseAttr(MlirContext ctx, const char *text);
 

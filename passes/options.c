@@ -17,6 +17,7 @@
  * strings and selector lists are the owned fields.
  */
 #include "options.h"
+#include "palette.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -47,6 +48,7 @@ static const char *const kModeNames[] = {"ste", "centroids-only", "float", NULL}
 static const char *const kLossNames[] = {"softmax-ce", "mse", NULL};
 static const char *const kReduceNames[] = {"sum", "avg", NULL};
 static const char *const kPaletteNames[] = {"kmeans", "uniform", "unique", NULL};
+static const char *const kTableTypeNames[] = {"float", "int8", "uint8", NULL};
 
 static const OptRow kWeightsRows[] = {
     {.name = "clusters", .kind = OPT_INT, CW(clusters), .def = 16, .lo = 1,
@@ -107,6 +109,19 @@ static const OptRow kWeightsRows[] = {
      .metavar = "FILE.npy",
      .help = "centroids from a .npy file (f32, f64 or f16; [K], or [T, K] "
              "for T per-channel/grouped tables) instead of clustering"},
+    {.name = "table-type", .kind = OPT_ENUM, CW(table_type), .def = CLUSTERC_TABLE_FLOAT,
+     .choices = kTableTypeNames,
+     .help = "float: tables in the weight's type (default); int8: int8 "
+             "entries and an f32 scale per table; uint8: uint8 entries, an "
+             "f32 scale and a zero point per table (lut_dtype)"},
+    {.name = "per-channel-scale", .kind = OPT_BOOL, CW(per_channel_scale),
+     .help = "divide each output channel by its max |w| before clustering; "
+             "the decode multiplies by the channel's f32 scale"},
+    {.name = "cluster-dim", .kind = OPT_INT, CW(cluster_dim), .def = 1, .lo = 1,
+     .hi = 8, .note = "(1, 2, 4 or 8)", .metavar = "D",
+     .help = "vector palettes: each index names D consecutive weights along "
+             "the input-channel axis, clustered by k-means in D dimensions "
+             "(1, 2, 4 or 8; default 1)"},
     {.name = "lloyd-iterations", .kind = OPT_INT, CW(lloyd_iterations), .def = -1,
      .lo = -1, .hi = 1000000, .note = "(-1: until stable; 0: init only)",
      .metavar = "N",
@@ -614,6 +629,13 @@ int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
   const OptTable *tables[1] = {&optClusterWeights};
   void *objs[1] = {o};
   return optParse(tables, objs, 1, text, len, err, esz);
+}
+
+int clustercClusterWeightsOptionsCheck(const ClustercClusterWeightsOptions *o,
+                                       char *err, size_t esz) {
+  char buf[256];
+  const char *why = paletteCheckOptions(o, buf, sizeof buf);
+  return why ? fail(err, esz, "%s", why) : 0;
 }
 
 void clustercClusterTrainOptionsInit(ClustercClusterTrainOptions *o) {

@@ -72,6 +72,22 @@
  *                           bytes (tables + packed indices) for the selected
  *                           weights; an error when 1 bit everywhere exceeds it
  *   bits-budget=B           the same with BYTES = B * selected elements / 8
+ *   table-type=float|int8|uint8
+ *                           float: tables in the weight's type (default);
+ *                           int8: each table as int8 with an f32 scale
+ *                           (symmetric), uint8: as uint8 with an f32 scale
+ *                           and a uint8 zero point (coremltools' lut_dtype);
+ *                           the weights are assigned to the dequantized
+ *                           table, decode = scale * (q - zp)
+ *   per-channel-scale[=bool] divide each output channel (channel-axis) by
+ *                           its max |w| before clustering; the decode
+ *                           multiplies by that f32 scale
+ *                           (enable_per_channel_scale)
+ *   cluster-dim=D           1, 2, 4 or 8: each index names a vector of D
+ *                           consecutive weights along the input-channel
+ *                           axis (the last axis that is not the output
+ *                           channels'; it must divide by D); k-means in D
+ *                           dimensions (k-means++ init, Lloyd)
  *   threads=N               cluster weight tensors on N threads (default 0:
  *                           one per online core); the output is the same
  *                           byte for byte for any N
@@ -143,6 +159,13 @@ typedef struct ClustercLayerReport {
   /* decode=fused: why some use of the weight still decodes it ("<op>:
    * <why>"), or "" when every use became a LUT call. */
   const char *decode_kept;
+  /* The extended palettes: vector length (cluster-dim, 1 for scalars), the
+   * tables' storage ("float", "int8", "uint8") and whether a per-channel
+   * scale multiplies the decode. With any of them, centroids is NULL (the
+   * tables are not plain floats) and indices are in the vectors' order. */
+  unsigned cluster_dim;
+  const char *table_type;
+  int per_channel_scale;
 } ClustercLayerReport;
 
 typedef void (*ClustercReportFn)(const ClustercLayerReport *row, void *user);
@@ -178,6 +201,13 @@ typedef struct ClustercSensitivity {
   const float *values; /* count values, in the weight's flat order */
   uint64_t count;
 } ClustercSensitivity;
+/* How a table is stored (`table-type=`). */
+typedef enum ClustercTableType {
+  CLUSTERC_TABLE_FLOAT = 0, /* in the weight's type */
+  CLUSTERC_TABLE_INT8 = 1,  /* int8 q, f32 scale per table: scale * q */
+  CLUSTERC_TABLE_UINT8 = 2  /* uint8 q, f32 scale and uint8 zero point per
+                             * table: scale * (q - zp) */
+} ClustercTableType;
 
 typedef struct ClustercClusterWeightsOptions {
   unsigned clusters;
@@ -213,6 +243,10 @@ typedef struct ClustercClusterWeightsOptions {
    * outlive the pass manager's run. */
   const ClustercSensitivity *sensitivity;
   size_t num_sensitivity;
+  ClustercTableType table_type; /* how the tables are stored (table-type=) */
+  int per_channel_scale;   /* per-channel-scale: w / max|w| of its channel
+                            * is clustered, the decode multiplies back */
+  unsigned cluster_dim;    /* 1, 2, 4 or 8 weights per index (cluster-dim=) */
 } ClustercClusterWeightsOptions;
 
 void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);
@@ -220,6 +254,11 @@ void clustercClusterWeightsOptionsInit(ClustercClusterWeightsOptions *o);
  * error returns -1 and writes a message to err (NUL-terminated). */
 int clustercClusterWeightsOptionsParse(ClustercClusterWeightsOptions *o,
                                        const char *text, size_t len,
+                                       char *err, size_t err_size);
+/* The combinations the pass rejects (e.g. cluster-dim with
+ * palette=uniform): 0, or -1 with a message in err. The pass checks them
+ * too; a driver calls this to report them as usage errors before any work. */
+int clustercClusterWeightsOptionsCheck(const ClustercClusterWeightsOptions *o,
                                        char *err, size_t err_size);
 /* Deep copy; returns 0 on success, -1 when out of memory. */
 int clustercClusterWeightsOptionsCopy(ClustercClusterWeightsOptions *dst,

@@ -309,6 +309,22 @@ CLUSTERRT_API clusterrt_status clusterrt_lloyd_weighted_f32(
     const float *w, const float *wt, size_t n, float *c, size_t k,
     unsigned max_iter, unsigned *iters);
 
+/* Vector k-means (vector palettes): n vectors of d floats, row-major in x,
+ * into at most k centroids of d floats in c (room for k * d). k-means++
+ * seeding from `seed` (deterministic), then Lloyd until no assignment
+ * changes or max_iter iterations (0: at most 300; init_only: none). Seeding
+ * stops when every vector equals a centroid, so *k_out = min(k, distinct
+ * vectors) and k >= the distinct vectors is lossless. Generic C only. */
+CLUSTERRT_API clusterrt_status clusterrt_kmeans_vec_f32(const float *x, size_t n,
+                                          size_t d, size_t k, uint64_t seed,
+                                          unsigned max_iter, int init_only,
+                                          float *c, size_t *k_out);
+/* idx[v] = the nearest of the k centroids c (k x d) to vector v of x
+ * (squared Euclidean distance in double; ties to the lowest index). */
+CLUSTERRT_API clusterrt_status clusterrt_assign_vec_f32(const float *x, size_t n,
+                                          size_t d, const float *c, size_t k,
+                                          uint32_t *idx);
+
 /* ---- One call: what the pass and the trainer use ----------------------- */
 
 typedef struct clusterrt_cluster_options {

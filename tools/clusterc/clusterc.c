@@ -235,7 +235,8 @@ int clusterRun(void *args, char **argv) {
   if (a.train ? clustercClusterTrainOptionsParse(&topts, otext, strlen(otext), err,
                                                   sizeof err)
               : clustercClusterWeightsOptionsParse(&opts, otext, strlen(otext), err,
-                                                   sizeof err)) {
+                                                   sizeof err) ||
+                    clustercClusterWeightsOptionsCheck(&opts, err, sizeof err)) {
     fprintf(stderr, "clusterc: error: %s\n", err);
     clustercClusterWeightsOptionsFree(&opts);
     clustercClusterTrainOptionsFree(&topts);

@@ -79,6 +79,7 @@ struct OnnxExport {
   bool oom;
   ClustercReportFn next; /* the report's own collector */
   void *nextUser;
+  char *unsupported;     /* the first weight with an extended palette */
 };
 
 OnnxExport *onnxExportCreate(ClustercReportFn next, void *nextUser) {
@@ -100,6 +101,7 @@ void onnxExportFree(OnnxExport *x) {
     free((void *)x->w[i].indices);
   }
   free(x->w);
+  free(x->unsupported);
   free(x);
 }
 
@@ -124,6 +126,9 @@ void onnxExportCollect(const ClustercLayerReport *row, void *user) {
   OnnxExport *x = user;
   if (x->next)
     x->next(row, x->nextUser);
+  if (row->clustered && !row->centroids && !x->unsupported &&
+      !(x->unsupported = strdup(row->name)))
+    x->oom = true;
   if (!row->clustered || !row->centroids || x->oom)
     return;
   size_t n = row->elements, nt = (size_t)row->tables * row->k;
@@ -166,6 +171,13 @@ int onnxExportWrite(OnnxExport *x, const char *srcPath, const char *dstPath,
                     const char *paletteDir, Output *out) {
   if (x->oom) {
     fprintf(stderr, "%s: error: out of memory\n", dstPath);
+    return -1;
+  }
+  if (x->unsupported) {
+    fprintf(stderr, "%s: error: --export-onnx writes float tables of scalar "
+            "centroids; weight '%s' has a quantized table, per-channel scales or "
+            "a vector palette (table-type, per-channel-scale, cluster-dim)\n",
+            dstPath, x->unsupported);
     return -1;
   }
   char err[2048];

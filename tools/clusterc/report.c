@@ -230,6 +230,12 @@ void reportWriteJson(const Report *r, const ClustercClusterWeightsOptions *o,
       jsonNumber(out, row->mse);
       jsonf(out, ", \"sqnr_db\": ");
       jsonNumber(out, row->sqnr_db);
+      if (row->cluster_dim > 1 || row->per_channel_scale ||
+          (row->table_type && strcmp(row->table_type, "float"))) {
+        jsonf(out, ", \"cluster_dim\": %u, \"table_type\": ", row->cluster_dim);
+        jsonString(out, row->table_type ? row->table_type : "float");
+        jsonf(out, ", \"per_channel_scale\": %s", row->per_channel_scale ? "true" : "false");
+      }
       if (*row->decode_kept) {
         jsonf(out, ", \"decode_kept\": ");
         jsonString(out, row->decode_kept);
