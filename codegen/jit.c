@@ -38,6 +38,10 @@ int32_t _mlir_ciface_clusterrt_mlir_assign_i8(const MemRef1 *, const MemRef1 *, 
 int32_t _mlir_ciface_clusterrt_mlir_assign_i16(const MemRef1 *, const MemRef1 *, MemRef1 *);
 int32_t _mlir_ciface_clusterrt_mlir_accumulate_i8(const MemRef1 *, const MemRef1 *, int32_t, MemRef1 *);
 int32_t _mlir_ciface_clusterrt_mlir_accumulate_i16(const MemRef1 *, const MemRef1 *, int32_t, MemRef1 *);
+int32_t _mlir_ciface_clusterrt_mlir_assign_grouped_i8(const MemRef1 *, const MemRef1 *, MemRef1 *,
+                                                      int32_t, int32_t, int32_t, int32_t, int32_t);
+int32_t _mlir_ciface_clusterrt_mlir_assign_grouped_i16(const MemRef1 *, const MemRef1 *, MemRef1 *,
+                                                       int32_t, int32_t, int32_t, int32_t, int32_t);
 int32_t _mlir_ciface_clusterrt_mlir_lut_matmul(const MemRef1 *, const MemRef1 *, int32_t,
                                                const MemRef1 *, int32_t, int32_t, MemRef1 *);
 
@@ -262,6 +266,8 @@ ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions
       {"_mlir_ciface_clusterrt_mlir_assign_i16", (void *)_mlir_ciface_clusterrt_mlir_assign_i16},
       {"_mlir_ciface_clusterrt_mlir_accumulate_i8", (void *)_mlir_ciface_clusterrt_mlir_accumulate_i8},
       {"_mlir_ciface_clusterrt_mlir_accumulate_i16", (void *)_mlir_ciface_clusterrt_mlir_accumulate_i16},
+      {"_mlir_ciface_clusterrt_mlir_assign_grouped_i8", (void *)_mlir_ciface_clusterrt_mlir_assign_grouped_i8},
+      {"_mlir_ciface_clusterrt_mlir_assign_grouped_i16", (void *)_mlir_ciface_clusterrt_mlir_assign_grouped_i16},
       {"_mlir_ciface_clusterrt_mlir_lut_matmul", (void *)_mlir_ciface_clusterrt_mlir_lut_matmul},
       {"memrefCopy", (void *)jitMemrefCopy},
   };
