@@ -427,29 +427,52 @@ clusterrt_status clusterrt_assign_grouped_f32(
   const rt_kernels *kern = rt_get_kernels();
   uint16_t buf[RT_BLOCK];
   int wide = f == CLUSTERRT_IDX_U16;
+  uint8_t *out = idx;
   for (size_t e = 0; e < n && !s;) {
     size_t t = (e / inner) % channels / group;
     size_t end = (e / inner + 1) * inner;
     if (end - e > RT_BLOCK) end = e + RT_BLOCK;
-    size_t len = end - e;
-    if (m[t] && kern->assign(&tabs[t], w + e, len, buf, 1)) {
-      s = CLUSTERRT_ERR_NAN;
-      break;
-    }
-    for (size_t q = 0; q < len; q++) {
-      size_t local;
-      if (sparse && w[e + q] == 0.0f) {
-        local = zero[t];
-      } else if (!m[t]) {
-        local = k; /* a non-zero weight and only zero centroids */
-      } else {
-        local = sparse ? slot[t * k + buf[q]] : buf[q];
+    size_t len = end - e, off = t * k;
+    const float *x = w + e;
+    if (!sparse) {
+      /* In place, then offset: two branch-free passes the compiler
+       * vectorizes. */
+      if (kern->assign(&tabs[t], x, len, out + (wide ? 2 * e : e), wide)) {
+        s = CLUSTERRT_ERR_NAN;
+        break;
       }
-      if (local == k) {
+      if (off && wide) {
+        uint16_t *o = (uint16_t *)(void *)buf;
+        memcpy(o, out + 2 * e, 2 * len);
+        for (size_t q = 0; q < len; q++) o[q] = (uint16_t)(o[q] + off);
+        memcpy(out + 2 * e, o, 2 * len);
+      } else if (off) {
+        for (size_t q = 0; q < len; q++) out[e + q] = (uint8_t)(out[e + q] + off);
+      }
+    } else {
+      size_t zt = zero[t];
+      int bad = 0;
+      if (m[t] && kern->assign(&tabs[t], x, len, buf, 1)) {
+        s = CLUSTERRT_ERR_NAN;
+        break;
+      }
+      if (!m[t]) /* only zero centroids: every weight must be 0 */
+        for (size_t q = 0; q < len; q++) bad |= x[q] != 0.0f, buf[q] = 0;
+      const uint16_t *map = slot + t * k;
+      for (size_t q = 0; q < len; q++) {
+        int isZero = x[q] == 0.0f;
+        bad |= isZero & (zt == k);
+        buf[q] = (uint16_t)(off + (isZero ? zt : map[buf[q]]));
+      }
+      if (bad) {
         s = CLUSTERRT_ERR_ARG;
         break;
       }
-      rt_store_idx(idx, wide, e + q, (uint32_t)(t * k + local));
+      if (wide) {
+        memcpy(out + 2 * e, buf, 2 * len);
+      } else {
+        for (size_t q = 0; q < len; q++) out[e + q] = (uint8_t)buf[q];
+      }
     }
     e = end;
   }
