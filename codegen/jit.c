@@ -55,6 +55,10 @@ int32_t _mlir_ciface_clusterrt_mlir_assign_i8(const MemRef1 *, const MemRef1 *, 
 int32_t _mlir_ciface_clusterrt_mlir_assign_i16(const MemRef1 *, const MemRef1 *, MemRef1 *);
 int32_t _mlir_ciface_clusterrt_mlir_accumulate_i8(const MemRef1 *, const MemRef1 *, int32_t, MemRef1 *);
 int32_t _mlir_ciface_clusterrt_mlir_accumulate_i16(const MemRef1 *, const MemRef1 *, int32_t, MemRef1 *);
+int32_t _mlir_ciface_clusterrt_mlir_assign_grouped_i8(const MemRef1 *, const MemRef1 *, MemRef1 *,
+                                                      int32_t, int32_t, int32_t, int32_t, int32_t);
+int32_t _mlir_ciface_clusterrt_mlir_assign_grouped_i16(const MemRef1 *, const MemRef1 *, MemRef1 *,
+                                                       int32_t, int32_t, int32_t, int32_t, int32_t);
 int32_t _mlir_ciface_clusterrt_mlir_lut_matmul(const MemRef1 *, const MemRef1 *, int32_t,
                                                const MemRef1 *, int32_t, int32_t, MemRef1 *);
 int32_t _mlir_ciface_clusterrt_mlir_sgemm(const MemRef1 *, const MemRef1 *, const MemRef1 *,
@@ -329,6 +333,8 @@ static LLVMErrorRef defineSymbols(LLVMOrcLLJITRef lljit) {
       {"_mlir_ciface_clusterrt_mlir_assign_i16", (void *)_mlir_ciface_clusterrt_mlir_assign_i16},
       {"_mlir_ciface_clusterrt_mlir_accumulate_i8", (void *)_mlir_ciface_clusterrt_mlir_accumulate_i8},
       {"_mlir_ciface_clusterrt_mlir_accumulate_i16", (void *)_mlir_ciface_clusterrt_mlir_accumulate_i16},
+      {"_mlir_ciface_clusterrt_mlir_assign_grouped_i8", (void *)_mlir_ciface_clusterrt_mlir_assign_grouped_i8},
+      {"_mlir_ciface_clusterrt_mlir_assign_grouped_i16", (void *)_mlir_ciface_clusterrt_mlir_assign_grouped_i16},
       {"_mlir_ciface_clusterrt_mlir_lut_matmul", (void *)_mlir_ciface_clusterrt_mlir_lut_matmul},
       {"_mlir_ciface_clusterrt_mlir_sgemm", (void *)_mlir_ciface_clusterrt_mlir_sgemm},
       {"_mlir_ciface_clusterrt_mlir_sgemm_acc", (void *)_mlir_ciface_clusterrt_mlir_sgemm_acc},

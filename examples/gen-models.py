@@ -9,8 +9,10 @@
 
 Weights are seeded He-normal draws, so every run writes the same bytes.
 Usage: examples/gen-models.py [outdir]   (default: this directory)
-       examples/gen-models.py --train outdir [batch]   the training models
-           mlp-{tosa,linalg}.mlir, cnn-{tosa,linalg}.mlir (batch 64 default)
+       examples/gen-models.py --train outdir [batch [sparsity]]   the training models
+           mlp-{tosa,linalg}.mlir, cnn-{tosa,linalg}.mlir (batch 64 default;
+           sparsity: the fraction of each weight, smallest magnitudes first,
+           set to exactly 0, as magnitude pruning leaves a model)
 """
 import math
 import os
@@ -134,6 +136,16 @@ def train_weights(kind, rng):
     return [("conv1", [16, 3, 3, 1], 9), ("conv2", [32, 3, 3, 16], 144), ("fc", [10, 1568], 1568)]
 
 
+SPARSITY = 0.0
+
+
+def prune(w, fraction):
+    cut = int(len(w) * fraction)
+    for i in sorted(range(len(w)), key=lambda i: abs(w[i]))[:cut]:
+        w[i] = 0.0
+    return w
+
+
 def draw(kind, seed):
     rng = random.Random(seed)
     out = []
@@ -141,7 +153,8 @@ def draw(kind, seed):
         n = 1
         for d in shape:
             n *= d
-        out.append((name, shape, normal(rng, n, math.sqrt(2 / fan_in)), [0.0] * shape[0]))
+        w = prune(normal(rng, n, math.sqrt(2 / fan_in)), SPARSITY)
+        out.append((name, shape, w, [0.0] * shape[0]))
     return out
 
 
@@ -268,6 +281,8 @@ def main():
         # gen-models.py --train OUTDIR [BATCH]: mlp/cnn x tosa/linalg
         out = args[1]
         batch = int(args[2]) if len(args) > 2 else 64
+        global SPARSITY
+        SPARSITY = float(args[3]) if len(args) > 3 else 0.0
         for kind, seed in (("mlp", 11), ("cnn", 12)):
             for form, fn in (("tosa", train_tosa), ("linalg", train_linalg)):
                 with open(os.path.join(out, "%s-%s.mlir" % (kind, form)), "w") as f:

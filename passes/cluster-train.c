@@ -41,6 +41,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,12 @@ static const RtFn kAssignI8 = {"clusterrt_mlir_assign_i8", 3, "ffb", "rrw"};
 static const RtFn kAssignI16 = {"clusterrt_mlir_assign_i16", 3, "ffh", "rrw"};
 static const RtFn kAccumI8 = {"clusterrt_mlir_accumulate_i8", 4, "fbif", "rrrw"};
 static const RtFn kAccumI16 = {"clusterrt_mlir_accumulate_i16", 4, "fhif", "rrrw"};
+/* (W, c, idx, outer, channels, inner, group, sparse): grouped tables with
+ * global indices, zeros kept on their table's zero slot. */
+static const RtFn kAssignGroupedI8 = {"clusterrt_mlir_assign_grouped_i8", 8, "ffbiiiii",
+                                      "rrw"};
+static const RtFn kAssignGroupedI16 = {"clusterrt_mlir_assign_grouped_i16", 8, "ffhiiiii",
+                                       "rrw"};
 
 /* ---- The pass -------------------------------------------------------------------- */
 
@@ -211,8 +218,14 @@ typedef struct Trainable {
   Kind kind;
   char *name;
   unsigned kReq;
-  size_t k;        /* centroids after the initial clustering */
-  float *c;        /* initial centroids (k) */
+  size_t k;        /* centroids per table after the initial clustering */
+  float *c;        /* initial centroids (tables * k) */
+  /* Tables (per-channel=, group-size=): table t serves channels
+   * [t * group, (t + 1) * group) of the layout [outer][chans][inner]; the
+   * indices are global (t * k + slot), so gather and accumulate see one
+   * table of tables * k centroids. Per tensor: one table. */
+  size_t tables, outer, chans, inner, group;
+  bool sparse;     /* preserve-sparsity: zeros keep a fixed zero slot */
   int index;       /* weight index in walk order, or -1 */
   bool wide;       /* u16 indices */
   bool frozen;     /* kept constant: freeze= or a batch-norm statistic */
@@ -257,6 +270,16 @@ static MlirOperation findFunction(MlirOperation module, const char *want, Work *
     failf(w, mlirOperationGetLocation(module), "%s", err);
   return fn;
 }
+
+/* idx = the assignment of w to t's tables (global indices, u8 or u16). */
+static clusterrt_status trainableAssign(const Trainable *t, const float *w, void *idx) {
+  return clusterrt_assign_grouped_f32(w, t->outer, t->chans, t->inner, t->group, t->c,
+                                      t->k, t->sparse,
+                                      t->wide ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8, idx);
+}
+
+/* The step needs the grouped assign (tables or zero slots). */
+static bool grouped(const Trainable *t) { return t->tables > 1 || t->sparse; }
 
 /* Decides what is trained, on the original function, and computes the
  * initial centroids. */
@@ -351,19 +374,63 @@ static bool selectTrainables(Work *w, MlirOperation fn) {
         return failf(w, loc, "cluster-train: weight '%s' has a non-finite value "
                      "at element %llu", t->name, (unsigned long long)e);
       }
-    t->c = malloc(sizeof(float) * k);
-    clusterrt_cluster_options co = weightsClusterOptions(
-        &o->cluster, k, weightsSeed(o->cluster.seed, t->index));
-    clusterrt_status st = t->c ? clusterrt_cluster_f32(vals, t->ci.elements, &co, t->c,
-                                                       &t->k, CLUSTERRT_IDX_U16, NULL)
-                               : CLUSTERRT_ERR_NOMEM;
+    size_t group;
+    int axis = weightsGroupAxis(&o->cluster, &t->ci, &group);
+    if (axis >= t->ci.rank) {
+      free(vals);
+      ok = failf(w, loc, "cluster-train: channel-axis %d is out of range for weight "
+                 "'%s' of rank %d", axis, t->name, (int)t->ci.rank);
+      break;
+    }
+    clusterrt_status st;
+    uint64_t seed = weightsSeed(o->cluster.seed, t->index);
+    if (axis >= 0) { /* cluster-weights' own tables */
+      WeightsTables wt;
+      st = weightsClusterTables(vals, &t->ci, axis, group, k, &o->cluster, seed, &wt);
+      t->c = wt.table;
+      t->k = wt.k;
+      t->tables = wt.tables;
+      t->outer = wt.outer;
+      t->chans = wt.chans;
+      t->inner = wt.inner;
+      t->group = wt.group;
+    } else {
+      t->c = malloc(sizeof(float) * k);
+      clusterrt_cluster_options co = weightsClusterOptions(&o->cluster, k, seed);
+      st = t->c ? clusterrt_cluster_f32(vals, t->ci.elements, &co, t->c, &t->k,
+                                        CLUSTERRT_IDX_U16, NULL)
+                : CLUSTERRT_ERR_NOMEM;
+      t->tables = t->outer = t->chans = t->group = 1;
+      t->inner = t->ci.elements;
+    }
+    t->sparse = o->cluster.preserve_sparsity;
+    size_t total = t->tables * t->k;
+    t->wide = total > 256;
+    if (st == CLUSTERRT_OK && total > 65536) {
+      free(vals);
+      ok = failf(w, loc, "cluster-train: '%s' has %zu tables of %zu centroids; training "
+                 "holds at most 65536 centroids per weight (use a larger group-size or "
+                 "fewer clusters)", t->name, t->tables, t->k);
+      break;
+    }
+    if (st == CLUSTERRT_OK && grouped(t) && t->ci.elements > INT32_MAX) {
+      free(vals);
+      ok = failf(w, loc, "cluster-train: '%s' has more than 2^31 elements; grouped and "
+                 "preserve-sparsity training take i32 sizes", t->name);
+      break;
+    }
+    /* The initial assignment must exist: with preserve-sparsity a table
+     * needs a zero slot for its zeros and a non-zero one for the rest. */
+    void *idx = st == CLUSTERRT_OK ? malloc(t->ci.elements * (t->wide ? 2 : 1) + 1) : NULL;
+    if (st == CLUSTERRT_OK)
+      st = idx ? trainableAssign(t, vals, idx) : CLUSTERRT_ERR_NOMEM;
+    free(idx);
     free(vals);
     if (st != CLUSTERRT_OK) {
       ok = failf(w, loc, "cluster-train: clustering '%s' failed: %s", t->name,
                  clusterrt_status_string(st));
       break;
     }
-    t->wide = t->k > 256;
   }
   free(l.items);
   if (ok && o->mode != CLUSTERC_TRAIN_FLOAT && (o->cluster.num_only || o->cluster.num_layers)) {
@@ -435,6 +502,48 @@ static MlirValue buildGather(IrBuilder *b, MlirValue c, MlirValue idx, MlirType 
   return generic(b, 1, &idx, empty(b, wt), maps, allLoops(iters, 'p', rank), body);
 }
 
+/* select(x == 0, 0, g), elementwise over g's shape (x has it too): the
+ * gradient of what preserve-sparsity keeps at zero. */
+static MlirValue maskZeros(IrBuilder *b, MlirValue x, MlirValue g) {
+  MlirContext ctx = b->ctx;
+  MlirType gt = mlirValueGetType(g), f32 = mlirF32TypeGet(ctx);
+  intptr_t rank = mlirShapedTypeGetRank(gt);
+  MlirType ts[3] = {f32, f32, f32};
+  MlirBlock body = block(b, 3, ts);
+  IrBuilder bb = {ctx, {NULL}, body, b->loc};
+  MlirValue zero = fconst(&bb, f32, 0.0);
+  MlirValue cmp[2] = {mlirBlockGetArgument(body, 0), zero};
+  MlirNamedAttribute oeq =
+      irNamed(ctx, "predicate", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 1));
+  MlirValue isZero = irCreate1(&bb, "arith.cmpf", 2, cmp, mlirIntegerTypeGet(ctx, 1), 1, &oeq);
+  MlirValue sel[3] = {isZero, zero, mlirBlockGetArgument(body, 1)};
+  MlirValue v = irCreate1(&bb, "arith.select", 3, sel, f32, 0, NULL);
+  irCreate(&bb, "linalg.yield", 1, &v, 0, NULL, 0, NULL);
+  MlirValue ins[2] = {x, g};
+  MlirAttribute m = identity(ctx, rank), maps[3] = {m, m, m};
+  char iters[IR_MAX_RANK + 1];
+  return generic(b, 2, ins, empty(b, gt), maps, allLoops(iters, 'p', rank), body);
+}
+
+/* The centroid gradient with t's zero slots (preserve-sparsity: centroids
+ * exactly 0, which stay 0) cleared; dc unchanged when there are none. */
+static MlirValue maskZeroSlots(IrBuilder *b, const Trainable *t, MlirValue dc) {
+  size_t total = t->tables * t->k, zeros = 0;
+  float *keep = t->sparse ? malloc(sizeof(float) * total) : NULL;
+  for (size_t j = 0; keep && j < total; ++j) {
+    keep[j] = t->c[j] == 0.0f ? 0.0f : 1.0f;
+    zeros += t->c[j] == 0.0f;
+  }
+  if (zeros) {
+    MlirType ct = mlirValueGetType(dc);
+    MlirAttribute v = mlirDenseElementsAttrFloatGet(ct, (intptr_t)total, keep);
+    MlirNamedAttribute a = irNamed(b->ctx, "value", v);
+    dc = maskZeros(b, irCreate1(b, "arith.constant", 0, NULL, ct, 1, &a), dc);
+  }
+  free(keep);
+  return dc;
+}
+
 /* Turns the trainable constants of the scratch copy into arguments, with
  * assign + gather for the clustered ones. Appends argument kinds to
  * argNames. Returns false on error. */
@@ -480,7 +589,7 @@ static bool parameterize(Work *w, MlirOperation fn, MlirOperation scratch,
         ty = ste ? t->ci.type : indexTensorType(ctx, t);
         kind = ste ? "weight" : "indices";
       } else if (pass == 1) {
-        ty = tensor1((int64_t)t->k, mlirF32TypeGet(ctx));
+        ty = tensor1((int64_t)(t->tables * t->k), mlirF32TypeGet(ctx));
         kind = "centroids";
       } else {
         ty = t->ci.type;
@@ -502,7 +611,17 @@ static bool parameterize(Work *w, MlirOperation fn, MlirOperation scratch,
           MlirType it = indexTensorType(ctx, t);
           MlirValue args[3] = {flatDyn(&b, wArg[i]), irCast(&b, "tensor.cast", a, dyn1(mlirF32TypeGet(ctx))),
                                flatDyn(&b, empty(&b, it))};
-          MlirValue out = rtCall(&b, t->wide ? &kAssignI16 : &kAssignI8, args);
+          MlirValue out;
+          if (grouped(t)) {
+            MlirType i32 = mlirIntegerTypeGet(ctx, 32);
+            size_t dims[5] = {t->outer, t->chans, t->inner, t->group, t->sparse};
+            MlirValue gargs[8] = {args[0], args[1], args[2]};
+            for (int d = 0; d < 5; ++d)
+              gargs[3 + d] = irConstInt(&b, i32, (int64_t)dims[d]);
+            out = rtCall(&b, t->wide ? &kAssignGroupedI16 : &kAssignGroupedI8, gargs);
+          } else {
+            out = rtCall(&b, t->wide ? &kAssignI16 : &kAssignI8, args);
+          }
           idx = unflat(&b, out, it);
         }
         repl = buildGather(&b, a, idx, t->ci.type);
@@ -726,7 +845,9 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
   MlirValue *params = calloc(w->n + 1, sizeof *params);
   MlirValue *grads = calloc(w->n + 1, sizeof *grads);
   MlirValue *rets = calloc(cap, sizeof *rets);
-  bool ok = argNames && resNames && params && grads && rets;
+  MlirAttribute *layouts = calloc(w->n + 1, sizeof *layouts);
+  intptr_t nLayouts = 0;
+  bool ok = argNames && resNames && params && grads && rets && layouts;
   if (!ok) {
     failf(w, mlirOperationGetLocation(fn), "cluster-train: out of memory");
     goto out;
@@ -741,6 +862,8 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
   rtDeclare(sm, &kAssignI16);
   rtDeclare(sm, &kAccumI8);
   rtDeclare(sm, &kAccumI16);
+  rtDeclare(sm, &kAssignGroupedI8);
+  rtDeclare(sm, &kAssignGroupedI16);
   if (!(ok = parameterize(w, fn, sm, argNames, &nArgNames)))
     goto out;
   /* The new arguments: keep the function verifying for the passes. */
@@ -802,6 +925,15 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
                "cluster-train: %s", aerr.message);
     goto out;
   }
+  /* preserve-sparsity: zero weights get no gradient (so they stay 0, and
+   * add nothing to their zero slot's centroid). */
+  if (o->mode == CLUSTERC_TRAIN_STE)
+    for (size_t i = 0, j = 0; i < w->n; ++i)
+      if (w->t[i].kind == K_CLUSTERED) {
+        if (w->t[i].sparse)
+          grads[j] = maskZeros(&b, mlirBlockGetArgument(entry, nIn + 1 + (intptr_t)j), grads[j]);
+        ++j;
+      }
   /* Results. */
   rets[nRes] = loss;
   resNames[nRes++] = mlirStringAttrGet(ctx, irStr("loss:loss"));
@@ -825,11 +957,16 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
     idxArg++;
     MlirType i32 = mlirIntegerTypeGet(ctx, 32);
     MlirValue mode = irConstInt(&b, i32, o->reduce);
-    MlirType ct = tensor1((int64_t)t->k, mlirF32TypeGet(ctx));
+    MlirType ct = tensor1((int64_t)(t->tables * t->k), mlirF32TypeGet(ctx));
     MlirValue args[4] = {flatDyn(&b, grads[gi++]), flatDyn(&b, idx), mode,
                          irCast(&b, "tensor.cast", empty(&b, ct), dyn1(mlirF32TypeGet(ctx)))};
     MlirValue dc = rtCall(&b, t->wide ? &kAccumI16 : &kAccumI8, args);
-    rets[nRes] = irCast(&b, "tensor.cast", dc, ct);
+    rets[nRes] = maskZeroSlots(&b, t, irCast(&b, "tensor.cast", dc, ct));
+    /* The host's view of the tables (trainsig.c): tables, k, outer,
+     * channels, inner, group, sparse. */
+    int64_t lay[7] = {(int64_t)t->tables, (int64_t)t->k, (int64_t)t->outer,
+                      (int64_t)t->chans, (int64_t)t->inner, (int64_t)t->group, t->sparse};
+    layouts[nLayouts++] = mlirDenseI64ArrayGet(ctx, 7, lay);
     snprintf(buf, sizeof buf, "grad_centroids:%s", t->name);
     resNames[nRes++] = mlirStringAttrGet(ctx, irStr(buf));
   }
@@ -858,6 +995,8 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
                                   mlirArrayAttrGet(ctx, nArgNames, argNames));
   mlirOperationSetAttributeByName(fn, irStr("clusterc.results"),
                                   mlirArrayAttrGet(ctx, nRes, resNames));
+  mlirOperationSetAttributeByName(fn, irStr("clusterc.layouts"),
+                                  mlirArrayAttrGet(ctx, nLayouts, layouts));
   /* The frozen parameters, by name, for the host's messages (reuses
    * argNames: its entries are attached above). */
   intptr_t nFrozen = 0;
@@ -875,6 +1014,7 @@ out:
   free(params);
   free(grads);
   free(rets);
+  free(layouts);
   return ok;
 }
 
@@ -899,18 +1039,16 @@ static bool buildInit(Work *w, MlirOperation module, MlirOperation fn) {
         continue;
       MlirAttribute v;
       if (pass == 1) {
-        v = mlirDenseElementsAttrFloatGet(tensor1((int64_t)t->k, mlirF32TypeGet(ctx)),
-                                          (intptr_t)t->k, t->c);
+        size_t total = t->tables * t->k;
+        v = mlirDenseElementsAttrFloatGet(tensor1((int64_t)total, mlirF32TypeGet(ctx)),
+                                          (intptr_t)total, t->c);
       } else if (pass == 0 && !ste) {
         /* centroids-only: the fixed assignment to the initial centroids. */
         const char *why;
         float *vals = weightsReadF32(&t->ci, &why);
         size_t bytes = t->ci.elements * (t->wide ? 2 : 1);
         void *idx = malloc(bytes ? bytes : 1);
-        ok = vals && idx &&
-             clusterrt_assign_f32(vals, t->ci.elements, t->c, t->k,
-                                  t->wide ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8,
-                                  idx) == CLUSTERRT_OK;
+        ok = vals && idx && trainableAssign(t, vals, idx) == CLUSTERRT_OK;
         if (ok)
           v = mlirDenseElementsAttrRawBufferGet(indexTensorType(ctx, t), bytes, idx);
         free(vals);
@@ -1036,7 +1174,8 @@ static void ctRun(MlirOperation module, MlirExternalPass pass, void *user) {
     goto out;
   /* Move the step into the module, after the model, with the callees it
    * uses. */
-  static const RtFn *const rtFns[] = {&kAssignI8, &kAssignI16, &kAccumI8, &kAccumI16};
+  static const RtFn *const rtFns[] = {&kAssignI8,        &kAssignI16,       &kAccumI8,
+                                      &kAccumI16,        &kAssignGroupedI8, &kAssignGroupedI16};
   for (size_t i = 0; i < sizeof rtFns / sizeof rtFns[0]; ++i)
     if (calls(step, rtFns[i]->name))
       rtDeclare(module, rtFns[i]);

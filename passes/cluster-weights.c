@@ -366,6 +366,31 @@ done:
   return st;
 }
 
+int weightsGroupAxis(const ClustercClusterWeightsOptions *o, const ConstInfo *ci,
+                     size_t *group) {
+  *group = o->group_size ? o->group_size : 1;
+  if (!o->per_channel && !o->group_size)
+    return -1;
+  return o->channel_axis >= 0 ? o->channel_axis : ci->channelAxis >= 0 ? ci->channelAxis : 0;
+}
+
+clusterrt_status weightsClusterTables(const float *w, const ConstInfo *ci, int axis,
+                                      size_t group, unsigned kReq,
+                                      const ClustercClusterWeightsOptions *o,
+                                      uint64_t seed, WeightsTables *out) {
+  Clustered cl;
+  memset(out, 0, sizeof *out);
+  clusterrt_status st = clusterWeights(w, ci, axis, group, kReq, o, NULL, seed, &cl);
+  if (st != CLUSTERRT_OK)
+    return st;
+  *out = (WeightsTables){.table = cl.table, .k = cl.k, .tables = cl.tables,
+                         .outer = cl.outer, .chans = cl.chans, .inner = cl.inner,
+                         .group = cl.group};
+  cl.table = NULL;
+  clusteredFree(&cl);
+  return CLUSTERRT_OK;
+}
+
 /* ---- table=FILE.npy ----------------------------------------------------------
  * A NumPy array, C order, little-endian f4, f8 or f2, of shape (K,) or
  * (T, K), every value finite, 1 <= K <= 65536. */
@@ -1507,14 +1532,10 @@ static bool jobPrepare(const CwPass *p, Job *j, const ConstInfo *ci, int index,
     r->k_requested = (unsigned)p->ut->k;
     j->k = (unsigned)p->ut->k;
   }
-  j->group = o->group_size ? o->group_size : 1;
-  if (o->per_channel || o->group_size) {
-    j->axis = o->channel_axis >= 0 ? o->channel_axis
-              : ci->channelAxis >= 0 ? ci->channelAxis : 0;
-    if (j->axis >= ci->rank) {
-      j->state = JOB_AXIS_ERR;
-      return true;
-    }
+  j->axis = weightsGroupAxis(o, ci, &j->group);
+  if (j->axis >= ci->rank) {
+    j->state = JOB_AXIS_ERR;
+    return true;
   }
   if (paletteWanted(o)) {
     int chan = o->channel_axis >= 0 ? o->channel_axis

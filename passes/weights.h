@@ -175,4 +175,28 @@ clusterrt_cluster_options weightsClusterOptions(const ClustercClusterWeightsOpti
 /* SplitMix64's mixing step (seeds of per-channel tables). */
 uint64_t weightsSplitMix64(uint64_t x);
 
+/* The channel axis per-channel= / group-size= give ci (channel-axis=, else
+ * the consumer's output-channel axis, else 0), and the group in *group
+ * (1 per channel); -1 and group 1 per tensor. The axis may be out of
+ * range: callers check it against ci->rank. */
+int weightsGroupAxis(const ClustercClusterWeightsOptions *o, const ConstInfo *ci,
+                     size_t *group);
+
+/* The tables cluster-weights makes for one weight: `tables` tables of k
+ * centroids each (padded to a common k by repeating the last entry),
+ * table t serving channels [t * group, (t + 1) * group) of the layout
+ * [outer][chans][inner] (outer = chans = group = 1, inner = n per tensor). */
+typedef struct WeightsTables {
+  float *table; /* tables * k, malloc'd */
+  size_t k, tables, outer, chans, inner, group;
+} WeightsTables;
+
+/* Clusters the ci->elements values w with kReq clusters along `axis`
+ * (-1: per tensor) as cluster-weights does (its palette, init, Lloyd,
+ * preserve-sparsity). */
+clusterrt_status weightsClusterTables(const float *w, const ConstInfo *ci, int axis,
+                                      size_t group, unsigned kReq,
+                                      const ClustercClusterWeightsOptions *o,
+                                      uint64_t seed, WeightsTables *out);
+
 #endif

@@ -408,3 +408,107 @@ clusterrt_status clusterrt_assign_per_channel_f32(
   free(tabs);
   return s;
 }
+
+/* Grouped assignment with global indices (runtime.h). Each table is
+ * compacted to its assignable centroids (all of them, or the non-zero ones
+ * with sparse) with a map back to the caller's slots; runs of one channel
+ * go through the ISA's assign kernel in blocks, then are mapped and offset
+ * by table * k. */
+clusterrt_status clusterrt_assign_grouped_f32(
+    const float *w, size_t outer, size_t channels, size_t inner, size_t group,
+    const float *c, size_t k, int sparse, clusterrt_index_format f, void *idx) {
+  size_t n, T, kt;
+  if (group == 0) return CLUSTERRT_ERR_ARG;
+  if (__builtin_mul_overflow(outer, channels, &n) ||
+      __builtin_mul_overflow(n, inner, &n))
+    return CLUSTERRT_ERR_ARG;
+  T = channels / group + (channels % group != 0);
+  if (__builtin_mul_overflow(T, k, &kt)) return CLUSTERRT_ERR_ARG;
+  if ((T > 0 && !c) || (n > 0 && (!w || !idx))) return CLUSTERRT_ERR_NULL;
+  if (k == 0 || k > CLUSTERRT_MAX_K) return CLUSTERRT_ERR_K;
+  if (f != CLUSTERRT_IDX_U8 && f != CLUSTERRT_IDX_U16) return CLUSTERRT_ERR_FORMAT;
+  clusterrt_status s = check_format(f, kt);
+  if (s || kt > CLUSTERRT_MAX_K) return s ? s : CLUSTERRT_ERR_FORMAT;
+  if (T > 0 && rt_check_finite(c, kt)) return CLUSTERRT_ERR_NAN;
+  if (n == 0) return CLUSTERRT_OK;
+  rt_table *tabs = calloc(T, sizeof *tabs);
+  uint16_t *slot = malloc(kt * sizeof *slot); /* compact -> caller slot */
+  size_t *zero = malloc(T * sizeof *zero);     /* the zero slot, or k */
+  size_t *m = calloc(T, sizeof *m);            /* assignable centroids */
+  float *tmp = malloc(k * sizeof *tmp);
+  size_t built = 0;
+  s = tabs && slot && zero && m && tmp ? CLUSTERRT_OK : CLUSTERRT_ERR_NOMEM;
+  for (; !s && built < T; built++) {
+    const float *ct = c + built * k;
+    zero[built] = k;
+    for (size_t j = 0; j < k; j++) {
+      if (sparse && ct[j] == 0.0f) {
+        if (zero[built] == k) zero[built] = j;
+        continue;
+      }
+      tmp[m[built]] = ct[j];
+      slot[built * k + m[built]++] = (uint16_t)j;
+    }
+    if (m[built] && (s = rt_table_init(&tabs[built], tmp, m[built]))) break;
+  }
+  const rt_kernels *kern = rt_get_kernels();
+  uint16_t buf[RT_BLOCK];
+  int wide = f == CLUSTERRT_IDX_U16;
+  uint8_t *out = idx;
+  for (size_t e = 0; e < n && !s;) {
+    size_t t = (e / inner) % channels / group;
+    size_t end = (e / inner + 1) * inner;
+    if (end - e > RT_BLOCK) end = e + RT_BLOCK;
+    size_t len = end - e, off = t * k;
+    const float *x = w + e;
+    if (!sparse) {
+      /* In place, then offset: two branch-free passes the compiler
+       * vectorizes. */
+      if (kern->assign(&tabs[t], x, len, out + (wide ? 2 * e : e), wide)) {
+        s = CLUSTERRT_ERR_NAN;
+        break;
+      }
+      if (off && wide) {
+        uint16_t *o = (uint16_t *)(void *)buf;
+        memcpy(o, out + 2 * e, 2 * len);
+        for (size_t q = 0; q < len; q++) o[q] = (uint16_t)(o[q] + off);
+        memcpy(out + 2 * e, o, 2 * len);
+      } else if (off) {
+        for (size_t q = 0; q < len; q++) out[e + q] = (uint8_t)(out[e + q] + off);
+      }
+    } else {
+      size_t zt = zero[t];
+      int bad = 0;
+      if (m[t] && kern->assign(&tabs[t], x, len, buf, 1)) {
+        s = CLUSTERRT_ERR_NAN;
+        break;
+      }
+      if (!m[t]) /* only zero centroids: every weight must be 0 */
+        for (size_t q = 0; q < len; q++) bad |= x[q] != 0.0f, buf[q] = 0;
+      const uint16_t *map = slot + t * k;
+      for (size_t q = 0; q < len; q++) {
+        int isZero = x[q] == 0.0f;
+        bad |= isZero & (zt == k);
+        buf[q] = (uint16_t)(off + (isZero ? zt : map[buf[q]]));
+      }
+      if (bad) {
+        s = CLUSTERRT_ERR_ARG;
+        break;
+      }
+      if (wide) {
+        memcpy(out + 2 * e, buf, 2 * len);
+      } else {
+        for (size_t q = 0; q < len; q++) out[e + q] = (uint8_t)buf[q];
+      }
+    }
+    e = end;
+  }
+  for (size_t i = 0; i < built && tabs; i++)
+    if (m[i]) rt_table_free(&tabs[i]);
+  free(tabs);
+  free(slot);
+  free(zero);
+  free(m);
+  free(tmp);
+  return s;
+}

@@ -79,6 +79,41 @@ CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_assign_i16(const MemRefF32 *w,
                               CLUSTERRT_IDX_U16, DATA(idx));
 }
 
+/* Grouped assignment with global indices (clusterrt_assign_grouped_f32):
+ * w is [outer][channels][inner], c holds ceil(channels / group) tables of
+ * equal size, sparse keeps zeros on their table's zero slot. */
+static int32_t assignGrouped(const MemRefF32 *w, const MemRefF32 *c, void *idx,
+                             int64_t idxSize, clusterrt_index_format f, int32_t outer,
+                             int32_t channels, int32_t inner, int32_t group,
+                             int32_t sparse) {
+  size_t tables = group > 0 ? (size_t)(channels + group - 1) / (size_t)group : 0;
+  if (!CONTIGUOUS(w) || !CONTIGUOUS(c) || idxSize != w->size || outer < 0 ||
+      channels < 0 || inner < 0 || !tables || (size_t)c->size % tables ||
+      (int64_t)outer * channels * inner != w->size)
+    return CLUSTERRT_ERR_ARG;
+  return clusterrt_assign_grouped_f32(DATA(w), (size_t)outer, (size_t)channels,
+                                      (size_t)inner, (size_t)group, DATA(c),
+                                      (size_t)c->size / tables, sparse, f, idx);
+}
+
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_assign_grouped_i8(
+    const MemRefF32 *w, const MemRefF32 *c, MemRefI8 *idx, int32_t outer,
+    int32_t channels, int32_t inner, int32_t group, int32_t sparse) {
+  if (!CONTIGUOUS(idx))
+    return CLUSTERRT_ERR_ARG;
+  return assignGrouped(w, c, DATA(idx), idx->size, CLUSTERRT_IDX_U8, outer, channels,
+                       inner, group, sparse);
+}
+
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_assign_grouped_i16(
+    const MemRefF32 *w, const MemRefF32 *c, MemRefI16 *idx, int32_t outer,
+    int32_t channels, int32_t inner, int32_t group, int32_t sparse) {
+  if (!CONTIGUOUS(idx))
+    return CLUSTERRT_ERR_ARG;
+  return assignGrouped(w, c, DATA(idx), idx->size, CLUSTERRT_IDX_U16, outer, channels,
+                       inner, group, sparse);
+}
+
 /* gc = per-cluster SUM (mode 0) or AVG (mode 1) of g; gc->size is k. */
 CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_accumulate_i8(const MemRefF32 *g,
                                                   const MemRefI8 *idx, int32_t mode,

@@ -673,7 +673,7 @@ static bool finalValues(Session *s, char ***namesOut, float ***valsOut, size_t *
       void *tmp = NULL;
       if (k == TS_WEIGHT) {
         if (!(tmp = calloc(count ? count : 1, fmt == CLUSTERRT_IDX_U16 ? 2 : 1)) ||
-            clusterrt_assign_f32(s->state[i], count, s->state[ci], kc, fmt, tmp)) {
+            tsAssign(&st->args[ci].layout, s->state[i], count, s->state[ci], tmp)) {
           free(tmp);
           return false;
         }
@@ -828,10 +828,6 @@ ClustercStatus clustercTrainOptionsCheck(const ClustercTrainOptions *a) {
   ClustercStatus rc = CLUSTERC_OK;
   if (parseAll(a, &to, err, sizeof err)) {
     ERR(a, "clusterc train: error: %s\n", err);
-    rc = CLUSTERC_USAGE;
-  } else if (to.cluster.per_channel || to.cluster.preserve_sparsity) {
-    ERR(a, "clusterc train: error: %s is not supported in training\n",
-        to.cluster.per_channel ? "--per-channel" : "--preserve-sparsity");
     rc = CLUSTERC_USAGE;
   } else if (transformCheck(&a->transform, err, sizeof err)) {
     ERR(a, "clusterc train: error: %s\n", err);

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "trainsig.h"
 
+#include "clusterc/runtime.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,21 @@ bool tsRead(MlirModule module, TrainSig *sig, ClustercMessageFn fn, void *user) 
       oom |= !readSlots(a, &f->args, &f->nArgs);
     if (!mlirAttributeIsNull(r))
       oom |= !readSlots(r, &f->results, &f->nResults);
+    /* One layout per centroids argument, in order (cluster-train.c). */
+    MlirAttribute lay = attrOf(op, "clusterc.layouts");
+    if (f == &sig->step && !mlirAttributeIsNull(lay) && mlirAttributeIsAArray(lay))
+      for (int i = 0, j = 0; i < f->nArgs && j < mlirArrayAttrGetNumElements(lay); ++i) {
+        if (f->args[i].kind != TS_CENTROIDS)
+          continue;
+        MlirAttribute l = mlirArrayAttrGetElement(lay, j++);
+        if (!mlirAttributeIsADenseI64Array(l) || mlirDenseArrayGetNumElements(l) != 7)
+          continue;
+        int64_t v[7];
+        for (int e = 0; e < 7; ++e)
+          v[e] = mlirDenseI64ArrayGetElement(l, e);
+        f->args[i].layout = (TsLayout){(size_t)v[0], (size_t)v[1], (size_t)v[2], (size_t)v[3],
+                                       (size_t)v[4], (size_t)v[5], (int)v[6]};
+      }
     MlirAttribute fz = attrOf(op, "clusterc.frozen");
     if (f == &sig->step && !mlirAttributeIsNull(fz) && mlirAttributeIsAArray(fz))
       sig->nFrozen = (int)mlirArrayAttrGetNumElements(fz);
@@ -98,6 +115,14 @@ bool tsRead(MlirModule module, TrainSig *sig, ClustercMessageFn fn, void *user) 
     return false;
   }
   return true;
+}
+
+int tsAssign(const TsLayout *l, const float *w, size_t n, const float *c, void *idx) {
+  clusterrt_index_format f = l->tables * l->k > 256 ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8;
+  if (l->outer * l->chans * l->inner != n)
+    return CLUSTERRT_ERR_ARG;
+  return clusterrt_assign_grouped_f32(w, l->outer, l->chans, l->inner, l->group, c, l->k,
+                                      l->sparse, f, idx);
 }
 
 int tsFind(const TsSlot *slots, int n, TsKind kind, const char *name) {

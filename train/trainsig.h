@@ -19,10 +19,25 @@ typedef enum TsKind {
   TS_UNKNOWN
 } TsKind;
 
+/* A clustered weight's tables (the step's `clusterc.layouts`, on its
+ * centroids argument): `tables` tables of k centroids, table t serving
+ * channels [t * group, (t + 1) * group) of [outer][chans][inner]; the
+ * indices are global (t * k + slot). sparse: preserve-sparsity (zeros stay
+ * on their table's zero slot, which keeps the value 0). */
+typedef struct TsLayout {
+  size_t tables, k, outer, chans, inner, group;
+  int sparse;
+} TsLayout;
+
 typedef struct TsSlot {
   TsKind kind;
-  char *name; /* the layer name ("arg0" for inputs) */
+  char *name;      /* the layer name ("arg0" for inputs) */
+  TsLayout layout; /* centroids of the step: their tables; else zero */
 } TsSlot;
+
+/* idx = the assignment of the n weights w to the tables c of `l` (global
+ * indices, u8 when tables * k <= 256, else u16). */
+int tsAssign(const TsLayout *l, const float *w, size_t n, const float *c, void *idx);
 
 typedef struct TsFunc {
   char *name;

@@ -121,6 +121,19 @@ CLUSTERRT_API clusterrt_status clusterrt_assign_per_channel_f32(
     const float *w, size_t outer, size_t channels, size_t inner,
     const float *c, size_t k, clusterrt_index_format f, void *idx);
 
+/* Grouped assignment with global indices, for training. w is
+ * [outer][channels][inner] as above; channel ch uses table t = ch / group,
+ * the k centroids c + t * k (T = ceil(channels / group) tables; group =
+ * channels with outer = 1 is per tensor). idx[e] = t * k + argmin over the
+ * table, in u8 or u16 (T * k must fit the format: CLUSTERRT_ERR_FORMAT).
+ * With sparse != 0 zeros keep their place: a weight equal to 0 (either
+ * sign) gets the first slot of its table holding exactly 0, the others the
+ * argmin over the table's non-zero centroids only; CLUSTERRT_ERR_ARG when
+ * a table lacks the slot a weight needs. */
+CLUSTERRT_API clusterrt_status clusterrt_assign_grouped_f32(
+    const float *w, size_t outer, size_t channels, size_t inner, size_t group,
+    const float *c, size_t k, int sparse, clusterrt_index_format f, void *idx);
+
 /* w[i] = c[idx[i]]. Returns CLUSTERRT_ERR_INDEX if some idx[i] >= k (the
  * contents of w are then unspecified). */
 CLUSTERRT_API clusterrt_status clusterrt_decode_f32(const void *idx,

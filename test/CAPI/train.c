@@ -121,7 +121,7 @@ static void testOptionsCheck(void) {
           (int)o.optimizer, o.threads, (int)clustercTrainOptionsCheck(&o));
   o.clusterOptions = "clusters=0";
   fprintf(stderr, "clusters=0: %d\n", (int)clustercTrainOptionsCheck(&o));
-  o.clusterOptions = "clusters=4 per-channel=true";
+  o.clusterOptions = "clusters=4 per-channel=true preserve-sparsity=true";
   fprintf(stderr, "per-channel: %d\n", (int)clustercTrainOptionsCheck(&o));
   o.clusterOptions = NULL;
   o.trainOptions = "mode=bogus";
@@ -140,8 +140,8 @@ static void testOptionsCheck(void) {
   // CHECK: defaults: epochs=1 optimizer=2 threads=1 check=0
   // CHECK: message(error): {{.*}}clusters
   // CHECK: clusters=0: 2
-  // CHECK: message(error): {{.*}}per-channel
-  // CHECK: per-channel: 2
+  // CHECK-NOT: message(error): {{.*}}per-channel
+  // CHECK: per-channel: 0
   // CHECK: message(error): {{.*}}bogus
   // CHECK: mode=bogus: 2
   // CHECK: message(error): clusterc train: error: data transform: a normalisation std is not positive

@@ -14,6 +14,7 @@
 #include "test-util.h"
 
 #include <float.h>
+#include <stdbool.h>
 
 /* The issue's list, plus sizes that reach each depth of the AVX-512
  * register search (P = 32, 64, 128). */
@@ -260,11 +261,94 @@ static void per_channel(void) {
   }
 }
 
+/* The reference of clusterrt_assign_grouped_f32 for one element of table
+ * ct (k slots): t * k + the argmin, over the non-zero slots with sparse
+ * (zeros to the first zero slot); -1 when that slot does not exist. */
+static long ref_grouped(float x, const float *ct, size_t k, int sparse) {
+  long best = -1;
+  for (size_t j = 0; j < k; j++) {
+    if (sparse && x == 0.0f) {
+      if (ct[j] == 0.0f) return (long)j;
+      continue;
+    }
+    if (sparse && ct[j] == 0.0f) continue;
+    if (best < 0 || fabsf(x - ct[j]) < fabsf(x - ct[best])) best = (long)j;
+  }
+  return best;
+}
+
+/* Grouped tables with global indices, per tensor to per channel, with and
+ * without sparse; runs longer than a block (RT_BLOCK) and of one element. */
+static void grouped(void) {
+  static const size_t shapes[][4] = {{1, 1, 1, 1},   {2, 3, 5, 1},  {3, 4, 7, 2},
+                                     {1, 8, 64, 3},  {4, 2, 33, 2}, {2, 5, 1, 5},
+                                     {1, 6, 5000, 4}, {7, 16, 1, 1}};
+  for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+    size_t outer = shapes[si][0], ch = shapes[si][1], inner = shapes[si][2];
+    size_t group = shapes[si][3], T = (ch + group - 1) / group;
+    size_t n = outer * ch * inner;
+    for (size_t kk = 0; kk < 4; kk++) {
+      static const size_t pk[] = {1, 3, 16, 200};
+      size_t k = pk[kk];
+      for (int sparse = 0; sparse < 2; sparse++) {
+        clusterrt_index_format f = T * k > 256 ? CLUSTERRT_IDX_U16 : CLUSTERRT_IDX_U8;
+        if (T * k > 65536) continue;
+        float *w = malloc(n * sizeof *w), *c = malloc(T * k * sizeof *c);
+        t_buf ib = t_buf_new(clusterrt_index_bytes(f, n), 1);
+        if (!w || !c) exit(2);
+        for (size_t t = 0; t < T; t++) {
+          make_centroids(c + t * k, k, (int)(t % 4));
+          if (sparse) c[t * k + (t % k)] = 0.0f; /* every table has a zero slot */
+        }
+        for (size_t e = 0; e < n; e++)
+          w[e] = sparse && t_rand() % 3 == 0 ? (t_rand() & 1 ? 0.0f : -0.0f) : t_gauss();
+        bool nonzero = true; /* sparse with k = 1: only the zero slot */
+        for (size_t t = 0; sparse && t < T; t++) {
+          size_t nz = 0;
+          for (size_t j = 0; j < k; j++) nz += c[t * k + j] != 0.0f;
+          nonzero &= nz > 0;
+        }
+        if (!nonzero)
+          for (size_t e = 0; e < n; e++) w[e] = 0.0f;
+        CHECK_MSG(clusterrt_assign_grouped_f32(w, outer, ch, inner, group, c, k, sparse, f,
+                                               ib.p) == CLUSTERRT_OK,
+                  "grouped shape %zu k=%zu sparse=%d", si, k, sparse);
+        for (size_t e = 0; e < n; e++) {
+          size_t t = (e / inner) % ch / group;
+          long want = ref_grouped(w[e], c + t * k, k, sparse);
+          CHECK_MSG(want >= 0 && t_get(ib.p, f, e) == t * k + (size_t)want,
+                    "grouped shape %zu k=%zu sparse=%d e=%zu", si, k, sparse, e);
+        }
+        CHECK(t_buf_guard_ok(&ib));
+        if (sparse && n > 1 && k > 1) { /* a table without a zero slot */
+          for (size_t j = 0; j < k; j++)
+            if (c[j] == 0.0f) c[j] = 1.0f;
+          w[0] = 0.0f;
+          CHECK(clusterrt_assign_grouped_f32(w, outer, ch, inner, group, c, k, 1, f,
+                                             ib.p) == CLUSTERRT_ERR_ARG);
+        }
+        free(w);
+        free(c);
+        t_buf_free(&ib);
+      }
+    }
+  }
+  float w1 = 1, c300[300] = {0};
+  uint8_t i8;
+  CHECK(clusterrt_assign_grouped_f32(&w1, 1, 1, 1, 0, c300, 3, 0, CLUSTERRT_IDX_U8, &i8) ==
+        CLUSTERRT_ERR_ARG);
+  CHECK(clusterrt_assign_grouped_f32(&w1, 1, 1, 1, 1, c300, 300, 0, CLUSTERRT_IDX_U8, &i8) ==
+        CLUSTERRT_ERR_FORMAT);
+  CHECK(clusterrt_assign_grouped_f32(&w1, 1, 1, 1, 1, c300, 3, 0, CLUSTERRT_IDX_U4, &i8) ==
+        CLUSTERRT_ERR_FORMAT);
+}
+
 int main(int argc, char **argv) {
   clusterrt_isa isa = t_select_isa(argc, argv);
   sweep();
   plateaus();
   errors();
   per_channel();
+  grouped();
   return t_finish("assign", isa);
 }

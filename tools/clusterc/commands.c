@@ -344,9 +344,10 @@ static const FlagRow kTrainData[] = {
 
 /* In ClustercOptimizer's order. */
 static const char *const kOptimizerNames[] = {"sgd", "momentum", "adam", NULL};
-static const char *const kTrainClusterOptions[] = {"clusters", "init", "min-elements",
-                                                   "layers", "only",
-                                                   "allow-empty-selection", "lloyd-iterations", NULL};
+static const char *const kTrainClusterOptions[] = {
+    "clusters",      "init",       "min-elements", "layers",       "only",
+    "allow-empty-selection",       "lloyd-iterations",             "per-channel",
+    "group-size",    "channel-axis", "preserve-sparsity",          NULL};
 
 static const FlagRow kTrainTraining[] = {
     {.name = "epochs", .kind = FLAG_INT, .lo = 0, .hi = 100000, .metavar = "N",
