@@ -380,7 +380,7 @@ clusterrt_status weightsClusterTables(const float *w, const ConstInfo *ci, int a
                                       uint64_t seed, WeightsTables *out) {
   Clustered cl;
   memset(out, 0, sizeof *out);
-  clusterrt_status st = clusterWeights(w, ci, axis, group, kReq, o, NULL, seed, &cl);
+  clusterrt_status st = clusterWeights(w, NULL, ci, axis, group, kReq, o, NULL, NULL, seed, &cl);
   if (st != CLUSTERRT_OK)
     return st;
   *out = (WeightsTables){.table = cl.table, .k = cl.k, .tables = cl.tables,
