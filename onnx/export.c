@@ -209,8 +209,30 @@ static void jsonString(Buf *b, const char *s) {
   bufPuts(b, "\"");
 }
 
-static ClustercOnnxStatus writePalette(OnnxErr *e, const char *dir, const ClustercOnnxWeight *w,
-                                       const Onnx__TensorProto *t, const char *key, Buf *json, bool first) {
+/* A palette file: to the caller's file function, or written atomically. */
+typedef struct FileSink {
+  ClustercOnnxFileFn fn;
+  void *user;
+} FileSink;
+
+static ClustercOnnxStatus emitFile(OnnxErr *e, const FileSink *fs, const char *path, const Buf *b) {
+  if (!fs->fn)
+    return onnxWriteFileAtomic(e, path, b, 1);
+  if (b->failed)
+    return onnxFail(e, CLUSTERC_ONNX_NOMEM, "out of memory");
+  if (fs->fn(path, b->data, b->len, fs->user)) {
+    const char *file = e->file;
+    e->file = path;
+    ClustercOnnxStatus st = onnxFail(e, CLUSTERC_ONNX_IO, "cannot write: %s", strerror(errno));
+    e->file = file;
+    return st;
+  }
+  return CLUSTERC_ONNX_OK;
+}
+
+static ClustercOnnxStatus writePalette(OnnxErr *e, const FileSink *fs, const char *dir,
+                                       const ClustercOnnxWeight *w, const Onnx__TensorProto *t,
+                                       const char *key, Buf *json, bool first) {
   size_t pl = strlen(dir) + strlen(key) + 32;
   char *path = malloc(pl);
   if (!path)
@@ -221,7 +243,7 @@ static ClustercOnnxStatus writePalette(OnnxErr *e, const char *dir, const Cluste
   npyHeader(&b, "<f4", tables > 1 ? cdims : cdims + 1, tables > 1 ? 2 : 1);
   bufAppend(&b, w->centroids, (size_t)tables * w->k * sizeof(float));
   snprintf(path, pl, "%s/%s.centroids.npy", dir, key);
-  ClustercOnnxStatus st = onnxWriteFileAtomic(e, path, &b, 1);
+  ClustercOnnxStatus st = emitFile(e, fs, path, &b);
   bufFree(&b);
   if (!st) {
     /* The narrowest unsigned type that holds k - 1. */
@@ -234,7 +256,7 @@ static ClustercOnnxStatus writePalette(OnnxErr *e, const char *dir, const Cluste
       bufAppend(&b, le, es);
     }
     snprintf(path, pl, "%s/%s.indices.npy", dir, key);
-    st = onnxWriteFileAtomic(e, path, &b, 1);
+    st = emitFile(e, fs, path, &b);
     bufFree(&b);
   }
   free(path);
@@ -297,7 +319,17 @@ ClustercOnnxStatus clustercOnnxExportTo(const char *srcPath, const char *modelNa
                                         const ClustercOnnxWeight *weights, size_t numWeights,
                                         const char *paletteDir, MlirStringCallback write,
                                         void *userData, char *err, size_t errSize) {
+  return clustercOnnxExportFiles(srcPath, modelName, weights, numWeights, paletteDir, NULL, write,
+                                 userData, err, errSize);
+}
+
+ClustercOnnxStatus clustercOnnxExportFiles(const char *srcPath, const char *modelName,
+                                           const ClustercOnnxWeight *weights, size_t numWeights,
+                                           const char *paletteDir, ClustercOnnxFileFn file,
+                                           MlirStringCallback write, void *userData, char *err,
+                                           size_t errSize) {
   OnnxErr e = {srcPath, err, errSize};
+  FileSink fs = {file, userData};
   if (err && errSize)
     err[0] = 0;
   OnnxModel m;
@@ -329,7 +361,7 @@ ClustercOnnxStatus clustercOnnxExportTo(const char *srcPath, const char *modelNa
   }
   if (paletteDir) {
     e.file = paletteDir;
-    if (mkdir(paletteDir, 0777) && errno != EEXIST) {
+    if (!file && mkdir(paletteDir, 0777) && errno != EEXIST) {
       st = onnxFail(&e, CLUSTERC_ONNX_IO, "cannot create the folder: %s", strerror(errno));
       goto end;
     }
@@ -354,7 +386,7 @@ ClustercOnnxStatus clustercOnnxExportTo(const char *srcPath, const char *modelNa
         st = onnxFail(&e, CLUSTERC_ONNX_NOMEM, "out of memory");
         goto end;
       }
-      if ((st = writePalette(&e, paletteDir, &weights[i], findInit(m.proto->graph, weights[i].name), key, &json,
+      if ((st = writePalette(&e, &fs, paletteDir, &weights[i], findInit(m.proto->graph, weights[i].name), key, &json,
                              i == 0)))
         goto end;
     }
@@ -366,7 +398,7 @@ ClustercOnnxStatus clustercOnnxExportTo(const char *srcPath, const char *modelNa
       goto end;
     }
     snprintf(path, pl, "%s/palettes.json", paletteDir);
-    st = onnxWriteFileAtomic(&e, path, &json, 1);
+    st = emitFile(&e, &fs, path, &json);
     free(path);
     if (st)
       goto end;

@@ -112,6 +112,23 @@ ClustercOnnxStatus clustercOnnxExportTo(const char *srcPath, const char *modelNa
                                         const char *paletteDir, MlirStringCallback write,
                                         void *userData, char *err, size_t errSize);
 
+/* Receives one file of the palettes folder (its path inside paletteDir and
+ * its whole contents); returns 0, or non-zero (errno set) to fail the
+ * export. */
+typedef int (*ClustercOnnxFileFn)(const char *path, const void *data, size_t size,
+                                  void *userData);
+
+/* clustercOnnxExportTo with the palette files handed to file (each once,
+ * whole, before the model's bytes go to write) instead of written: the
+ * folder is not created either (the caller's job), so that a caller that
+ * commits all its outputs together can make the palettes part of that.
+ * Both functions get userData. file == NULL is clustercOnnxExportTo. */
+ClustercOnnxStatus clustercOnnxExportFiles(const char *srcPath, const char *modelName,
+                                           const ClustercOnnxWeight *weights, size_t numWeights,
+                                           const char *paletteDir, ClustercOnnxFileFn file,
+                                           MlirStringCallback write, void *userData, char *err,
+                                           size_t errSize);
+
 /* True when the file at path looks like an ONNX model: its name ends in
  * ".onnx", or its first byte is a ModelProto's first field (ir_version,
  * varint field 1: 0x08), which no MLIR text or bytecode starts with. */

@@ -342,7 +342,7 @@ int clusterRun(void *args, char **argv) {
     reportPrintTable(&report, &opts, stderr);
 done:
   outputAbandonAll(); /* nothing left open after a commit */
-  onnxExportFree(x);
+  onnxExportFree(x, rc == 0);
   reportFree(&report);
   mlirContextDestroy(ctx);
   clustercSensitivityFree(sens, numSens);

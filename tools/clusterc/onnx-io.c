@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../passes/capi-ext.h"
 #include "commands.h"
@@ -80,6 +82,7 @@ struct OnnxExport {
   ClustercReportFn next; /* the report's own collector */
   void *nextUser;
   char *unsupported;     /* the first weight with an extended palette */
+  char *createdDir;      /* the palettes folder, when this run made it */
 };
 
 OnnxExport *onnxExportCreate(ClustercReportFn next, void *nextUser) {
@@ -91,9 +94,12 @@ OnnxExport *onnxExportCreate(ClustercReportFn next, void *nextUser) {
   return x;
 }
 
-void onnxExportFree(OnnxExport *x) {
+void onnxExportFree(OnnxExport *x, bool committed) {
   if (!x)
     return;
+  if (x->createdDir && !committed)
+    rmdir(x->createdDir);
+  free(x->createdDir);
   for (size_t i = 0; i < x->n; ++i) {
     free((void *)x->w[i].name);
     free((void *)x->w[i].values);
@@ -167,6 +173,27 @@ void onnxExportCollect(const ClustercLayerReport *row, void *user) {
   free(fidx);
 }
 
+/* A palette file, as one more output of the run's transaction. A clash
+ * with another output or an input is said here (once: paletteClash keeps
+ * the library's "cannot write" from repeating it). */
+static bool paletteClash;
+
+static int paletteFile(const char *path, const void *data, size_t size, void *user) {
+  (void)user;
+  Output *o;
+  char err[1024];
+  int rc = outputOpen(&o, path, "palette", err, sizeof err);
+  if (rc == OUTPUT_CLASH) {
+    fprintf(stderr, "clusterc: error: %s\n", err);
+    paletteClash = true;
+    errno = EEXIST;
+  }
+  if (rc)
+    return -1;
+  outputWriteBytes(o, data, size);
+  return 0;
+}
+
 int onnxExportWrite(OnnxExport *x, const char *srcPath, const char *dstPath,
                     const char *paletteDir, Output *out) {
   if (x->oom) {
@@ -180,10 +207,27 @@ int onnxExportWrite(OnnxExport *x, const char *srcPath, const char *dstPath,
             dstPath, x->unsupported);
     return -1;
   }
+  struct stat sb;
+  if (paletteDir && stat(paletteDir, &sb)) {
+    if (errno != ENOENT || mkdir(paletteDir, 0777)) {
+      fprintf(stderr, "%s: error: cannot create the palettes folder: %s\n", paletteDir,
+              strerror(errno));
+      return -1;
+    }
+    if (!(x->createdDir = strdup(paletteDir))) {
+      rmdir(paletteDir);
+      fprintf(stderr, "%s: error: out of memory\n", dstPath);
+      return -1;
+    }
+  } else if (paletteDir && !S_ISDIR(sb.st_mode)) {
+    fprintf(stderr, "%s: error: --palettes names a file that is not a folder\n", paletteDir);
+    return -1;
+  }
   char err[2048];
-  if (clustercOnnxExportTo(srcPath, dstPath, x->w, x->n, paletteDir, outputWrite, out, err,
-                           sizeof err)) {
-    fprintf(stderr, "%s\n", err);
+  if (clustercOnnxExportFiles(srcPath, dstPath, x->w, x->n, paletteDir, paletteFile,
+                              outputWrite, out, err, sizeof err)) {
+    if (!paletteClash)
+      fprintf(stderr, "%s\n", err);
     return -1;
   }
   return 0;
@@ -218,7 +262,7 @@ OnnxExport *onnxExportCreate(ClustercReportFn next, void *nextUser) {
   (void)next, (void)nextUser;
   return NULL;
 }
-void onnxExportFree(OnnxExport *x) { (void)x; }
+void onnxExportFree(OnnxExport *x, bool committed) { (void)x, (void)committed; }
 void onnxExportCollect(const ClustercLayerReport *row, void *user) { (void)row, (void)user; }
 int onnxExportWrite(OnnxExport *x, const char *srcPath, const char *dstPath,
                     const char *paletteDir, Output *out) {

@@ -25,9 +25,13 @@ typedef struct OnnxExport OnnxExport;
 OnnxExport *onnxExportCreate(ClustercReportFn next, void *nextUser);
 void onnxExportCollect(const ClustercLayerReport *row, void *user);
 /* Writes srcPath with the collected weights replaced into out (and the
- * palettes into paletteDir when not NULL); -1 after a message. */
+ * palettes into paletteDir when not NULL, as outputs of the run's
+ * transaction); -1 after a message. */
 int onnxExportWrite(OnnxExport *x, const char *srcPath, const char *dstPath,
                     const char *paletteDir, Output *out);
-void onnxExportFree(OnnxExport *x);
+/* committed: whether the run's outputs were committed; if not, a palettes
+ * folder onnxExportWrite created is removed (the transaction has removed
+ * the files in it). */
+void onnxExportFree(OnnxExport *x, bool committed);
 
 #endif
