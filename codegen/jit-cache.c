@@ -21,12 +21,18 @@
  *
  * Writes are atomic: the entry goes to a temporary file in the same
  * directory (O_EXCL, named after the pid) which is renamed over KEY.o, so
- * concurrent runs see either no entry or a whole one. Nothing is evicted
- * (the directory can be deleted at any time).
+ * concurrent runs see either no entry or a whole one.
+ *
+ * Eviction: a hit touches its entry's mtime, and after each store the
+ * other entries (KEY.o files, nothing else in the directory) are removed,
+ * least recently used first, until all fit CLUSTERC_JIT_CACHE_MAX bytes (default
+ * 1 GiB; a suffix K, M or G multiplies by 1024, 1024^2, 1024^3; 0 keeps
+ * everything). The directory can be deleted at any time.
  */
 #define _GNU_SOURCE /* dladdr */
 #include "jit-cache.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -175,6 +181,10 @@ CgCacheResult cgJitCacheRead(const char *dir, const char *key, void **data, size
     return CG_CACHE_CORRUPT;
   }
   memmove(buf, buf + HEADER, (size_t)len);
+  path = entryPath(dir, key, ".o");
+  if (path)
+    utimensat(AT_FDCWD, path, NULL, 0); /* recently used (best effort) */
+  free(path);
   *data = buf;
   *size = (size_t)len;
   return CG_CACHE_HIT;
@@ -218,6 +228,77 @@ static int writeAll(int fd, const void *p, size_t n) {
   return 0;
 }
 
+/* The cache's size limit in bytes (0: none). */
+static unsigned long long cacheMax(void) {
+  const char *v = getenv("CLUSTERC_JIT_CACHE_MAX");
+  if (!v || !*v)
+    return 1ull << 30;
+  char *end;
+  errno = 0;
+  unsigned long long n = strtoull(v, &end, 10);
+  unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+  if (errno || end == v || (shift && end[1]) || (!shift && *end) || n > (~0ull >> shift))
+    return 1ull << 30; /* not a size: the default */
+  return n << shift;
+}
+
+static bool isEntryName(const char *name) {
+  size_t n = strlen(name);
+  if (n != CG_JIT_KEY_CHARS + 2 || strcmp(name + CG_JIT_KEY_CHARS, ".o"))
+    return false;
+  for (size_t i = 0; i < CG_JIT_KEY_CHARS; ++i)
+    if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+      return false;
+  return true;
+}
+
+typedef struct Entry {
+  char name[CG_JIT_KEY_CHARS + 3];
+  struct timespec mtime;
+  unsigned long long size;
+} Entry;
+
+static int olderFirst(const void *a, const void *b) {
+  const struct timespec *x = &((const Entry *)a)->mtime, *y = &((const Entry *)b)->mtime;
+  if (x->tv_sec != y->tv_sec)
+    return x->tv_sec < y->tv_sec ? -1 : 1;
+  return x->tv_nsec < y->tv_nsec ? -1 : x->tv_nsec > y->tv_nsec;
+}
+
+/* Removes the least recently used entries but keep.o until the rest fit
+ * max bytes (best effort: an entry another run removes first is skipped). */
+static void trim(const char *dir, const char *keep, unsigned long long max) {
+  DIR *d = max ? opendir(dir) : NULL;
+  if (!d)
+    return;
+  Entry *e = NULL;
+  size_t n = 0, cap = 0;
+  unsigned long long total = 0;
+  for (struct dirent *de; (de = readdir(d));) {
+    struct stat st;
+    if (!isEntryName(de->d_name) || !strncmp(de->d_name, keep, CG_JIT_KEY_CHARS) ||
+        fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+        !S_ISREG(st.st_mode))
+      continue;
+    if (n == cap) {
+      Entry *g = realloc(e, (cap = cap ? 2 * cap : 64) * sizeof *e);
+      if (!g)
+        break;
+      e = g;
+    }
+    snprintf(e[n].name, sizeof e[n].name, "%s", de->d_name);
+    e[n].mtime = st.st_mtim;
+    e[n].size = (unsigned long long)st.st_size;
+    total += e[n++].size;
+  }
+  qsort(e, n, sizeof *e, olderFirst);
+  for (size_t i = 0; i < n && total > max; ++i)
+    if (!unlinkat(dirfd(d), e[i].name, 0) || errno == ENOENT)
+      total -= e[i].size;
+  free(e);
+  closedir(d);
+}
+
 int cgJitCacheWrite(const char *dir, const char *key, const void *data, size_t size) {
   int err = makeDirs(dir);
   if (err)
@@ -252,5 +333,7 @@ int cgJitCacheWrite(const char *dir, const char *key, const void *data, size_t s
   }
   free(tmp);
   free(path);
+  if (!err)
+    trim(dir, key, cacheMax());
   return err;
 }
