@@ -57,6 +57,10 @@ static int checkArgs(const ClusterArgs *a) {
                            "--emit=train-mlir");
   if (a->sensitivityLabels && !a->sensitivity)
     return flagsUsageError(cmd, "--sensitivity-labels goes with --sensitivity");
+  const ClustercDataTransform *t = &a->sensitivityTransform;
+  if ((t->inputH || t->pad || t->numNormalize || t->resize) && !a->sensitivity)
+    return flagsUsageError(cmd, "--input-size, --resize, --pad and --normalize transform "
+                           "--sensitivity's samples; they go with --sensitivity");
   if (a->palettes && !a->exportOnnx)
     return flagsUsageError(cmd, "--palettes goes with --export-onnx");
   if (a->train && (a->report || a->reportJson))
@@ -95,6 +99,7 @@ static int computeSensitivity(const ClusterArgs *a, MlirModule module, const cha
     clustercTrainOptionsInit(&o);
     o.onMessage = driverPrintMessage;
     o.quiet = true;
+    o.transform = a->sensitivityTransform;
     ClustercStatus st = clustercTrainSensitivity(module, &o, &data, a->sensitivityBatches,
                                                  name, sv, nsv);
     rc = st == CLUSTERC_OK ? 0 : st == CLUSTERC_USAGE ? EXIT_USAGE : EXIT_BAD_INPUT;

@@ -120,10 +120,15 @@ static int onSchedule(FlagCtx *cx, const FlagRow *r, FlagValue v) {
   return 0;
 }
 
-/* train --input-size=HxW */
+/* The ClustercDataTransform a data-transform row's offset names (train's
+ * samples, or clusterc's --sensitivity samples). */
+static ClustercDataTransform *transformOf(FlagCtx *cx, const FlagRow *r) {
+  return (ClustercDataTransform *)(void *)((char *)cx->args + r->offset);
+}
+
+/* --input-size=HxW */
 static int onInputSize(FlagCtx *cx, const FlagRow *r, FlagValue v) {
-  (void)r;
-  ClustercDataTransform *t = &((TrainArgs *)cx->args)->t.transform;
+  ClustercDataTransform *t = transformOf(cx, r);
   char *x, *end;
   long h = strtol(v.text, &x, 10), w = (*x == 'x' || *x == 'X') ? strtol(x + 1, &end, 10) : 0;
   if (h < 1 || h > 65536 || (*x != 'x' && *x != 'X') || w < 1 || w > 65536 || *end)
@@ -133,10 +138,9 @@ static int onInputSize(FlagCtx *cx, const FlagRow *r, FlagValue v) {
   return 0;
 }
 
-/* train --normalize=MEAN,STD[,MEAN,STD...]: one pair, or one per channel. */
+/* --normalize=MEAN,STD[,MEAN,STD...]: one pair, or one per channel. */
 static int onNormalize(FlagCtx *cx, const FlagRow *r, FlagValue v) {
-  (void)r;
-  ClustercDataTransform *t = &((TrainArgs *)cx->args)->t.transform;
+  ClustercDataTransform *t = transformOf(cx, r);
   double vals[2 * CLUSTERC_MAX_NORMALIZE];
   int n = 0;
   const char *p = v.text;
@@ -166,6 +170,22 @@ static int onNormalize(FlagCtx *cx, const FlagRow *r, FlagValue v) {
   }
   return 0;
 }
+
+static const char *const kResizeNames[] = {"bilinear", "nearest", NULL};
+
+/* The data-transform flags of a command whose arguments hold a
+ * ClustercDataTransform at field F (A: its CA/TA macro). */
+#define TRANSFORM_ROWS(A, F)                                                         \
+  {.name = "input-size", .kind = FLAG_STRING, .metavar = "HxW", .handler = onInputSize, \
+   A(F), .help = "resize the samples (after --pad) to HxW, the model's input size"},  \
+  {.name = "resize", .kind = FLAG_CHOICE, .choices = kResizeNames,                   \
+   .metavar = "bilinear|nearest", A(F.resize),                                       \
+   .help = "(default bilinear: half-pixel centres, as PyTorch's align_corners=False)"}, \
+  {.name = "pad", .kind = FLAG_INT, .lo = 0, .hi = 4096, .metavar = "N", A(F.pad),    \
+   .help = "add N zero pixels on every side of the samples"},                        \
+  {.name = "normalize", .kind = FLAG_STRING, .metavar = "MEAN,STD[,...]",           \
+   .handler = onNormalize, A(F),                                                     \
+   .help = "(x - MEAN) / STD on [0, 1] pixels: one pair, or one per channel"}
 
 /* train --seed=N: shuffling, and the clustering's seed too. */
 static int onTrainSeed(FlagCtx *cx, const FlagRow *r, FlagValue v) {
@@ -207,6 +227,7 @@ static const FlagRow kClusterSensitivity[] = {
     {.name = "sensitivity-batches", .kind = FLAG_INT, .lo = 1, .hi = INT32_MAX,
      .metavar = "N", CA(sensitivityBatches),
      .help = "calibration batches of the model's batch size (default 16)"},
+    TRANSFORM_ROWS(CA, sensitivityTransform),
 };
 
 static const FlagRow kClusterOutput[] = {
@@ -310,7 +331,6 @@ static void importFree(void *args) { (void)args; }
 /* ---- clusterc train ------------------------------------------------------------ */
 
 /* In ClustercResize's order. */
-static const char *const kResizeNames[] = {"bilinear", "nearest", NULL};
 
 static const FlagRow kTrainData[] = {
     {.name = "data", .kind = FLAG_PATH, .metavar = "DIR", TA(dataDir),
@@ -330,16 +350,7 @@ static const FlagRow kTrainData[] = {
      TA(limitTrain), .help = "use the first N training samples only"},
     {.name = "limit-test", .kind = FLAG_INT, .lo = 1, .hi = INT64_MAX, .metavar = "N",
      TA(limitTest), .help = "use the first N test samples only"},
-    {.name = "input-size", .kind = FLAG_STRING, .metavar = "HxW", .handler = onInputSize,
-     .help = "resize the samples (after --pad) to HxW, the model's input size"},
-    {.name = "resize", .kind = FLAG_CHOICE, .choices = kResizeNames,
-     .metavar = "bilinear|nearest", TA(t.transform.resize),
-     .help = "(default bilinear: half-pixel centres, as PyTorch's align_corners=False)"},
-    {.name = "pad", .kind = FLAG_INT, .lo = 0, .hi = 4096, .metavar = "N",
-     TA(t.transform.pad), .help = "add N zero pixels on every side of the samples"},
-    {.name = "normalize", .kind = FLAG_STRING, .metavar = "MEAN,STD[,...]",
-     .handler = onNormalize,
-     .help = "(x - MEAN) / STD on [0, 1] pixels: one pair, or one per channel"},
+    TRANSFORM_ROWS(TA, t.transform),
 };
 
 /* In ClustercOptimizer's order. */

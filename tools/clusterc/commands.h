@@ -25,6 +25,7 @@ typedef struct ClusterArgs {
    * clustering (clustercTrainSensitivity) */
   const char *sensitivity, *sensitivityLabels;
   int sensitivityBatches;
+  ClustercDataTransform sensitivityTransform; /* --input-size, --pad, ... */
 } ClusterArgs;
 int clusterRun(void *args, char **argv);
 
