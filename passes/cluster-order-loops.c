@@ -35,7 +35,6 @@
  */
 #include "clusterc/passes.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,40 +368,16 @@ int clustercClusterOrderLoopsOptionsParse(ClustercClusterOrderLoopsOptions *o,
   return 0;
 }
 
-static void olConstruct(void *user) { (void)user; }
-static void olDestruct(void *user) { free(user); }
-
-static void *olClone(void *user) {
-  ClustercClusterOrderLoopsOptions *p = malloc(sizeof *p);
-  if (p)
-    *p = *(const ClustercClusterOrderLoopsOptions *)user;
-  return p;
+static void olRun(MlirOperation op, const void *options) {
+  orderLoops(op, ((const ClustercClusterOrderLoopsOptions *)options)->reassociate);
 }
 
-static void olRun(MlirOperation op, MlirExternalPass pass, void *user) {
-  (void)pass;
-  orderLoops(op, ((const ClustercClusterOrderLoopsOptions *)user)->reassociate);
-}
-
-static MlirTypeIDAllocator allocator;
-static MlirTypeID olTypeId;
-static void initTypeId(void) {
-  allocator = mlirTypeIDAllocatorCreate();
-  olTypeId = mlirTypeIDAllocatorAllocateTypeID(allocator);
-}
+static IrPodPassKind olKind = {
+    "ClusterOrderLoops", "cluster-order-loops",
+    "Permute linalg.generic loops so the contiguous dimension is innermost (for LLVM's "
+    "loop vectorizer)",
+    sizeof(ClustercClusterOrderLoopsOptions), olRun, {NULL}};
 
 MlirPass clustercCreateClusterOrderLoopsPass(const ClustercClusterOrderLoopsOptions *o) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, initTypeId);
-  ClustercClusterOrderLoopsOptions *p = malloc(sizeof *p);
-  if (!p)
-    return (MlirPass){NULL};
-  *p = *o;
-  MlirDialectHandle deps[1] = {mlirGetDialectHandle__linalg__()};
-  MlirExternalPassCallbacks cb = {olConstruct, olDestruct, NULL, olClone, olRun};
-  return mlirCreateExternalPass(
-      olTypeId, irStr("ClusterOrderLoops"), irStr("cluster-order-loops"),
-      irStr("Permute linalg.generic loops so the contiguous dimension is "
-            "innermost (for LLVM's loop vectorizer)"),
-      irStr("builtin.module"), 1, deps, cb, p);
+  return irCreatePodPass(&olKind, o, mlirGetDialectHandle__linalg__());
 }

@@ -29,7 +29,6 @@
  */
 #include "clusterc/passes.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,40 +385,15 @@ int clustercClusterContractGemmOptionsParse(ClustercClusterContractGemmOptions *
   return 0;
 }
 
-static void cgConstruct(void *user) { (void)user; }
-static void cgDestruct(void *user) { free(user); }
-
-static void *cgClone(void *user) {
-  ClustercClusterContractGemmOptions *p = malloc(sizeof *p);
-  if (p)
-    *p = *(const ClustercClusterContractGemmOptions *)user;
-  return p;
+static void cgRun(MlirOperation op, const void *options) {
+  contractGemm(op, ((const ClustercClusterContractGemmOptions *)options)->minMacs);
 }
 
-static void cgRun(MlirOperation op, MlirExternalPass pass, void *user) {
-  (void)pass;
-  contractGemm(op, ((const ClustercClusterContractGemmOptions *)user)->minMacs);
-}
-
-static MlirTypeIDAllocator allocator;
-static MlirTypeID cgTypeId;
-static void initTypeId(void) {
-  allocator = mlirTypeIDAllocatorCreate();
-  cgTypeId = mlirTypeIDAllocatorAllocateTypeID(allocator);
-}
+static IrPodPassKind cgKind = {
+    "ClusterContractGemm", "cluster-contract-gemm",
+    "Rewrite f32 linalg contractions (matmuls, convolutions) into libclusterrt GEMM calls",
+    sizeof(ClustercClusterContractGemmOptions), cgRun, {NULL}};
 
 MlirPass clustercCreateClusterContractGemmPass(const ClustercClusterContractGemmOptions *o) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, initTypeId);
-  ClustercClusterContractGemmOptions *p = malloc(sizeof *p);
-  if (!p)
-    return (MlirPass){NULL};
-  *p = *o;
-  MlirDialectHandle deps[1] = {mlirGetDialectHandle__linalg__()};
-  MlirExternalPassCallbacks cb = {cgConstruct, cgDestruct, NULL, cgClone, cgRun};
-  return mlirCreateExternalPass(
-      cgTypeId, irStr("ClusterContractGemm"), irStr("cluster-contract-gemm"),
-      irStr("Rewrite f32 linalg contractions (matmuls, convolutions) into "
-            "libclusterrt GEMM calls"),
-      irStr("builtin.module"), 1, deps, cb, p);
+  return irCreatePodPass(&cgKind, o, mlirGetDialectHandle__linalg__());
 }

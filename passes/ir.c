@@ -1,6 +1,8 @@
 /* IR-building helpers on the MLIR C API; see ir.h. */
 #include "ir.h"
 
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,4 +131,52 @@ MlirAttribute irParallelIterators(MlirContext ctx, intptr_t rank) {
   MlirAttribute a = irParseAttr(ctx, s);
   free(s);
   return a;
+}
+
+/* ---- Passes with plain-struct options ------------------------------------ */
+
+typedef struct PodPass {
+  const IrPodPassKind *kind;
+  _Alignas(max_align_t) unsigned char options[];
+} PodPass;
+
+static PodPass *podNew(const IrPodPassKind *k, const void *options) {
+  PodPass *p = malloc(sizeof *p + k->optionsSize);
+  if (p) {
+    p->kind = k;
+    memcpy(p->options, options, k->optionsSize);
+  }
+  return p;
+}
+
+static void podConstruct(void *user) { (void)user; }
+static void podDestruct(void *user) { free(user); }
+
+static void *podClone(void *user) {
+  const PodPass *p = user;
+  return podNew(p->kind, p->options);
+}
+
+static void podRun(MlirOperation op, MlirExternalPass pass, void *user) {
+  (void)pass;
+  const PodPass *p = user;
+  p->kind->run(op, p->options);
+}
+
+MlirPass irCreatePodPass(IrPodPassKind *k, const void *options, MlirDialectHandle dep) {
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  static MlirTypeIDAllocator allocator;
+  pthread_mutex_lock(&lock);
+  if (!allocator.ptr)
+    allocator = mlirTypeIDAllocatorCreate();
+  if (mlirTypeIDIsNull(k->typeId))
+    k->typeId = mlirTypeIDAllocatorAllocateTypeID(allocator);
+  pthread_mutex_unlock(&lock);
+  PodPass *p = podNew(k, options);
+  if (!p)
+    return (MlirPass){NULL};
+  MlirExternalPassCallbacks cb = {podConstruct, podDestruct, NULL, podClone, podRun};
+  return mlirCreateExternalPass(k->typeId, irStr(k->name), irStr(k->argument),
+                                irStr(k->description), irStr("builtin.module"), 1, &dep,
+                                cb, p);
 }

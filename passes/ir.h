@@ -12,6 +12,7 @@
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/IR.h"
+#include "mlir-c/Pass.h"
 
 /* The largest tensor rank the passes build IR for. Arrays indexed by a
  * tensor dimension are sized by it, and a tensor of larger rank gets a
@@ -66,5 +67,19 @@ const char *irAttrText(MlirAttribute a, char *buf, size_t size);
 /* Prints a type (f32, i8, tensor<4xf32>, !quant.uniform<...>) into buf, cut
  * to size and NUL-terminated (size > 0); returns buf. */
 const char *irTypeName(MlirType t, char *buf, size_t size);
+
+/* A kind of external pass on builtin.module whose options are a plain
+ * struct, copied by value (cluster-order-loops, cluster-contract-gemm):
+ * one static IrPodPassKind per pass, its TypeID made on first use. */
+typedef struct IrPodPassKind {
+  const char *name, *argument, *description;
+  size_t optionsSize;
+  void (*run)(MlirOperation module, const void *options);
+  MlirTypeID typeId; /* zero until the first irCreatePodPass */
+} IrPodPassKind;
+
+/* The pass of kind k with a copy of options; it loads dep's dialect.
+ * A null pass when out of memory. */
+MlirPass irCreatePodPass(IrPodPassKind *k, const void *options, MlirDialectHandle dep);
 
 #endif
