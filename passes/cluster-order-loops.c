@@ -337,17 +337,8 @@ void clustercClusterOrderLoopsOptionsFree(ClustercClusterOrderLoopsOptions *o) {
 int clustercClusterOrderLoopsOptionsParse(ClustercClusterOrderLoopsOptions *o,
                                           const char *text, size_t len, char *err,
                                           size_t errSize) {
-  size_t i = 0;
-  while (i < len) {
-    while (i < len && text[i] == ' ')
-      ++i;
-    size_t start = i;
-    while (i < len && text[i] != ' ')
-      ++i;
-    if (i == start)
-      break;
+  for (size_t at = 0, start, n; irNextWord(text, len, &at, &start, &n);) {
     const char *t = text + start;
-    size_t n = i - start;
     static const struct {
       const char *text;
       bool value;

@@ -357,17 +357,8 @@ void clustercClusterContractGemmOptionsFree(ClustercClusterContractGemmOptions *
 int clustercClusterContractGemmOptionsParse(ClustercClusterContractGemmOptions *o,
                                             const char *text, size_t len, char *err,
                                             size_t errSize) {
-  size_t i = 0;
-  while (i < len) {
-    while (i < len && text[i] == ' ')
-      ++i;
-    size_t start = i;
-    while (i < len && text[i] != ' ')
-      ++i;
-    if (i == start)
-      break;
+  for (size_t at = 0, start, n; irNextWord(text, len, &at, &start, &n);) {
     char buf[64];
-    size_t n = i - start;
     long long v;
     char *end;
     if (n < sizeof buf) {

@@ -180,3 +180,15 @@ MlirPass irCreatePodPass(IrPodPassKind *k, const void *options, MlirDialectHandl
                                 irStr(k->description), irStr("builtin.module"), 1, &dep,
                                 cb, p);
 }
+
+bool irNextWord(const char *text, size_t len, size_t *at, size_t *start, size_t *n) {
+  size_t i = *at;
+  while (i < len && text[i] == ' ')
+    ++i;
+  *start = i;
+  while (i < len && text[i] != ' ')
+    ++i;
+  *at = i;
+  *n = i - *start;
+  return *n > 0;
+}
