@@ -291,7 +291,8 @@ static void trim(const char *dir, const char *keep, unsigned long long max) {
     e[n].size = (unsigned long long)st.st_size;
     total += e[n++].size;
   }
-  qsort(e, n, sizeof *e, olderFirst);
+  if (n) /* e is NULL when the directory holds no other entry */
+    qsort(e, n, sizeof *e, olderFirst);
   for (size_t i = 0; i < n && total > max; ++i)
     if (!unlinkat(dirfd(d), e[i].name, 0) || errno == ENOENT)
       total -= e[i].size;
