@@ -6,6 +6,11 @@ linalg.transpose, batch 1) four ways and runs each compiled object through
 test/codegen/Inputs/harness.c, interleaved, several rounds:
 
   float    --only=none: the unclustered model through the same pipeline
+           (contractions as loop nests, clusterc's default for objects)
+  blas     --only=none --contractions=gemm: the unclustered model with its
+           matrix products as calls of libclusterrt's SGEMM (within
+           0.6-1.1x of OpenBLAS's time, docs/PERFORMANCE.md): the float
+           baseline a user who cares about speed compiles
   generic  --clusters=K: the decode inlined, run on every call
   runtime  --clusters=K --decode=runtime: decoded once at load time
   fused    --clusters=K --decode=fused: the LUT kernels on packed indices
@@ -17,7 +22,7 @@ per forward call (median over rounds of each run's median over --calls
 calls), with ratios to float.
 
   bench/model-bench.py [--build DIR] [--dims 784,256,128,10] [--clusters 16]
-                       [--rounds 5] [--calls 200] [--modes float,generic,runtime,fused]
+                       [--rounds 5] [--calls 200] [--modes float,blas,generic,runtime,fused]
 
 --dims other than the bundled MLP's writes a model with seeded random
 weights to the work directory (e.g. 4096,4096,4096,10: 134 MB of float
@@ -104,7 +109,7 @@ def main():
     ap.add_argument("--clusters", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--calls", type=int, default=200)
-    ap.add_argument("--modes", default="float,generic,runtime,fused")
+    ap.add_argument("--modes", default="float,blas,generic,runtime,fused")
     ap.add_argument("--keep", help="work directory (default: a temporary one)")
     a = ap.parse_args()
     dims = [int(d) for d in a.dims.split(",")]
@@ -117,7 +122,8 @@ def main():
         model = os.path.join(work, "mlp-%s.mlir" % "-".join(map(str, dims)))
         if not os.path.exists(model):
             write_mlp(model, dims)
-    opts = {"float": ["--only=none"], "generic": [], "runtime": ["--decode=runtime"],
+    opts = {"float": ["--only=none", "--allow-empty-selection"],
+            "blas": ["--only=none", "--allow-empty-selection", "--contractions=gemm"], "generic": [], "runtime": ["--decode=runtime"],
             "fused": ["--decode=fused"]}
     modes = a.modes.split(",")
     exe, wbytes = {}, {}

@@ -85,21 +85,104 @@ static bool linear(MlirAffineExpr e, int64_t c, intptr_t nDims, int64_t *coef) {
   return false;
 }
 
-/* Per loop, the element stride in operand v read through map m. */
-static bool strides(MlirValue v, MlirAffineMap m, intptr_t nDims, int64_t *s) {
-  MlirType t = mlirValueGetType(v);
-  intptr_t rank = mlirShapedTypeGetRank(t);
+static bool isReduction(MlirAttribute it);
+
+/* Row-major element strides of static shaped type t. */
+static void rowMajor(MlirType t, int64_t *dimStride) {
+  int64_t row = 1;
+  for (intptr_t r = mlirShapedTypeGetRank(t); r-- > 0;) {
+    dimStride[r] = row;
+    row *= mlirShapedTypeGetDimSize(t, r);
+  }
+}
+
+/* Per loop, the element stride in an operand of rank `rank` whose
+ * dimensions are dimStride[] apart, read through map m. */
+static bool strides(intptr_t rank, const int64_t *dimStride, MlirAffineMap m, intptr_t nDims,
+                    int64_t *s) {
   if (mlirAffineMapGetNumResults(m) != rank || mlirAffineMapGetNumSymbols(m) != 0)
     return false;
   for (intptr_t d = 0; d < nDims; ++d) s[d] = 0;
-  int64_t row = 1;
-  for (intptr_t r = rank; r-- > 0;) {
+  for (intptr_t r = 0; r < rank; ++r) {
     int64_t coef[MAX_LOOPS] = {0};
     if (!linear(mlirAffineMapGetResult(m, r), 1, nDims, coef)) return false;
-    for (intptr_t d = 0; d < nDims; ++d) s[d] += coef[d] * row;
-    row *= mlirShapedTypeGetDimSize(t, r);
+    for (intptr_t d = 0; d < nDims; ++d) s[d] += coef[d] * dimStride[r];
   }
   return true;
+}
+
+/* If v is a transpose of a static f32 tensor (linalg.transpose, or the
+ * generic it generalizes to: one input read through a permutation, the
+ * identity into the output, a body that yields the input), returns the
+ * source and sets dimStride[r] to the source's row-major stride of the
+ * dimension that v's dimension r reads, so the contraction reads the
+ * source in place (torch-mlir puts every fully-connected weight behind
+ * such a transpose; as its own op it was a strided copy per call). Else a
+ * null value. */
+static MlirValue transposed(MlirValue v, int64_t *dimStride) {
+  MlirOperation t = defOp(v);
+  if (mlirOperationIsNull(t) || mlirOperationGetNumOperands(t) != 2 ||
+      mlirOperationGetNumResults(t) != 1)
+    return (MlirValue){NULL};
+  MlirValue src = mlirOperationGetOperand(t, 0);
+  if (!staticF32(src)) return (MlirValue){NULL};
+  intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(src));
+  int64_t perm[IR_MAX_RANK], srcStride[IR_MAX_RANK];
+  if (opIs(t, "linalg.transpose")) {
+    MlirAttribute p = mlirOperationGetAttributeByName(t, irStr("permutation"));
+    if (mlirAttributeIsNull(p) || !mlirAttributeIsADenseI64Array(p) ||
+        mlirDenseArrayGetNumElements(p) != rank)
+      return (MlirValue){NULL};
+    for (intptr_t r = 0; r < rank; ++r) perm[r] = mlirDenseI64ArrayGetElement(p, r);
+  } else if (opIs(t, "linalg.generic")) {
+    /* out[d] = in[map(d)], map a permutation: result r of the input map
+     * is d_{q(r)}; v's dimension q(r) reads source dimension r. */
+    MlirAttribute maps = mlirOperationGetAttributeByName(t, irStr("indexing_maps"));
+    if (mlirAttributeIsNull(maps) || mlirArrayAttrGetNumElements(maps) != 2) return (MlirValue){NULL};
+    MlirAffineMap in = mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, 0));
+    MlirAffineMap out = mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, 1));
+    MlirAttribute iters = mlirOperationGetAttributeByName(t, irStr("iterator_types"));
+    if (!mlirAffineMapIsPermutation(in) || !mlirAffineMapIsIdentity(out) ||
+        mlirAffineMapGetNumResults(in) != rank || mlirAttributeIsNull(iters))
+      return (MlirValue){NULL};
+    for (intptr_t d = 0; d < mlirArrayAttrGetNumElements(iters); ++d)
+      if (isReduction(mlirArrayAttrGetElement(iters, d))) return (MlirValue){NULL};
+    for (intptr_t r = 0; r < rank; ++r) perm[r] = -1;
+    for (intptr_t r = 0; r < rank; ++r)
+      perm[mlirAffineDimExprGetPosition(mlirAffineMapGetResult(in, r))] = r;
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(t, 0));
+    MlirOperation y = mlirBlockGetFirstOperation(body);
+    if (mlirOperationIsNull(y) || !opIs(y, "linalg.yield") ||
+        mlirOperationGetNumOperands(y) != 1)
+      return (MlirValue){NULL};
+    MlirValue x = mlirOperationGetOperand(y, 0);
+    if (!mlirValueIsABlockArgument(x) || !mlirBlockEqual(mlirBlockArgumentGetOwner(x), body) ||
+        mlirBlockArgumentGetArgNumber(x) != 0)
+      return (MlirValue){NULL};
+  } else {
+    return (MlirValue){NULL};
+  }
+  rowMajor(mlirValueGetType(src), srcStride);
+  for (intptr_t r = 0; r < rank; ++r) {
+    if (perm[r] < 0 || perm[r] >= rank) return (MlirValue){NULL};
+    dimStride[r] = srcStride[perm[r]];
+  }
+  return src;
+}
+
+/* Erases op if its results are unused, then the tensor.empty it wrote
+ * into if that is unused too. */
+static void eraseIfDead(MlirOperation op) {
+  if (mlirOperationIsNull(op)) return;
+  for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
+    if (!mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(op, i)))) return;
+  intptr_t n = mlirOperationGetNumOperands(op);
+  MlirValue e = n ? mlirOperationGetOperand(op, n - 1) : (MlirValue){NULL};
+  mlirOperationDestroy(op);
+  MlirOperation eo = mlirValueIsNull(e) ? (MlirOperation){NULL} : defOp(e);
+  if (!mlirOperationIsNull(eo) && opIs(eo, "tensor.empty") &&
+      mlirOpOperandIsNull(mlirValueGetFirstUse(e)))
+    mlirOperationDestroy(eo);
 }
 
 /* Whether the body is yield(out + x * y), in any operand order, with x
@@ -268,9 +351,15 @@ static void rewrite(Walk *w, MlirOperation op) {
   bool red[MAX_LOOPS];
   for (intptr_t d = 0; d < nDims; ++d)
     red[d] = isReduction(mlirArrayAttrGetElement(iters, d));
+  MlirValue src[3] = {{NULL}, {NULL}, {NULL}}; /* the inputs' transposed sources */
   for (int i = 0; i < 3; ++i) {
     MlirAffineMap m = mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, which[i]));
-    if (mlirAffineMapGetNumDims(m) != nDims || !strides(v[i], m, nDims, s[i])) return;
+    int64_t dimStride[IR_MAX_RANK];
+    if (i < 2) src[i] = transposed(v[i], dimStride);
+    if (mlirValueIsNull(src[i])) rowMajor(mlirValueGetType(v[i]), dimStride);
+    if (mlirAffineMapGetNumDims(m) != nDims ||
+        !strides(mlirShapedTypeGetRank(mlirValueGetType(v[i])), dimStride, m, nDims, s[i]))
+      return;
   }
   /* Loop sizes: from the operand dimensions indexed by a bare loop. */
   for (intptr_t i = 0; i < nOps; ++i) {
@@ -312,6 +401,12 @@ static void rewrite(Walk *w, MlirOperation op) {
   bool zero = zeroFill(v[2]);
   const RtFn *fn = zero ? &kSgemm : &kSgemmAcc;
   rtDeclare(w->module, fn);
+  MlirOperation feed[2] = {{NULL}, {NULL}}; /* transposes read in place */
+  for (int i = 0; i < 2; ++i)
+    if (!mlirValueIsNull(src[i])) {
+      feed[i] = defOp(v[i]);
+      v[i] = src[i];
+    }
   MlirValue args[5] = {flat(&b, v[0]), flat(&b, v[1])};
   int na = 2;
   if (!zero) args[na++] = flat(&b, v[2]);
@@ -320,16 +415,13 @@ static void rewrite(Walk *w, MlirOperation op) {
   MlirValue r = unflat(&b, rtCall(&b, fn, args), outT);
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(op, 0), r);
   mlirOperationDestroy(op);
-  /* The zero fill, if nothing else reads it, and its tensor.empty. */
-  MlirOperation f = defOp(v[2]);
-  if (zero && mlirOpOperandIsNull(mlirValueGetFirstUse(v[2]))) {
-    MlirValue e = mlirOperationGetOperand(f, mlirOperationGetNumOperands(f) - 1);
-    mlirOperationDestroy(f);
-    MlirOperation eo = defOp(e);
-    if (!mlirOperationIsNull(eo) && opIs(eo, "tensor.empty") &&
-        mlirOpOperandIsNull(mlirValueGetFirstUse(e)))
-      mlirOperationDestroy(eo);
-  }
+  /* The zero fill and the transposes, if nothing else reads them, and
+   * their tensor.empty. */
+  if (zero) eraseIfDead(defOp(v[2]));
+  for (int i = 0; i < 2; ++i)
+    if (!mlirOperationIsNull(feed[i]) &&
+        (i == 0 || !mlirOperationEqual(feed[0], feed[1])))
+      eraseIfDead(feed[i]);
 }
 
 static void contractGemm(MlirOperation module, int64_t minMacs) {
