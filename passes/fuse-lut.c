@@ -27,10 +27,13 @@
  * Fused: linalg.matmul, matmul_transpose_b, batch_matmul, matvec, vecmat,
  * tosa.fully_connected, tosa.matmul, and convolutions (linalg
  * conv_2d_nhwc_hwcf / _nhwc_fhwc, tosa.conv2d without padding): 1x1 with
- * stride 1 as a GEMM over the pixels, any other as a GEMM on im2col
- * patches; linalg conv_2d_nchw_fchw (torch-mlir, ONNX) on im2col patches
- * taken in (c, kh, kw) order, its product permuted back to NCHW; all f32
- * with static shapes. Depthwise convolutions are no matrix product: they
+ * stride 1 as a GEMM over the pixels, any other by
+ * clusterrt_mlir_lut_conv: the same GEMM on im2col patches, which the
+ * runtime gathers from the input while it packs panels (no im2col
+ * tensor: it was a strided copy as large as the input times kh*kw, the
+ * largest buffer of a fused ResNet), writing the output in its own
+ * layout; linalg conv_2d_nchw_fchw (torch-mlir, ONNX) likewise, patches
+ * in (c, kh, kw) order, the output NCHW; all f32 with static shapes. Depthwise convolutions are no matrix product: they
  * keep the decode (the report says so). A linalg op's init is added to the product
  * afterwards unless it is a fill with zero; a tosa bias likewise unless it
  * is a zero splat. Any other use keeps the decode, with its reason.
@@ -46,6 +49,7 @@
 #include "rtcall.h"
 
 static const RtFn kLutMatmul = {"clusterrt_mlir_lut_matmul", 7, "FbifiiF", "rrrrrrw"};
+static const RtFn kLutConv = {"clusterrt_mlir_lut_conv", 8, "fbifiilf", "rrrrrrrw"};
 
 static bool opIs(MlirOperation op, const char *name) {
   MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
@@ -410,56 +414,6 @@ static MlirValue addAcc(IrBuilder *b, MlirValue y, MlirValue acc, bool bias) {
   return irGeneric(b, 2, ins, out, maps, parallelIters(b->ctx, r), body);
 }
 
-/* A copy of `in` into a new tensor of `shape` (rank r), element
- * in[map(d)] at d (a linalg.generic). */
-static MlirValue copyGeneric(IrBuilder *b, MlirValue in, intptr_t r,
-                             const int64_t *shape, intptr_t nIn,
-                             const MlirAffineExpr *map) {
-  MlirContext ctx = b->ctx;
-  MlirType f32 = mlirF32TypeGet(ctx);
-  MlirAffineExpr d[IR_MAX_RANK + 2], m[IR_MAX_RANK + 2];
-  for (intptr_t i = 0; i < r; ++i)
-    d[i] = mlirAffineDimExprGet(ctx, i);
-  memcpy(m, map, sizeof *m * (size_t)nIn);
-  MlirAttribute maps[2] = {mlirAffineMapAttrGet(mlirAffineMapGet(ctx, r, 0, nIn, m)),
-                           mlirAffineMapAttrGet(mlirAffineMapGet(ctx, r, 0, r, d))};
-  MlirLocation bl[2] = {b->loc, b->loc};
-  MlirType bt[2] = {f32, f32};
-  MlirBlock body = mlirBlockCreate(2, bt, bl);
-  IrBuilder bb = {ctx, {NULL}, body, b->loc};
-  MlirValue v = mlirBlockGetArgument(body, 0);
-  irCreate(&bb, "linalg.yield", 1, &v, 0, NULL, 0, NULL);
-  MlirValue out = irCreate1(b, "tensor.empty", 0, NULL, tensorOf(r, shape, f32), 0, NULL);
-  return irGeneric(b, 1, &in, out, maps, parallelIters(ctx, r), body);
-}
-
-/* The patches of a k x k convolution's input x [n, h, w, c]: a copy
- * [n, oh, ow, kh, kw, c] with element x[n, oh*sh + kh*dh, ow*sw + kw*dw, c],
- * whose rows are the GEMM's (n, oh, ow) and columns (kh, kw, c), the
- * filter's order; for NCHW (x [n, c, h, w], filter fchw) the columns are
- * (c, kh, kw): [n, oh, ow, c, kh, kw]. */
-static MlirValue im2col(IrBuilder *b, const Plan *p) {
-  MlirContext ctx = b->ctx;
-  MlirType xt = mlirValueGetType(p->x);
-  MlirType rt = mlirValueGetType(mlirOperationGetResult(p->consumer, 0));
-  int sp = p->nchw ? 2 : 1, win = p->nchw ? 4 : 3, ch = p->nchw ? 3 : 5;
-  int64_t shape[6];
-  shape[0] = mlirShapedTypeGetDimSize(rt, 0);
-  shape[1] = mlirShapedTypeGetDimSize(rt, sp);
-  shape[2] = mlirShapedTypeGetDimSize(rt, sp + 1);
-  shape[win] = p->win[0], shape[win + 1] = p->win[1];
-  shape[ch] = mlirShapedTypeGetDimSize(xt, p->nchw ? 1 : 3);
-  MlirAffineExpr d[6], in[4];
-  for (int i = 0; i < 6; ++i)
-    d[i] = mlirAffineDimExprGet(ctx, i);
-  for (int a = 0; a < 2; ++a)
-    in[sp + a] = mlirAffineAddExprGet(
-        mlirAffineMulExprGet(d[1 + a], mlirAffineConstantExprGet(ctx, p->str[a])),
-        mlirAffineMulExprGet(d[win + a], mlirAffineConstantExprGet(ctx, p->dil[a])));
-  in[0] = d[0], in[p->nchw ? 1 : 3] = d[ch];
-  return copyGeneric(b, p->x, 6, shape, 4, in);
-}
-
 /* The aligned index format the LUT kernels read w's indices in. */
 static clusterrt_index_format lutFormat(const FuseWeight *w) {
   return clusterrt_format_aligned(w->fmt) ? w->fmt : clusterrt_narrowest_format(w->k);
@@ -516,6 +470,53 @@ static uint8_t *repack(const FuseWeight *w, const Plan *p, size_t *size) {
   return out;
 }
 
+/* v (a static tensor) as a 1-D tensor of dynamic size. */
+static MlirValue flatDyn(IrBuilder *b, MlirValue v) {
+  MlirType t = mlirValueGetType(v);
+  int64_t n = 1, dyn = mlirShapedTypeGetDynamicSize();
+  for (intptr_t i = 0; i < mlirShapedTypeGetRank(t); ++i)
+    n *= mlirShapedTypeGetDimSize(t, i);
+  MlirType et = mlirShapedTypeGetElementType(t);
+  return irCast(b, "tensor.cast", reshape(b, v, 1, &n), tensorOf(1, &dyn, et));
+}
+
+/* The convolution of plan p (im2col) as one clusterrt_mlir_lut_conv call:
+ * the runtime gathers the patches while packing (no im2col tensor) and
+ * writes the output in its layout; returns that output (p's result type). */
+static MlirValue convCall(IrBuilder *b, const Plan *p, const MlirValue *lut) {
+  MlirContext ctx = b->ctx;
+  MlirType xt = mlirValueGetType(p->x);
+  MlirType rt = mlirValueGetType(mlirOperationGetResult(p->consumer, 0));
+  int sp = p->nchw ? 2 : 1, ch = p->nchw ? 1 : 3;
+  int64_t geo[14] = {p->nchw,
+                     mlirShapedTypeGetDimSize(xt, 0),
+                     mlirShapedTypeGetDimSize(xt, ch),
+                     mlirShapedTypeGetDimSize(xt, sp),
+                     mlirShapedTypeGetDimSize(xt, sp + 1),
+                     p->N,
+                     mlirShapedTypeGetDimSize(rt, sp),
+                     mlirShapedTypeGetDimSize(rt, sp + 1),
+                     p->win[0], p->win[1], p->str[0], p->str[1], p->dil[0], p->dil[1]};
+  int64_t n14 = 14, dyn = mlirShapedTypeGetDynamicSize();
+  MlirType gt = tensorOf(1, &n14, mlirIntegerTypeGet(ctx, 64));
+  MlirNamedAttribute val = irNamed(ctx, "value", mlirDenseElementsAttrInt64Get(gt, 14, geo));
+  MlirValue gv = irCreate1(b, "arith.constant", 0, NULL, gt, 1, &val);
+  MlirValue args[8] = {flatDyn(b, p->x), lut[0], lut[1], lut[2], lut[3], lut[4],
+                       irCast(b, "tensor.cast", gv,
+                              tensorOf(1, &dyn, mlirIntegerTypeGet(ctx, 64))),
+                       flatDyn(b, irCreate1(b, "tensor.empty", 0, NULL, rt, 0, NULL))};
+  int64_t rs[IR_MAX_RANK];
+  intptr_t rr = mlirShapedTypeGetRank(rt);
+  for (intptr_t i = 0; i < rr; ++i)
+    rs[i] = mlirShapedTypeGetDimSize(rt, i);
+  int64_t total = 1;
+  for (intptr_t i = 0; i < rr; ++i)
+    total *= rs[i];
+  MlirValue y = irCast(b, "tensor.cast", rtCall(b, &kLutConv, args),
+                       tensorOf(1, &total, mlirShapedTypeGetElementType(rt)));
+  return reshape(b, y, rr, rs);
+}
+
 /* Replaces p's consumer by the LUT call; false when out of memory. */
 static bool buildCall(const FuseWeight *w, const Plan *p, MlirOperation anchor,
                       MlirOperation module) {
@@ -542,38 +543,32 @@ static bool buildCall(const FuseWeight *w, const Plan *p, MlirOperation anchor,
   if (w->storedBits)
     *w->storedBits = clusterrt_format_bits(lutFormat(w));
 
-  rtDeclare(module, &kLutMatmul);
   IrBuilder b = {ctx, op, {NULL}, loc};
   int64_t dyn = mlirShapedTypeGetDynamicSize();
-  int64_t xs[3] = {p->B, p->M, p->K}, ys[3] = {p->B, p->M, p->N}, d3[3] = {dyn, dyn, dyn};
-  MlirType dynT = tensorOf(3, d3, f32), yT = tensorOf(3, ys, f32);
-  MlirValue xv = p->im2col ? im2col(&b, p) : p->x;
-  MlirValue x3 = irCast(&b, "tensor.cast", reshape(&b, xv, 3, xs), dynT);
-  MlirValue y3 = irCast(&b, "tensor.cast",
-                        irCreate1(&b, "tensor.empty", 0, NULL, yT, 0, NULL), dynT);
-  int64_t dyn1 = dyn;
-  MlirValue args[7] = {
-      x3,
-      irCast(&b, "tensor.cast", idx, tensorOf(1, &dyn1, mlirIntegerTypeGet(ctx, 8))),
+  MlirValue lut[5] = {
+      irCast(&b, "tensor.cast", idx, tensorOf(1, &dyn, mlirIntegerTypeGet(ctx, 8))),
       irConstInt(&b, i32, clusterrt_format_bits(lutFormat(w))),
-      irCast(&b, "tensor.cast", tab, tensorOf(1, &dyn1, f32)),
+      irCast(&b, "tensor.cast", tab, tensorOf(1, &dyn, f32)),
       irConstInt(&b, i32, (int64_t)w->k),
-      irConstInt(&b, i32, w->tables > 1 ? 1 : 0),
-      y3};
-  MlirValue y = irCast(&b, "tensor.cast", rtCall(&b, &kLutMatmul, args), yT);
-  MlirType rt = mlirValueGetType(mlirOperationGetResult(op, 0));
-  int64_t rs[IR_MAX_RANK];
-  intptr_t rr = mlirShapedTypeGetRank(rt);
-  for (intptr_t i = 0; i < rr; ++i)
-    rs[i] = mlirShapedTypeGetDimSize(rt, i);
-  if (p->nchw) {
-    /* [n, oh, ow, f] -> [n, f, oh, ow] */
-    int64_t hw[4] = {rs[0], rs[2], rs[3], rs[1]};
-    MlirAffineExpr in[4];
-    for (int i = 0; i < 4; ++i)
-      in[i] = mlirAffineDimExprGet(ctx, (int[]){0, 2, 3, 1}[i]);
-    y = copyGeneric(&b, reshape(&b, y, 4, hw), 4, rs, 4, in);
+      irConstInt(&b, i32, w->tables > 1 ? 1 : 0)};
+  MlirValue y;
+  if (p->im2col) {
+    rtDeclare(module, &kLutConv);
+    y = convCall(&b, p, lut);
   } else {
+    rtDeclare(module, &kLutMatmul);
+    int64_t xs[3] = {p->B, p->M, p->K}, ys[3] = {p->B, p->M, p->N}, d3[3] = {dyn, dyn, dyn};
+    MlirType dynT = tensorOf(3, d3, f32), yT = tensorOf(3, ys, f32);
+    MlirValue x3 = irCast(&b, "tensor.cast", reshape(&b, p->x, 3, xs), dynT);
+    MlirValue y3 = irCast(&b, "tensor.cast",
+                          irCreate1(&b, "tensor.empty", 0, NULL, yT, 0, NULL), dynT);
+    MlirValue args[7] = {x3, lut[0], lut[1], lut[2], lut[3], lut[4], y3};
+    y = irCast(&b, "tensor.cast", rtCall(&b, &kLutMatmul, args), yT);
+    MlirType rt = mlirValueGetType(mlirOperationGetResult(op, 0));
+    int64_t rs[IR_MAX_RANK];
+    intptr_t rr = mlirShapedTypeGetRank(rt);
+    for (intptr_t i = 0; i < rr; ++i)
+      rs[i] = mlirShapedTypeGetDimSize(rt, i);
     y = reshape(&b, y, rr, rs);
   }
   if (!mlirValueIsNull(p->acc))

@@ -133,6 +133,11 @@ typedef struct rt_lut_args {
   size_t k, group;           /* table of row n: c + (group ? n / group : 0) * k */
   float *y;
   size_t ldy;
+  /* Optional offset tables (gemm.h's scheme; all four or none): x(m, e) =
+   * x[xm[m] + xe[e]], y(m, n) = y[ym[m] + yn[n]], so a convolution reads its
+   * im2col patches in place and writes its output layout (rt_lut_conv_f32).
+   * The gemm driver honours them; the gemv kernels need them null. */
+  const ptrdiff_t *xm, *xe, *ym, *yn;
 } rt_lut_args;
 
 static inline const float *rt_lut_table(const rt_lut_args *a, size_t n) {
@@ -175,7 +180,27 @@ const float *rt_lut_x(const rt_lut_args *a, float *xp, size_t chunk);
  * for i < MR, j < NR (ap: a packed panel of x, b: NR decoded rows of W). */
 typedef void (*rt_lut_tile_fn)(const float *ap, const float *b, size_t kc,
                                float *ct, int first);
-/* The gemm panel driver (lut.c) with a given micro-kernel of MR x NR. */
+/* A 2-D convolution on clustered weights (rt_lut_conv_f32): input x
+ * [n][c][h][w] (nchw) or [n][h][w][c] (else), output y [n][oc][oh][ow] or
+ * [n][oh][ow][oc], y = sum over (c, kh, kw) of x[.., oh*sh + kh*dh,
+ * ow*sw + kw*dw, ..] * W[oc][e]: W rows of K = c*kh*kw indices in the
+ * filter's order, (c, kh, kw) for nchw, (kh, kw, c) else; no padding (the
+ * caller pads x). */
+typedef struct rt_lut_conv {
+  int nchw;
+  size_t n, c, h, w, oc, oh, ow, kh, kw, sh, sw, dh, dw;
+} rt_lut_conv;
+/* Checks the geometry against x's and y's element counts and runs the
+ * gemm kernel with implicit im2col; idx/f/row_bytes/c/k/group as
+ * clusterrt_lut_gemm_f32 takes them. Returns a clusterrt_status. */
+int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,
+                    const void *idx, clusterrt_index_format f, size_t idx_bytes,
+                    const float *c, size_t c_n, size_t k, size_t group, float *y,
+                    size_t yn);
+
+/* The gemm panel driver (lut.c) with a given micro-kernel of MR x NR,
+ * MR <= RT_LUT_MAX_MR. */
+#define RT_LUT_MAX_MR 16
 int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
                     size_t NR);
 

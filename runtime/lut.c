@@ -109,9 +109,11 @@ int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
   size_t M = a->M, K = a->K, N = a->N;
   if (K == 0) {
     for (size_t m = 0; m < M; m++)
-      for (size_t n = 0; n < N; n++) a->y[m * a->ldy + n] = 0.0f;
+      for (size_t n = 0; n < N; n++)
+        a->y[a->ym ? a->ym[m] + a->yn[n] : (ptrdiff_t)(m * a->ldy + n)] = 0.0f;
     return CLUSTERRT_OK;
   }
+  if (MR > RT_LUT_MAX_MR) return CLUSTERRT_ERR_ARG;
   size_t mc_max = lut_mc(M, K, MR);
   float *ap = malloc(sizeof(float) * (mc_max * K + NR * LUT_KC + mc_max * NR));
   if (!ap) return CLUSTERRT_ERR_NOMEM;
@@ -119,15 +121,25 @@ int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
   int bad = 0;
   for (size_t m0 = 0; m0 < M; m0 += mc_max) {
     size_t mc = M - m0 < mc_max ? M - m0 : mc_max;
-    /* x[m0..m0+mc) as MR-wide panels over all of K, zero-padded rows */
+    /* x[m0..m0+mc) as MR-wide panels over all of K, zero-padded rows;
+     * written in order (the panel of a deep K is megabytes: storing one
+     * row at a time, MR floats apart, missed the cache on every store). */
     for (size_t p = 0; p < mc; p += MR) {
       float *pp = ap + p * K;
-      for (size_t i = 0; i < MR; i++) {
-        if (p + i < mc) {
-          const float *xr = a->x + (m0 + p + i) * a->ldx;
-          for (size_t kk = 0; kk < K; kk++) pp[kk * MR + i] = xr[kk];
-        } else {
-          for (size_t kk = 0; kk < K; kk++) pp[kk * MR + i] = 0.0f;
+      const float *xr[RT_LUT_MAX_MR];
+      size_t mr = mc - p < MR ? mc - p : MR;
+      for (size_t i = 0; i < mr; i++)
+        xr[i] = a->x + (a->xm ? (size_t)a->xm[m0 + p + i] : (m0 + p + i) * a->ldx);
+      if (a->xm) {
+        for (size_t kk = 0; kk < K; kk++, pp += MR) {
+          ptrdiff_t e = a->xe[kk];
+          for (size_t i = 0; i < mr; i++) pp[i] = xr[i][e];
+          for (size_t i = mr; i < MR; i++) pp[i] = 0.0f;
+        }
+      } else {
+        for (size_t kk = 0; kk < K; kk++, pp += MR) {
+          for (size_t i = 0; i < mr; i++) pp[i] = xr[i][kk];
+          for (size_t i = mr; i < MR; i++) pp[i] = 0.0f;
         }
       }
     }
@@ -146,8 +158,16 @@ int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
       }
       for (size_t p = 0; p < mc; p += MR) {
         size_t mr = mc - p < MR ? mc - p : MR;
-        float *yt = a->y + (m0 + p) * a->ldy + n0;
         const float *cp = ct + p * NR;
+        if (a->ym) { /* by output channel: an NCHW plane's pixels are adjacent */
+          const ptrdiff_t *ym = a->ym + m0 + p;
+          for (size_t j = 0; j < nr; j++) {
+            float *yc = a->y + a->yn[n0 + j];
+            for (size_t i = 0; i < mr; i++) yc[ym[i]] = cp[j * MR + i];
+          }
+          continue;
+        }
+        float *yt = a->y + (m0 + p) * a->ldy + n0;
         for (size_t i = 0; i < mr; i++)
           for (size_t j = 0; j < nr; j++) yt[i * a->ldy + j] = cp[j * MR + i];
       }
@@ -233,4 +253,72 @@ clusterrt_status clusterrt_lut_gemm_f32(const float *x, size_t M, size_t ldx,
       lut_args(x, M, ldx, K, N, idx, f, row_bytes, c, k, group, y, ldy, &a);
   if (s || M == 0 || N == 0) return s;
   return (clusterrt_status)rt_get_kernels()->lut_gemm(&a);
+}
+
+/* ---- Convolutions: implicit im2col --------------------------------------- */
+
+/* a * b + c into *r without overflow; false if it overflows. */
+static int mad(size_t a, size_t b, size_t c, size_t *r) {
+  size_t t;
+  return !__builtin_mul_overflow(a, b, &t) && !__builtin_add_overflow(t, c, r);
+}
+
+int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,
+                    const void *idx, clusterrt_index_format f, size_t idx_bytes,
+                    const float *c, size_t c_n, size_t k, size_t group, float *y,
+                    size_t yn) {
+  size_t K, M, t, xs, ys;
+  /* K = c*kh*kw, M = n*oh*ow, y = M*oc elements, and the last pixel of
+   * the last window inside x: ((oh-1)*sh + (kh-1)*dh) < h, likewise w. */
+  if (!g->n || !g->oc || !g->oh || !g->ow) return CLUSTERRT_OK;
+  if (!g->c || !g->kh || !g->kw || !g->h || !g->w ||
+      !mad(g->c, g->kh, 0, &t) || !mad(t, g->kw, 0, &K) ||
+      !mad(g->n, g->oh, 0, &t) || !mad(t, g->ow, 0, &M) || !mad(M, g->oc, 0, &ys) ||
+      !mad(g->n, g->c, 0, &t) || !mad(t, g->h, 0, &t) || !mad(t, g->w, 0, &xs) ||
+      ys != yn || xs != xn || K > PTRDIFF_MAX / 4 || M > PTRDIFF_MAX / 4)
+    return CLUSTERRT_ERR_ARG;
+  size_t lastH, lastW;
+  if (!mad(g->oh - 1, g->sh, 0, &t) || !mad(g->kh - 1, g->dh, t, &lastH) ||
+      !mad(g->ow - 1, g->sw, 0, &t) || !mad(g->kw - 1, g->dw, t, &lastW) ||
+      lastH >= g->h || lastW >= g->w)
+    return CLUSTERRT_ERR_ARG;
+  rt_lut_args a;
+  clusterrt_status s = (clusterrt_status)lut_args(x, M, K, K, g->oc, idx, f, 0, c, k,
+                                                  group, y, g->oc, &a);
+  if (s) return s;
+  size_t tables = group ? (g->oc + group - 1) / group : 1;
+  if (idx_bytes != g->oc * a.row_bytes || c_n < tables * k) return CLUSTERRT_ERR_ARG;
+  ptrdiff_t *tab = malloc(sizeof *tab * (2 * M + K + g->oc));
+  if (!tab) return CLUSTERRT_ERR_NOMEM;
+  ptrdiff_t *xm = tab, *ym = tab + M, *xe = tab + 2 * M, *ynn = xe + K;
+  ptrdiff_t H = (ptrdiff_t)g->h, W = (ptrdiff_t)g->w, C = (ptrdiff_t)g->c;
+  ptrdiff_t OH = (ptrdiff_t)g->oh, OW = (ptrdiff_t)g->ow, OC = (ptrdiff_t)g->oc;
+  /* Element strides of x's n, h, w, c and y's n, oh/ow pixel, oc. */
+  ptrdiff_t xsn = C * H * W, xsh = g->nchw ? W : W * C, xsw = g->nchw ? 1 : C,
+            xsc = g->nchw ? H * W : 1;
+  ptrdiff_t ysp = g->nchw ? 1 : OC, yso = g->nchw ? OH * OW : 1;
+  size_t m = 0;
+  for (ptrdiff_t n = 0; n < (ptrdiff_t)g->n; n++)
+    for (ptrdiff_t i = 0; i < OH; i++)
+      for (ptrdiff_t j = 0; j < OW; j++, m++) {
+        xm[m] = n * xsn + i * (ptrdiff_t)g->sh * xsh + j * (ptrdiff_t)g->sw * xsw;
+        ym[m] = n * OH * OW * OC + (i * OW + j) * ysp;
+      }
+  size_t e = 0;
+  if (g->nchw) {
+    for (ptrdiff_t ch = 0; ch < C; ch++)
+      for (ptrdiff_t u = 0; u < (ptrdiff_t)g->kh; u++)
+        for (ptrdiff_t v = 0; v < (ptrdiff_t)g->kw; v++)
+          xe[e++] = ch * xsc + u * (ptrdiff_t)g->dh * xsh + v * (ptrdiff_t)g->dw * xsw;
+  } else {
+    for (ptrdiff_t u = 0; u < (ptrdiff_t)g->kh; u++)
+      for (ptrdiff_t v = 0; v < (ptrdiff_t)g->kw; v++)
+        for (ptrdiff_t ch = 0; ch < C; ch++)
+          xe[e++] = ch * xsc + u * (ptrdiff_t)g->dh * xsh + v * (ptrdiff_t)g->dw * xsw;
+  }
+  for (ptrdiff_t o = 0; o < OC; o++) ynn[o] = o * yso;
+  a.xm = xm, a.xe = xe, a.ym = ym, a.yn = ynn;
+  int r = rt_get_kernels()->lut_gemm(&a);
+  free(tab);
+  return r;
 }

@@ -24,6 +24,7 @@
 
 #include "clusterc/runtime.h"
 #include "gemm.h"
+#include "internal.h"
 
 #define MEMREF1(T, Name)                                                       \
   typedef struct Name {                                                        \
@@ -215,6 +216,31 @@ CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_lut_matmul(
   return st;
 }
 
+/* A convolution on clustered weights with implicit im2col (decode=fused):
+ * x and y flattened to 1-D, geometry = {nchw, n, c, h, w, oc, oh, ow, kh,
+ * kw, sh, sw, dh, dw} (internal.h, rt_lut_conv), the indices as
+ * clusterrt_mlir_lut_matmul takes them (oc rows of c*kh*kw in the
+ * filter's order). y is overwritten. */
+MEMREF1(int64_t, MemRefI64);
+
+CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_lut_conv(
+    const MemRefF32 *x, const MemRefI8 *idx, int32_t bits, const MemRefF32 *c,
+    int32_t k, int32_t group, const MemRefI64 *geometry, MemRefF32 *y) {
+  clusterrt_index_format f = bitsFormat(bits);
+  if (!CONTIGUOUS(x) || !CONTIGUOUS(idx) || !CONTIGUOUS(c) || !CONTIGUOUS(y) ||
+      !CONTIGUOUS(geometry) || geometry->size != 14 || !f || k <= 0 || group < 0)
+    return CLUSTERRT_ERR_ARG;
+  const int64_t *d = DATA(geometry);
+  for (int i = 0; i < 14; ++i)
+    if (d[i] < 0 || (i == 0 && d[i] > 1)) return CLUSTERRT_ERR_ARG;
+  rt_lut_conv g = {(int)d[0], (size_t)d[1], (size_t)d[2], (size_t)d[3], (size_t)d[4],
+                   (size_t)d[5], (size_t)d[6], (size_t)d[7], (size_t)d[8], (size_t)d[9],
+                   (size_t)d[10], (size_t)d[11], (size_t)d[12], (size_t)d[13]};
+  return rt_lut_conv_f32(&g, DATA(x), (size_t)x->size, DATA(idx), f, (size_t)idx->size,
+                         DATA(c), (size_t)c->size, (size_t)k, (size_t)group, DATA(y),
+                         (size_t)y->size);
+}
+
 /* ---- Contractions (contractions=gemm) ---------------------------------------
  *
  * c = [d +] the contraction of a and b described by desc, every tensor
@@ -223,7 +249,6 @@ CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_lut_matmul(
  * (non-negative; 0: the operand does not use the loop). c starts from 0
  * (clusterrt_mlir_sgemm) or from d, of c's size (clusterrt_mlir_sgemm_acc).
  * Every element each operand's loops reach must lie inside it. */
-MEMREF1(int64_t, MemRefI64);
 
 static int contractArgsOk(const MemRefF32 *a, const MemRefF32 *b,
                           const MemRefI64 *desc, const MemRefF32 *c) {

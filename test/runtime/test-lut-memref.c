@@ -5,7 +5,11 @@
  * with strided x and y (element strides 2 and 3, copied by the wrapper),
  * one index matrix shared by the batches or one per batch, per-tensor and
  * per-channel tables, every bit width; bad descriptors are
- * CLUSTERRT_ERR_ARG. Runs on the ISA given (test-util.h).
+ * CLUSTERRT_ERR_ARG. clusterrt_mlir_lut_conv (implicit im2col), NCHW and
+ * NHWC, strides, dilations, odd sizes, batch 2: bit for bit the gemm on an
+ * explicit im2col copy, put into the output layout; a window past the
+ * input, a wrong output size are CLUSTERRT_ERR_ARG. Runs on the ISA given
+ * (test-util.h).
  */
 #include "test-util.h"
 
@@ -21,9 +25,16 @@ typedef struct M1B {
   uint8_t *allocated, *aligned;
   int64_t offset, size, stride;
 } M1B;
+typedef struct M1L {
+  int64_t *allocated, *aligned;
+  int64_t offset, size, stride;
+} M1L;
 int32_t _mlir_ciface_clusterrt_mlir_lut_matmul(const M3 *x, const M1B *idx,
                                                int32_t bits, const M1F *c,
                                                int32_t k, int32_t group, M3 *y);
+int32_t _mlir_ciface_clusterrt_mlir_lut_conv(const M1F *x, const M1B *idx, int32_t bits,
+                                             const M1F *c, int32_t k, int32_t group,
+                                             const M1L *geometry, M1F *y);
 
 static uint32_t s = 99;
 static float rnd(void) {
@@ -87,6 +98,76 @@ static void one(unsigned bits, size_t B, size_t M, size_t K, size_t N,
   free(idx), free(c), free(x), free(y), free(xd), free(ref);
 }
 
+/* A convolution: geometry {nchw, n, c, h, w, oc, oh, ow, kh, kw, sh, sw,
+ * dh, dw}, oh and ow derived here. */
+static void conv(unsigned bits, int nchw, size_t n, size_t c, size_t h, size_t w,
+                 size_t oc, size_t kh, size_t kw, size_t sh, size_t sw, size_t dh,
+                 size_t dw, int perChannel) {
+  clusterrt_index_format f = (clusterrt_index_format)bits;
+  size_t oh = (h - (kh - 1) * dh - 1) / sh + 1, ow = (w - (kw - 1) * dw - 1) / sw + 1;
+  size_t K = c * kh * kw, M = n * oh * ow, k = bits >= 8 ? 20 : (1u << bits);
+  size_t rb = clusterrt_index_bytes(f, K), tables = perChannel ? oc : 1;
+  uint8_t *idx = calloc(oc * rb + 1, 1);
+  float *tab = malloc(sizeof(float) * tables * k), *x = malloc(sizeof(float) * n * c * h * w);
+  float *y = malloc(sizeof(float) * M * oc), *cols = malloc(sizeof(float) * M * K);
+  float *ref = malloc(sizeof(float) * M * oc);
+  for (size_t i = 0; i < tables * k; ++i) tab[i] = rnd();
+  for (size_t i = 0; i < n * c * h * w; ++i) x[i] = rnd();
+  for (size_t r = 0; r < oc; ++r)
+    for (size_t e = 0; e < K; ++e) {
+      unsigned v = ((s = s * 1103515245u + 12345u) >> 8) % (unsigned)k;
+      if (bits == 16) {
+        uint16_t hv = (uint16_t)v;
+        memcpy(idx + r * rb + 2 * e, &hv, 2);
+      } else {
+        idx[r * rb + e * bits / 8] |= (uint8_t)(v << (e * bits % 8));
+      }
+    }
+  /* The explicit im2col: row (b, i, j), column in the filter's order. */
+  for (size_t b = 0, m = 0; b < n; ++b)
+    for (size_t i = 0; i < oh; ++i)
+      for (size_t j = 0; j < ow; ++j, ++m)
+        for (size_t ch = 0, e; ch < c; ++ch)
+          for (size_t u = 0; u < kh; ++u)
+            for (size_t v = 0; v < kw; ++v) {
+              size_t hh = i * sh + u * dh, ww = j * sw + v * dw;
+              e = nchw ? (ch * kh + u) * kw + v : (u * kw + v) * c + ch;
+              cols[m * K + e] = nchw ? x[((b * c + ch) * h + hh) * w + ww]
+                                     : x[((b * h + hh) * w + ww) * c + ch];
+            }
+  CHECK(clusterrt_lut_gemm_f32(cols, M, K, K, oc, idx, f, rb, tab, k, (size_t)perChannel,
+                               ref, oc) == 0);
+  int64_t geo[14] = {nchw, (int64_t)n, (int64_t)c, (int64_t)h, (int64_t)w, (int64_t)oc,
+                     (int64_t)oh, (int64_t)ow, (int64_t)kh, (int64_t)kw, (int64_t)sh,
+                     (int64_t)sw, (int64_t)dh, (int64_t)dw};
+  M1F xm = {x, x, 0, (int64_t)(n * c * h * w), 1}, ym = {y, y, 0, (int64_t)(M * oc), 1};
+  M1F cm = {tab, tab, 0, (int64_t)(tables * k), 1};
+  M1B im = {idx, idx, 0, (int64_t)(oc * rb), 1};
+  M1L gm = {geo, geo, 0, 14, 1};
+  int32_t st = _mlir_ciface_clusterrt_mlir_lut_conv(&xm, &im, (int32_t)bits, &cm, (int32_t)k,
+                                                    perChannel, &gm, &ym);
+  CHECK_MSG(st == 0, "lut_conv status %d", st);
+  for (size_t b = 0, m = 0; b < n; ++b)
+    for (size_t i = 0; i < oh * ow; ++i, ++m)
+      for (size_t o = 0; o < oc; ++o) {
+        size_t at = nchw ? (b * oc + o) * oh * ow + i : m * oc + o;
+        CHECK_MSG(memcmp(&y[at], &ref[m * oc + o], 4) == 0,
+                  "lut_conv bits %u nchw %d c %zu h %zu w %zu oc %zu k %zux%zu s %zu,%zu d "
+                  "%zu,%zu: pixel %zu channel %zu: %g != %g",
+                  bits, nchw, c, h, w, oc, kh, kw, sh, sw, dh, dw, m, o, (double)y[at],
+                  (double)ref[m * oc + o]);
+      }
+  /* A window that reaches past the input; an output of the wrong size. */
+  geo[3] = (int64_t)((oh - 1) * sh + (kh - 1) * dh);
+  xm.size = (int64_t)(n * c * (size_t)geo[3] * w);
+  CHECK(_mlir_ciface_clusterrt_mlir_lut_conv(&xm, &im, (int32_t)bits, &cm, (int32_t)k,
+                                             perChannel, &gm, &ym) == CLUSTERRT_ERR_ARG);
+  geo[3] = (int64_t)h, xm.size = (int64_t)(n * c * h * w), ym.size--;
+  CHECK(_mlir_ciface_clusterrt_mlir_lut_conv(&xm, &im, (int32_t)bits, &cm, (int32_t)k,
+                                             perChannel, &gm, &ym) == CLUSTERRT_ERR_ARG);
+  free(idx), free(tab), free(x), free(y), free(cols), free(ref);
+}
+
 int main(int argc, char **argv) {
   clusterrt_isa isa = t_select_isa(argc, argv);
   static const unsigned bitsl[] = {1, 2, 4, 8, 16};
@@ -96,6 +177,13 @@ int main(int argc, char **argv) {
       one(bitsl[bi], 3, 1, 64, 9, v & 1, v >> 1);
       one(bitsl[bi], 2, 5, 13, 7, v & 1, v >> 1);
       one(bitsl[bi], 2, 17, 300, 19, v & 1, v >> 1);
+    }
+  for (int bi = 0; bi < 5; ++bi)
+    for (int layout = 0; layout < 2; ++layout) {
+      conv(bitsl[bi], layout, 1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, bi & 1);
+      conv(bitsl[bi], layout, 2, 5, 13, 10, 17, 3, 2, 2, 3, 1, 2, !(bi & 1));
+      conv(bitsl[bi], layout, 1, 7, 6, 6, 33, 1, 1, 2, 2, 1, 1, 1);
+      conv(bitsl[bi], layout, 1, 40, 8, 8, 9, 3, 3, 1, 1, 2, 2, 0);
     }
   return t_finish("lut memref entry", isa);
 }
