@@ -29,15 +29,28 @@ enum { GEMM_KC = 256, GEMM_MC = 144, GEMM_NC = 3072, GEMM_MAX_TILE = 32 * 32 };
 
 static size_t minz(size_t a, size_t b) { return a < b ? a : b; }
 
+/* Row r, elements [k0, k0+kc) of a clustered operand, decoded into out
+ * (k0 is a multiple of GEMM_KC, so it starts on a byte for every width);
+ * nonzero if an index is out of range. */
+static int lutRow(const rt_gemm_lut *l, size_t r, size_t k0, size_t kc, float *out) {
+  unsigned bits = clusterrt_format_bits((clusterrt_index_format)l->format);
+  return rt_get_kernels()->decode(l->idx + r * l->row_bytes + k0 * bits / 8,
+                                  (clusterrt_index_format)l->format, kc,
+                                  l->c + (l->group ? r / l->group : 0) * l->k, l->k, out);
+}
+
 /* Packs rows [i0, i0+mc) x depth [k0, k0+kc) of A into MR-wide panels;
  * step[p] gets the row spacing of panel p in C if its rows are evenly
  * spaced and all present, else PTRDIFF_MIN. */
 static void packA(const rt_gemm_args *g, size_t i0, size_t mc, size_t k0,
-                  size_t kc, size_t MR, float *ap, ptrdiff_t *step) {
+                  size_t kc, size_t MR, float *ap, ptrdiff_t *step, float *row, int *bad) {
   for (size_t p = 0; p < mc; p += MR) {
     float *pp = ap + p * kc;
     for (size_t i = 0; i < MR; i++) {
-      if (p + i < mc) {
+      if (p + i < mc && g->alut) {
+        *bad |= lutRow(g->alut, i0 + p + i, k0, kc, row);
+        for (size_t k = 0; k < kc; k++) pp[k * MR + i] = g->alpha * row[k];
+      } else if (p + i < mc) {
         const float *row = g->a + g->am[i0 + p + i];
         const ptrdiff_t *ak = g->ak + k0;
         if (g->alpha == 1.0f)
@@ -62,16 +75,25 @@ static void packA(const rt_gemm_args *g, size_t i0, size_t mc, size_t k0,
 /* Packs depth [k0, k0+kc) x columns [j0, j0+nc) of B into NR-wide panels;
  * unit[q] says whether panel q's columns are all present and adjacent in C. */
 static void packB(const rt_gemm_args *g, size_t k0, size_t kc, size_t j0,
-                  size_t nc, size_t NR, float *bp, unsigned char *unit) {
+                  size_t nc, size_t NR, float *bp, unsigned char *unit, float *row,
+                  int *bad) {
   for (size_t q = 0; q < nc; q += NR) {
     float *pp = bp + q * kc;
     size_t nr = minz(NR, nc - q);
-    const ptrdiff_t *bn = g->bn + j0 + q;
-    for (size_t k = 0; k < kc; k++) {
-      const float *row = g->b + g->bk[k0 + k];
-      float *d = pp + k * NR;
-      for (size_t j = 0; j < nr; j++) d[j] = row[bn[j]];
-      for (size_t j = nr; j < NR; j++) d[j] = 0.0f;
+    if (g->blut) {
+      for (size_t j = 0; j < NR; j++) {
+        if (j < nr)
+          *bad |= lutRow(g->blut, j0 + q + j, k0, kc, row);
+        for (size_t k = 0; k < kc; k++) pp[k * NR + j] = j < nr ? row[k] : 0.0f;
+      }
+    } else {
+      const ptrdiff_t *bn = g->bn + j0 + q;
+      for (size_t k = 0; k < kc; k++) {
+        const float *brow = g->b + g->bk[k0 + k];
+        float *d = pp + k * NR;
+        for (size_t j = 0; j < nr; j++) d[j] = brow[bn[j]];
+        for (size_t j = nr; j < NR; j++) d[j] = 0.0f;
+      }
     }
     unsigned char u = nr == NR;
     const ptrdiff_t *cn = g->cn + j0 + q;
@@ -88,23 +110,24 @@ int rt_gemm_run(const rt_gemm_args *g, rt_gemm_tile_fn tile, size_t MR,
   size_t mcMax = minz(GEMM_MC / MR * MR, (M + MR - 1) / MR * MR);
   size_t ncMax = minz(GEMM_NC / NR * NR, (N + NR - 1) / NR * NR);
   size_t apN = (mcMax * kcMax + 15) / 16 * 16, bpN = (ncMax * kcMax + 15) / 16 * 16;
-  float *ap = aligned_alloc(64, sizeof(float) * (apN + bpN + GEMM_MAX_TILE));
+  float *ap = aligned_alloc(64, sizeof(float) * (apN + bpN + GEMM_MAX_TILE + GEMM_KC));
   ptrdiff_t *step = malloc(sizeof *step * (mcMax / MR) + ncMax / NR + 1);
   if (!ap || !step) {
     free(ap);
     free(step);
     return CLUSTERRT_ERR_NOMEM;
   }
-  float *bp = ap + apN, *ct = bp + bpN;
+  float *bp = ap + apN, *ct = bp + bpN, *row = ct + GEMM_MAX_TILE;
+  int bad = 0; /* a clustered operand's index out of range */
   unsigned char *unit = (unsigned char *)(step + mcMax / MR);
   for (size_t j0 = 0; j0 < N; j0 += ncMax) {
     size_t nc = minz(ncMax, N - j0);
     for (size_t k0 = 0; k0 < K; k0 += kcMax) {
       size_t kc = minz(kcMax, K - k0);
-      packB(g, k0, kc, j0, nc, NR, bp, unit);
+      packB(g, k0, kc, j0, nc, NR, bp, unit, row, &bad);
       for (size_t i0 = 0; i0 < M; i0 += mcMax) {
         size_t mc = minz(mcMax, M - i0);
-        packA(g, i0, mc, k0, kc, MR, ap, step);
+        packA(g, i0, mc, k0, kc, MR, ap, step, row, &bad);
         for (size_t q = 0; q < nc; q += NR) {
           const float *bq = bp + q * kc;
           for (size_t p = 0; p < mc; p += MR) {
@@ -130,7 +153,7 @@ int rt_gemm_run(const rt_gemm_args *g, rt_gemm_tile_fn tile, size_t MR,
   }
   free(ap);
   free(step);
-  return CLUSTERRT_OK;
+  return bad ? CLUSTERRT_ERR_INDEX : CLUSTERRT_OK;
 }
 
 enum { GEN_MR = 4, GEN_NR = 16 };

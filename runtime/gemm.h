@@ -17,6 +17,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A clustered operand (decode=fused convolutions): element (r, e) is
+ * table(r)[index e of row r], rows of row_bytes packed indices in an
+ * aligned clusterrt_index_format, table(r) = c + (group ? r / group : 0) * k. */
+typedef struct rt_gemm_lut {
+  const uint8_t *idx;
+  size_t row_bytes;
+  int format;
+  const float *c;
+  size_t k, group;
+} rt_gemm_lut;
+
 typedef struct rt_gemm_args {
   size_t M, N, K;
   float alpha;
@@ -26,6 +37,12 @@ typedef struct rt_gemm_args {
   const ptrdiff_t *bk, *bn;
   float *c;
   const ptrdiff_t *cm, *cn;
+  /* Optional: A(i, k) is row i, element k of *alut (a, am, ak unused), or
+   * B(k, j) row j, element k of *blut (b, bk, bn unused). Packing decodes
+   * each panel (clusterrt_decode's kernel), so the float micro-kernel runs
+   * on clustered weights without a float copy of them; an index >= k
+   * makes the driver return CLUSTERRT_ERR_INDEX. */
+  const rt_gemm_lut *alut, *blut;
 } rt_gemm_args;
 
 /* A micro-kernel of MR x NR: c[i*ldc + j] += sum_{kk < kc} ap[kk*MR + i] *

@@ -133,11 +133,6 @@ typedef struct rt_lut_args {
   size_t k, group;           /* table of row n: c + (group ? n / group : 0) * k */
   float *y;
   size_t ldy;
-  /* Optional offset tables (gemm.h's scheme; all four or none): x(m, e) =
-   * x[xm[m] + xe[e]], y(m, n) = y[ym[m] + yn[n]], so a convolution reads its
-   * im2col patches in place and writes its output layout (rt_lut_conv_f32).
-   * The gemm driver honours them; the gemv kernels need them null. */
-  const ptrdiff_t *xm, *xe, *ym, *yn;
 } rt_lut_args;
 
 static inline const float *rt_lut_table(const rt_lut_args *a, size_t n) {
@@ -191,8 +186,10 @@ typedef struct rt_lut_conv {
   size_t n, c, h, w, oc, oh, ow, kh, kw, sh, sw, dh, dw;
 } rt_lut_conv;
 /* Checks the geometry against x's and y's element counts and runs the
- * gemm kernel with implicit im2col; idx/f/row_bytes/c/k/group as
- * clusterrt_lut_gemm_f32 takes them. Returns a clusterrt_status. */
+ * float GEMM driver (gemm.c) with implicit im2col and the weights as its
+ * clustered operand (decoded per panel); idx/f/c/k/group as
+ * clusterrt_lut_gemm_f32 takes them (rows of c*kh*kw indices). Returns a
+ * clusterrt_status. */
 int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,
                     const void *idx, clusterrt_index_format f, size_t idx_bytes,
                     const float *c, size_t c_n, size_t k, size_t group, float *y,

@@ -25,6 +25,7 @@
  * ISA.
  */
 #include "internal.h"
+#include "gemm.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
   if (K == 0) {
     for (size_t m = 0; m < M; m++)
       for (size_t n = 0; n < N; n++)
-        a->y[a->ym ? a->ym[m] + a->yn[n] : (ptrdiff_t)(m * a->ldy + n)] = 0.0f;
+        a->y[m * a->ldy + n] = 0.0f;
     return CLUSTERRT_OK;
   }
   if (MR > RT_LUT_MAX_MR) return CLUSTERRT_ERR_ARG;
@@ -128,19 +129,10 @@ int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
       float *pp = ap + p * K;
       const float *xr[RT_LUT_MAX_MR];
       size_t mr = mc - p < MR ? mc - p : MR;
-      for (size_t i = 0; i < mr; i++)
-        xr[i] = a->x + (a->xm ? (size_t)a->xm[m0 + p + i] : (m0 + p + i) * a->ldx);
-      if (a->xm) {
-        for (size_t kk = 0; kk < K; kk++, pp += MR) {
-          ptrdiff_t e = a->xe[kk];
-          for (size_t i = 0; i < mr; i++) pp[i] = xr[i][e];
-          for (size_t i = mr; i < MR; i++) pp[i] = 0.0f;
-        }
-      } else {
-        for (size_t kk = 0; kk < K; kk++, pp += MR) {
-          for (size_t i = 0; i < mr; i++) pp[i] = xr[i][kk];
-          for (size_t i = mr; i < MR; i++) pp[i] = 0.0f;
-        }
+      for (size_t i = 0; i < mr; i++) xr[i] = a->x + (m0 + p + i) * a->ldx;
+      for (size_t kk = 0; kk < K; kk++, pp += MR) {
+        for (size_t i = 0; i < mr; i++) pp[i] = xr[i][kk];
+        for (size_t i = mr; i < MR; i++) pp[i] = 0.0f;
       }
     }
     for (size_t n0 = 0; n0 < N; n0 += NR) {
@@ -159,14 +151,6 @@ int rt_lut_gemm_run(const rt_lut_args *a, rt_lut_tile_fn tile, size_t MR,
       for (size_t p = 0; p < mc; p += MR) {
         size_t mr = mc - p < MR ? mc - p : MR;
         const float *cp = ct + p * NR;
-        if (a->ym) { /* by output channel: an NCHW plane's pixels are adjacent */
-          const ptrdiff_t *ym = a->ym + m0 + p;
-          for (size_t j = 0; j < nr; j++) {
-            float *yc = a->y + a->yn[n0 + j];
-            for (size_t i = 0; i < mr; i++) yc[ym[i]] = cp[j * MR + i];
-          }
-          continue;
-        }
         float *yt = a->y + (m0 + p) * a->ldy + n0;
         for (size_t i = 0; i < mr; i++)
           for (size_t j = 0; j < nr; j++) yt[i * a->ldy + j] = cp[j * MR + i];
@@ -290,10 +274,10 @@ int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,
   if (idx_bytes != g->oc * a.row_bytes || c_n < tables * k) return CLUSTERRT_ERR_ARG;
   ptrdiff_t *tab = malloc(sizeof *tab * (2 * M + K + g->oc));
   if (!tab) return CLUSTERRT_ERR_NOMEM;
-  ptrdiff_t *xm = tab, *ym = tab + M, *xe = tab + 2 * M, *ynn = xe + K;
+  ptrdiff_t *xm = tab, *ym = tab + M, *xe = tab + 2 * M, *yo = xe + K;
   ptrdiff_t H = (ptrdiff_t)g->h, W = (ptrdiff_t)g->w, C = (ptrdiff_t)g->c;
   ptrdiff_t OH = (ptrdiff_t)g->oh, OW = (ptrdiff_t)g->ow, OC = (ptrdiff_t)g->oc;
-  /* Element strides of x's n, h, w, c and y's n, oh/ow pixel, oc. */
+  /* Element strides of x's n, h, w, c and y's pixel and output channel. */
   ptrdiff_t xsn = C * H * W, xsh = g->nchw ? W : W * C, xsw = g->nchw ? 1 : C,
             xsc = g->nchw ? H * W : 1;
   ptrdiff_t ysp = g->nchw ? 1 : OC, yso = g->nchw ? OH * OW : 1;
@@ -316,9 +300,23 @@ int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,
         for (ptrdiff_t ch = 0; ch < C; ch++)
           xe[e++] = ch * xsc + u * (ptrdiff_t)g->dh * xsh + v * (ptrdiff_t)g->dw * xsw;
   }
-  for (ptrdiff_t o = 0; o < OC; o++) ynn[o] = o * yso;
-  a.xm = xm, a.xe = xe, a.ym = ym, a.yn = ynn;
-  int r = rt_get_kernels()->lut_gemm(&a);
+  for (ptrdiff_t o = 0; o < OC; o++) yo[o] = o * yso;
+  /* The float GEMM driver with the weights as its clustered operand: they
+   * are decoded panel by panel while packing, the patches gathered. The
+   * output's unit-stride axis is its GEMM column: pixels for NCHW (the
+   * weights are A, rows = output channels), channels for NHWC (the
+   * weights are B). */
+  rt_gemm_lut w = {a.idx, a.row_bytes, (int)a.f, a.c, a.k, a.group};
+  rt_gemm_args ga = {.K = K, .alpha = 1.0f, .c = y};
+  if (g->nchw) {
+    ga.M = g->oc, ga.N = M, ga.alut = &w;
+    ga.b = x, ga.bk = xe, ga.bn = xm, ga.cm = yo, ga.cn = ym;
+  } else {
+    ga.M = M, ga.N = g->oc, ga.blut = &w;
+    ga.a = x, ga.am = xm, ga.ak = xe, ga.cm = ym, ga.cn = yo;
+  }
+  memset(y, 0, sizeof *y * yn);
+  int r = rt_get_kernels()->sgemm(&ga);
   free(tab);
   return r;
 }
