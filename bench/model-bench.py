@@ -23,6 +23,11 @@ calls), with ratios to float.
 
   bench/model-bench.py [--build DIR] [--dims 784,256,128,10] [--clusters 16]
                        [--rounds 5] [--calls 200] [--modes float,blas,generic,runtime,fused]
+  bench/model-bench.py --model resnet18.onnx --input 1,3,224,224 --output 1,1000 ...
+
+--model takes any model clusterc reads (MLIR or ONNX, e.g. from
+scripts/export-torchvision.py) with one f32 input and output of the shapes
+given, in place of the MLP.
 
 --dims other than the bundled MLP's writes a model with seeded random
 weights to the work directory (e.g. 4096,4096,4096,10: 134 MB of float
@@ -111,6 +116,9 @@ def main():
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--modes", default="float,blas,generic,runtime,fused")
     ap.add_argument("--keep", help="work directory (default: a temporary one)")
+    ap.add_argument("--model", help="another model (MLIR or ONNX) instead of the MLP")
+    ap.add_argument("--input", help="with --model: its input shape, e.g. 1,3,224,224")
+    ap.add_argument("--output", help="with --model: its output shape, e.g. 1,1000")
     a = ap.parse_args()
     dims = [int(d) for d in a.dims.split(",")]
     work = a.keep or tempfile.mkdtemp(prefix="model-bench.")
@@ -118,7 +126,14 @@ def main():
     clusterc = os.path.join(a.build, "tools", "clusterc", "clusterc")
     rt = os.path.join(a.build, "runtime", "libclusterrt.a")
     model = os.path.join(ROOT, "examples", "mlp-linalg.mlir")
-    if dims != [784, 256, 128, 10]:
+    ins, outs = [1, dims[0]], [1, dims[-1]]
+    if a.model:
+        if not (a.input and a.output):
+            sys.exit("model-bench: --model needs --input and --output shapes")
+        model = os.path.abspath(a.model)
+        ins = [int(d) for d in a.input.split(",")]
+        outs = [int(d) for d in a.output.split(",")]
+    elif dims != [784, 256, 128, 10]:
         model = os.path.join(work, "mlp-%s.mlir" % "-".join(map(str, dims)))
         if not os.path.exists(model):
             write_mlp(model, dims)
@@ -133,8 +148,9 @@ def main():
                               [model, "-o", obj, "--emit-header=" + hdr])
         exe[m] = os.path.join(work, m)
         subprocess.check_call(["cc", "-O2", "-I" + work, '-DMODEL_HEADER="%s"' % hdr,
-                               "-DIN_RANK=2", "-DIN_DIMS=1,%d" % dims[0], "-DOUT_RANK=2",
-                               "-DOUT_DIMS=1,%d" % dims[-1],
+                               "-DIN_RANK=%d" % len(ins), "-DIN_DIMS=" + ",".join(map(str, ins)),
+                               "-DOUT_RANK=%d" % len(outs),
+                               "-DOUT_DIMS=" + ",".join(map(str, outs)),
                                os.path.join(ROOT, "test", "codegen", "Inputs", "harness.c"),
                                obj, rt, "-lm", "-lpthread", "-o", exe[m]])
         wbytes[m] = weight_bytes(obj)
@@ -148,10 +164,11 @@ def main():
     base = "float" if "float" in modes else modes[0]
     tb = statistics.median(times[base])
     rb = statistics.median(rss[base])
-    print("model: MLP %s, batch 1, K = %d; %d rounds x %d calls, interleaved"
-          % ("-".join(map(str, dims)), a.clusters, a.rounds, a.calls))
-    print("%-8s %14s %12s %10s %14s %10s" % ("mode", "weight bytes", "peak RSS", "RSS/float",
-                                           "time/call", "vs float"))
+    name = os.path.basename(a.model) if a.model else "MLP " + "-".join(map(str, dims))
+    print("model: %s, input %s, K = %d; %d rounds x %d calls, interleaved; load average %.1f"
+          % (name, "x".join(map(str, ins)), a.clusters, a.rounds, a.calls, os.getloadavg()[0]))
+    print("%-8s %14s %12s %10s %14s %10s" % ("mode", "weight bytes", "peak RSS", "RSS/" + base,
+                                           "time/call", "vs " + base))
     for m in modes:
         t = statistics.median(times[m])
         k = statistics.median(rss[m])
