@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
-"""Writes the generated rows of docs/RELIABILITY.md's bad-input table by
-running each case (issue 18: outputs, option values, checks, shapes).
+"""Writes docs/RELIABILITY.md's bad-input table by running each case.
 
-  reliability-table.py --build DIR            rewrite the section in the doc
+  reliability-table.py --build DIR            rewrite the table in the doc
   reliability-table.py --build DIR --check    exit 1 when the doc differs
                                               from what the cases do now
 
-Each case is a shell command run in a scratch directory holding in.mlir (one
-small weight), model.mlir (examples/mlp-linalg.mlir) and data/ (a 100-sample
-IDX data set, when /usr/share/datasets/fashion-mnist exists). The table shows
-what clusterc printed (the first error or warning line, the scratch path
-removed) or, for a run that succeeds, what the case's `then` command
-verified; and the exit status observed. A case whose `then` check fails, or
-whose status differs from `exit`, is an error: the table only lists
-behaviour that holds. The lit test test/bad-input/reliability-table.test
-runs --check.
+Each case (CASES below: its fields are described there) is one or more
+shell commands run in a scratch directory holding in.mlir (one small
+weight), model.mlir (examples/mlp-linalg.mlir) and data/ (small and broken
+IDX data sets from test/bad-input/Inputs/gen-data.py, made from
+/usr/share/datasets/fashion-mnist), with $T the source tree's test/
+directory, clusterc and split-file on PATH. The table shows what clusterc
+printed (the first error or warning line, the scratch path removed) or
+what the case's `then` command verified, and the exit status observed. A
+case whose `then` check fails, or whose status differs from `exit`, is an
+error: the table only lists behaviour that holds. Every case runs: where
+the lit test's own input is too slow for a check run (SIGINT while
+clustering a 4M-value weight), the case runs a cheaper equivalent and its
+input column says so ("here: ..."). The lit test
+test/bad-input/reliability-table.test runs --check.
 """
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
@@ -32,9 +37,210 @@ SMALL = os.path.join(ROOT, "test", "bad-input", "Inputs", "small.mlir")
 TRAIN = ("clusterc train model.mlir --quiet --train-images=data/images "
          "--train-labels=data/labels --test-images=data/images --test-labels=data/labels")
 NAME255 = "a" * 250 + ".mlir"
+LLVM_BIN = "/usr/lib/llvm-19/bin"  # split-file
 
-# (input, command, exit, then (a check for a success), shown, test)
+# Inputs the lit tests split out of one file (split-file, as they do, with
+# the leading lines kept, so line numbers match the test's).
+MODULES = "split-file --leading-lines $T/bad-input/modules.mlir sp && mv sp/* . && "
+WEIGHTS = "split-file --leading-lines $T/bad-input/weights.mlir sp && mv sp/* . && "
+GOOD = "clusterc --min-elements=0 in.mlir"
+DATA = "clusterc train model.mlir --quiet "
+TRAIN_WITH = ("mkdir out && " + DATA + "--train-images=data/%s --train-labels=data/%s "
+              "--test-images=data/%s --test-labels=data/labels -o out/m.mlir")
+NO_OUT = "test $(ls -A out | wc -l) = 0"
+ROUND_TRIP = "diff <(mlir-opt-19 %s) <(mlir-opt-19 o.mlir)"
+
+# Each case: (input, command, exit, then, shown, test).
+#  command  a bash command, run in the scratch directory; or a list of
+#           them, run in turn in the same directory (one row, several
+#           variants: each must exit as listed).
+#  exit     the status each command must exit with (a list: one each);
+#           a command killed by signal N counts as 128 + N, as in the shell.
+#  then     a bash command that must succeed afterwards (what the row says
+#           clusterc did, or that a failed run left no output), or None.
+#  shown    what the row says; None: the lines clusterc printed (one per
+#           command, see run_case); $1, $2, ... in it stand for those lines.
+#  test     the lit test(s) that assert the row in CI.
+# Where a case runs a cheaper equivalent of what its lit test does, the
+# input column says so ("here: ...").
 CASES = [
+    # The first bad-input table (test/bad-input/*, from issue 5 on).
+    ("malformed MLIR", MODULES + "mkdir out && clusterc malformed.mlir -o out/a.mlir", 1, NO_OUT,
+     "$1 (the parser's diagnostic at its location)", "`bad-input/modules.mlir` MALFORMED"),
+    ("binary / non-MLIR text, JSON",
+     [MODULES + "mkdir out && clusterc not-text.mlir -o out/a.mlir",
+      "clusterc not-a-module.mlir -o out/a.mlir"], 1, NO_OUT, None,
+     "`bad-input/modules.mlir` NOT-TEXT, NOT-MODULE"),
+    ("unknown dialect or op",
+     [MODULES + "mkdir out && clusterc unknown-op.mlir -o out/a.mlir",
+      "clusterc unknown-generic.mlir -o out/a.mlir"], 1, NO_OUT,
+     "$1 (+ a note listing the dialects); generic form: $2",
+     "`bad-input/modules.mlir` UNKNOWN-OP, UNKNOWN-GENERIC"),
+    ("empty file, empty module",
+     [MODULES + "clusterc empty.mlir -o o.mlir", "clusterc empty-module.mlir -o o2.mlir"], 0,
+     "test \"$(mlir-opt-19 o.mlir)\" = \"$(printf 'module {\\n}')\" && "
+     "test \"$(mlir-opt-19 o2.mlir)\" = \"$(printf 'module {\\n}')\"",
+     "the (empty) module, and $1", "`bad-input/modules.mlir` NONE, EMPTY"),
+    ("module with no weights", MODULES + "clusterc no-weights.mlir -o o.mlir", 0,
+     ROUND_TRIP % "no-weights.mlir",
+     "the module unchanged (as an `mlir-opt` round trip writes it), and the warning above",
+     "`bad-input/modules.mlir`"),
+    ("weights that are function arguments", MODULES + "clusterc argument-weights.mlir -o o.mlir", 0,
+     ROUND_TRIP % "argument-weights.mlir",
+     "left as they are (nothing to cluster), and the warning above, which says that arguments "
+     "cannot be clustered", "`bad-input/modules.mlir` (argument-weights)"),
+    ("NaN or Inf weights (f32, f16, bf16, dense or blob)",
+     [WEIGHTS + "mkdir out && clusterc --min-elements=0 inf.mlir -o out/o.mlir"]
+     + ["clusterc --min-elements=0 %s.mlir -o out/o.mlir" % f
+        for f in ("nan-f16", "nan-bf16", "nan-blob")], 1, NO_OUT,
+     "$1 at the constant (f16, bf16 and blob weights alike)",
+     "`bad-input/weights.mlir` INF, NAN-F16, NAN-BF16, NAN-BLOB; `clusterc/diagnostics.mlir` NAN"),
+    ("`--clusters=0`, `--clusters=65537` (also `-3`, `abc`, a 20-digit number)",
+     ["clusterc --clusters=%s in.mlir -o o.mlir" % k
+      for k in ("0", "65537", "-3", "abc", "12345678901234567890")], 2, "! test -e o.mlir", "$1",
+     "`clusterc/diagnostics.mlir` K0, KBIG"),
+    ("`--clusters=1`", WEIGHTS + "clusterc --clusters=1 --min-elements=0 --decode=fold values.mlir "
+     "-o o.mlir", 0, "grep -q 'dense<-1.437500e-01> : tensor<4x4xf32>' o.mlir",
+     "one centroid (the mean), 1-bit indices; every weight decodes to the mean", 
+     "`bad-input/weights.mlir` K1"),
+    ("K ≥ the number of distinct values (K = 16 and 65,536 on 16 values)",
+     [WEIGHTS + "clusterc --clusters=16 --min-elements=0 --decode=fold values.mlir -o k16.mlir",
+      "clusterc --clusters=65536 --min-elements=0 --decode=fold values.mlir -o k65536.mlir"], 0,
+     "for k in 16 65536; do diff <(mlir-opt-19 values.mlir) "
+     "<(sed 's/ {clusterc.palette = \"decoded\"}//' k$k.mlir | mlir-opt-19) || exit 1; done",
+     "lossless: the table is the distinct values, decoded bit for bit (fold output = input)",
+     "`bad-input/weights.mlir` KBIG"),
+] + [
+    ("%s" % what, WEIGHTS + "clusterc --min-elements=0 --report left-alone.mlir -o o.mlir 2>&1 "
+     "| grep '^ *[0-9]* *%s ' | sed 's/.*left as is/left as is/' >&2" % name, 0,
+     "test -e o.mlir", "left alone; the report says $1", "`bad-input/weights.mlir` ALONE")
+    for what, name in (("zero-size tensor (`tensor<0x2xf32>`)", "zero.size"),
+                       ("rank-0 tensor", "rank0"))
+] + [
+    ("integer weights", "python3 $T/split-input-file.py $T/passes/shared-and-left-alone.mlir "
+     "clusterc --min-elements=0 --report -o /dev/null 2>&1 | grep int.weight "
+     "| sed 's/.*left as is/left as is/' >&2", 0, None,
+     "left alone; the report says $1",
+     "`passes/shared-and-left-alone.mlir`"),
+] + [
+    ("%s" % what, WEIGHTS + "clusterc --min-elements=0 --report left-alone.mlir -o o.mlir 2>&1 "
+     "| grep '^ *[0-9]* *%s ' | sed 's/.*left as is/left as is/' >&2" % name, 0,
+     "test -e o.mlir", "left alone; the report says $1", "`bad-input/weights.mlir` ALONE")
+    for what, name in (("quantized weights (i8 with tosa `quantization_info`)", "quantized"),
+                       ("complex weights", "complex"))
+] + [
+    ("f16 / bf16 weights",
+     ["clusterc --clusters=4 --only=h.weight $T/passes/options.mlir -o h.mlir",
+      "clusterc --clusters=4 --only=bf.weight $T/passes/options.mlir -o bf.mlir"], 0,
+     "grep -q 'palette = \"centroids\"} dense<.*> : tensor<4xf16>' h.mlir && "
+     "grep -q 'palette = \"centroids\"} dense<.*> : tensor<4xbf16>' bf.mlir",
+     "clustered in their own type (centroids rounded to it, then assigned)",
+     "`passes/options.mlir` F16/BF16, `e2e/numeric-mlp.test`"),
+    ("`dense_resource<__elided__>` (no blob data)",
+     WEIGHTS + "mkdir out && clusterc --min-elements=0 elided.mlir -o out/o.mlir", 1, NO_OUT,
+     None, "`bad-input/weights.mlir` ELIDED"),
+    ("blob shorter than its tensor type",
+     WEIGHTS + "mkdir out && clusterc --min-elements=0 short-blob.mlir -o out/o.mlir", 1, NO_OUT,
+     None, "`bad-input/weights.mlir` SHORT"),
+    ("a constant used by 300 matmuls and an add",
+     "python3 $T/bad-input/Inputs/gen-shared.py 300 > shared.mlir && "
+     "clusterc --clusters=4 --min-elements=0 shared.mlir -o o.mlir", 0,
+     "mlir-opt-19 --verify-each o.mlir -o /dev/null && test $(grep -c linalg.generic o.mlir) = 1 "
+     "&& test $(grep -c 'linalg.matmul' o.mlir) = 300",
+     "one table, one decode, all 301 users rewired; the result verifies",
+     "`bad-input/weights.mlir` SHARED; `passes/shared-and-left-alone.mlir`"),
+    ("unwritable output (missing directory)", GOOD + " -o no/such/out.mlir", 1, "! test -e no",
+     "$1, before any work", "`clusterc/diagnostics.mlir` UNWRITABLE, `bad-input/output-paths.test` NODIR"),
+    ("unwritable output directory (sysfs: not even root may create files there)",
+     GOOD + " -o /sys/kernel/clusterc-rel.mlir 2>&1 | sed -E 's/(output: ).*/\\1REASON/' >&2; "
+     "exit ${PIPESTATUS[0]}", 1, "! test -e /sys/kernel/clusterc-rel.mlir",
+     "$1, before any work; REASON is `Permission denied` (`Read-only file system` where /sys is "
+     "mounted read-only)", "`bad-input/output-paths.test` NOPERM"),
+    ("output is a directory", "mkdir dir && " + GOOD + " -o dir", 1,
+     "test -z \"$(ls -A dir)\" && ! ls -A | grep -q '^\\.cc\\.'",
+     None, "`bad-input/output-paths.test` DIR"),
+    ("output is `/dev/null` (or another device, a FIFO)",
+     [GOOD + " -o /dev/null", GOOD + " --report=json=/dev/null -o /dev/null"], 0, "test -c /dev/null",
+     "written in place; `/dev/null` stays a character device", "`bad-input/output-paths.test`"),
+    ("the report (or the C header) on the output's path, or both on stdout",
+     ["clusterc in.mlir -o out.mlir --report=json=out.mlir", "clusterc in.mlir --report=json=-",
+      "clusterc in.mlir --emit=obj --emit-header=x.o -o x.o"], 2, "! test -e out.mlir && ! test -e x.o",
+     "$1, before any work (the report used to replace the model); $2; $3",
+     "`bad-input/output-paths.test` TWO"),
+    ("input is a directory", "mkdir dir && clusterc dir -o out.mlir", 1, "! test -e out.mlir",
+     "$1 (was \"Input/output error\")", "`bad-input/output-paths.test` INDIR"),
+    ("output on the same path as the input",
+     "cp in.mlir same.mlir && clusterc same.mlir -o same.mlir", 2, "cmp in.mlir same.mlir",
+     "$1, before any work (it used to replace the input)", "`bad-input/output-paths.test` SAME"),
+    ("interrupted run (SIGINT, SIGTERM; the other signals below) while clustering a 4M-value "
+     "weight, or while reading a silent pipe (here: the pipe; clustering the 4M-value weight "
+     "takes seconds, so only the lit test does it)",
+     ["mkdir out && sleep 2 | timeout --preserve-status -s INT 0.3 clusterc - -o out/p.mlir",
+      "sleep 2 | timeout --preserve-status -s TERM 0.3 clusterc - -o out/p.mlir"], [130, 143],
+     NO_OUT, "dies of the signal (through `timeout --preserve-status`); no output, no temporary",
+     "`bad-input/sigint.test`"),
+    ("training data: truncated IDX", TRAIN_WITH % ("images-truncated", "labels", "images"), 1,
+     NO_OUT, None, "`bad-input/train-data.test` TRUNC"),
+    ("training data: gzip stream cut short", TRAIN_WITH % ("images-cut.gz", "labels", "images"), 1,
+     NO_OUT, None, "`bad-input/train-data.test` CUT"),
+    ("training data: corrupt gzip", TRAIN_WITH % ("images-garbage.gz", "labels", "images"), 1,
+     NO_OUT, None, "`bad-input/train-data.test` GARBAGE"),
+    ("training data: a header that claims a huge array in a small file (here: an IDX header "
+     "claiming 10^6 60x60 images, then 2 bytes)",
+     "printf '\\0\\0\\10\\3\\0\\17\\102\\100\\0\\0\\0\\74\\0\\0\\0\\74\\1\\2' > data/huge && "
+     + TRAIN_WITH % ("huge", "labels", "images"), 1, NO_OUT,
+     "$1 — the buffer grows as data arrives (it used to allocate the claimed size first)",
+     "`fuzz/corpus/data/regress-huge-claim` (fuzz-data)"),
+    ("training data: trailing bytes", TRAIN_WITH % ("images-long", "labels", "images"), 1,
+     NO_OUT, None, "`bad-input/train-data.test` LONG"),
+    ("training data: label count mismatch", TRAIN_WITH % ("images.gz", "labels-99", "images"), 1,
+     NO_OUT, None, "`bad-input/train-data.test` COUNT"),
+    ("training data: sample shape ≠ the model's input",
+     TRAIN_WITH % ("images-16x16", "labels", "images-16x16"), 1, NO_OUT, None,
+     "`bad-input/train-data.test` SHAPE"),
+    ("training data: test and training samples differ",
+     TRAIN_WITH % ("images", "labels", "images-16x16"), 1, NO_OUT, None,
+     "`bad-input/train-data.test` TESTSHAPE"),
+    ("training data: label ≥ the model's classes",
+     TRAIN_WITH % ("images", "labels-class-12", "images"), 1, NO_OUT, None,
+     "`bad-input/train-data.test` CLASS"),
+    ("training data: no samples (an IDX header with N = 0, here `[0, 524544, 513]`)",
+     TRAIN_WITH % ("images-empty", "labels", "images"), 1, NO_OUT,
+     "$1 — it used to load as a data set of 1-value samples (found by fuzz-data in CI)",
+     "`bad-input/train-data.test` EMPTY"),
+    ("training data: missing directory", "mkdir out && " + DATA + "--data=no-such-dir -o out/m.mlir", 1,
+     NO_OUT, None, "`bad-input/train-data.test` NODATA"),
+    ("deeply nested input (200,000 levels of parentheses)",
+     "mkdir out && python3 -c \"n = 200000; print('func.func @f() {\\n  %c = arith.constant ' + "
+     "'(' * n + '1' + ')' * n + ' : i32\\n  return\\n}')\" > deep.mlir && "
+     "clusterc deep.mlir -o out/m.mlir", 1, NO_OUT,
+     "$1 (the parser's diagnostic); clusterc runs on a thread with a 1 GiB stack, where MLIR's "
+     "recursive parser used to overflow the 8 MiB main stack at ~20,000 levels",
+     "`bad-input/deep-nesting.test`"),
+    ("input that crashes MLIR 19's parser (a malformed `permutation` of `linalg.transpose`, "
+     "`dimensions` of `linalg.broadcast`)",
+     "mkdir out && clusterc $T/bad-input/Inputs/transpose-crash.mlir -o out/m.mlir", 139, NO_OUT,
+     "$1, then SIGSEGV inside MLIR (mlir-opt-19 crashes the same way); the crash handler (ASan: "
+     "its death callback) removes the temporary output first", "`bad-input/upstream-crash.test`"),
+    ("globals of the same name in nested modules",
+     "clusterc --min-elements=0 --clusters=2 $T/passes/nested-modules.mlir -o o.mlir", 0,
+     "mlir-opt-19 --verify-each o.mlir -o /dev/null && test $(grep -c '@w_centroids(' o.mlir) = 2",
+     "each weight resolved and rewritten in its own symbol table (the loads used to be mixed up, "
+     "and the output did not verify)", "`passes/nested-modules.mlir`"),
+    ("a weight with a tensor encoding (`#sparse_tensor.encoding`)",
+     [WEIGHTS + "clusterc --min-elements=0 --clusters=2 sparse.mlir -o g.mlir",
+      "clusterc --min-elements=0 --clusters=2 --decode=runtime sparse.mlir -o r.mlir"], 0,
+     "for f in g r; do mlir-opt-19 --verify-each $f.mlir -o /dev/null && "
+     "grep -q 'tensor.empty() : tensor<4x2xf32, #sparse>' $f.mlir && "
+     "! grep -q bufferization.to_tensor $f.mlir || exit 1; done",
+     "clustered, the decode keeps the type; `--decode=runtime` falls back to the generic decode "
+     "for it (it built an invalid `to_tensor`)", "`bad-input/weights.mlir` SPARSE"),
+    ("an op training cannot differentiate (`tensor.concat`), `--emit=train-mlir`",
+     "python3 $T/split-input-file.py --dir sp $T/train/errors.mlir clusterc --emit=train-mlir "
+     "--clusters=2 --min-elements=1 -o x.out 2>&1 | grep tensor.concat | sed 's|sp/[0-9]*/||' >&2; "
+     "exit ${PIPESTATUS[0]}", 1, None, None, "`train/errors.mlir` CONCAT"),
+
+    # Issue 18: outputs, option values, checks and shapes.
     ("the report on the output's path written differently (`./out.mlir`)",
      "clusterc in.mlir -o out.mlir --report=json=./out.mlir", 2, None, None,
      "`bad-input/outputs.test` DOT"),
@@ -99,7 +305,7 @@ CASES = [
      "clusterc in.mlir --only=fc9 -o x.mlir", 1, None, None,
      "`clusterc/selection.mlir` EMPTY, EMPTY-K, EMPTY-TRAIN"),
     ("the same with `--allow-empty-selection`",
-     "clusterc in.mlir --only=fc9 --allow-empty-selection -o x.mlir", 0, "test -e x.mlir", "",
+     "clusterc in.mlir --only=fc9 --allow-empty-selection -o x.mlir", 0, "test -e x.mlir", None,
      "`clusterc/selection.mlir` ALLOW"),
     ("a layer name with a space or a comma in a selector",
      "clusterc model.mlir --pass-options='only=\"fc 1\",fc2.weight' -o x.mlir", 1, None, None,
@@ -135,37 +341,76 @@ CASES = [
 ]
 
 
-def run_case(build, data, cmd, then):
+def first_line(err, d):
+    """The first line of stderr that says what happened, with the scratch
+    directory and the source tree removed from its paths."""
+    err = err.decode(errors="replace").replace(d + "/", "").replace(d, ".")
+    err = err.replace(ROOT + "/", "")
+    lines = [l for l in err.splitlines() if "error:" in l or "warning:" in l
+             or "left as is" in l or "FAILED" in l]
+    return re.sub(r"\s+", " ", lines[0].strip()) if lines else ""
+
+
+def run_case(build, data, cmds, then):
+    """Runs the commands of one case in turn in a fresh scratch directory;
+    returns their exit statuses, whether `then` held, and the first line
+    each printed."""
     with tempfile.TemporaryDirectory(prefix="clusterc-rel-") as d:
         shutil.copy(SMALL, os.path.join(d, "in.mlir"))
         shutil.copy(os.path.join(ROOT, "examples", "mlp-linalg.mlir"), os.path.join(d, "model.mlir"))
         if data:
             shutil.copytree(data, os.path.join(d, "data"))
-        env = dict(os.environ, BUILD=build,
-                   PATH=os.path.join(build, "tools", "clusterc") + os.pathsep + os.environ["PATH"])
-        p = subprocess.run(["bash", "-c", cmd], cwd=d, env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, timeout=300)
+        path = [os.path.join(build, "tools", "clusterc"), LLVM_BIN, os.environ["PATH"]]
+        env = dict(os.environ, BUILD=build, T=os.path.join(ROOT, "test"),
+                   PATH=os.pathsep.join(path))
+        statuses, lines = [], []
+        for cmd in cmds:
+            # stdout is a pipe, as in a lit RUN line (on /dev/null, a device,
+            # the report and the output may share it).
+            p = subprocess.run(["bash", "-c", cmd], cwd=d, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=300)
+            # Killed by a signal: the shell's 128 + N.
+            statuses.append(p.returncode if p.returncode >= 0 else 128 - p.returncode)
+            lines.append(first_line(p.stderr, d))
         ok = True
         if then:
             ok = subprocess.run(["bash", "-c", then], cwd=d, env=env).returncode == 0
-        err = p.stderr.decode(errors="replace").replace(d + "/", "").replace(d, ".")
-        err = err.replace(ROOT + "/", "")
-        lines = [l for l in err.splitlines() if "error:" in l or "warning:" in l
-                 or "left as is" in l or "FAILED" in l]
-        return p.returncode, ok, lines[0].strip() if lines else ""
+        return statuses, ok, lines
 
 
-def table(build, data):
+def code(line):
+    """line as Markdown code; a line holding a backquote in double ones."""
+    if not line:
+        return ""
+    line = line.replace("|", "\\|")
+    return "`` %s ``" % line if "`" in line else "`%s`" % line
+
+
+def table(build, data, jobs):
     rows = ["| input | what clusterc says or does | exit | test |", "|---|---|---|---|"]
     bad = []
-    for inp, cmd, want, then, shown, test in CASES:
-        rc, ok, line = run_case(build, data, cmd, then)
-        if rc != want or not ok:
-            bad.append("%s: exit %d (want %d)%s\n  %s" % (inp, rc, want,
-                       "" if ok else ", the check failed", line))
-        said = shown if shown else ("`%s`" % re.sub(r"\s+", " ", line).replace("|", "\\|")
-                                    if line else "")
-        rows.append("| %s | %s | %d | %s |" % (inp, said, rc, test))
+
+    def run(case):
+        cmd, then = case[1], case[3]
+        return run_case(build, data, cmd if isinstance(cmd, list) else [cmd], then)
+
+    # The cases are independent (each has its own scratch directory): a few
+    # at a time, most of them wait on a sleep or on clusterc's start-up.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(run, CASES))
+    for (inp, cmd, want, then, shown, test), (statuses, ok, lines) in zip(CASES, results):
+        wants = want if isinstance(want, list) else [want] * len(statuses)
+        if statuses != wants or not ok:
+            bad.append("%s: exit %s (want %s)%s\n  %s" % (inp, statuses, wants,
+                       "" if ok else ", the check failed", "\n  ".join(lines)))
+        if shown is None:
+            said = ", ".join(code(l) for l in lines if l)
+        else:
+            said = shown
+            for i in reversed(range(len(lines))):
+                said = said.replace("$%d" % (i + 1), code(lines[i]))
+        shown_status = sorted(set(statuses), key=statuses.index)
+        rows.append("| %s | %s | %s | %s |" % (inp, said, ", ".join(map(str, shown_status)), test))
     return "\n".join(rows) + "\n", bad
 
 
@@ -173,6 +418,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", required=True, help="the build directory")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--jobs", type=int, default=2, help="cases run at a time (default 2)")
     ap.add_argument("--doc", default=DOC)
     ap.add_argument("--fashion-mnist", default="/usr/share/datasets/fashion-mnist")
     a = ap.parse_args()
@@ -181,7 +427,7 @@ def main():
         subprocess.run([sys.executable, os.path.join(ROOT, "test", "bad-input", "Inputs",
                                                       "gen-data.py"), a.fashion_mnist, data],
                        check=True)
-        text, bad = table(build, data)
+        text, bad = table(build, data, a.jobs)
     for b in bad:
         print("reliability-table: case does not behave as listed: " + b, file=sys.stderr)
     doc = open(a.doc).read()
