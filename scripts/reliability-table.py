@@ -72,7 +72,7 @@ ROUND_TRIP = "diff <(mlir-opt-19 %s) <(mlir-opt-19 o.mlir)"
 # Where a case runs a cheaper equivalent of what its lit test does, the
 # input column says so ("here: ...").
 CASES = [
-    # The first bad-input table (test/bad-input/*, from issue 5 on).
+    # The first bad-input table (test/bad-input/* and a few tests of passes/ and train/).
     ("malformed MLIR", MODULES + "mkdir out && clusterc malformed.mlir -o out/a.mlir", 1, NO_OUT,
      "$1 (the parser's diagnostic at its location)", "`bad-input/modules.mlir` MALFORMED"),
     ("binary / non-MLIR text, JSON",
