@@ -5,10 +5,15 @@
  * without the clustering pass: every FLOAT initializer of 128 or more
  * elements gets K evenly spaced centroids between its min and max and the
  * nearest one per element (ties to the lower), and is written back as
- * c[idx]. Outputs go to temporary files renamed into place, so an error
- * leaves no file. Exit status 1 on bad input, 2 on bad usage. */
+ * c[idx]. Every file goes through clusterc's output transaction
+ * (support/output.h), as the driver's do: temporaries committed together
+ * once the whole run succeeded, removed on an error or a signal, never an
+ * input or a special file replaced; so a failed run leaves no file and
+ * changes none. Exit status 1 on bad input, 2 on bad usage (an output on an
+ * input or on another output included). */
 #include "clusterc/onnx.h"
 #include "internal.h"
+#include "output.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,10 +23,55 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static const char *tool = "clusterc-onnx-import";
+
 static void writeOut(MlirStringRef s, void *user) {
-  FILE *f = user;
-  if (s.length)
-    fwrite(s.data, 1, s.length, f);
+  outputWriteBytes(user, s.data, s.length);
+}
+
+/* Opens path as one of the run's outputs; 0, or the exit status after
+ * saying why not. */
+static int openOutput(Output **o, const char *path, const char *what) {
+  char err[1024];
+  int rc = outputOpen(o, path, what, err, sizeof err);
+  if (rc == OUTPUT_CLASH) {
+    fprintf(stderr, "%s: error: %s\n", tool, err);
+    return 2;
+  }
+  if (rc) {
+    fprintf(stderr, "%s: error: cannot write %s: %s\n", path, what, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+/* Commits the run's outputs; 0, or 1 after saying why not. */
+static int commitOutputs(void) {
+  char err[1024];
+  if (!outputCommitAll(err, sizeof err))
+    return 0;
+  fprintf(stderr, "%s\n", err);
+  return 1;
+}
+
+/* Set when a palette file would be an input or another output (the
+ * exporter hands both of its callbacks the model's Output). */
+static int paletteClash;
+
+/* A palette file of the export: one more output of the run. */
+static int paletteFile(const char *path, const void *data, size_t size, void *user) {
+  (void)user;
+  Output *o;
+  int rc = openOutput(&o, path, "palette");
+  if (rc == 2) {
+    paletteClash = 1;
+    errno = EEXIST;
+  }
+  if (rc)
+    return -1;
+  outputWriteBytes(o, data, size);
+  outputClose(o); /* whole: no descriptor held per palette file */
+  return 0;
 }
 
 /* The exporter's test: linear palettes for every large FLOAT initializer. */
@@ -78,10 +128,35 @@ static int exportTest(const char *in, const char *out, const char *dir, uint32_t
     }
     w[n++] = (ClustercOnnxWeight){t->name, v, numel, c, k, 1, 0, idx};
   }
-  if (!rc && clustercOnnxExport(in, out, w, n, dir, err, sizeof err)) {
-    fprintf(stderr, "%s\n", err);
+  /* The palettes folder is the caller's to create (and to remove again
+   * when the run fails): clustercOnnxExportFiles only hands over files. */
+  int madeDir = 0;
+  struct stat sb;
+  if (!rc && dir && stat(dir, &sb)) {
+    if (errno != ENOENT || mkdir(dir, 0777)) {
+      fprintf(stderr, "%s: error: cannot create the palettes folder: %s\n", dir, strerror(errno));
+      rc = 1;
+    } else
+      madeDir = 1;
+  } else if (!rc && dir && !S_ISDIR(sb.st_mode)) {
+    fprintf(stderr, "%s: error: --palettes names a file that is not a folder\n", dir);
     rc = 1;
   }
+  Output *o = NULL;
+  if (!rc)
+    rc = openOutput(&o, out, "output");
+  if (!rc && clustercOnnxExportFiles(in, out, w, n, dir, paletteFile, writeOut, o, err,
+                                     sizeof err)) {
+    if (!paletteClash)
+      fprintf(stderr, "%s\n", err);
+    rc = paletteClash ? 2 : 1;
+  }
+  if (!rc)
+    rc = commitOutputs();
+  else
+    outputAbandonAll();
+  if (rc && madeDir)
+    rmdir(dir);
   for (size_t i = 0; i < n; ++i) {
     free((void *)w[i].values);
     free((void *)w[i].centroids);
@@ -120,47 +195,19 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s model.onnx [-o out.mlir]\n", argv[0]);
     return 2;
   }
+  outputCatchSignals(NULL);
+  outputAddInput(in);
   if (exportPath)
     return exportTest(in, exportPath, palettes, k);
-  FILE *f = stdout;
-  char *tmp = NULL;
-  if (strcmp(outPath, "-")) {
-    size_t n = strlen(outPath) + 16;
-    tmp = malloc(n);
-    if (!tmp)
-      return 1;
-    snprintf(tmp, n, "%s.tmp.XXXXXX", outPath);
-    int fd = mkstemp(tmp);
-    if (fd < 0 || !(f = fdopen(fd, "wb"))) {
-      fprintf(stderr, "%s: error: cannot write: %s\n", outPath, strerror(errno));
-      free(tmp);
-      return 1;
-    }
-  }
+  Output *out;
+  int rc = openOutput(&out, outPath, "output");
+  if (rc)
+    return rc;
   char err[2048];
-  ClustercOnnxStatus st = clustercOnnxImport(in, &o, writeOut, f, err, sizeof err);
-  int bad = st != CLUSTERC_ONNX_OK;
-  if (bad)
+  if (clustercOnnxImport(in, &o, writeOut, out, err, sizeof err) != CLUSTERC_ONNX_OK) {
     fprintf(stderr, "%s\n", err);
-  if (fflush(f) || ferror(f)) {
-    if (!bad)
-      fprintf(stderr, "%s: error: cannot write\n", outPath);
-    bad = 1;
+    outputAbandonAll();
+    return 1;
   }
-  if (tmp) {
-    fclose(f);
-    if (!bad) {
-      mode_t mask = umask(0);
-      umask(mask);
-      chmod(tmp, 0666 & ~mask);
-      if (rename(tmp, outPath)) {
-        fprintf(stderr, "%s: error: cannot write: %s\n", outPath, strerror(errno));
-        bad = 1;
-      }
-    }
-    if (bad)
-      unlink(tmp);
-    free(tmp);
-  }
-  return bad;
+  return commitOutputs();
 }

@@ -18,7 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MAX_OUTPUTS = 16, MAX_INPUTS = 16, MAX_HOPS = 40, NAME_LEN = 16 };
+/* MAX_OUTPUTS: an ONNX export writes a palettes folder of two or three
+ * files per weight (389 for MobileNetV2), each an output of the run. The
+ * tables are static because the signal handler reads them. */
+enum { MAX_OUTPUTS = 4096, MAX_INPUTS = 16, MAX_HOPS = 40, NAME_LEN = 16 };
 
 struct Output {
   FILE *f;
@@ -27,6 +30,8 @@ struct Output {
   char *resolved;  /* the file written, absolute, symlinks resolved */
   char *base;      /* its name in dirFd */
   int dirFd;       /* its directory; -1 when direct */
+  bool ownsDir;    /* dirFd is this output's (else an earlier output's, in
+                      the same directory: one descriptor per directory) */
   bool direct;     /* written in place (stdout, a device, a FIFO) */
   bool exists;     /* the target existed when opened */
   bool failed;
@@ -128,9 +133,21 @@ static int openDir(Output *o, const char *path) {
   free(dir);
   if (!real)
     return -1;
-  o->dirFd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  size_t dirLen = strcmp(real, "/") ? strlen(real) : 0;
   o->base = strdup(base);
-  o->resolved = joinPath(real, strcmp(real, "/") ? strlen(real) : 0, base);
+  o->resolved = joinPath(real, dirLen, base);
+  /* An earlier output in the same directory lends its descriptor: a
+   * palettes folder of hundreds of files takes one. */
+  for (int i = 0; i < numOuts && o->dirFd < 0; ++i) {
+    const char *r = outs[i].resolved;
+    if (outs[i].ownsDir && r && !strncmp(r, real, dirLen) && r[dirLen] == '/' &&
+        !strchr(r + dirLen + 1, '/'))
+      o->dirFd = outs[i].dirFd;
+  }
+  if (o->dirFd < 0) {
+    o->dirFd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    o->ownsDir = o->dirFd >= 0;
+  }
   free(real);
   if (o->dirFd < 0)
     return -1;
@@ -181,10 +198,12 @@ static void dropTemp(int i) {
   }
 }
 
+/* Frees o; callers close the outputs that lend their directory last
+ * (closeAll). */
 static void closeOutput(Output *o) {
   if (o->f && o->f != stdout)
     fclose(o->f);
-  if (o->dirFd >= 0)
+  if (o->dirFd >= 0 && o->ownsDir)
     close(o->dirFd);
   free(o->path);
   free(o->resolved);
@@ -338,6 +357,10 @@ const char *outputPath(Output *o) { return o->path; }
 const char *outputWhat(Output *o) { return o->what; }
 
 void outputWriteBytes(Output *o, const void *data, size_t n) {
+  if (!o->failed && n && !o->f) {
+    o->failed = true; /* written after outputClose: a bug of the caller */
+    o->error = EBADF;
+  }
   if (!o->failed && n && fwrite(data, 1, n, o->f) != n) {
     o->failed = true;
     o->error = errno ? errno : EIO;
@@ -346,9 +369,16 @@ void outputWriteBytes(Output *o, const void *data, size_t n) {
 
 /* ---- Commit ---------------------------------------------------------------------- */
 
-/* Flushes and closes o's stream (stdout stays open); 0 or an errno. */
+/* Names of the backups, for putting the targets back. */
+static char backup[MAX_OUTPUTS][NAME_LEN];
+static bool haveBackup[MAX_OUTPUTS];
+
+/* Flushes and closes o's stream (stdout stays open); 0 or an errno. Once
+ * closed (outputClose), the error is remembered. */
 static int finish(Output *o, int slot) {
   int e = o->failed ? o->error : 0;
+  if (!o->f)
+    return e;
   if (fflush(o->f) && !e)
     e = errno ? errno : EIO;
   if (ferror(o->f) && !e)
@@ -370,16 +400,34 @@ static int finish(Output *o, int slot) {
     e = errno ? errno : EIO;
   o->f = NULL;
   (void)slot;
+  if (e && !o->failed)
+    o->failed = true, o->error = e;
   return e;
+}
+
+void outputClose(Output *o) {
+  if (o->f)
+    finish(o, (int)(o - outs));
+}
+
+/* Removes every temporary and backup, then frees the outputs, those that
+ * lend a directory descriptor last (in reverse order of opening). */
+static void closeAll(void) {
+  for (int i = 0; i < numOuts; ++i) {
+    if (haveBackup[i])
+      unlinkat(outs[i].dirFd, backup[i], 0);
+    haveBackup[i] = false;
+    dropTemp(i);
+  }
+  for (int i = numOuts; i-- > 0;)
+    closeOutput(&outs[i]);
+  numOuts = 0;
 }
 
 static void formatError(const Output *o, int e, char *err, size_t errSize) {
   snprintf(err, errSize, "%s: error: cannot write %s: %s", o->path, o->what, strerror(e));
 }
 
-/* Names of the backups, for putting the targets back. */
-static char backup[MAX_OUTPUTS][NAME_LEN];
-static bool haveBackup[MAX_OUTPUTS];
 
 static void raiseDeferred(void) {
   committing = 0;
@@ -409,7 +457,7 @@ int outputCommitAll(char *err, size_t errSize) {
       continue;
     /* A hard link to the old target, for putting it back when a later
      * rename fails (a file system without hard links: no backup). */
-    snprintf(backup[i], NAME_LEN, ".cc.b%02u%05u", (unsigned)i % 100u,
+    snprintf(backup[i], NAME_LEN, ".cc.b%04u%05u", (unsigned)i % 10000u,
              (unsigned)getpid() % 100000u);
     unlinkat(o->dirFd, backup[i], 0);
     haveBackup[i] = !linkat(o->dirFd, o->base, o->dirFd, backup[i], 0);
@@ -437,24 +485,13 @@ int outputCommitAll(char *err, size_t errSize) {
     }
     formatError(&outs[bad], e, err, errSize);
   }
-  for (int i = 0; i < numOuts; ++i) {
-    if (haveBackup[i])
-      unlinkat(outs[i].dirFd, backup[i], 0);
-    haveBackup[i] = false;
-    dropTemp(i);
-    closeOutput(&outs[i]);
-  }
-  numOuts = 0;
+  closeAll();
   raiseDeferred();
   return bad >= 0 ? -1 : 0;
 }
 
 void outputAbandonAll(void) {
-  for (int i = 0; i < numOuts; ++i) {
-    dropTemp(i);
-    closeOutput(&outs[i]);
-  }
-  numOuts = 0;
+  closeAll();
 }
 
 /* ---- Signals ----------------------------------------------------------------------- */

@@ -64,6 +64,11 @@ const char *outputPath(Output *o);
 const char *outputWhat(Output *o);
 /* Appends bytes; an error is remembered and reported by the commit. */
 void outputWriteBytes(Output *o, const void *data, size_t n);
+/* Done writing o: its stream is flushed and closed now rather than at the
+ * commit (an error is remembered and reported by the commit), so that a
+ * run of many whole files (a palettes folder) holds no descriptor for
+ * each. The target is still replaced only by the commit. */
+void outputClose(Output *o);
 
 /* Completes every open output: temporaries renamed over their targets,
  * special files flushed. Returns 0, or -1 with

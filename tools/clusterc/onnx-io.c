@@ -191,6 +191,7 @@ static int paletteFile(const char *path, const void *data, size_t size, void *us
   if (rc)
     return -1;
   outputWriteBytes(o, data, size);
+  outputClose(o); /* whole: no descriptor held per palette file */
   return 0;
 }
 
