@@ -26,7 +26,7 @@
  *
  * Fused: linalg.matmul, matmul_transpose_b, batch_matmul, matvec, vecmat,
  * tosa.fully_connected, tosa.matmul, and convolutions (linalg
- * conv_2d_nhwc_hwcf / _nhwc_fhwc, tosa.conv2d without padding): 1x1 with
+ * conv_2d_nhwc_hwcf / _nhwc_fhwc, tosa.conv2d with its padding): 1x1 with
  * stride 1 as a GEMM over the pixels, any other by
  * clusterrt_mlir_lut_conv: the same GEMM on im2col patches, which the
  * runtime gathers from the input while it packs panels (no im2col
@@ -90,6 +90,7 @@ typedef struct Plan {
   bool im2col;
   bool nchw;                      /* conv_2d_nchw_fchw: patches (c, kh, kw) */
   int64_t win[2], str[2], dil[2];
+  int64_t pad[4];                 /* top, bottom, left, right (tosa.conv2d) */
   MlirValue x;                    /* the activation */
   MlirValue acc;                  /* added to the product (null: none) */
   bool accIsBias;                 /* acc is [N], broadcast over the rows */
@@ -159,25 +160,6 @@ static bool zeroSplat(MlirValue v) {
          isZeroFloat(mlirDenseElementsAttrGetSplatValue(a));
 }
 
-/* All int64 values of a dense array or dense elements attribute equal v. */
-static bool allEqual(MlirAttribute a, int64_t v) {
-  if (mlirAttributeIsNull(a))
-    return true;
-  if (mlirAttributeIsADenseI64Array(a)) {
-    for (intptr_t i = 0; i < mlirDenseArrayGetNumElements(a); ++i)
-      if (mlirDenseI64ArrayGetElement(a, i) != v)
-        return false;
-    return true;
-  }
-  if (mlirAttributeIsADenseIntElements(a)) {
-    for (intptr_t i = 0; i < mlirElementsAttrGetNumElements(a); ++i)
-      if (mlirDenseElementsAttrGetInt64Value(a, i) != v)
-        return false;
-    return true;
-  }
-  return false;
-}
-
 static MlirAttribute attr(MlirOperation op, const char *name) {
   return mlirOperationGetAttributeByName(op, irStr(name));
 }
@@ -212,6 +194,7 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
   MlirValue x = {NULL};
   int vB = -1, vN = -1, vK = -1, nK = 1;
   p->im2col = p->nchw = false;
+  memset(p->pad, 0, sizeof p->pad);
   if (mlirOperationGetNumResults(op) != 1) {
     *why = "not a matrix product";
     return false;
@@ -265,8 +248,13 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
     if (vr != 4 || !pair(attr(op, "stride"), 1, p->str) ||
         !pair(attr(op, "dilation"), 1, p->dil))
       return *why = "unexpected stride or dilation", false;
-    if (!allEqual(attr(op, "pad"), 0))
-      return *why = "padding", false;
+    MlirAttribute pa = attr(op, "pad");
+    if (mlirAttributeIsNull(pa) || !mlirAttributeIsADenseI64Array(pa) ||
+        mlirDenseArrayGetNumElements(pa) != 4)
+      return *why = "unexpected padding", false;
+    for (int i = 0; i < 4; ++i)
+      if ((p->pad[i] = mlirDenseI64ArrayGetElement(pa, i)) < 0)
+        return *why = "negative padding", false;
     p->win[0] = mlirShapedTypeGetDimSize(vt, 1);
     p->win[1] = mlirShapedTypeGetDimSize(vt, 2);
     x = mlirOperationGetOperand(op, 0), vN = 0, vK = 1, nK = 3;
@@ -287,7 +275,7 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
   /* A convolution other than 1x1 with stride 1 reads im2col patches. */
   if (nK == 3)
     p->im2col = p->nchw || p->win[0] != 1 || p->win[1] != 1 || p->str[0] != 1 ||
-                p->str[1] != 1;
+                p->str[1] != 1 || p->pad[0] || p->pad[1] || p->pad[2] || p->pad[3];
   int64_t xe = 1, re = 1;
   for (intptr_t i = 0; i < mlirShapedTypeGetRank(xt); ++i)
     xe *= mlirShapedTypeGetDimSize(xt, i);
@@ -488,7 +476,7 @@ static MlirValue convCall(IrBuilder *b, const Plan *p, const MlirValue *lut) {
   MlirType xt = mlirValueGetType(p->x);
   MlirType rt = mlirValueGetType(mlirOperationGetResult(p->consumer, 0));
   int sp = p->nchw ? 2 : 1, ch = p->nchw ? 1 : 3;
-  int64_t geo[14] = {p->nchw,
+  int64_t geo[18] = {p->nchw,
                      mlirShapedTypeGetDimSize(xt, 0),
                      mlirShapedTypeGetDimSize(xt, ch),
                      mlirShapedTypeGetDimSize(xt, sp),
@@ -496,10 +484,11 @@ static MlirValue convCall(IrBuilder *b, const Plan *p, const MlirValue *lut) {
                      p->N,
                      mlirShapedTypeGetDimSize(rt, sp),
                      mlirShapedTypeGetDimSize(rt, sp + 1),
-                     p->win[0], p->win[1], p->str[0], p->str[1], p->dil[0], p->dil[1]};
-  int64_t n14 = 14, dyn = mlirShapedTypeGetDynamicSize();
-  MlirType gt = tensorOf(1, &n14, mlirIntegerTypeGet(ctx, 64));
-  MlirNamedAttribute val = irNamed(ctx, "value", mlirDenseElementsAttrInt64Get(gt, 14, geo));
+                     p->win[0], p->win[1], p->str[0], p->str[1], p->dil[0], p->dil[1],
+                     p->pad[0], p->pad[1], p->pad[2], p->pad[3]};
+  int64_t n18 = 18, dyn = mlirShapedTypeGetDynamicSize();
+  MlirType gt = tensorOf(1, &n18, mlirIntegerTypeGet(ctx, 64));
+  MlirNamedAttribute val = irNamed(ctx, "value", mlirDenseElementsAttrInt64Get(gt, 18, geo));
   MlirValue gv = irCreate1(b, "arith.constant", 0, NULL, gt, 1, &val);
   MlirValue args[8] = {flatDyn(b, p->x), lut[0], lut[1], lut[2], lut[3], lut[4],
                        irCast(b, "tensor.cast", gv,

@@ -177,13 +177,14 @@ typedef void (*rt_lut_tile_fn)(const float *ap, const float *b, size_t kc,
                                float *ct, int first);
 /* A 2-D convolution on clustered weights (rt_lut_conv_f32): input x
  * [n][c][h][w] (nchw) or [n][h][w][c] (else), output y [n][oc][oh][ow] or
- * [n][oh][ow][oc], y = sum over (c, kh, kw) of x[.., oh*sh + kh*dh,
- * ow*sw + kw*dw, ..] * W[oc][e]: W rows of K = c*kh*kw indices in the
- * filter's order, (c, kh, kw) for nchw, (kh, kw, c) else; no padding (the
- * caller pads x). */
+ * [n][oh][ow][oc], y = sum over (c, kh, kw) of xp[.., oh*sh + kh*dh,
+ * ow*sw + kw*dw, ..] * W[oc][e], xp = x with pt/pb/pl/pr zero rows and
+ * columns around it: W rows of K = c*kh*kw indices in the filter's order,
+ * (c, kh, kw) for nchw, (kh, kw, c) else. */
 typedef struct rt_lut_conv {
   int nchw;
   size_t n, c, h, w, oc, oh, ow, kh, kw, sh, sw, dh, dw;
+  size_t pt, pb, pl, pr;
 } rt_lut_conv;
 /* Checks the geometry against x's and y's element counts and runs the
  * float GEMM driver (gemm.c) with implicit im2col and the weights as its

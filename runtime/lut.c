@@ -251,21 +251,38 @@ int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,
                     const void *idx, clusterrt_index_format f, size_t idx_bytes,
                     const float *c, size_t c_n, size_t k, size_t group, float *y,
                     size_t yn) {
-  size_t K, M, t, xs, ys;
+  size_t K, M, t, xs, ys, hp, wp, xps;
   /* K = c*kh*kw, M = n*oh*ow, y = M*oc elements, and the last pixel of
-   * the last window inside x: ((oh-1)*sh + (kh-1)*dh) < h, likewise w. */
+   * the last window inside the padded x: ((oh-1)*sh + (kh-1)*dh) < h + pt
+   * + pb, likewise w. */
   if (!g->n || !g->oc || !g->oh || !g->ow) return CLUSTERRT_OK;
   if (!g->c || !g->kh || !g->kw || !g->h || !g->w ||
       !mad(g->c, g->kh, 0, &t) || !mad(t, g->kw, 0, &K) ||
       !mad(g->n, g->oh, 0, &t) || !mad(t, g->ow, 0, &M) || !mad(M, g->oc, 0, &ys) ||
       !mad(g->n, g->c, 0, &t) || !mad(t, g->h, 0, &t) || !mad(t, g->w, 0, &xs) ||
-      ys != yn || xs != xn || K > PTRDIFF_MAX / 4 || M > PTRDIFF_MAX / 4)
+      ys != yn || xs != xn || K > PTRDIFF_MAX / 4 || M > PTRDIFF_MAX / 4 ||
+      !mad(1, g->h, g->pt, &hp) || !mad(1, hp, g->pb, &hp) ||
+      !mad(1, g->w, g->pl, &wp) || !mad(1, wp, g->pr, &wp) ||
+      !mad(g->n, g->c, 0, &t) || !mad(t, hp, 0, &t) || !mad(t, wp, 0, &xps) ||
+      xps > PTRDIFF_MAX / 4)
     return CLUSTERRT_ERR_ARG;
   size_t lastH, lastW;
   if (!mad(g->oh - 1, g->sh, 0, &t) || !mad(g->kh - 1, g->dh, t, &lastH) ||
       !mad(g->ow - 1, g->sw, 0, &t) || !mad(g->kw - 1, g->dw, t, &lastW) ||
-      lastH >= g->h || lastW >= g->w)
+      lastH >= hp || lastW >= wp)
     return CLUSTERRT_ERR_ARG;
+  float *padded = NULL;
+  if (hp != g->h || wp != g->w) {
+    /* A zero-bordered copy (the input's size, not the patches'). */
+    if (!(padded = calloc(xps ? xps : 1, sizeof *padded))) return CLUSTERRT_ERR_NOMEM;
+    size_t planes = g->nchw ? g->n * g->c : g->n, row = g->nchw ? g->w : g->w * g->c;
+    size_t prow = g->nchw ? wp : wp * g->c, lead = g->nchw ? g->pl : g->pl * g->c;
+    for (size_t q = 0; q < planes; q++)
+      for (size_t r = 0; r < g->h; r++)
+        memcpy(padded + (q * hp + g->pt + r) * prow + lead, x + (q * g->h + r) * row,
+               sizeof *x * row);
+    x = padded;
+  }
   rt_lut_args a;
   clusterrt_status s = (clusterrt_status)lut_args(x, M, K, K, g->oc, idx, f, 0, c, k,
                                                   group, y, g->oc, &a);
@@ -273,9 +290,12 @@ int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,
   size_t tables = group ? (g->oc + group - 1) / group : 1;
   if (idx_bytes != g->oc * a.row_bytes || c_n < tables * k) return CLUSTERRT_ERR_ARG;
   ptrdiff_t *tab = malloc(sizeof *tab * (2 * M + K + g->oc));
-  if (!tab) return CLUSTERRT_ERR_NOMEM;
+  if (!tab) {
+    free(padded);
+    return CLUSTERRT_ERR_NOMEM;
+  }
   ptrdiff_t *xm = tab, *ym = tab + M, *xe = tab + 2 * M, *yo = xe + K;
-  ptrdiff_t H = (ptrdiff_t)g->h, W = (ptrdiff_t)g->w, C = (ptrdiff_t)g->c;
+  ptrdiff_t H = (ptrdiff_t)hp, W = (ptrdiff_t)wp, C = (ptrdiff_t)g->c;
   ptrdiff_t OH = (ptrdiff_t)g->oh, OW = (ptrdiff_t)g->ow, OC = (ptrdiff_t)g->oc;
   /* Element strides of x's n, h, w, c and y's pixel and output channel. */
   ptrdiff_t xsn = C * H * W, xsh = g->nchw ? W : W * C, xsw = g->nchw ? 1 : C,
@@ -318,5 +338,6 @@ int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,
   memset(y, 0, sizeof *y * yn);
   int r = rt_get_kernels()->sgemm(&ga);
   free(tab);
+  free(padded);
   return r;
 }

@@ -218,7 +218,8 @@ CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_lut_matmul(
 
 /* A convolution on clustered weights with implicit im2col (decode=fused):
  * x and y flattened to 1-D, geometry = {nchw, n, c, h, w, oc, oh, ow, kh,
- * kw, sh, sw, dh, dw} (internal.h, rt_lut_conv), the indices as
+ * kw, sh, sw, dh, dw, pad top, bottom, left, right} (internal.h,
+ * rt_lut_conv), the indices as
  * clusterrt_mlir_lut_matmul takes them (oc rows of c*kh*kw in the
  * filter's order). y is overwritten. */
 MEMREF1(int64_t, MemRefI64);
@@ -228,14 +229,15 @@ CLUSTERRT_API int32_t _mlir_ciface_clusterrt_mlir_lut_conv(
     int32_t k, int32_t group, const MemRefI64 *geometry, MemRefF32 *y) {
   clusterrt_index_format f = bitsFormat(bits);
   if (!CONTIGUOUS(x) || !CONTIGUOUS(idx) || !CONTIGUOUS(c) || !CONTIGUOUS(y) ||
-      !CONTIGUOUS(geometry) || geometry->size != 14 || !f || k <= 0 || group < 0)
+      !CONTIGUOUS(geometry) || geometry->size != 18 || !f || k <= 0 || group < 0)
     return CLUSTERRT_ERR_ARG;
   const int64_t *d = DATA(geometry);
-  for (int i = 0; i < 14; ++i)
+  for (int i = 0; i < 18; ++i)
     if (d[i] < 0 || (i == 0 && d[i] > 1)) return CLUSTERRT_ERR_ARG;
   rt_lut_conv g = {(int)d[0], (size_t)d[1], (size_t)d[2], (size_t)d[3], (size_t)d[4],
                    (size_t)d[5], (size_t)d[6], (size_t)d[7], (size_t)d[8], (size_t)d[9],
-                   (size_t)d[10], (size_t)d[11], (size_t)d[12], (size_t)d[13]};
+                   (size_t)d[10], (size_t)d[11], (size_t)d[12], (size_t)d[13],
+                   (size_t)d[14], (size_t)d[15], (size_t)d[16], (size_t)d[17]};
   return rt_lut_conv_f32(&g, DATA(x), (size_t)x->size, DATA(idx), f, (size_t)idx->size,
                          DATA(c), (size_t)c->size, (size_t)k, (size_t)group, DATA(y),
                          (size_t)y->size);

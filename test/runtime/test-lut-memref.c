@@ -105,9 +105,12 @@ static void one(unsigned bits, size_t B, size_t M, size_t K, size_t N,
  * dh, dw}, oh and ow derived here. */
 static void conv(unsigned bits, int nchw, size_t n, size_t c, size_t h, size_t w,
                  size_t oc, size_t kh, size_t kw, size_t sh, size_t sw, size_t dh,
-                 size_t dw, int perChannel) {
+                 size_t dw, size_t pad, int perChannel) {
   clusterrt_index_format f = (clusterrt_index_format)bits;
-  size_t oh = (h - (kh - 1) * dh - 1) / sh + 1, ow = (w - (kw - 1) * dw - 1) / sw + 1;
+  /* pad: top = left = pad, bottom = right = pad + 1 (asymmetric, as TFLite's
+   * SAME padding can be). */
+  size_t pt = pad, pb = pad ? pad + 1 : 0, hp = h + pt + pb, wp = w + pt + pb;
+  size_t oh = (hp - (kh - 1) * dh - 1) / sh + 1, ow = (wp - (kw - 1) * dw - 1) / sw + 1;
   size_t K = c * kh * kw, M = n * oh * ow, k = bits >= 8 ? 20 : (1u << bits);
   size_t rb = clusterrt_index_bytes(f, K), tables = perChannel ? oc : 1;
   uint8_t *idx = calloc(oc * rb + 1, 1);
@@ -135,8 +138,11 @@ static void conv(unsigned bits, int nchw, size_t n, size_t c, size_t h, size_t w
             for (size_t v = 0; v < kw; ++v) {
               size_t hh = i * sh + u * dh, ww = j * sw + v * dw;
               e = nchw ? (ch * kh + u) * kw + v : (u * kw + v) * c + ch;
-              cols[m * K + e] = nchw ? x[((b * c + ch) * h + hh) * w + ww]
-                                     : x[((b * h + hh) * w + ww) * c + ch];
+              int in = hh >= pt && hh - pt < h && ww >= pt && ww - pt < w;
+              hh -= pt, ww -= pt;
+              cols[m * K + e] = !in   ? 0.0f
+                                : nchw ? x[((b * c + ch) * h + hh) * w + ww]
+                                       : x[((b * h + hh) * w + ww) * c + ch];
             }
   double *bound = malloc(sizeof(double) * M * oc);
   for (size_t m = 0; m < M; ++m)
@@ -158,13 +164,14 @@ static void conv(unsigned bits, int nchw, size_t n, size_t c, size_t h, size_t w
       ref[m * oc + o] = (float)acc;
       bound[m * oc + o] = (double)K * 0x1p-23 * mag + 1e-30;
     }
-  int64_t geo[14] = {nchw, (int64_t)n, (int64_t)c, (int64_t)h, (int64_t)w, (int64_t)oc,
+  int64_t geo[18] = {nchw, (int64_t)n, (int64_t)c, (int64_t)h, (int64_t)w, (int64_t)oc,
                      (int64_t)oh, (int64_t)ow, (int64_t)kh, (int64_t)kw, (int64_t)sh,
-                     (int64_t)sw, (int64_t)dh, (int64_t)dw};
+                     (int64_t)sw, (int64_t)dh, (int64_t)dw, (int64_t)pt, (int64_t)pb,
+                     (int64_t)pt, (int64_t)pb};
   M1F xm = {x, x, 0, (int64_t)(n * c * h * w), 1}, ym = {y, y, 0, (int64_t)(M * oc), 1};
   M1F cm = {tab, tab, 0, (int64_t)(tables * k), 1};
   M1B im = {idx, idx, 0, (int64_t)(oc * rb), 1};
-  M1L gm = {geo, geo, 0, 14, 1};
+  M1L gm = {geo, geo, 0, 18, 1};
   int32_t st = _mlir_ciface_clusterrt_mlir_lut_conv(&xm, &im, (int32_t)bits, &cm, (int32_t)k,
                                                     perChannel, &gm, &ym);
   CHECK_MSG(st == 0, "lut_conv status %d", st);
@@ -175,12 +182,13 @@ static void conv(unsigned bits, int nchw, size_t n, size_t c, size_t h, size_t w
         double d = (double)y[at] - (double)ref[m * oc + o];
         CHECK_MSG((d < 0 ? -d : d) <= bound[m * oc + o],
                   "lut_conv bits %u nchw %d c %zu h %zu w %zu oc %zu k %zux%zu s %zu,%zu d "
-                  "%zu,%zu: pixel %zu channel %zu: %g != %g",
-                  bits, nchw, c, h, w, oc, kh, kw, sh, sw, dh, dw, m, o, (double)y[at],
+                  "%zu,%zu pad %zu: pixel %zu channel %zu: %g != %g",
+                  bits, nchw, c, h, w, oc, kh, kw, sh, sw, dh, dw, pad, m, o, (double)y[at],
                   (double)ref[m * oc + o]);
       }
-  /* A window that reaches past the input; an output of the wrong size. */
-  geo[3] = (int64_t)((oh - 1) * sh + (kh - 1) * dh);
+  /* A window that reaches past the (padded) input; an output of the wrong
+   * size. */
+  geo[3] = (int64_t)((oh - 1) * sh + (kh - 1) * dh - pt - pb);
   xm.size = (int64_t)(n * c * (size_t)geo[3] * w);
   CHECK(_mlir_ciface_clusterrt_mlir_lut_conv(&xm, &im, (int32_t)bits, &cm, (int32_t)k,
                                              perChannel, &gm, &ym) == CLUSTERRT_ERR_ARG);
@@ -202,10 +210,12 @@ int main(int argc, char **argv) {
     }
   for (int bi = 0; bi < 5; ++bi)
     for (int layout = 0; layout < 2; ++layout) {
-      conv(bitsl[bi], layout, 1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, bi & 1);
-      conv(bitsl[bi], layout, 2, 5, 13, 10, 17, 3, 2, 2, 3, 1, 2, !(bi & 1));
-      conv(bitsl[bi], layout, 1, 7, 6, 6, 33, 1, 1, 2, 2, 1, 1, 1);
-      conv(bitsl[bi], layout, 1, 40, 8, 8, 9, 3, 3, 1, 1, 2, 2, 0);
+      conv(bitsl[bi], layout, 1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 0, bi & 1);
+      conv(bitsl[bi], layout, 2, 5, 13, 10, 17, 3, 2, 2, 3, 1, 2, 0, !(bi & 1));
+      conv(bitsl[bi], layout, 1, 7, 6, 6, 33, 1, 1, 2, 2, 1, 1, 0, 1);
+      conv(bitsl[bi], layout, 1, 40, 8, 8, 9, 3, 3, 1, 1, 2, 2, 0, 0);
+      conv(bitsl[bi], layout, 2, 4, 7, 9, 6, 3, 3, 1, 1, 1, 1, 1, bi & 1);
+      conv(bitsl[bi], layout, 1, 3, 8, 8, 5, 3, 3, 2, 2, 1, 1, 2, 0);
     }
   return t_finish("lut memref entry", isa);
 }
