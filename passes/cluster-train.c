@@ -1129,9 +1129,13 @@ static bool checkSignature(Work *w, MlirOperation fn) {
     if (!mlirTypeIsARankedTensor(t) || !mlirShapedTypeHasStaticShape(t) ||
         !mlirTypeIsAF32(mlirShapedTypeGetElementType(t))) {
       char buf[128];
+      bool half = mlirTypeIsARankedTensor(t) &&
+                  (mlirTypeIsAF16(mlirShapedTypeGetElementType(t)) ||
+                   mlirTypeIsABF16(mlirShapedTypeGetElementType(t)));
       return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model's %s %d "
-                   "has type %s; training needs statically shaped f32 tensors",
-                   what, pos, irTypeName(t, buf, sizeof buf));
+                   "has type %s; training needs statically shaped f32 tensors%s",
+                   what, pos, irTypeName(t, buf, sizeof buf),
+                   half ? " (clusterc train trains f16/bf16 models on f32 master copies)" : "");
     }
     if (mlirShapedTypeGetRank(t) > IR_MAX_RANK)
       return failf(w, mlirOperationGetLocation(fn), "cluster-train: the model's %s %d "

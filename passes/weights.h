@@ -117,6 +117,14 @@ bool weightsRawData(const ConstInfo *ci, const void **data, size_t *size,
                     const char **why);
 float *weightsConvertF32(const ConstInfo *ci, const void *data, size_t size);
 
+/* widen.c: every f16/bf16 type of module becomes f32 (values, block
+ * arguments, function types, type/float/dense attributes, the constants'
+ * values converted exactly, dense_resource blobs included); extf/truncf
+ * that then convert f32 to f32 are removed. 1 when something changed, 0
+ * when the module had no half types, -1 with *why set (a constant's blob
+ * missing or of the wrong size, out of memory). */
+int weightsWidenToF32(MlirOperation module, const char **why);
+
 /* f32 <-> f16/bf16 (round to nearest even). */
 float weightsHalfToFloat(uint16_t h);
 uint16_t weightsFloatToHalf(float f);

@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "../codegen/internal.h"
+#include "../passes/weights.h"
 #include "clusterc/codegen.h"
 #include "clusterc/passes.h"
 #include "clusterc/runtime.h"
@@ -946,6 +947,20 @@ static MlirModule trainingModule(MlirModule model, const TrainArgs *a, const cha
   *mode = po.mode;
   MlirContext ctx = mlirModuleGetContext(model);
   MlirModule tm = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(model)));
+  /* f16/bf16 models train on f32 master copies (passes/widen.c); the
+   * write-back rounds to each constant's own type. */
+  const char *why = NULL;
+  int widened = weightsWidenToF32(mlirModuleGetOperation(tm), &why);
+  if (widened < 0) {
+    ERR(a, "%s: error: cannot widen the model's f16/bf16 values to f32 for training: %s\n",
+        name, why);
+    clustercClusterTrainOptionsFree(&po);
+    mlirModuleDestroy(tm);
+    return (MlirModule){NULL};
+  }
+  if (widened && !a->quiet)
+    MSG(a, CLUSTERC_MESSAGE_INFO, "%s: f16/bf16 values trained as f32 master copies; "
+        "written back rounded to their own types\n", name);
   MlirPassManager pm = mlirPassManagerCreate(ctx);
   mlirPassManagerAddOwnedPass(pm, clustercCreateClusterTrainPass(&po));
   ClustercErrorCount diags;
