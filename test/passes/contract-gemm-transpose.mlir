@@ -3,6 +3,7 @@
 // the generic it generalizes to), which as its own op was a strided copy
 // of the whole weight on every call. The call's descriptor gets the
 // source's strides instead, and the transpose goes when nothing else reads it.
+// UNSUPPORTED: sanitized
 // RUN: %mlir_plugin_opt --split-input-file --mlir-print-local-scope \
 // RUN:   --pass-pipeline='builtin.module(func.func(linalg-generalize-named-ops),cluster-contract-gemm{min-macs=0})' %s | FileCheck %s
 
