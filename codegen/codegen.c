@@ -91,18 +91,25 @@
 #define TOSA_TO_LINALG                                                          \
   "func.func(tosa-optional-decompositions,tosa-to-linalg-named,tosa-to-linalg,"  \
   "tosa-to-arith{include-apply-rescale},tosa-to-tensor,convert-elementwise-to-linalg)"
+#define PIPELINE_TO_LOOPS                                                       \
+  TOSA_TO_LINALG ","                                                            \
+  "one-shot-bufferize{bufferize-function-boundaries "                           \
+  "function-boundary-type-conversion=identity-layout-map},"                     \
+  CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS ","                                     \
+  "buffer-deallocation-pipeline,"                                               \
+  "func.func(convert-linalg-to-loops)"
+#define PIPELINE_TO_LLVM                                                        \
+  "convert-scf-to-cf,expand-strided-metadata,lower-affine,"                     \
+  "arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},"        \
+  "arith-expand{include-bf16},"                                                 \
+  "finalize-memref-to-llvm,convert-to-llvm,"                                    \
+  "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts"
 static const char defaultPipeline[] =
-    "builtin.module(" TOSA_TO_LINALG ","
-    "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
-    CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS ","
-    "buffer-deallocation-pipeline,"
-    "func.func(convert-linalg-to-loops),"
-    "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-    "arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},"
-    "arith-expand{include-bf16},"
-    "finalize-memref-to-llvm,convert-to-llvm,"
-    "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts)";
+    "builtin.module(" PIPELINE_TO_LOOPS "," PIPELINE_TO_LLVM ")";
+/* The same in two halves, for cluster-outline-loops between them (see
+ * outlineLoops). */
+static const char pipelineToLoops[] = "builtin.module(" PIPELINE_TO_LOOPS ")";
+static const char pipelineToLLVM[] = "builtin.module(" PIPELINE_TO_LLVM ")";
 
 const char *clustercCodegenDefaultPipeline(void) { return defaultPipeline; }
 
@@ -687,12 +694,31 @@ static bool contractGemm(MlirModule module, ClustercContractions c, const Sink *
                    clustercCreateClusterContractGemmPass(&go), k);
 }
 
+/* The default pipeline with cluster-outline-loops after
+ * convert-linalg-to-loops: each top-level loop nest becomes a private
+ * noinline function, so LLVM's costs, superlinear in the size of one
+ * function, stay small (docs/PERFORMANCE.md "JIT compile time and its
+ * cache"). The new functions get internal linkage like every private one.
+ * Without outlining, or with a pipeline of the caller's, the pipeline in
+ * one piece. False after a message. */
+static bool lowerOutlined(MlirModule module, const ClustercCodegenOptions *o,
+                          const Sink *k) {
+  if (o->pipeline || o->noOutline)
+    return lower(module, o->pipeline ? o->pipeline : defaultPipeline, k);
+  ClustercClusterOutlineLoopsOptions ol;
+  clustercClusterOutlineLoopsOptionsInit(&ol);
+  if (!lowerThen(module, pipelineToLoops, clustercCreateClusterOutlineLoopsPass(&ol), k))
+    return false;
+  internalizePrivate(module);
+  return lower(module, pipelineToLLVM, k);
+}
+
 static bool lowerWith(MlirModule module, const ClustercCodegenOptions *o, const Sink *k) {
   cgMarkEntryPoints(module);
   internalizePrivate(module);
   if (!contractGemm(module, o->contractions, k) ||
       !orderLoops(module, o->loopOrder, k) ||
-      !lower(module, o->pipeline ? o->pipeline : defaultPipeline, k) ||
+      !lowerOutlined(module, o, k) ||
       !checkLowered(module))
     return false;
   mlirOperationWalk(mlirModuleGetOperation(module), stripAccess, NULL, MlirWalkPreOrder);
