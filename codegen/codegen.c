@@ -50,6 +50,7 @@
 #include "mlir-c/Pass.h"
 #include "mlir-c/RegisterEverything.h"
 #include "mlir-c/Target/LLVMIR.h"
+#include "../passes/capi-ext.h"
 #include "../passes/mlir-compat.h"
 
 /* Tosa to linalg; bufferize with identity layouts at function boundaries
@@ -633,6 +634,47 @@ done:
   return ok;
 }
 
+/* Global constants of rank 2 and more as flat arrays of their elements:
+ * the same bytes, but LLVM builds one constant for a flat array where a
+ * nested one ([512 x [512 x [3 x [3 x float]]]], as the lowering types a
+ * convolution's weight) is a uniqued constant per innermost row, 786,432
+ * for that weight. Building, uniquing, walking (LazyCallGraph) and freeing
+ * those was most of the LLVM time of ResNet-18's training step once its
+ * loop nests were outlined (docs/PERFORMANCE.md). The memref lowering
+ * reaches a global through llvm.mlir.addressof (an opaque pointer) and
+ * getelementptr ops that carry their own element type, so only the global
+ * changes. */
+static void flattenGlobals(MlirModule module) {
+  MlirStringRef valueName = mlirStringRefCreateFromCString("value");
+  for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(module));
+       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+    if (!mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                            mlirStringRefCreateFromCString("llvm.mlir.global")))
+      continue;
+    MlirAttribute v = mlirOperationGetAttributeByName(op, valueName);
+    if (mlirAttributeIsNull(v))
+      continue;
+    MlirType t = mlirAttributeGetType(v);
+    if (mlirTypeIsNull(t) || !mlirTypeIsARankedTensor(t) || mlirShapedTypeGetRank(t) < 2 ||
+        !mlirShapedTypeHasStaticShape(t))
+      continue;
+    MlirType et = mlirShapedTypeGetElementType(t);
+    if (!mlirTypeIsAInteger(et) && !mlirTypeIsAF32(et) && !mlirTypeIsAF64(et) &&
+        !mlirTypeIsAF16(et) && !mlirTypeIsABF16(et))
+      continue;
+    int64_t n = 1;
+    for (intptr_t i = 0; i < mlirShapedTypeGetRank(t); ++i)
+      n *= mlirShapedTypeGetDimSize(t, i);
+    MlirAttribute flat = clustercElementsAttrReshape(
+        v, mlirRankedTensorTypeGet(1, &n, et, mlirAttributeGetNull()));
+    if (mlirAttributeIsNull(flat))
+      continue;
+    mlirOperationSetAttributeByName(op, valueName, flat);
+    mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("global_type"),
+                                    mlirTypeAttrGet(mlirLLVMArrayTypeGet(et, (unsigned)n)));
+  }
+}
+
 /* bufferization.access on the runtime declarations (cluster-train) told
  * one-shot bufferization not to copy around the calls; the LLVM
  * translation does not know it and would warn. */
@@ -721,6 +763,7 @@ static bool lowerWith(MlirModule module, const ClustercCodegenOptions *o, const 
       !lowerOutlined(module, o, k) ||
       !checkLowered(module))
     return false;
+  flattenGlobals(module);
   mlirOperationWalk(mlirModuleGetOperation(module), stripAccess, NULL, MlirWalkPreOrder);
   return true;
 }
