@@ -167,18 +167,18 @@ static bool outline(Outliner *o, MlirStringRef fn, int index, Capture *c) {
   MlirContext ctx = o->ctx;
   MlirOperation nest = c->nest;
   MlirLocation loc = mlirOperationGetLocation(nest);
-  intptr_t n = c->args.n;
-  MlirType *types = malloc(sizeof *types * (size_t)(n ? n : 1));
-  MlirLocation *locs = malloc(sizeof *locs * (size_t)(n ? n : 1));
-  MlirValue *to = malloc(sizeof *to * (size_t)(n + c->consts.n + 1));
+  intptr_t n = c->args.n, all = n + c->consts.n;
+  /* from[i] -> to[i]: the arguments, then the cloned constants. */
+  MlirValue *from = malloc(sizeof *from * (size_t)(all + 1));
+  MlirValue *to = malloc(sizeof *to * (size_t)(all + 1));
+  MlirType *types = malloc(sizeof *types * (size_t)(n + 1));
+  MlirLocation *locs = malloc(sizeof *locs * (size_t)(n + 1));
   char *name = malloc(fn.length + 32);
-  if (!types || !locs || !to || !name) {
-    free(types);
-    free(locs);
-    free(to);
-    free(name);
-    return false;
-  }
+  bool ok = from && to && types && locs && name;
+  if (!ok)
+    goto done;
+  memcpy(from, c->args.v, sizeof *from * (size_t)n);
+  memcpy(from + n, c->consts.v, sizeof *from * (size_t)c->consts.n);
   for (intptr_t i = 0; i < n; ++i) {
     types[i] = mlirValueGetType(c->args.v[i]);
     locs[i] = loc;
@@ -203,10 +203,8 @@ static bool outline(Outliner *o, MlirStringRef fn, int index, Capture *c) {
   /* Inserted at the module's end; a clashing name gets a suffix. */
   MlirAttribute sym = mlirSymbolTableInsert(o->symbols, func);
 
-  /* The body: the constants, the nest, return. Remap before the call
-   * exists (it uses the captured values themselves). */
+  /* The body: the constants, the nest, return. */
   IrBuilder b = {ctx, {NULL}, body, loc};
-  Values from = {NULL, 0, 0};
   for (intptr_t i = 0; i < n; ++i)
     to[i] = mlirBlockGetArgument(body, i);
   for (intptr_t i = 0; i < c->consts.n; ++i) {
@@ -214,37 +212,26 @@ static bool outline(Outliner *o, MlirStringRef fn, int index, Capture *c) {
     irInsert(&b, k);
     to[n + i] = mlirOperationGetResult(k, mlirOpResultGetResultNumber(c->consts.v[i]));
   }
-  from.v = malloc(sizeof *from.v * (size_t)(n + c->consts.n + 1));
-  if (!from.v) {
-    /* Nothing moved yet: drop the empty function again. */
-    mlirOperationDestroy(func);
-    free(types);
-    free(locs);
-    free(to);
-    free(name);
-    return false;
-  }
-  memcpy(from.v, c->args.v, sizeof *from.v * (size_t)n);
-  memcpy(from.v + n, c->consts.v, sizeof *from.v * (size_t)c->consts.n);
-  from.n = from.cap = n + c->consts.n;
-
-  /* call @name(captured) before the nest, then the nest moves. */
+  /* call @name(captured) before the nest, then the nest moves and its
+   * operands are remapped (the call keeps the captured values). */
   MlirNamedAttribute callee =
       irNamed(ctx, "callee", mlirFlatSymbolRefAttrGet(ctx, mlirStringAttrGetValue(sym)));
   IrBuilder cb = {ctx, nest, {NULL}, loc};
   irCreate(&cb, "func.call", n, c->args.v, 0, NULL, 1, &callee);
   mlirOperationRemoveFromParent(nest);
   mlirBlockAppendOwnedOperation(body, nest);
-  Remap r = {&from, to};
+  Values fromValues = {from, all, all};
+  Remap r = {&fromValues, to};
   mlirOperationWalk(nest, remap, &r, MlirWalkPreOrder);
   irCreate(&b, "func.return", 0, NULL, 0, NULL, 0, NULL);
 
-  free(from.v);
+done:
+  free(from);
+  free(to);
   free(types);
   free(locs);
-  free(to);
   free(name);
-  return true;
+  return ok;
 }
 
 static bool isNest(MlirOperation op) {
