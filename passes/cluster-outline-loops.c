@@ -177,8 +177,10 @@ static bool outline(Outliner *o, MlirStringRef fn, int index, Capture *c) {
   bool ok = from && to && types && locs && name;
   if (!ok)
     goto done;
-  memcpy(from, c->args.v, sizeof *from * (size_t)n);
-  memcpy(from + n, c->consts.v, sizeof *from * (size_t)c->consts.n);
+  if (n) /* the arrays are NULL while empty, and memcpy's may not be */
+    memcpy(from, c->args.v, sizeof *from * (size_t)n);
+  if (c->consts.n)
+    memcpy(from + n, c->consts.v, sizeof *from * (size_t)c->consts.n);
   for (intptr_t i = 0; i < n; ++i) {
     types[i] = mlirValueGetType(c->args.v[i]);
     locs[i] = loc;
