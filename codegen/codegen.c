@@ -50,6 +50,7 @@
 #include "mlir-c/Pass.h"
 #include "mlir-c/RegisterEverything.h"
 #include "mlir-c/Target/LLVMIR.h"
+#include "../passes/capi-ext.h"
 #include "../passes/mlir-compat.h"
 
 /* Tosa to linalg; bufferize with identity layouts at function boundaries
@@ -91,18 +92,25 @@
 #define TOSA_TO_LINALG                                                          \
   "func.func(tosa-optional-decompositions,tosa-to-linalg-named,tosa-to-linalg,"  \
   "tosa-to-arith{include-apply-rescale},tosa-to-tensor,convert-elementwise-to-linalg)"
+#define PIPELINE_TO_LOOPS                                                       \
+  TOSA_TO_LINALG ","                                                            \
+  "one-shot-bufferize{bufferize-function-boundaries "                           \
+  "function-boundary-type-conversion=identity-layout-map},"                     \
+  CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS ","                                     \
+  "buffer-deallocation-pipeline,"                                               \
+  "func.func(convert-linalg-to-loops)"
+#define PIPELINE_TO_LLVM                                                        \
+  "convert-scf-to-cf,expand-strided-metadata,lower-affine,"                     \
+  "arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},"        \
+  "arith-expand{include-bf16},"                                                 \
+  "finalize-memref-to-llvm,convert-to-llvm,"                                    \
+  "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts"
 static const char defaultPipeline[] =
-    "builtin.module(" TOSA_TO_LINALG ","
-    "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
-    CLUSTERC_BUFFER_RESULTS_TO_OUT_PARAMS ","
-    "buffer-deallocation-pipeline,"
-    "func.func(convert-linalg-to-loops),"
-    "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-    "arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},"
-    "arith-expand{include-bf16},"
-    "finalize-memref-to-llvm,convert-to-llvm,"
-    "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts)";
+    "builtin.module(" PIPELINE_TO_LOOPS "," PIPELINE_TO_LLVM ")";
+/* The same in two halves, for cluster-outline-loops between them (see
+ * outlineLoops). */
+static const char pipelineToLoops[] = "builtin.module(" PIPELINE_TO_LOOPS ")";
+static const char pipelineToLLVM[] = "builtin.module(" PIPELINE_TO_LLVM ")";
 
 const char *clustercCodegenDefaultPipeline(void) { return defaultPipeline; }
 
@@ -626,6 +634,47 @@ done:
   return ok;
 }
 
+/* Global constants of rank 2 and more as flat arrays of their elements:
+ * the same bytes, but LLVM builds one constant for a flat array where a
+ * nested one ([512 x [512 x [3 x [3 x float]]]], as the lowering types a
+ * convolution's weight) is a uniqued constant per innermost row, 786,432
+ * for that weight. Building, uniquing, walking (LazyCallGraph) and freeing
+ * those was most of the LLVM time of ResNet-18's training step once its
+ * loop nests were outlined (docs/PERFORMANCE.md). The memref lowering
+ * reaches a global through llvm.mlir.addressof (an opaque pointer) and
+ * getelementptr ops that carry their own element type, so only the global
+ * changes. */
+static void flattenGlobals(MlirModule module) {
+  MlirStringRef valueName = mlirStringRefCreateFromCString("value");
+  for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(module));
+       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+    if (!mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                            mlirStringRefCreateFromCString("llvm.mlir.global")))
+      continue;
+    MlirAttribute v = mlirOperationGetAttributeByName(op, valueName);
+    if (mlirAttributeIsNull(v))
+      continue;
+    MlirType t = mlirAttributeGetType(v);
+    if (mlirTypeIsNull(t) || !mlirTypeIsARankedTensor(t) || mlirShapedTypeGetRank(t) < 2 ||
+        !mlirShapedTypeHasStaticShape(t))
+      continue;
+    MlirType et = mlirShapedTypeGetElementType(t);
+    if (!mlirTypeIsAInteger(et) && !mlirTypeIsAF32(et) && !mlirTypeIsAF64(et) &&
+        !mlirTypeIsAF16(et) && !mlirTypeIsABF16(et))
+      continue;
+    int64_t n = 1;
+    for (intptr_t i = 0; i < mlirShapedTypeGetRank(t); ++i)
+      n *= mlirShapedTypeGetDimSize(t, i);
+    MlirAttribute flat = clustercElementsAttrReshape(
+        v, mlirRankedTensorTypeGet(1, &n, et, mlirAttributeGetNull()));
+    if (mlirAttributeIsNull(flat))
+      continue;
+    mlirOperationSetAttributeByName(op, valueName, flat);
+    mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("global_type"),
+                                    mlirTypeAttrGet(mlirLLVMArrayTypeGet(et, (unsigned)n)));
+  }
+}
+
 /* bufferization.access on the runtime declarations (cluster-train) told
  * one-shot bufferization not to copy around the calls; the LLVM
  * translation does not know it and would warn. */
@@ -687,14 +736,34 @@ static bool contractGemm(MlirModule module, ClustercContractions c, const Sink *
                    clustercCreateClusterContractGemmPass(&go), k);
 }
 
+/* The default pipeline with cluster-outline-loops after
+ * convert-linalg-to-loops: each top-level loop nest becomes a private
+ * noinline function, so LLVM's costs, superlinear in the size of one
+ * function, stay small (docs/PERFORMANCE.md "JIT compile time and its
+ * cache"). The new functions get internal linkage like every private one.
+ * Without outlining, or with a pipeline of the caller's, the pipeline in
+ * one piece. False after a message. */
+static bool lowerOutlined(MlirModule module, const ClustercCodegenOptions *o,
+                          const Sink *k) {
+  if (o->pipeline || o->noOutline)
+    return lower(module, o->pipeline ? o->pipeline : defaultPipeline, k);
+  ClustercClusterOutlineLoopsOptions ol;
+  clustercClusterOutlineLoopsOptionsInit(&ol);
+  if (!lowerThen(module, pipelineToLoops, clustercCreateClusterOutlineLoopsPass(&ol), k))
+    return false;
+  internalizePrivate(module);
+  return lower(module, pipelineToLLVM, k);
+}
+
 static bool lowerWith(MlirModule module, const ClustercCodegenOptions *o, const Sink *k) {
   cgMarkEntryPoints(module);
   internalizePrivate(module);
   if (!contractGemm(module, o->contractions, k) ||
       !orderLoops(module, o->loopOrder, k) ||
-      !lower(module, o->pipeline ? o->pipeline : defaultPipeline, k) ||
+      !lowerOutlined(module, o, k) ||
       !checkLowered(module))
     return false;
+  flattenGlobals(module);
   mlirOperationWalk(mlirModuleGetOperation(module), stripAccess, NULL, MlirWalkPreOrder);
   return true;
 }

@@ -85,7 +85,8 @@ void cgJitCacheKey(MlirModule module, const ClustercCodegenOptions *o, const cha
   hashString(&h, "clusterc " CLUSTERC_VERSION ", LLVM " LLVM_VERSION_STRING);
   hashBuild(&h);
   hashString(&h, o->pipeline ? o->pipeline : clustercCodegenDefaultPipeline());
-  int32_t ints[3] = {o->optLevel, (int32_t)o->loopOrder, (int32_t)o->contractions};
+  int32_t ints[4] = {o->optLevel, (int32_t)o->loopOrder, (int32_t)o->contractions,
+                     (int32_t)o->noOutline};
   llvm_blake3_hasher_update(&h, ints, sizeof ints);
   hashString(&h, o->triple);
   hashString(&h, cpu);

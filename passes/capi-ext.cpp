@@ -27,6 +27,23 @@ bool clustercResourceGetData(MlirAttribute attr, const void **data,
   return true;
 }
 
+MlirAttribute clustercElementsAttrReshape(MlirAttribute attr, MlirType type) {
+  auto shaped = llvm::dyn_cast<ShapedType>(unwrap(type));
+  Attribute a = unwrap(attr);
+  auto same = [&](ShapedType from) {
+    return shaped && shaped.hasStaticShape() && from.hasStaticShape() &&
+           from.getNumElements() == shaped.getNumElements() &&
+           from.getElementType() == shaped.getElementType();
+  };
+  if (auto d = llvm::dyn_cast<DenseElementsAttr>(a))
+    return same(d.getType()) ? wrap(Attribute(d.reshape(shaped))) : MlirAttribute{nullptr};
+  if (auto r = llvm::dyn_cast<DenseResourceElementsAttr>(a))
+    return same(r.getType())
+               ? wrap(Attribute(DenseResourceElementsAttr::get(shaped, r.getRawHandle())))
+               : MlirAttribute{nullptr};
+  return {nullptr};
+}
+
 MlirModule clustercParseSourceString(MlirContext ctx, MlirStringRef source,
                                      MlirStringRef filename) {
   ParserConfig config(unwrap(ctx));

@@ -21,6 +21,12 @@ extern "C" {
 bool clustercResourceGetData(MlirAttribute attr, const void **data,
                              size_t *size);
 
+/* attr, a dense or dense_resource elements attribute, with the shaped
+ * type `type` of as many elements of the same type: the same data (a
+ * resource keeps its blob). Null for another attribute or a mismatch. Gap:
+ * mlirDenseElementsAttrReshapeGet has no dense_resource counterpart. */
+MlirAttribute clustercElementsAttrReshape(MlirAttribute attr, MlirType type);
+
 /* Parses a module, with `filename` as the buffer name in locations, so
  * diagnostics name the user's file. Gap: mlirModuleCreateParse has no name. */
 MlirModule clustercParseSourceString(MlirContext ctx, MlirStringRef source,

@@ -359,8 +359,9 @@ int clustercClusterOrderLoopsOptionsParse(ClustercClusterOrderLoopsOptions *o,
   return 0;
 }
 
-static void olRun(MlirOperation op, const void *options) {
+static bool olRun(MlirOperation op, const void *options) {
   orderLoops(op, ((const ClustercClusterOrderLoopsOptions *)options)->reassociate);
+  return true;
 }
 
 static IrPodPassKind olKind = {

@@ -468,8 +468,9 @@ int clustercClusterContractGemmOptionsParse(ClustercClusterContractGemmOptions *
   return 0;
 }
 
-static void cgRun(MlirOperation op, const void *options) {
+static bool cgRun(MlirOperation op, const void *options) {
   contractGemm(op, ((const ClustercClusterContractGemmOptions *)options)->minMacs);
+  return true;
 }
 
 static IrPodPassKind cgKind = {

@@ -158,9 +158,9 @@ static void *podClone(void *user) {
 }
 
 static void podRun(MlirOperation op, MlirExternalPass pass, void *user) {
-  (void)pass;
   const PodPass *p = user;
-  p->kind->run(op, p->options);
+  if (!p->kind->run(op, p->options))
+    mlirExternalPassSignalFailure(pass);
 }
 
 MlirPass irCreatePodPass(IrPodPassKind *k, const void *options, MlirDialectHandle dep) {

@@ -74,7 +74,8 @@ const char *irTypeName(MlirType t, char *buf, size_t size);
 typedef struct IrPodPassKind {
   const char *name, *argument, *description;
   size_t optionsSize;
-  void (*run)(MlirOperation module, const void *options);
+  /* false: the pass failed (after a diagnostic at the op's location). */
+  bool (*run)(MlirOperation module, const void *options);
   MlirTypeID typeId; /* zero until the first irCreatePodPass */
 } IrPodPassKind;
 

@@ -261,6 +261,7 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
   clustercCodegenOptionsInit(&cg);
   cg.jitCacheDir = a->jitCacheDir;
   cg.noJitCache = a->noJitCache;
+  cg.noOutline = a->noOutline;
   cg.contractions = a->contractions;
   ok = ok && !clustercJitCreate(module, &cg, name, a->onMessage, a->userData, &s->jit);
   mlirModuleDestroy(module);

@@ -11,6 +11,8 @@
  *      cluster-contract-gemm (ClustercCodegenOptions.contractions)
  *   -> cluster-order-loops{reassociate=...} (ClustercCodegenOptions.loopOrder)
  *   -> the lowering pipeline (text, replaceable) -> check: only LLVM dialect
+ *      (the default one with cluster-outline-loops after
+ *      convert-linalg-to-loops, unless ClustercCodegenOptions.noOutline)
  *   AOT: -> mlirTranslateModuleToLLVMIR -> LLVMRunPasses("default<On>")
  *        -> LLVMTargetMachineEmitToMemoryBuffer -> the caller's callback
  *   JIT: -> mlirExecutionEngineCreate (libclusterrt's entry points bound)
@@ -87,6 +89,12 @@ typedef struct ClustercCodegenOptions {
   const char *jitCacheDir;
   bool noJitCache;
   ClustercContractions contractions;
+  /* With the default pipeline, each top-level loop nest is moved into a
+   * function of its own after convert-linalg-to-loops
+   * (cluster-outline-loops): LLVM compiles many small functions much faster
+   * than one huge one. noOutline keeps the nests where they are. The values
+   * computed are the same either way. */
+  bool noOutline;
 } ClustercCodegenOptions;
 
 /* Defaults: emit mlir, host target, generic CPU, -O2, the default

@@ -365,6 +365,29 @@ MlirPass clustercCreateClusterContractGemmPassFromString(MlirStringRef options,
                                                          MlirStringCallback onError,
                                                          void *userData);
 
+/* ---- cluster-outline-loops -------------------------------------------------
+ *
+ * Moves every top-level scf.for / scf.parallel nest of each function (after
+ * convert-linalg-to-loops) into a private function with
+ * passthrough = ["noinline"] and calls it (passes/cluster-outline-loops.c):
+ * LLVM then compiles many small functions instead of one huge one. Values
+ * the nest uses from above become arguments, constants are cloned in.
+ * Values are unchanged (the code only moves). */
+typedef struct ClustercClusterOutlineLoopsOptions {
+  int64_t minOps; /* default 1: smaller nests stay in place */
+} ClustercClusterOutlineLoopsOptions;
+
+void clustercClusterOutlineLoopsOptionsInit(ClustercClusterOutlineLoopsOptions *o);
+int clustercClusterOutlineLoopsOptionsParse(ClustercClusterOutlineLoopsOptions *o,
+                                            const char *text, size_t len, char *err,
+                                            size_t err_size);
+void clustercClusterOutlineLoopsOptionsFree(ClustercClusterOutlineLoopsOptions *o);
+/* A module pass (`cluster-outline-loops`); the pass copies *o. */
+MlirPass clustercCreateClusterOutlineLoopsPass(const ClustercClusterOutlineLoopsOptions *o);
+MlirPass clustercCreateClusterOutlineLoopsPassFromString(MlirStringRef options,
+                                                         MlirStringCallback onError,
+                                                         void *userData);
+
 /* ---- Embedding in other pipelines ------------------------------------------
  *
  * Each pass can also be created from option text in pipeline syntax: the

@@ -136,6 +136,7 @@ typedef struct ClustercTrainOptions {
   bool writeBack;      /* write the trained values into the model */
   const char *jitCacheDir; /* the JIT's cache (NULL: the default, see codegen.h) */
   bool noJitCache;         /* compile without the JIT's cache */
+  bool noOutline;          /* loop nests not outlined (see codegen.h) */
   /* Polled between steps: nonzero stops the loop (CLUSTERC_INTERRUPTED).
    * *inLoop (when not NULL) is 1 while the loop runs, so a signal handler
    * can tell that the session will stop cleanly. */

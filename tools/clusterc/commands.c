@@ -270,6 +270,9 @@ static const FlagRow kClusterCodegen[] = {
      .metavar = "gemm|loops", CA(cg.o.contractions),
      .help = "matmuls and convolutions as libclusterrt GEMM calls or loop nests "
              "(default)"},
+    {.name = "no-outline", .kind = FLAG_NONE, CA(cg.o.noOutline),
+     .help = "keep each function's loop nests in it instead of one function "
+             "per nest (slower to compile; the same values)"},
     {.name = "pipeline", .kind = FLAG_STRING, .metavar = "'TEXT'", CA(cg.o.pipeline),
      .help = "replace the lowering pipeline (pass-pipeline syntax)"},
     {.name = "print-pipeline", .kind = FLAG_NONE, CA(cg.printPipeline),
@@ -412,6 +415,9 @@ static const FlagRow kTrainOutput[] = {
              "$XDG_CACHE_HOME/clusterc/jit or ~/.cache/clusterc/jit)"},
     {.name = "no-cache", .kind = FLAG_NONE, TA(t.noJitCache),
      .help = "compile the step without the JIT's cache"},
+    {.name = "no-outline", .kind = FLAG_NONE, TA(t.noOutline),
+     .help = "keep the step's loop nests in one function (slower to "
+             "compile; the same values)"},
 };
 
 static const FlagRow kHelpOnly[] = {HELP_ROWS};
