@@ -30,6 +30,7 @@
 #include "../support/checked.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -675,6 +676,185 @@ static void flattenGlobals(MlirModule module) {
   }
 }
 
+/* The constants bufferization turns into globals (`__constant_<shape>`,
+ * uniqued `_0`, `_1`, ...) come out in an order that varies from run to
+ * run: MLIR 19's one-shot module bufferization visits functions that call
+ * nothing in the order of a pointer-keyed map. Their names and their order
+ * in the module (hence in .rodata) then differ between two compiles of the
+ * same module. They are renamed and placed in the order of their first use
+ * (a walk of the module, which is deterministic), so objects are
+ * reproducible. */
+typedef struct NamedIndex {
+  const char *name;
+  size_t index;
+} NamedIndex;
+
+typedef struct ConstUse {
+  MlirOperation *globals; /* the __constant_ globals, in module order */
+  NamedIndex *sorted;     /* their names, sorted */
+  size_t n, seen;
+  unsigned char *used;
+  size_t *order;
+} ConstUse;
+
+static const char kConstPrefix[] = "__constant_";
+
+static bool isConstGlobal(MlirOperation op) {
+  if (!mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                          mlirStringRefCreateFromCString("llvm.mlir.global")))
+    return false;
+  MlirAttribute n = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("sym_name"));
+  MlirStringRef s = mlirAttributeIsNull(n) ? (MlirStringRef){"", 0} : mlirStringAttrGetValue(n);
+  return s.length > sizeof kConstPrefix - 1 && !memcmp(s.data, kConstPrefix, sizeof kConstPrefix - 1);
+}
+
+/* Index of global `name` (binary search on the sorted names), or SIZE_MAX. */
+static size_t findConst(const ConstUse *u, MlirStringRef name) {
+  size_t lo = 0, hi = u->n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    const char *m = u->sorted[mid].name;
+    size_t ml = strlen(m);
+    int c = memcmp(m, name.data, ml < name.length ? ml : name.length);
+    if (!c) c = ml < name.length ? -1 : ml > name.length;
+    if (!c) return u->sorted[mid].index;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return SIZE_MAX;
+}
+
+static MlirWalkResult firstUse(MlirOperation op, void *user) {
+  ConstUse *u = user;
+  if (!mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                          mlirStringRefCreateFromCString("llvm.mlir.addressof")))
+    return MlirWalkResultAdvance;
+  MlirAttribute g = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("global_name"));
+  if (mlirAttributeIsNull(g) || !mlirAttributeIsAFlatSymbolRef(g))
+    return MlirWalkResultAdvance;
+  size_t i = findConst(u, mlirFlatSymbolRefAttrGetValue(g));
+  if (i != SIZE_MAX && !u->used[i]) {
+    u->used[i] = 1;
+    u->order[u->seen++] = i;
+  }
+  return MlirWalkResultAdvance;
+}
+
+static int byName(const void *a, const void *b) {
+  return strcmp(((const NamedIndex *)a)->name, ((const NamedIndex *)b)->name);
+}
+
+/* New names, written into the global ops and the addressof ops. */
+typedef struct Rename {
+  ConstUse *u;
+  char **fresh; /* by global index */
+} Rename;
+
+static MlirWalkResult renameUse(MlirOperation op, void *user) {
+  Rename *r = user;
+  if (!mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                          mlirStringRefCreateFromCString("llvm.mlir.addressof")))
+    return MlirWalkResultAdvance;
+  MlirStringRef key = mlirStringRefCreateFromCString("global_name");
+  MlirAttribute g = mlirOperationGetAttributeByName(op, key);
+  if (mlirAttributeIsNull(g) || !mlirAttributeIsAFlatSymbolRef(g))
+    return MlirWalkResultAdvance;
+  size_t i = findConst(r->u, mlirFlatSymbolRefAttrGetValue(g));
+  if (i != SIZE_MAX)
+    mlirOperationSetAttributeByName(
+        op, key,
+        mlirFlatSymbolRefAttrGet(mlirOperationGetContext(op),
+                                 mlirStringRefCreateFromCString(r->fresh[i])));
+  return MlirWalkResultAdvance;
+}
+
+static void canonicalConstants(MlirModule module) {
+  MlirBlock body = mlirModuleGetBody(module);
+  size_t n = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op))
+    n += isConstGlobal(op);
+  if (n < 2)
+    return;
+  ConstUse u = {0};
+  u.globals = malloc(sizeof *u.globals * n);
+  u.sorted = malloc(sizeof *u.sorted * n);
+  u.used = calloc(n, 1);
+  u.order = malloc(sizeof *u.order * n);
+  char **fresh = calloc(n, sizeof *fresh), **byIdx = calloc(n, sizeof *byIdx);
+  bool ok = u.globals && u.sorted && u.used && u.order && fresh && byIdx;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); ok && !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    if (!isConstGlobal(op))
+      continue;
+    MlirStringRef s = mlirStringAttrGetValue(
+        mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("sym_name")));
+    char *c = malloc(s.length + 1);
+    if (!c) {
+      ok = false;
+      break;
+    }
+    memcpy(c, s.data, s.length);
+    c[s.length] = 0;
+    byIdx[u.n] = c;
+    u.globals[u.n] = op;
+    u.sorted[u.n] = (NamedIndex){c, u.n};
+    u.n++;
+  }
+  if (ok) {
+    qsort(u.sorted, u.n, sizeof *u.sorted, byName);
+    mlirOperationWalk(mlirModuleGetOperation(module), firstUse, &u, MlirWalkPreOrder);
+    /* Unused ones last, by name (deterministic too). */
+    for (size_t i = 0; i < u.n; ++i)
+      if (!u.used[u.sorted[i].index]) u.order[u.seen++] = u.sorted[i].index;
+    /* Names: the base (the name without MLIR's `_N` suffix), then _0, _1,
+     * ... for later ones of the same base, in first-use order. */
+    for (size_t k = 0; ok && k < u.n; ++k) {
+      const char *old = byIdx[u.order[k]];
+      size_t len = strlen(old), cut = len;
+      while (cut > 0 && old[cut - 1] >= '0' && old[cut - 1] <= '9') --cut;
+      if (cut < len && cut > sizeof kConstPrefix && old[cut - 1] == '_') len = cut - 1;
+      size_t dup = 0;
+      for (size_t j = 0; j < k; ++j)
+        if (!strncmp(fresh[u.order[j]], old, len) &&
+            (fresh[u.order[j]][len] == 0 || fresh[u.order[j]][len] == '_'))
+          ++dup;
+      char *f = malloc(len + 24);
+      if (!f) {
+        ok = false;
+        break;
+      }
+      if (dup)
+        snprintf(f, len + 24, "%.*s_%zu", (int)len, old, dup - 1);
+      else
+        snprintf(f, len + 24, "%.*s", (int)len, old);
+      fresh[u.order[k]] = f;
+    }
+  }
+  if (ok) {
+    Rename r = {&u, fresh};
+    mlirOperationWalk(mlirModuleGetOperation(module), renameUse, &r, MlirWalkPreOrder);
+    MlirOperation first = mlirBlockGetFirstOperation(body);
+    for (size_t k = u.n; k-- > 0;) {
+      MlirOperation g = u.globals[u.order[k]];
+      mlirOperationSetAttributeByName(
+          g, mlirStringRefCreateFromCString("sym_name"),
+          mlirStringAttrGet(mlirOperationGetContext(g),
+                            mlirStringRefCreateFromCString(fresh[u.order[k]])));
+      if (!mlirOperationEqual(g, first))
+        mlirOperationMoveBefore(g, first);
+      first = g;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (byIdx) free(byIdx[i]);
+    if (fresh) free(fresh[i]);
+  }
+  free(byIdx), free(fresh), free(u.globals), free(u.sorted), free(u.used), free(u.order);
+}
+
 /* bufferization.access on the runtime declarations (cluster-train) told
  * one-shot bufferization not to copy around the calls; the LLVM
  * translation does not know it and would warn. */
@@ -764,6 +944,7 @@ static bool lowerWith(MlirModule module, const ClustercCodegenOptions *o, const 
       !checkLowered(module))
     return false;
   flattenGlobals(module);
+  canonicalConstants(module);
   mlirOperationWalk(mlirModuleGetOperation(module), stripAccess, NULL, MlirWalkPreOrder);
   return true;
 }
