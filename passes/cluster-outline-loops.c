@@ -313,23 +313,8 @@ void clustercClusterOutlineLoopsOptionsFree(ClustercClusterOutlineLoopsOptions *
 int clustercClusterOutlineLoopsOptionsParse(ClustercClusterOutlineLoopsOptions *o,
                                             const char *text, size_t len, char *err,
                                             size_t errSize) {
-  for (size_t at = 0, start, n; irNextWord(text, len, &at, &start, &n);) {
-    char buf[64];
-    long long v;
-    char *end;
-    if (n < sizeof buf) {
-      memcpy(buf, text + start, n);
-      buf[n] = 0;
-    }
-    if (n >= sizeof buf || strncmp(buf, "min-ops=", 8) ||
-        (v = strtoll(buf + 8, &end, 10), *end || end == buf + 8 || v < 0)) {
-      snprintf(err, errSize, "cluster-outline-loops: unknown option '%.*s' "
-               "(expected min-ops=N, N >= 0)", (int)n, text + start);
-      return -1;
-    }
-    o->minOps = v;
-  }
-  return 0;
+  return irParseCountOption("cluster-outline-loops", "min-ops", text, len, &o->minOps, err,
+                            errSize);
 }
 
 static bool outlineRun(MlirOperation op, const void *options) {

@@ -449,23 +449,8 @@ void clustercClusterContractGemmOptionsFree(ClustercClusterContractGemmOptions *
 int clustercClusterContractGemmOptionsParse(ClustercClusterContractGemmOptions *o,
                                             const char *text, size_t len, char *err,
                                             size_t errSize) {
-  for (size_t at = 0, start, n; irNextWord(text, len, &at, &start, &n);) {
-    char buf[64];
-    long long v;
-    char *end;
-    if (n < sizeof buf) {
-      memcpy(buf, text + start, n);
-      buf[n] = 0;
-    }
-    if (n >= sizeof buf || strncmp(buf, "min-macs=", 9) ||
-        (v = strtoll(buf + 9, &end, 10), *end || end == buf + 9 || v < 0)) {
-      snprintf(err, errSize, "cluster-contract-gemm: unknown option '%.*s' "
-               "(expected min-macs=N, N >= 0)", (int)n, text + start);
-      return -1;
-    }
-    o->minMacs = v;
-  }
-  return 0;
+  return irParseCountOption("cluster-contract-gemm", "min-macs", text, len, &o->minMacs, err,
+                            errSize);
 }
 
 static bool cgRun(MlirOperation op, const void *options) {

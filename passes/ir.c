@@ -192,3 +192,28 @@ bool irNextWord(const char *text, size_t len, size_t *at, size_t *start, size_t 
   *n = i - *start;
   return *n > 0;
 }
+
+int irParseCountOption(const char *pass, const char *key, const char *text, size_t len,
+                       int64_t *value, char *err, size_t errSize) {
+  size_t kl = strlen(key);
+  for (size_t at = 0, start, n; irNextWord(text, len, &at, &start, &n);) {
+    char buf[64];
+    long long v = -1;
+    char *end = buf;
+    bool ok = n < sizeof buf && n > kl + 1;
+    if (ok) {
+      memcpy(buf, text + start, n);
+      buf[n] = 0;
+      ok = !strncmp(buf, key, kl) && buf[kl] == '=';
+    }
+    if (ok)
+      v = strtoll(buf + kl + 1, &end, 10);
+    if (!ok || *end || end == buf + kl + 1 || v < 0) {
+      snprintf(err, errSize, "%s: unknown option '%.*s' (expected %s=N, N >= 0)", pass,
+               (int)n, text + start, key);
+      return -1;
+    }
+    *value = v;
+  }
+  return 0;
+}

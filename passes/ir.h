@@ -87,4 +87,10 @@ MlirPass irCreatePodPass(IrPodPassKind *k, const void *options, MlirDialectHandl
  * start and length (and *at past it), false at the end. */
 bool irNextWord(const char *text, size_t len, size_t *at, size_t *start, size_t *n);
 
+/* Option text of a pass that takes one `key=N` (N >= 0, decimal), as
+ * `min-ops=4`: *value gets N (the last one given); -1 with "<pass>: unknown
+ * option '<word>' (expected <key>=N, N >= 0)" in err otherwise. */
+int irParseCountOption(const char *pass, const char *key, const char *text, size_t len,
+                       int64_t *value, char *err, size_t errSize);
+
 #endif
