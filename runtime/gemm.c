@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "gemm.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,32 +103,35 @@ static void packB(const rt_gemm_args *g, size_t k0, size_t kc, size_t j0,
   }
 }
 
-int rt_gemm_run(const rt_gemm_args *g, rt_gemm_tile_fn tile, size_t MR,
-                size_t NR) {
-  size_t M = g->M, N = g->N, K = g->K;
-  if (!M || !N || !K || g->alpha == 0.0f) return CLUSTERRT_OK;
-  size_t kcMax = minz(K, GEMM_KC);
-  size_t mcMax = minz(GEMM_MC / MR * MR, (M + MR - 1) / MR * MR);
-  size_t ncMax = minz(GEMM_NC / NR * NR, (N + NR - 1) / NR * NR);
-  size_t apN = (mcMax * kcMax + 15) / 16 * 16, bpN = (ncMax * kcMax + 15) / 16 * 16;
-  float *ap = aligned_alloc(64, sizeof(float) * (apN + bpN + GEMM_MAX_TILE + GEMM_KC));
-  ptrdiff_t *step = malloc(sizeof *step * (mcMax / MR) + ncMax / NR + 1);
-  if (!ap || !step) {
-    free(ap);
-    free(step);
-    return CLUSTERRT_ERR_NOMEM;
-  }
-  float *bp = ap + apN, *ct = bp + bpN, *row = ct + GEMM_MAX_TILE;
-  int bad = 0; /* a clustered operand's index out of range */
-  unsigned char *unit = (unsigned char *)(step + mcMax / MR);
-  for (size_t j0 = 0; j0 < N; j0 += ncMax) {
-    size_t nc = minz(ncMax, N - j0);
-    for (size_t k0 = 0; k0 < K; k0 += kcMax) {
-      size_t kc = minz(kcMax, K - k0);
-      packB(g, k0, kc, j0, nc, NR, bp, unit, row, &bad);
-      for (size_t i0 = 0; i0 < M; i0 += mcMax) {
-        size_t mc = minz(mcMax, M - i0);
-        packA(g, i0, mc, k0, kc, MR, ap, step, row, &bad);
+/* One call's work, split into chunks of whole rows (MR-aligned) or whole
+ * columns (NR-aligned) of C that the pool's threads take in turn. Every
+ * chunk keeps the sequential driver's tiles and depth blocks, so each
+ * element of C is computed the same way whatever the split. */
+typedef struct GemmJob {
+  const rt_gemm_args *g;
+  rt_gemm_tile_fn tile;
+  size_t MR, NR, kcMax, mcMax, ncMax;
+  bool splitN;           /* chunks of columns (else of rows) */
+  size_t chunk, chunks;  /* rows or columns per chunk; their number */
+  atomic_size_t next;    /* the next chunk to take */
+  atomic_int bad, nomem;
+} GemmJob;
+
+/* Rows [i0, i1) x columns [j0, j1) of C (block edges at multiples of MR
+ * and NR from the start of the chunk, itself MR/NR-aligned). */
+static void gemmRange(GemmJob *J, size_t i0s, size_t i1, size_t j0s, size_t j1,
+                      float *ap, float *bp, float *ct, float *row, ptrdiff_t *step,
+                      unsigned char *unit, int *bad) {
+  const rt_gemm_args *g = J->g;
+  size_t MR = J->MR, NR = J->NR, K = g->K;
+  for (size_t j0 = j0s; j0 < j1; j0 += J->ncMax) {
+    size_t nc = minz(J->ncMax, j1 - j0);
+    for (size_t k0 = 0; k0 < K; k0 += J->kcMax) {
+      size_t kc = minz(J->kcMax, K - k0);
+      packB(g, k0, kc, j0, nc, NR, bp, unit, row, bad);
+      for (size_t i0 = i0s; i0 < i1; i0 += J->mcMax) {
+        size_t mc = minz(J->mcMax, i1 - i0);
+        packA(g, i0, mc, k0, kc, MR, ap, step, row, bad);
         for (size_t q = 0; q < nc; q += NR) {
           const float *bq = bp + q * kc;
           for (size_t p = 0; p < mc; p += MR) {
@@ -135,12 +139,12 @@ int rt_gemm_run(const rt_gemm_args *g, rt_gemm_tile_fn tile, size_t MR,
             ptrdiff_t s = step[p / MR];
             float *c = g->c + g->cm[i0 + p] + g->cn[j0 + q];
             if (s != PTRDIFF_MIN && unit[q / NR]) {
-              tile(kc, apq, bq, c, s);
+              J->tile(kc, apq, bq, c, s);
               continue;
             }
             size_t mr = minz(MR, mc - p), nr = minz(NR, nc - q);
             memset(ct, 0, sizeof(float) * MR * NR);
-            tile(kc, apq, bq, ct, (ptrdiff_t)NR);
+            J->tile(kc, apq, bq, ct, (ptrdiff_t)NR);
             for (size_t i = 0; i < mr; i++) {
               float *cr = g->c + g->cm[i0 + p + i];
               const ptrdiff_t *cn = g->cn + j0 + q;
@@ -151,9 +155,75 @@ int rt_gemm_run(const rt_gemm_args *g, rt_gemm_tile_fn tile, size_t MR,
       }
     }
   }
+}
+
+/* A thread's share: its scratch, then chunks until none is left. */
+static void gemmWorker(void *ctx, size_t part) {
+  (void)part;
+  GemmJob *J = ctx;
+  const rt_gemm_args *g = J->g;
+  if (atomic_load(&J->next) >= J->chunks) return; /* nothing left: no scratch */
+  size_t MR = J->MR, NR = J->NR;
+  size_t apN = (J->mcMax * J->kcMax + 15) / 16 * 16, bpN = (J->ncMax * J->kcMax + 15) / 16 * 16;
+  float *ap = aligned_alloc(64, sizeof(float) * (apN + bpN + GEMM_MAX_TILE + GEMM_KC));
+  ptrdiff_t *step = malloc(sizeof *step * (J->mcMax / MR) + J->ncMax / NR + 1);
+  if (!ap || !step) {
+    free(ap);
+    free(step);
+    atomic_store(&J->nomem, 1);
+    return;
+  }
+  float *bp = ap + apN, *ct = bp + bpN, *row = ct + GEMM_MAX_TILE;
+  unsigned char *unit = (unsigned char *)(step + J->mcMax / MR);
+  int bad = 0; /* a clustered operand's index out of range */
+  for (size_t c; (c = atomic_fetch_add(&J->next, 1)) < J->chunks;) {
+    size_t lo = c * J->chunk;
+    if (J->splitN)
+      gemmRange(J, 0, g->M, lo, minz(g->N, lo + J->chunk), ap, bp, ct, row, step, unit, &bad);
+    else
+      gemmRange(J, lo, minz(g->M, lo + J->chunk), 0, g->N, ap, bp, ct, row, step, unit, &bad);
+  }
+  if (bad) atomic_store(&J->bad, 1);
   free(ap);
   free(step);
-  return bad ? CLUSTERRT_ERR_INDEX : CLUSTERRT_OK;
+}
+
+/* Below this many multiply-adds a product runs on one thread: waking a
+ * worker costs tens of microseconds on these VMs. */
+#define GEMM_PARALLEL_MIN (1u << 22)
+
+int rt_gemm_run(const rt_gemm_args *g, rt_gemm_tile_fn tile, size_t MR,
+                size_t NR) {
+  size_t M = g->M, N = g->N, K = g->K;
+  if (!M || !N || !K || g->alpha == 0.0f) return CLUSTERRT_OK;
+  GemmJob J = {.g = g, .tile = tile, .MR = MR, .NR = NR, .kcMax = minz(K, GEMM_KC),
+               .mcMax = minz(GEMM_MC / MR * MR, (M + MR - 1) / MR * MR),
+               .ncMax = minz(GEMM_NC / NR * NR, (N + NR - 1) / NR * NR)};
+  atomic_init(&J.next, 0);
+  atomic_init(&J.bad, 0);
+  atomic_init(&J.nomem, 0);
+  size_t T = (size_t)rt_threads();
+  size_t unitsN = (N + NR - 1) / NR, unitsM = (M + MR - 1) / MR;
+  if (T < 2 || (double)M * (double)N * (double)K < GEMM_PARALLEL_MIN ||
+      (unitsN < 2 && unitsM < 2)) {
+    J.splitN = true, J.chunk = N, J.chunks = 1;
+    gemmWorker(&J, 0);
+  } else {
+    /* Columns preferably: A (the weights, usually) is the cheaper operand
+     * to pack once per chunk. Up to 4 chunks per thread, so that a slow
+     * vCPU takes fewer of them. */
+    J.splitN = unitsN >= 2 * T || unitsN >= unitsM;
+    size_t units = J.splitN ? unitsN : unitsM, per = J.splitN ? NR : MR;
+    size_t want = minz(units, 4 * T);
+    size_t u = (units + want - 1) / want;
+    J.chunk = u * per;
+    J.chunks = (units + u - 1) / u;
+    if (J.splitN) J.ncMax = minz(J.ncMax, J.chunk);
+    else J.mcMax = minz(J.mcMax, J.chunk);
+    rt_parallel(minz(T, J.chunks), gemmWorker, &J);
+  }
+  if (atomic_load(&J.nomem)) return CLUSTERRT_ERR_NOMEM;
+  return atomic_load(&J.bad) ? CLUSTERRT_ERR_INDEX : CLUSTERRT_OK;
 }
 
 enum { GEN_MR = 4, GEN_NR = 16 };

@@ -230,6 +230,15 @@ typedef struct rt_kernels {
 /* The kernels of the ISA in use (dispatch.c). Never NULL. */
 const rt_kernels *rt_get_kernels(void);
 
+/* pool.c: runs fn(ctx, p) for every p < parts, on up to
+ * clusterrt_get_threads() threads (the caller's included), returning when
+ * all are done; parts run concurrently and in any order, so each must
+ * write its own outputs. Never fails: without workers (busy, or none could
+ * be started) the caller runs every part itself, in order. */
+typedef void (*rt_task_fn)(void *ctx, size_t part);
+void rt_parallel(size_t parts, rt_task_fn fn, void *ctx);
+int rt_threads(void); /* clusterrt_get_threads() without the lock */
+
 /* CPU features (cpu.c). */
 int rt_cpu_has_avx2(void);    /* AVX2 + FMA + OS support for YMM state */
 int rt_cpu_has_avx512(void);  /* AVX-512 F/BW/VL + OS support for ZMM */

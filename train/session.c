@@ -452,8 +452,12 @@ static void *runLanes(void *p) {
 static void runSteps(Session *s, const ClustercDataset *d, const size_t *perm, int threads) {
   s->data = d;
   s->perm = perm;
+  /* Threads beyond the lanes (a batch of one model call, say) go to the
+   * runtime's contractions inside each call. */
+  int all = threads, prev = clusterrt_get_threads();
   if (threads > s->lanes)
     threads = s->lanes;
+  clusterrt_set_threads(all / threads);
   Worker w[256];
   pthread_t tid[256];
   for (int t = 0; t < threads; ++t)
@@ -470,6 +474,7 @@ static void runSteps(Session *s, const ClustercDataset *d, const size_t *perm, i
   runLanes(&w[0]);
   for (int t = 1; t < started; ++t)
     pthread_join(tid[t], NULL);
+  clusterrt_set_threads(prev);
 }
 
 /* ---- Optimizer -------------------------------------------------------------------- */
@@ -556,6 +561,8 @@ static EvalResult evaluate(Session *s, const ClustercDataset *d, const XfPlan *p
       args[j] = s->state[i];
     j++;
   }
+  int prevThreads = clusterrt_get_threads();
+  clusterrt_set_threads(s->a->threads); /* one call at a time: all threads inside it */
   if (oom)
     goto done;
   for (size_t i = 0; i < n; ++i)
@@ -592,6 +599,7 @@ static EvalResult evaluate(Session *s, const ClustercDataset *d, const XfPlan *p
   else
     r = (EvalResult){n ? loss / (double)n : 0, n ? (double)correct / (double)n : 0, true};
 done:
+  clusterrt_set_threads(prevThreads);
   if (!r.ok)
     ERR(s->a, "clusterc train: error: out of memory\n");
   for (int k = 0; args && k < s->nInputs; ++k)

@@ -226,14 +226,29 @@ CLUSTERRT_API clusterrt_status clusterrt_lut_gemm_f32(
  * row length). beta == 0 overwrites C (NaN in C does not propagate, as
  * BLAS). Cache-blocked with packed panels and a register-tiled
  * micro-kernel per ISA; each element is the exact sum up to rounding of
- * some summation order (within K * 2^-24 * sum |a*b|). Reentrant;
- * scratch (about 1 MiB at most) is allocated per call. CLUSTERRT_ERR_ARG
+ * some summation order (within K * 2^-24 * sum |a*b|), the same order for
+ * any thread count. Reentrant; a large product is split over
+ * clusterrt_get_threads() threads; the scratch (about 4 MiB at most per
+ * thread) is kept per thread between calls. CLUSTERRT_ERR_ARG
  * for a row stride below the row length, CLUSTERRT_ERR_NULL for a missing
  * buffer the product reads or writes, CLUSTERRT_ERR_NOMEM. */
 CLUSTERRT_API clusterrt_status clusterrt_sgemm_f32(
     int transA, int transB, size_t M, size_t N, size_t K, float alpha,
     const float *A, size_t lda, const float *B, size_t ldb, float beta,
     float *C, size_t ldc);
+
+/* ---- Threads ---------------------------------------------------------------
+ * How many threads one call may use: the float matrix product above and
+ * the contractions of compiled models (clusterrt_mlir_sgemm, fused LUT
+ * convolutions) split a large product over that many (the caller's thread
+ * and persistent workers, started on first use). Default 1, or the
+ * CLUSTERRT_THREADS environment variable read on first use; at most 64.
+ * Results do not depend on the setting. A product started while another
+ * thread's product is using the workers runs on its caller's thread alone,
+ * so several threads calling the runtime at once do not oversubscribe.
+ * clusterrt_set_threads returns CLUSTERRT_ERR_ARG for n < 1. */
+CLUSTERRT_API clusterrt_status clusterrt_set_threads(int n);
+CLUSTERRT_API int clusterrt_get_threads(void);
 
 /* ---- Optimizer steps (training) ------------------------------------------
  * One update of n parameters in place, in PyTorch's conventions (torch.optim

@@ -13,8 +13,17 @@
  * operand, an NHWC convolution (strided windows, implicit im2col), an
  * NCHW convolution's weight gradient and a reduction that moves C, against
  * naive loops over the same descriptor.
+ *
+ * Threads: products large enough to be split (rows, columns, and a deep
+ * product with few of either) give bit-identical C at 1, 2, 3 and 7
+ * threads, also when two threads of the program multiply at once (one
+ * gets the workers, the other runs alone); the contraction cases are run
+ * again at 3 threads.
  */
 #include "test-util.h"
+
+#include <pthread.h>
+#include <string.h>
 
 typedef struct M1 {
   float *allocated, *aligned;
@@ -166,6 +175,76 @@ static void contractions(void) {
   }
 }
 
+typedef struct Product {
+  size_t M, N, K;
+  int ta, tb;
+  float *A, *B, *C;
+} Product;
+
+static Product product(size_t M, size_t N, size_t K, int ta, int tb) {
+  Product p = {M, N, K, ta, tb, malloc(sizeof(float) * M * K),
+               malloc(sizeof(float) * K * N), malloc(sizeof(float) * M * N)};
+  if (!p.A || !p.B || !p.C) exit(2);
+  for (size_t i = 0; i < M * K; i++) p.A[i] = t_gauss();
+  for (size_t i = 0; i < K * N; i++) p.B[i] = t_gauss();
+  return p;
+}
+
+static void *multiply(void *arg) {
+  Product *p = arg;
+  for (size_t i = 0; i < p->M * p->N; i++) p->C[i] = (float)i * 0.25f;
+  clusterrt_status st = clusterrt_sgemm_f32(p->ta, p->tb, p->M, p->N, p->K, 1.0f, p->A, 0,
+                                            p->B, 0, 1.0f, p->C, 0);
+  CHECK_MSG(st == CLUSTERRT_OK, "status %d", st);
+  return NULL;
+}
+
+static void threads(void) {
+  CHECK(clusterrt_set_threads(0) == CLUSTERRT_ERR_ARG);
+  CHECK(clusterrt_set_threads(-3) == CLUSTERRT_ERR_ARG);
+  static const size_t shapes[][3] = {
+      {300, 97, 600},  /* rows and columns */
+      {13, 3100, 257}, /* columns, more than one 3072-column block */
+      {600, 7, 1000},  /* rows only */
+      {16, 9, 50000},  /* a weight gradient: deep, few rows and columns */
+  };
+  for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+    int ta = (int)(s & 1), tb = (int)(s >> 1 & 1);
+    Product p = product(shapes[s][0], shapes[s][1], shapes[s][2], ta, tb);
+    size_t bytes = sizeof(float) * p.M * p.N;
+    float *one = malloc(bytes);
+    if (!one) exit(2);
+    CHECK(clusterrt_set_threads(1) == CLUSTERRT_OK);
+    multiply(&p);
+    memcpy(one, p.C, bytes);
+    static const int counts[] = {2, 3, 7};
+    for (size_t t = 0; t < 3; t++) {
+      CHECK(clusterrt_set_threads(counts[t]) == CLUSTERRT_OK);
+      CHECK(clusterrt_get_threads() == counts[t]);
+      multiply(&p);
+      CHECK_MSG(!memcmp(one, p.C, bytes), "%zux%zux%zu: %d threads differ from one",
+                p.M, p.N, p.K, counts[t]);
+    }
+    /* Two callers at once, each with the same product. */
+    Product q = p;
+    q.C = malloc(bytes);
+    if (!q.C) exit(2);
+    pthread_t tid;
+    CHECK(clusterrt_set_threads(2) == CLUSTERRT_OK);
+    if (pthread_create(&tid, NULL, multiply, &q)) exit(2);
+    multiply(&p);
+    pthread_join(tid, NULL);
+    CHECK_MSG(!memcmp(one, p.C, bytes) && !memcmp(one, q.C, bytes),
+              "%zux%zux%zu: concurrent callers differ", p.M, p.N, p.K);
+    free(q.C);
+    free(one);
+    free(p.A), free(p.B), free(p.C);
+  }
+  CHECK(clusterrt_set_threads(3) == CLUSTERRT_OK);
+  contractions();
+  CHECK(clusterrt_set_threads(1) == CLUSTERRT_OK);
+}
+
 int main(int argc, char **argv) {
   clusterrt_isa isa = t_select_isa(argc, argv);
   static const size_t ms[] = {1, 5, 12, 13, 31, 145, 300};
@@ -187,5 +266,6 @@ int main(int argc, char **argv) {
   CHECK(clusterrt_sgemm_f32(0, 0, 2, 2, 2, 1, NULL, 2, x, 2, 0, x, 2) == CLUSTERRT_ERR_NULL);
   CHECK(clusterrt_sgemm_f32(0, 0, 0, 2, 2, 1, NULL, 2, NULL, 2, 0, NULL, 2) == CLUSTERRT_OK);
   contractions();
+  threads();
   return t_finish("sgemm", isa);
 }
