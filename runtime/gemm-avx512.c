@@ -1,7 +1,11 @@
 /*
- * GEMM micro-kernel, AVX-512 F (gemm.c has the driver): 12 rows x 32
+ * GEMM micro-kernels, AVX-512 F (gemm.c has the driver): 12 rows x 32
  * columns in 24 zmm accumulators; per depth step two loads of the packed
- * B row and 12 broadcasts of the packed A column.
+ * B row and 12 broadcasts of the packed A column. Products of at most 16
+ * columns and at least 24 rows (a convolution with 16 output channels,
+ * say) use 24 rows x 16 columns instead, so that half of each tile is not
+ * zero padding; every element is the same fused sum in the same order
+ * either way.
  */
 #include "internal.h"
 #include "gemm.h"
@@ -32,6 +36,27 @@ static void tile(size_t kc, const float *ap, const float *bp, float *c,
   }
 }
 
+enum { MR16 = 24 };
+
+static void tile16(size_t kc, const float *ap, const float *bp, float *c,
+                   ptrdiff_t ldc) {
+  __m512 acc[MR16];
+#pragma GCC unroll 24
+  for (int i = 0; i < MR16; i++) acc[i] = _mm512_setzero_ps();
+  for (size_t k = 0; k < kc; k++) {
+    __m512 b = _mm512_load_ps(bp + k * 16);
+#pragma GCC unroll 24
+    for (int i = 0; i < MR16; i++)
+      acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(ap[k * MR16 + (size_t)i]), b, acc[i]);
+  }
+#pragma GCC unroll 24
+  for (int i = 0; i < MR16; i++) {
+    float *r = c + i * ldc;
+    _mm512_storeu_ps(r, _mm512_add_ps(_mm512_loadu_ps(r), acc[i]));
+  }
+}
+
 int clusterrt_sgemm__avx512(const rt_gemm_args *g) {
+  if (g->N <= 16 && g->M >= MR16) return rt_gemm_run(g, tile16, MR16, 16);
   return rt_gemm_run(g, tile, MR, NR);
 }

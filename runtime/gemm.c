@@ -312,6 +312,103 @@ static int role(int64_t sa, int64_t sb, int64_t sc) {
 
 enum { CONTRACT_MAX_RANK = 16 };
 
+/* Folding pays once the product is this large (multiply-adds). */
+#define FOLD_MIN_MACS (1u << 20)
+/* The folded temporary is filled and added into C in chunks of rows of
+ * about this many floats (2 MiB: it is still in cache when added). */
+#define FOLD_CHUNK ((size_t)1 << 19)
+
+typedef struct Fold {
+  size_t rows, cols;     /* the temporary (one chunk of rows at most) */
+  float *tmp;
+  const ptrdiff_t *cm, *cn; /* where each row and column of the full temporary goes in C */
+} Fold;
+
+/* Runs g (the GEMM of one point of the outer loops) at every point of
+ * the outer loops od[0..no), odometer style; with f, g writes f's
+ * temporary chunk by chunk, and each chunk is added into C. */
+static int outerLoops(rt_gemm_args *g, const int64_t *size, const int64_t *sa,
+                      const int64_t *sb, const int64_t *sc, const float *a,
+                      const float *b, float *c, const size_t *od, size_t no,
+                      const Fold *f) {
+  int64_t idx[CONTRACT_MAX_RANK] = {0};
+  ptrdiff_t oa = 0, ob = 0, oc = 0;
+  rt_sgemm_fn kernel = rt_get_kernels()->sgemm;
+  const ptrdiff_t *am = g->am;
+  size_t M = g->M;
+  for (;;) {
+    g->a = a + oa, g->b = b + ob;
+    int st;
+    if (!f) {
+      g->c = c + oc;
+      st = kernel(g);
+    } else {
+      st = CLUSTERRT_OK;
+      for (size_t i0 = 0; i0 < M && st == CLUSTERRT_OK; i0 += f->rows) {
+        size_t mc = minz(f->rows, M - i0);
+        memset(f->tmp, 0, sizeof(float) * mc * f->cols);
+        g->M = mc, g->am = am + i0, g->c = f->tmp;
+        st = kernel(g);
+        for (size_t i = 0; i < mc && st == CLUSTERRT_OK; i++) {
+          float *cr = c + oc + f->cm[i0 + i];
+          const float *tr = f->tmp + i * f->cols;
+          for (size_t j = 0; j < f->cols; j++) cr[f->cn[j]] += tr[j];
+        }
+      }
+      g->M = M, g->am = am;
+    }
+    if (st != CLUSTERRT_OK) return st;
+    size_t q = no;
+    while (q > 0) {
+      size_t d = od[q - 1];
+      if (++idx[q - 1] < size[d]) {
+        oa += sa[d], ob += sb[d], oc += sc[d];
+        break;
+      }
+      oa -= (size[d] - 1) * sa[d], ob -= (size[d] - 1) * sb[d],
+          oc -= (size[d] - 1) * sc[d];
+      idx[q - 1] = 0;
+      q--;
+    }
+    if (q == 0) return CLUSTERRT_OK;
+  }
+}
+
+/* The GEMM with the window loops folded in: M rows over the loops dm, N
+ * columns over dn, K deep over dk, outer loops od. */
+static int contractFolded(const int64_t *size, const int64_t *sa, const int64_t *sb,
+                          const int64_t *sc, const float *a, const float *b, float *c,
+                          size_t M, size_t N, size_t K, const size_t *dm, size_t ndm,
+                          const size_t *dn, size_t ndn, const size_t *dk, size_t ndk,
+                          const size_t *od, size_t no) {
+  size_t rows = minz(M, FOLD_CHUNK / N ? FOLD_CHUNK / N : 1);
+  ptrdiff_t *t = malloc(sizeof *t * (2 * M + 2 * N + 2 * K + rows + N));
+  float *tmp = malloc(sizeof(float) * rows * N);
+  if (!t || !tmp) {
+    free(t);
+    free(tmp);
+    return CLUSTERRT_ERR_NOMEM;
+  }
+  ptrdiff_t *cmT = t + 2 * M + 2 * N + 2 * K;
+  rt_gemm_args g = {.M = M, .N = N, .K = K, .alpha = 1.0f,
+                    .am = t, .ak = t + M, .bk = t + M + K, .bn = t + M + 2 * K,
+                    .cm = cmT, .cn = cmT + rows};
+  offsets(ndm, dm, size, sa, t);
+  offsets(ndk, dk, size, sa, t + M);
+  offsets(ndk, dk, size, sb, t + M + K);
+  offsets(ndn, dn, size, sb, t + M + 2 * K);
+  Fold f = {.rows = rows, .cols = N, .tmp = tmp,
+            .cm = t + M + 2 * K + N, .cn = t + 2 * M + 2 * K + N};
+  offsets(ndm, dm, size, sc, t + M + 2 * K + N);
+  offsets(ndn, dn, size, sc, t + 2 * M + 2 * K + N);
+  ramp(cmT, rows, (ptrdiff_t)N);
+  ramp(cmT + rows, N, 1);
+  int st = outerLoops(&g, size, sa, sb, sc, a, b, c, od, no, &f);
+  free(t);
+  free(tmp);
+  return st;
+}
+
 int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
                     const int64_t *sb, const int64_t *sc, const uint8_t *reduction,
                     const float *a, const float *b, float *c) {
@@ -328,7 +425,7 @@ int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
    * does not exceed the reach of those before becomes an outer loop (a
    * window's kh next to oh in a data gradient). */
   int64_t reach = 0;
-  bool taken[CONTRACT_MAX_RANK] = {false};
+  bool taken[CONTRACT_MAX_RANK] = {false}, demoted[CONTRACT_MAX_RANK] = {false};
   for (;;) {
     size_t best = rank;
     for (size_t d = 0; d < rank; d++)
@@ -338,7 +435,7 @@ int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
     if (best == rank) break;
     taken[best] = true;
     if (sc[best] <= reach)
-      r[best] = ROLE_OUTER;
+      r[best] = ROLE_OUTER, demoted[best] = true;
     else
       reach += (size[best] - 1) * sc[best];
   }
@@ -363,6 +460,30 @@ int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
     ext[r[d]] *= (size_t)size[d];
   }
   size_t M = ext[ROLE_M], N = ext[ROLE_N], K = ext[ROLE_K];
+  /* Demoted row and column loops (the windows of a data gradient) are
+   * folded back into the GEMM when the product is large: it writes a
+   * dense temporary of rows x (windows x columns), which is then added
+   * into C (col2im). Each window's product used to be its own call, which
+   * packed the invariant operand again every time. */
+  size_t wext[2] = {1, 1}, nfold[2] = {0}, fold[2][CONTRACT_MAX_RANK];
+  for (size_t d = 0; d < rank; d++)
+    if (demoted[d]) {
+      int fr = role(sa[d], sb[d], sc[d]); /* its row or column role, after any swap */
+      fold[fr][nfold[fr]++] = d;
+      wext[fr] *= (size_t)size[d];
+    }
+  if ((wext[0] > 1 || wext[1] > 1) && (double)M * wext[0] * N * wext[1] * K >= FOLD_MIN_MACS) {
+    size_t no = 0, od[CONTRACT_MAX_RANK];
+    for (size_t q = 0; q < nd[ROLE_OUTER]; q++)
+      if (!demoted[dims[ROLE_OUTER][q]]) od[no++] = dims[ROLE_OUTER][q];
+    for (int fr = ROLE_M; fr <= ROLE_N; fr++) { /* windows slowest, then the loops */
+      memmove(fold[fr] + nfold[fr], dims[fr], sizeof(size_t) * nd[fr]);
+      nd[fr] += nfold[fr];
+    }
+    return contractFolded(size, sa, sb, sc, a, b, c, M * wext[0], N * wext[1], K,
+                          fold[ROLE_M], nd[ROLE_M], fold[ROLE_N], nd[ROLE_N],
+                          dims[ROLE_K], nd[ROLE_K], od, no);
+  }
   ptrdiff_t *t = malloc(sizeof *t * 2 * (M + N + K));
   if (!t) return CLUSTERRT_ERR_NOMEM;
   rt_gemm_args g = {.M = M, .N = N, .K = K, .alpha = 1.0f,
@@ -374,30 +495,7 @@ int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
   offsets(nd[ROLE_N], dims[ROLE_N], size, sb, t + M + 2 * K);
   offsets(nd[ROLE_M], dims[ROLE_M], size, sc, t + M + 2 * K + N);
   offsets(nd[ROLE_N], dims[ROLE_N], size, sc, t + 2 * M + 2 * K + N);
-  /* The outer loops, odometer style. */
-  size_t no = nd[ROLE_OUTER], *od = dims[ROLE_OUTER];
-  int64_t idx[CONTRACT_MAX_RANK] = {0};
-  ptrdiff_t oa = 0, ob = 0, oc = 0;
-  rt_sgemm_fn kernel = rt_get_kernels()->sgemm;
-  int st = CLUSTERRT_OK;
-  for (;;) {
-    g.a = a + oa, g.b = b + ob, g.c = c + oc;
-    st = kernel(&g);
-    if (st != CLUSTERRT_OK) break;
-    size_t q = no;
-    while (q > 0) {
-      size_t d = od[q - 1];
-      if (++idx[q - 1] < size[d]) {
-        oa += sa[d], ob += sb[d], oc += sc[d];
-        break;
-      }
-      oa -= (size[d] - 1) * sa[d], ob -= (size[d] - 1) * sb[d],
-          oc -= (size[d] - 1) * sc[d];
-      idx[q - 1] = 0;
-      q--;
-    }
-    if (q == 0) break;
-  }
+  int st = outerLoops(&g, size, sa, sb, sc, a, b, c, dims[ROLE_OUTER], nd[ROLE_OUTER], NULL);
   free(t);
   return st;
 }

@@ -173,6 +173,41 @@ static void contractions(void) {
     const int64_t d[] = {3, n, OH, 0, H, 0, OH, 1, 0, 1, 0, KH, 0, 1, 1, 1};
     contract_case("scatter", d, (size_t)(n * OH), (size_t)KH, (size_t)(n * H), 1);
   }
+  /* Data gradients large enough that the window loops are folded into one
+   * GEMM (a rows x (windows x columns) temporary added into C), the second
+   * over more rows than one chunk of the temporary. NHWC, stride 2:
+   * dx[n,2oh+kh,2ow+kw,c] += dy[n,oh,ow,f] w[kh,kw,c,f]; loops n oh ow c kh kw f */
+  for (int big = 0; big < 2; big++) {
+    int64_t n = big ? 8 : 2, OH = big ? 28 : 14, OW = OH, C = 16, F = 32, KH = 3, KW = 3;
+    int64_t H = 2 * (OH - 1) + KH, W = 2 * (OW - 1) + KW;
+    const int64_t d[] = {7,
+                         n, OH * OW * F, 0, H * W * C, 0,
+                         OH, OW * F, 0, 2 * W * C, 0,
+                         OW, F, 0, 2 * C, 0,
+                         C, 0, F, 1, 0,
+                         KH, 0, KW * C * F, W * C, 1,
+                         KW, 0, C * F, C, 1,
+                         F, 1, 1, 0, 1};
+    contract_case(big ? "nhwc data gradient, chunks" : "nhwc data gradient", d,
+                  (size_t)(n * OH * OW * F), (size_t)(KH * KW * C * F),
+                  (size_t)(n * H * W * C), 1);
+  }
+  /* NCHW, stride 1: dx[n,c,oh+kh,ow+kw] += dy[n,f,oh,ow] w[f,c,kh,kw];
+   * loops n c oh ow kh kw f */
+  {
+    int64_t n = 4, OH = 12, OW = 12, C = 24, F = 16, KH = 3, KW = 3;
+    int64_t H = OH + KH - 1, W = OW + KW - 1;
+    const int64_t d[] = {7,
+                         n, F * OH * OW, 0, C * H * W, 0,
+                         C, 0, KH * KW, H * W, 0,
+                         OH, OW, 0, W, 0,
+                         OW, 1, 0, 1, 0,
+                         KH, 0, KW, W, 1,
+                         KW, 0, 1, 1, 1,
+                         F, OH * OW, C * KH * KW, 0, 1};
+    contract_case("nchw data gradient", d, (size_t)(n * F * OH * OW),
+                  (size_t)(F * C * KH * KW), (size_t)(n * C * H * W), 1);
+  }
 }
 
 typedef struct Product {
