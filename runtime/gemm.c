@@ -30,6 +30,13 @@ enum { GEMM_KC = 256, GEMM_MC = 144, GEMM_NC = 3072, GEMM_MAX_TILE = 32 * 32 };
 
 static size_t minz(size_t a, size_t b) { return a < b ? a : b; }
 
+/* Whether the n offsets t[0..n) are t[0], t[0] + 1, ... */
+static bool adjacent(const ptrdiff_t *t, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    if (t[i] != t[0] + (ptrdiff_t)i) return false;
+  return true;
+}
+
 /* Row r, elements [k0, k0+kc) of a clustered operand, decoded into out
  * (k0 is a multiple of GEMM_KC, so it starts on a byte for every width);
  * nonzero if an index is out of range. */
@@ -51,6 +58,21 @@ static void packA(const rt_gemm_args *g, size_t i0, size_t mc, size_t k0,
       if (p + i < mc && g->alut) {
         *bad |= lutRow(g->alut, i0 + p + i, k0, kc, row);
         for (size_t k = 0; k < kc; k++) pp[k * MR + i] = g->alpha * row[k];
+      } else if (!g->alut && p + MR <= mc && i == 0 && adjacent(g->am + i0 + p, MR)) {
+        /* Rows next to each other in A (channels-last activations): copy
+         * MR floats per depth step instead of gathering a row at a time
+         * with MR-strided stores. */
+        const float *a0 = g->a + g->am[i0 + p];
+        const ptrdiff_t *ak = g->ak + k0;
+        for (size_t k = 0; k < kc; k++) {
+          const float *src = a0 + ak[k];
+          float *dst = pp + k * MR;
+          if (g->alpha == 1.0f)
+            for (size_t r = 0; r < MR; r++) dst[r] = src[r];
+          else
+            for (size_t r = 0; r < MR; r++) dst[r] = g->alpha * src[r];
+        }
+        break;
       } else if (p + i < mc) {
         const float *row = g->a + g->am[i0 + p + i];
         const ptrdiff_t *ak = g->ak + k0;
@@ -86,6 +108,14 @@ static void packB(const rt_gemm_args *g, size_t k0, size_t kc, size_t j0,
         if (j < nr)
           *bad |= lutRow(g->blut, j0 + q + j, k0, kc, row);
         for (size_t k = 0; k < kc; k++) pp[k * NR + j] = j < nr ? row[k] : 0.0f;
+      }
+    } else if (adjacent(g->bn + j0 + q, nr)) {
+      const float *b0 = g->b + g->bn[j0 + q];
+      for (size_t k = 0; k < kc; k++) {
+        const float *src = b0 + g->bk[k0 + k];
+        float *d = pp + k * NR;
+        for (size_t j = 0; j < nr; j++) d[j] = src[j];
+        for (size_t j = nr; j < NR; j++) d[j] = 0.0f;
       }
     } else {
       const ptrdiff_t *bn = g->bn + j0 + q;
