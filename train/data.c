@@ -435,6 +435,26 @@ void clustercDatasetSample(const ClustercDataset *d, size_t i, float *out) {
     out[k] = (float)((double)p[k] * (1.0 / 255.0)); /* as a double, rounded once */
 }
 
+/* *p shrunk to `bytes` (kept as it is when realloc fails: only smaller). */
+static void shrink(void *p, size_t bytes) {
+  void **pp = p;
+  void *q = *pp ? realloc(*pp, bytes ? bytes : 1) : NULL;
+  if (q)
+    *pp = q;
+}
+
+void clustercDatasetTruncate(ClustercDataset *d, size_t n) {
+  for (; d; d = d->next) {
+    if (n >= d->n)
+      continue;
+    d->n = n;
+    shrink(&d->x, n * d->sampleSize * sizeof *d->x);
+    shrink(&d->u8, n * d->sampleSize);
+    shrink(&d->y, n * sizeof *d->y);
+    shrink(&d->targets, n * d->targetSize * sizeof *d->targets);
+  }
+}
+
 void clustercDatasetFree(ClustercDataset *d) {
   if (d->next) {
     clustercDatasetFree(d->next);

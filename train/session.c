@@ -7,10 +7,13 @@
  * initial values (passes/cluster-train.c); the JIT compiles them
  * (codegen/jit.c). Each optimizer step feeds `batch` samples as batch / B
  * calls of the step function (B = the model's static batch). Call j adds its
- * gradients to lane j mod L (L = min(calls, 8) fixed buffers, each lane's
- * calls in order, one thread per lane at a time); the host sums the lanes
- * in order, so the result does not depend on the thread count and memory
- * does not grow with the number of calls. It then averages and applies SGD,
+ * gradients to lane j mod L (L = min(calls, 8), each lane's calls in order,
+ * one thread per lane at a time) and the lanes' sums are added in lane
+ * order, so the result does not depend on the thread count. A thread runs
+ * a lane in its own buffers (one set of step results and one of sums),
+ * adds it to the step's total when the lanes before it are in, and takes
+ * the next lane: memory grows with the threads (1 + 2T sets of gradients),
+ * not with the lanes or the calls. It then averages and applies SGD,
  * momentum or Adam with libclusterrt's kernels to every
  * trained tensor: the weights W and centroids c of the clustered layers
  * (mode ste), only c (mode centroids-only, the indices fixed at their
@@ -100,18 +103,28 @@ typedef struct Session {
   int nInputs;       /* the model's inputs: step arguments 0 .. nInputs-1 */
   int labelsArg, lossRes;
   int B, classes, micro, lanes;
+  int slots;         /* threads that can run lanes at once: min(threads, lanes) */
   bool mse;
   size_t outSize;    /* logits (or outputs) per sample */
   XfPlan *plans[2];  /* per input: training, test samples to the model's */
-  float **scratch;   /* per lane (and one for evaluation): a sample as read */
+  float **scratch;   /* per slot (and one for evaluation): a sample as read */
   void **state;      /* the trainable values, by step argument (NULL elsewhere) */
   Trained *trained;
   int nTrained;
-  /* per lane: step arguments (inputs, labels; the rest point into state),
-   * the results of the last call, and the gradient sums */
+  /* per slot: step arguments (inputs, labels; the rest point into state),
+   * the results of the last call, and the sums of its current lane */
   void ***args, ***res, ***acc;
+  /* the step's results for lane 0, then (gradients) the sum of all lanes */
+  void **sum;
+  int *summed, nSummed; /* the results lanes add up: the loss, the gradients */
+  float *laneLoss;      /* per lane: its loss sum */
   const ClustercDataset *data; /* the batch being run */
   const size_t *perm;
+  /* runSteps: the next lane to take, the lanes added to sum so far */
+  pthread_mutex_t mu;
+  pthread_cond_t turn;
+  bool syncInit;
+  int nextLane, folded;
   uint64_t adamStep;
   bool oom;                 /* an allocation failed */
   volatile int callFailed;  /* a JIT call could not run (out of memory) */
@@ -124,7 +137,7 @@ static void sessionFree(Session *s) {
     return;
   }
   if (s->args)
-    for (int j = 0; j < s->lanes; ++j) {
+    for (int j = 0; j < s->slots; ++j) {
       if (s->args[j]) {
         for (int k = 0; k < s->nInputs; ++k)
           free(s->args[j][k]);
@@ -142,7 +155,16 @@ static void sessionFree(Session *s) {
   free(s->args);
   free(s->res);
   free(s->acc);
-  for (int j = 0; s->scratch && j <= s->lanes; ++j)
+  for (int r = 0; s->sum && r < s->step->nResults; ++r)
+    free(s->sum[r]);
+  free(s->sum);
+  free(s->summed);
+  free(s->laneLoss);
+  if (s->syncInit) {
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->turn);
+  }
+  for (int j = 0; s->scratch && j <= s->slots; ++j)
     free(s->scratch[j]);
   free(s->scratch);
   free(s->plans[0]);
@@ -340,18 +362,33 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
   if (s->oom)
     goto oom;
   s->lanes = s->micro < 8 ? s->micro : 8;
+  s->slots = a->threads < s->lanes ? a->threads : s->lanes;
+  if (s->slots < 1)
+    s->slots = 1;
   size_t maxIn = 1;
   for (const ClustercDataset *d = train; d; d = d->next)
     maxIn = d->sampleSize > maxIn ? d->sampleSize : maxIn;
   for (const ClustercDataset *d = test; d; d = d->next)
     maxIn = d->sampleSize > maxIn ? d->sampleSize : maxIn;
-  s->scratch = zalloc(s, (size_t)s->lanes + 1, sizeof *s->scratch);
-  for (int j = 0; !s->oom && j <= s->lanes; ++j)
+  s->scratch = zalloc(s, (size_t)s->slots + 1, sizeof *s->scratch);
+  for (int j = 0; !s->oom && j <= s->slots; ++j)
     s->scratch[j] = zalloc(s, maxIn, sizeof(float));
-  s->args = zalloc(s, (size_t)s->lanes, sizeof *s->args);
-  s->res = zalloc(s, (size_t)s->lanes, sizeof *s->res);
-  s->acc = zalloc(s, (size_t)s->lanes, sizeof *s->acc);
-  for (int j = 0; !s->oom && j < s->lanes; ++j) {
+  s->args = zalloc(s, (size_t)s->slots, sizeof *s->args);
+  s->res = zalloc(s, (size_t)s->slots, sizeof *s->res);
+  s->acc = zalloc(s, (size_t)s->slots, sizeof *s->acc);
+  s->sum = zalloc(s, (size_t)s->step->nResults, sizeof *s->sum);
+  for (int r = 0; !s->oom && r < s->step->nResults; ++r)
+    s->sum[r] = zalloc(s, 1, s->step->results[r].bytes);
+  s->laneLoss = zalloc(s, (size_t)s->lanes, sizeof *s->laneLoss);
+  s->summed = zalloc(s, (size_t)s->nTrained + 1, sizeof *s->summed);
+  if (!s->oom) {
+    s->summed[s->nSummed++] = s->lossRes;
+    for (int i = 0; i < s->nTrained; ++i)
+      if (s->trained[i].grad >= 0 &&
+          s->step->results[s->trained[i].grad].elem == CLUSTERC_JIT_F32)
+        s->summed[s->nSummed++] = s->trained[i].grad;
+  }
+  for (int j = 0; !s->oom && j < s->slots; ++j) {
     if (!(s->args[j] = zalloc(s, (size_t)st->nArgs, sizeof **s->args)))
       break;
     for (int i = 0; i < st->nArgs; ++i)
@@ -359,13 +396,20 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
                           ? zalloc(s, 1, s->step->args[i].bytes) : s->state[i];
     s->res[j] = zalloc(s, (size_t)s->step->nResults, sizeof **s->res);
     s->acc[j] = zalloc(s, (size_t)s->step->nResults, sizeof **s->acc);
+    /* res: a lane's second and later calls; acc: lanes after the first */
     for (int r = 0; !s->oom && r < s->step->nResults; ++r) {
-      s->res[j][r] = zalloc(s, 1, s->step->results[r].bytes);
-      s->acc[j][r] = zalloc(s, 1, s->step->results[r].bytes);
+      size_t bytes = s->step->results[r].bytes;
+      s->res[j][r] = s->micro > s->lanes ? zalloc(s, 1, bytes) : NULL;
+      s->acc[j][r] = s->lanes > 1 ? zalloc(s, 1, bytes) : NULL;
     }
   }
-  if (!s->oom)
-    return true;
+  if (!s->oom && !pthread_mutex_init(&s->mu, NULL)) {
+    if (!pthread_cond_init(&s->turn, NULL)) {
+      s->syncInit = true;
+      return true;
+    }
+    pthread_mutex_destroy(&s->mu);
+  }
 oom:
   ERR(a, "clusterc train: error: out of memory\n");
   return false;
@@ -416,61 +460,84 @@ static void fillBatch(const Session *s, const ClustercDataset *d, const XfPlan *
 
 typedef struct Worker {
   Session *s;
-  int first, stride;
+  int slot; /* its buffers */
 } Worker;
 
-/* Runs the calls of lanes first, first + stride, ...: each call fills its
- * samples, runs the step and adds the gradients and the loss (every f32
- * result but the indices) to its lane's sums. */
+/* Takes lanes in order until none is left. A lane runs its calls in its
+ * slot: each call fills its samples and runs the step; the first writes
+ * the lane's sums (lane 0: s->sum), the others add the loss and the
+ * gradients to them. When the lanes before it are in s->sum, the lane's
+ * gradients are added there. Lanes are taken in order, so the lane a
+ * thread waits for is run by a thread that waits only for earlier ones. */
 static void *runLanes(void *p) {
   Worker *w = p;
   Session *s = w->s;
-  for (int lane = w->first; lane < s->lanes; lane += w->stride)
+  void **args = s->args[w->slot], **res = s->res[w->slot];
+  for (;;) {
+    pthread_mutex_lock(&s->mu);
+    int lane = s->nextLane < s->lanes ? s->nextLane++ : -1;
+    pthread_mutex_unlock(&s->mu);
+    if (lane < 0)
+      break;
+    void **acc = lane ? s->acc[w->slot] : s->sum;
     for (int j = lane; j < s->micro; j += s->lanes) {
       fillBatch(s, s->data, s->plans[0], s->perm + (size_t)j * (size_t)s->B, (size_t)s->B,
-                s->args[lane], s->args[lane][s->labelsArg], s->scratch[lane]);
-      if (clustercJitCall(s->step, s->args[lane], s->res[lane]))
+                args, args[s->labelsArg], s->scratch[w->slot]);
+      if (clustercJitCall(s->step, args, j == lane ? acc : res))
         s->callFailed = 1;
-      for (int r = 0; r < s->step->nResults; ++r) {
-        const ClustercJitTensor *t = &s->step->results[r];
-        if (t->elem != CLUSTERC_JIT_F32)
-          continue;
-        float *a = s->acc[lane][r];
-        const float *v = s->res[lane][r];
-        if (j == lane)
-          memcpy(a, v, t->bytes);
-        else
-          for (size_t e = 0; e < t->count; ++e)
-            a[e] += v[e];
+      if (j == lane)
+        continue;
+      for (int k = 0; k < s->nSummed; ++k) {
+        int r = s->summed[k];
+        float *a = acc[r];
+        const float *v = res[r];
+        for (size_t e = 0, n = s->step->results[r].count; e < n; ++e)
+          a[e] += v[e];
       }
     }
+    s->laneLoss[lane] = *(const float *)acc[s->lossRes];
+    pthread_mutex_lock(&s->mu);
+    while (s->folded != lane)
+      pthread_cond_wait(&s->turn, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    for (int k = 1; lane && k < s->nSummed; ++k) { /* summed[0] is the loss */
+      int r = s->summed[k];
+      float *g = s->sum[r];
+      const float *gj = acc[r];
+      for (size_t e = 0, n = s->step->results[r].count; e < n; ++e)
+        g[e] += gj[e];
+    }
+    pthread_mutex_lock(&s->mu);
+    s->folded++;
+    pthread_cond_broadcast(&s->turn);
+    pthread_mutex_unlock(&s->mu);
+  }
   return NULL;
 }
 
 /* Runs the step on the micro-batches of samples perm[0 .. micro*B) of d,
- * on up to `threads` threads; the sums end in s->acc. */
+ * on up to `threads` threads: the lanes' losses end in s->laneLoss, the
+ * sum of their gradients in s->sum. */
 static void runSteps(Session *s, const ClustercDataset *d, const size_t *perm, int threads) {
   s->data = d;
   s->perm = perm;
+  s->nextLane = s->folded = 0;
   /* Threads beyond the lanes (a batch of one model call, say) go to the
    * runtime's contractions inside each call. */
   int all = threads, prev = clusterrt_get_threads();
-  if (threads > s->lanes)
-    threads = s->lanes;
+  if (threads > s->slots)
+    threads = s->slots;
   clusterrt_set_threads(all / threads);
   Worker w[256];
   pthread_t tid[256];
   for (int t = 0; t < threads; ++t)
-    w[t] = (Worker){s, t, threads};
+    w[t] = (Worker){s, t};
   int started = 1;
   for (int t = 1; t < threads; ++t) {
     if (pthread_create(&tid[t], NULL, runLanes, &w[t]))
-      break;
+      break; /* fewer threads: the lanes are shared by those there are */
     started++;
   }
-  if (started < threads) /* no more threads: the main thread does the rest */
-    for (int t = started; t < threads; ++t)
-      runLanes(&w[t]);
   runLanes(&w[0]);
   for (int t = 1; t < started; ++t)
     pthread_join(tid[t], NULL);
@@ -490,8 +557,8 @@ static double lrAt(const TrainArgs *a, int epoch, size_t step, size_t totalSteps
   }
 }
 
-/* Averages the lanes' gradient sums (in lane order) into acc[0] and
- * updates every trained tensor. */
+/* Averages the gradient sums of runSteps and updates every trained
+ * tensor. */
 static bool update(Session *s, double lr) {
   const TrainArgs *a = s->a;
   s->adamStep++;
@@ -499,13 +566,8 @@ static bool update(Session *s, double lr) {
     Trained *t = &s->trained[i];
     if (t->grad < 0)
       continue;
-    float *g = s->acc[0][t->grad];
+    float *g = s->sum[t->grad];
     size_t n = s->step->results[t->grad].count;
-    for (int j = 1; j < s->lanes; ++j) {
-      const float *gj = s->acc[j][t->grad];
-      for (size_t e = 0; e < n; ++e)
-        g[e] += gj[e];
-    }
     if (s->micro > 1) {
       float inv = 1.0f / (float)s->micro;
       for (size_t e = 0; e < n; ++e)
@@ -570,7 +632,7 @@ static EvalResult evaluate(Session *s, const ClustercDataset *d, const XfPlan *p
   double loss = 0;
   for (size_t at = 0; at < n; at += (size_t)s->B) {
     size_t count = n - at < (size_t)s->B ? n - at : (size_t)s->B;
-    fillBatch(s, d, plans, perm + at, count, args, NULL, s->scratch[s->lanes]);
+    fillBatch(s, d, plans, perm + at, count, args, NULL, s->scratch[s->slots]);
     if (clustercJitCall(s->eval, args, (void *const *)&logits))
       goto done;
     for (size_t b = 0; b < count; ++b) {
@@ -901,7 +963,7 @@ static ClustercStatus runEpochs(Session *s, const TrainArgs *a, const ClustercDa
         goto done;
       }
       for (int j = 0; j < s->lanes; ++j)
-        lossSum += *(const float *)s->acc[j][s->lossRes];
+        lossSum += s->laneLoss[j];
       if (!isfinite(lossSum)) {
         ERR(a, "\nclusterc train: error: the loss is not finite at epoch %d, step "
             "%zu; lower the learning rate\n", e + 1, st + 1);
@@ -1106,7 +1168,7 @@ ClustercStatus clustercTrainSensitivity(MlirModule model, const ClustercTrainOpt
       const Trained *t = &s.trained[i];
       if (t->grad < 0)
         continue;
-      const float *g = s.acc[0][t->grad];
+      const float *g = s.sum[t->grad];
       for (size_t e = 0, n = s.step->results[t->grad].count; e < n; ++e)
         t->m[e] += g[e] * g[e];
     }

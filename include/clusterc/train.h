@@ -77,6 +77,10 @@ ClustercStatus clustercDatasetAddInput(ClustercDataset *d, const char *images,
                                        ClustercMessageFn onMessage, void *userData);
 /* Copies sample i into out[0 .. sampleSize) as f32. */
 void clustercDatasetSample(const ClustercDataset *d, size_t i, float *out);
+/* Keeps the first n samples (and labels) of d and of the inputs chained to
+ * it, and gives the memory of the rest back (--limit-train: the whole
+ * training set of Fashion-MNIST is 47 MB as u8). n >= d->n: nothing. */
+void clustercDatasetTruncate(ClustercDataset *d, size_t n);
 /* Frees what clustercDatasetLoad allocated (the struct is the caller's). */
 void clustercDatasetFree(ClustercDataset *d);
 

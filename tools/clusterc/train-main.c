@@ -136,13 +136,12 @@ int trainRun(void *args, char **argv) {
               e->name ? e->name : tei, e->sampleSize, d->sampleSize);
       goto done;
     }
-  /* Every input's chain shares the first's sample count. */
-  for (ClustercDataset *d = &train; d; d = d->next)
-    if (a.limitTrain && a.limitTrain < d->n)
-      d->n = a.limitTrain;
-  for (ClustercDataset *d = &test; d; d = d->next)
-    if (a.limitTest && a.limitTest < d->n)
-      d->n = a.limitTest;
+  /* Every input's chain shares the first's sample count; the samples left
+   * out are not kept. */
+  if (a.limitTrain)
+    clustercDatasetTruncate(&train, a.limitTrain);
+  if (a.limitTest)
+    clustercDatasetTruncate(&test, a.limitTest);
 
   model = driverLoadModule(ctx, a.input, &ds);
   if (mlirModuleIsNull(model))
