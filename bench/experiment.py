@@ -54,9 +54,14 @@ def seeds_for(k, model="", init=""):
 
 
 class Runner:
-    def __init__(self, clusterc, out, jobs):
+    """Runs `clusterc train` jobs, `jobs` at a time, each on `threads`
+    threads (default: the cores shared out) with `common` arguments first
+    (default: batch 128, this page's protocol)."""
+
+    def __init__(self, clusterc, out, jobs, threads=None, common=("--batch-size=128",)):
         self.clusterc, self.out, self.jobs = clusterc, out, jobs
-        self.threads = max(1, (os.cpu_count() or 2) // jobs)
+        self.threads = threads or max(1, (os.cpu_count() or 2) // jobs)
+        self.common = list(common)
 
     def train(self, tag, args):
         """Runs clusterc train; returns the parsed JSON log lines."""
@@ -65,7 +70,7 @@ class Runner:
             lines = [json.loads(l) for l in open(log) if l.strip()]
             if lines and lines[-1].get("final"):
                 return lines
-        cmd = [self.clusterc, "train", "--quiet", "--batch-size=128",
+        cmd = [self.clusterc, "train", "--quiet"] + self.common + [
                "--threads=%d" % self.threads, "--log=" + log] + args
         t = time.time()
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
