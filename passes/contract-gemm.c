@@ -170,21 +170,6 @@ static MlirValue transposed(MlirValue v, int64_t *dimStride) {
   return src;
 }
 
-/* Erases op if its results are unused, then the tensor.empty it wrote
- * into if that is unused too. */
-static void eraseIfDead(MlirOperation op) {
-  if (mlirOperationIsNull(op)) return;
-  for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
-    if (!mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(op, i)))) return;
-  intptr_t n = mlirOperationGetNumOperands(op);
-  MlirValue e = n ? mlirOperationGetOperand(op, n - 1) : (MlirValue){NULL};
-  mlirOperationDestroy(op);
-  MlirOperation eo = mlirValueIsNull(e) ? (MlirOperation){NULL} : defOp(e);
-  if (!mlirOperationIsNull(eo) && opIs(eo, "tensor.empty") &&
-      mlirOpOperandIsNull(mlirValueGetFirstUse(e)))
-    mlirOperationDestroy(eo);
-}
-
 /* Whether the body is yield(out + x * y), in any operand order, with x
  * and y two distinct input arguments (other inputs unused: the autodiff
  * rules hand every operand of the forward op to a gradient's generic);
@@ -399,11 +384,11 @@ static void rewrite(Walk *w, MlirOperation op) {
   mlirOperationDestroy(op);
   /* The zero fill and the transposes, if nothing else reads them, and
    * their tensor.empty. */
-  if (zero) eraseIfDead(defOp(v[2]));
+  if (zero) irEraseIfDead(defOp(v[2]));
   for (int i = 0; i < 2; ++i)
     if (!mlirOperationIsNull(feed[i]) &&
         (i == 0 || !mlirOperationEqual(feed[0], feed[1])))
-      eraseIfDead(feed[i]);
+      irEraseIfDead(feed[i]);
 }
 
 static void contractGemm(MlirOperation module, int64_t minMacs) {

@@ -560,15 +560,8 @@ static bool buildCall(const FuseWeight *w, const Plan *p, MlirOperation anchor,
   /* A zero fill nothing reads any more (and its tensor.empty) would still
    * run: drop them. */
   MlirOperation f = mlirValueIsNull(init) ? (MlirOperation){NULL} : defOp(init);
-  if (!mlirOperationIsNull(f) && opIs(f, "linalg.fill") &&
-      mlirOpOperandIsNull(mlirValueGetFirstUse(init))) {
-    MlirValue e = mlirOperationGetOperand(f, 1);
-    mlirOperationDestroy(f);
-    MlirOperation eo = defOp(e);
-    if (!mlirOperationIsNull(eo) && opIs(eo, "tensor.empty") &&
-        mlirOpOperandIsNull(mlirValueGetFirstUse(e)))
-      mlirOperationDestroy(eo);
-  }
+  if (!mlirOperationIsNull(f) && opIs(f, "linalg.fill"))
+    irEraseIfDead(f);
   return true;
 }
 

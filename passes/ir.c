@@ -91,6 +91,24 @@ MlirValue irFlatDyn(IrBuilder *b, MlirValue v) {
                 mlirRankedTensorTypeGet(1, &dyn, et, mlirAttributeGetNull()));
 }
 
+void irEraseIfDead(MlirOperation op) {
+  if (mlirOperationIsNull(op))
+    return;
+  for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
+    if (!mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(op, i))))
+      return;
+  intptr_t n = mlirOperationGetNumOperands(op);
+  MlirValue e = n ? mlirOperationGetOperand(op, n - 1) : (MlirValue){NULL};
+  mlirOperationDestroy(op);
+  if (mlirValueIsNull(e) || !mlirValueIsAOpResult(e))
+    return;
+  MlirOperation eo = mlirOpResultGetOwner(e);
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(eo));
+  if (mlirStringRefEqual(name, irStr("tensor.empty")) &&
+      mlirOpOperandIsNull(mlirValueGetFirstUse(e)))
+    mlirOperationDestroy(eo);
+}
+
 MlirAttribute irParseAttr(MlirContext ctx, const char *text) {
   return mlirAttributeParseGet(ctx, irStr(text));
 }
