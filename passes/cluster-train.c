@@ -597,8 +597,10 @@ static bool parameterize(Work *w, MlirOperation fn, MlirOperation scratch,
         MlirValue idx = wArg[i];
         if (ste) {
           MlirType it = indexTensorType(ctx, t);
-          MlirValue args[3] = {irFlatDyn(&b, wArg[i]), irCast(&b, "tensor.cast", a, dyn1(mlirF32TypeGet(ctx))),
-                               irFlatDyn(&b, empty(&b, it))};
+          MlirValue args[3] = {
+              irFlatDyn(&b, wArg[i]),
+              irCast(&b, "tensor.cast", a, dyn1(mlirF32TypeGet(ctx))),
+              irFlatDyn(&b, empty(&b, it))};
           MlirValue out;
           if (grouped(t)) {
             MlirType i32 = mlirIntegerTypeGet(ctx, 32);
@@ -946,8 +948,9 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
     MlirType i32 = mlirIntegerTypeGet(ctx, 32);
     MlirValue mode = irConstInt(&b, i32, o->reduce);
     MlirType ct = tensor1((int64_t)(t->tables * t->k), mlirF32TypeGet(ctx));
-    MlirValue args[4] = {irFlatDyn(&b, grads[gi++]), irFlatDyn(&b, idx), mode,
-                         irCast(&b, "tensor.cast", empty(&b, ct), dyn1(mlirF32TypeGet(ctx)))};
+    MlirValue args[4] = {
+        irFlatDyn(&b, grads[gi++]), irFlatDyn(&b, idx), mode,
+        irCast(&b, "tensor.cast", empty(&b, ct), dyn1(mlirF32TypeGet(ctx)))};
     MlirValue dc = rtCall(&b, t->wide ? &kAccumI16 : &kAccumI8, args);
     rets[nRes] = maskZeroSlots(&b, t, irCast(&b, "tensor.cast", dc, ct));
     /* The host's view of the tables (trainsig.c): tables, k, outer,

@@ -85,7 +85,8 @@ MlirValue irFlatDyn(IrBuilder *b, MlirValue v) {
     MlirNamedAttribute a =
         irNamed(b->ctx, "reassociation", mlirArrayAttrGet(b->ctx, 1, &group));
     v = irCreate1(b, "tensor.collapse_shape", 1, &v,
-                  mlirRankedTensorTypeGet(1, &n1, et, mlirAttributeGetNull()), 1, &a);
+                  mlirRankedTensorTypeGet(1, &n1, et, mlirAttributeGetNull()),
+                  1, &a);
   }
   return irCast(b, "tensor.cast", v,
                 mlirRankedTensorTypeGet(1, &dyn, et, mlirAttributeGetNull()));
@@ -95,7 +96,8 @@ void irEraseIfDead(MlirOperation op) {
   if (mlirOperationIsNull(op))
     return;
   for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
-    if (!mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(op, i))))
+    if (!mlirOpOperandIsNull(
+            mlirValueGetFirstUse(mlirOperationGetResult(op, i))))
       return;
   intptr_t n = mlirOperationGetNumOperands(op);
   MlirValue e = n ? mlirOperationGetOperand(op, n - 1) : (MlirValue){NULL};
