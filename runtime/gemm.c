@@ -383,13 +383,13 @@ int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,
   rt_lut_args a;
   clusterrt_status s = rt_lut_check_args(x, M, K, K, g->oc, idx, f, 0, c, k, group, y,
                                          g->oc, &a);
-  if (s) return s;
   size_t tables = group ? (g->oc + group - 1) / group : 1;
-  if (idx_bytes != g->oc * a.row_bytes || c_n < tables * k) return CLUSTERRT_ERR_ARG;
-  ptrdiff_t *tab = malloc(sizeof *tab * (2 * M + K + g->oc));
+  if (!s && (idx_bytes != g->oc * a.row_bytes || c_n < tables * k))
+    s = CLUSTERRT_ERR_ARG;
+  ptrdiff_t *tab = s ? NULL : malloc(sizeof *tab * (2 * M + K + g->oc));
   if (!tab) {
-    free(padded);
-    return CLUSTERRT_ERR_NOMEM;
+    free(padded); /* on every early return, not only out of memory */
+    return s ? s : CLUSTERRT_ERR_NOMEM;
   }
   ptrdiff_t *xm = tab, *ym = tab + M, *xe = tab + 2 * M, *yo = xe + K;
   ptrdiff_t H = (ptrdiff_t)hp, W = (ptrdiff_t)wp, C = (ptrdiff_t)g->c;
