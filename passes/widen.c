@@ -108,7 +108,8 @@ typedef struct Widen {
 static bool addDead(Widen *w, MlirOperation op) {
   if (w->nDead == w->capDead) {
     size_t cap = w->capDead ? 2 * w->capDead : 64;
-    MlirOperation *d = cap > SIZE_MAX / sizeof *d ? NULL : realloc(w->dead, cap * sizeof *d);
+    MlirOperation *d =
+        cap > SIZE_MAX / sizeof *d ? NULL : realloc(w->dead, cap * sizeof *d);
     if (!d)
       return false;
     w->dead = d, w->capDead = cap;
@@ -209,6 +210,7 @@ int weightsWidenToF32(MlirOperation module, const char **why) {
     mlirOperationDestroy(op);
   }
   free(w.dead);
-  if (w.oom) *why = "out of memory";
+  if (w.oom)
+    *why = "out of memory";
   return w.oom ? -1 : (int)(w.changed > 0);
 }
