@@ -29,20 +29,25 @@ static void writeOut(MlirStringRef s, void *user) {
   outputWriteBytes(user, s.data, s.length);
 }
 
+/* Says why output path (what) could not be opened: outputOpen's status
+ * rc, its message err. Returns the exit status. */
+static int openFailed(int rc, const char *path, const char *what,
+                      const char *err) {
+  if (rc == OUTPUT_CLASH) {
+    fprintf(stderr, "%s: error: %s\n", tool, err);
+    return 2;
+  }
+  fprintf(stderr, "%s: error: cannot write %s: %s\n", path, what,
+          strerror(errno));
+  return 1;
+}
+
 /* Opens path as one of the run's outputs; 0, or the exit status after
  * saying why not. */
 static int openOutput(Output **o, const char *path, const char *what) {
   char err[1024];
   int rc = outputOpen(o, path, what, err, sizeof err);
-  if (rc == OUTPUT_CLASH) {
-    fprintf(stderr, "%s: error: %s\n", tool, err);
-    return 2;
-  }
-  if (rc) {
-    fprintf(stderr, "%s: error: cannot write %s: %s\n", path, what, strerror(errno));
-    return 1;
-  }
-  return 0;
+  return rc ? openFailed(rc, path, what, err) : 0;
 }
 
 /* Commits the run's outputs; 0, or 1 after saying why not. */
@@ -61,17 +66,14 @@ static int paletteClash;
 /* A palette file of the export: one more output of the run. */
 static int paletteFile(const char *path, const void *data, size_t size, void *user) {
   (void)user;
-  Output *o;
-  int rc = openOutput(&o, path, "palette");
-  if (rc == 2) {
-    paletteClash = 1;
-    errno = EEXIST;
+  char err[1024];
+  int rc = outputWriteWhole(path, "palette", data, size, err, sizeof err);
+  if (rc) {
+    int e = errno; /* EEXIST on a clash, for the exporter */
+    paletteClash |= openFailed(rc, path, "palette", err) == 2;
+    errno = e;
   }
-  if (rc)
-    return -1;
-  outputWriteBytes(o, data, size);
-  outputClose(o); /* whole: no descriptor held per palette file */
-  return 0;
+  return rc ? -1 : 0;
 }
 
 /* The exporter's test: linear palettes for every large FLOAT initializer. */

@@ -164,18 +164,6 @@ static MlirAttribute reassocAll(MlirContext ctx, intptr_t rank) {
   return mlirArrayAttrGet(ctx, 1, &group);
 }
 
-/* Collapses a static tensor to 1-D, then casts to tensor<?xT>. */
-static MlirValue flatDyn(IrBuilder *b, MlirValue v) {
-  MlirType t = mlirValueGetType(v), et = mlirShapedTypeGetElementType(t);
-  intptr_t rank = mlirShapedTypeGetRank(t);
-  if (rank != 1) {
-    int64_t n = numElements(t);
-    MlirNamedAttribute a = irNamed(b->ctx, "reassociation", reassocAll(b->ctx, rank));
-    v = irCreate1(b, "tensor.collapse_shape", 1, &v, tensor1(n, et), 1, &a);
-  }
-  return irCast(b, "tensor.cast", v, dyn1(et));
-}
-
 /* tensor<?xT> back to the static shape of `like`. */
 static MlirValue unflat(IrBuilder *b, MlirValue v, MlirType like) {
   MlirType et = mlirShapedTypeGetElementType(mlirValueGetType(v));
@@ -609,8 +597,10 @@ static bool parameterize(Work *w, MlirOperation fn, MlirOperation scratch,
         MlirValue idx = wArg[i];
         if (ste) {
           MlirType it = indexTensorType(ctx, t);
-          MlirValue args[3] = {flatDyn(&b, wArg[i]), irCast(&b, "tensor.cast", a, dyn1(mlirF32TypeGet(ctx))),
-                               flatDyn(&b, empty(&b, it))};
+          MlirValue args[3] = {
+              irFlatDyn(&b, wArg[i]),
+              irCast(&b, "tensor.cast", a, dyn1(mlirF32TypeGet(ctx))),
+              irFlatDyn(&b, empty(&b, it))};
           MlirValue out;
           if (grouped(t)) {
             MlirType i32 = mlirIntegerTypeGet(ctx, 32);
@@ -958,8 +948,9 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
     MlirType i32 = mlirIntegerTypeGet(ctx, 32);
     MlirValue mode = irConstInt(&b, i32, o->reduce);
     MlirType ct = tensor1((int64_t)(t->tables * t->k), mlirF32TypeGet(ctx));
-    MlirValue args[4] = {flatDyn(&b, grads[gi++]), flatDyn(&b, idx), mode,
-                         irCast(&b, "tensor.cast", empty(&b, ct), dyn1(mlirF32TypeGet(ctx)))};
+    MlirValue args[4] = {
+        irFlatDyn(&b, grads[gi++]), irFlatDyn(&b, idx), mode,
+        irCast(&b, "tensor.cast", empty(&b, ct), dyn1(mlirF32TypeGet(ctx)))};
     MlirValue dc = rtCall(&b, t->wide ? &kAccumI16 : &kAccumI8, args);
     rets[nRes] = maskZeroSlots(&b, t, irCast(&b, "tensor.cast", dc, ct));
     /* The host's view of the tables (trainsig.c): tables, k, outer,

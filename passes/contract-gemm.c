@@ -170,21 +170,6 @@ static MlirValue transposed(MlirValue v, int64_t *dimStride) {
   return src;
 }
 
-/* Erases op if its results are unused, then the tensor.empty it wrote
- * into if that is unused too. */
-static void eraseIfDead(MlirOperation op) {
-  if (mlirOperationIsNull(op)) return;
-  for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
-    if (!mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(op, i)))) return;
-  intptr_t n = mlirOperationGetNumOperands(op);
-  MlirValue e = n ? mlirOperationGetOperand(op, n - 1) : (MlirValue){NULL};
-  mlirOperationDestroy(op);
-  MlirOperation eo = mlirValueIsNull(e) ? (MlirOperation){NULL} : defOp(e);
-  if (!mlirOperationIsNull(eo) && opIs(eo, "tensor.empty") &&
-      mlirOpOperandIsNull(mlirValueGetFirstUse(e)))
-    mlirOperationDestroy(eo);
-}
-
 /* Whether the body is yield(out + x * y), in any operand order, with x
  * and y two distinct input arguments (other inputs unused: the autodiff
  * rules hand every operand of the forward op to a gradient's generic);
@@ -281,25 +266,7 @@ static int64_t numElements(MlirType t) {
   return n;
 }
 
-/* 1-D, dynamically sized view of a static tensor. */
-static MlirValue flat(IrBuilder *b, MlirValue v) {
-  MlirType t = mlirValueGetType(v);
-  intptr_t r = mlirShapedTypeGetRank(t);
-  int64_t n = numElements(t), dyn = mlirShapedTypeGetDynamicSize();
-  MlirType et = mlirShapedTypeGetElementType(t);
-  if (r != 1) {
-    MlirAttribute dims[IR_MAX_RANK];
-    for (intptr_t i = 0; i < r; ++i)
-      dims[i] = mlirIntegerAttrGet(mlirIntegerTypeGet(b->ctx, 64), i);
-    MlirAttribute group = mlirArrayAttrGet(b->ctx, r, dims);
-    MlirNamedAttribute a = irNamed(b->ctx, "reassociation", mlirArrayAttrGet(b->ctx, 1, &group));
-    v = irCreate1(b, "tensor.collapse_shape", 1, &v,
-                  mlirRankedTensorTypeGet(1, &n, et, mlirAttributeGetNull()), 1, &a);
-  }
-  return irCast(b, "tensor.cast", v, mlirRankedTensorTypeGet(1, &dyn, et, mlirAttributeGetNull()));
-}
-
-/* The inverse: a 1-D dynamic tensor back to static type t. */
+/* The inverse of irFlatDyn: a 1-D dynamic tensor back to static type t. */
 static MlirValue unflat(IrBuilder *b, MlirValue v, MlirType t) {
   intptr_t r = mlirShapedTypeGetRank(t);
   int64_t n = numElements(t), shape[IR_MAX_RANK];
@@ -397,7 +364,7 @@ static void rewrite(Walk *w, MlirOperation op) {
   int64_t dyn = mlirShapedTypeGetDynamicSize();
   dv = irCast(&b, "tensor.cast", dv, mlirRankedTensorTypeGet(1, &dyn, i64, mlirAttributeGetNull()));
   MlirType outT = mlirValueGetType(v[2]);
-  MlirValue out = flat(&b, irCreate1(&b, "tensor.empty", 0, NULL, outT, 0, NULL));
+  MlirValue out = irFlatDyn(&b, irCreate1(&b, "tensor.empty", 0, NULL, outT, 0, NULL));
   bool zero = zeroFill(v[2]);
   const RtFn *fn = zero ? &kSgemm : &kSgemmAcc;
   rtDeclare(w->module, fn);
@@ -407,9 +374,9 @@ static void rewrite(Walk *w, MlirOperation op) {
       feed[i] = defOp(v[i]);
       v[i] = src[i];
     }
-  MlirValue args[5] = {flat(&b, v[0]), flat(&b, v[1])};
+  MlirValue args[5] = {irFlatDyn(&b, v[0]), irFlatDyn(&b, v[1])};
   int na = 2;
-  if (!zero) args[na++] = flat(&b, v[2]);
+  if (!zero) args[na++] = irFlatDyn(&b, v[2]);
   args[na++] = dv;
   args[na++] = out;
   MlirValue r = unflat(&b, rtCall(&b, fn, args), outT);
@@ -417,11 +384,11 @@ static void rewrite(Walk *w, MlirOperation op) {
   mlirOperationDestroy(op);
   /* The zero fill and the transposes, if nothing else reads them, and
    * their tensor.empty. */
-  if (zero) eraseIfDead(defOp(v[2]));
+  if (zero) irEraseIfDead(defOp(v[2]));
   for (int i = 0; i < 2; ++i)
     if (!mlirOperationIsNull(feed[i]) &&
         (i == 0 || !mlirOperationEqual(feed[0], feed[1])))
-      eraseIfDead(feed[i]);
+      irEraseIfDead(feed[i]);
 }
 
 static void contractGemm(MlirOperation module, int64_t minMacs) {

@@ -458,16 +458,6 @@ static uint8_t *repack(const FuseWeight *w, const Plan *p, size_t *size) {
   return out;
 }
 
-/* v (a static tensor) as a 1-D tensor of dynamic size. */
-static MlirValue flatDyn(IrBuilder *b, MlirValue v) {
-  MlirType t = mlirValueGetType(v);
-  int64_t n = 1, dyn = mlirShapedTypeGetDynamicSize();
-  for (intptr_t i = 0; i < mlirShapedTypeGetRank(t); ++i)
-    n *= mlirShapedTypeGetDimSize(t, i);
-  MlirType et = mlirShapedTypeGetElementType(t);
-  return irCast(b, "tensor.cast", reshape(b, v, 1, &n), tensorOf(1, &dyn, et));
-}
-
 /* The convolution of plan p (im2col) as one clusterrt_mlir_lut_conv call:
  * the runtime gathers the patches while packing (no im2col tensor) and
  * writes the output in its layout; returns that output (p's result type). */
@@ -490,10 +480,10 @@ static MlirValue convCall(IrBuilder *b, const Plan *p, const MlirValue *lut) {
   MlirType gt = tensorOf(1, &n18, mlirIntegerTypeGet(ctx, 64));
   MlirNamedAttribute val = irNamed(ctx, "value", mlirDenseElementsAttrInt64Get(gt, 18, geo));
   MlirValue gv = irCreate1(b, "arith.constant", 0, NULL, gt, 1, &val);
-  MlirValue args[8] = {flatDyn(b, p->x), lut[0], lut[1], lut[2], lut[3], lut[4],
+  MlirValue args[8] = {irFlatDyn(b, p->x), lut[0], lut[1], lut[2], lut[3], lut[4],
                        irCast(b, "tensor.cast", gv,
                               tensorOf(1, &dyn, mlirIntegerTypeGet(ctx, 64))),
-                       flatDyn(b, irCreate1(b, "tensor.empty", 0, NULL, rt, 0, NULL))};
+                       irFlatDyn(b, irCreate1(b, "tensor.empty", 0, NULL, rt, 0, NULL))};
   int64_t rs[IR_MAX_RANK];
   intptr_t rr = mlirShapedTypeGetRank(rt);
   for (intptr_t i = 0; i < rr; ++i)
@@ -570,15 +560,8 @@ static bool buildCall(const FuseWeight *w, const Plan *p, MlirOperation anchor,
   /* A zero fill nothing reads any more (and its tensor.empty) would still
    * run: drop them. */
   MlirOperation f = mlirValueIsNull(init) ? (MlirOperation){NULL} : defOp(init);
-  if (!mlirOperationIsNull(f) && opIs(f, "linalg.fill") &&
-      mlirOpOperandIsNull(mlirValueGetFirstUse(init))) {
-    MlirValue e = mlirOperationGetOperand(f, 1);
-    mlirOperationDestroy(f);
-    MlirOperation eo = defOp(e);
-    if (!mlirOperationIsNull(eo) && opIs(eo, "tensor.empty") &&
-        mlirOpOperandIsNull(mlirValueGetFirstUse(e)))
-      mlirOperationDestroy(eo);
-  }
+  if (!mlirOperationIsNull(f) && opIs(f, "linalg.fill"))
+    irEraseIfDead(f);
   return true;
 }
 

@@ -1,6 +1,8 @@
 /* IR-building helpers on the MLIR C API; see ir.h. */
 #include "ir.h"
 
+#include "../support/checked.h"
+
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -63,6 +65,50 @@ MlirValue irBinary(IrBuilder *b, const char *name, MlirValue l, MlirValue r) {
 
 MlirValue irCast(IrBuilder *b, const char *name, MlirValue v, MlirType to) {
   return irCreate1(b, name, 1, &v, to, 0, NULL);
+}
+
+MlirValue irFlatDyn(IrBuilder *b, MlirValue v) {
+  MlirType t = mlirValueGetType(v), et = mlirShapedTypeGetElementType(t);
+  intptr_t rank = mlirShapedTypeGetRank(t);
+  int64_t dyn = mlirShapedTypeGetDynamicSize();
+  if (rank != 1) {
+    uint64_t n = 1;
+    bool ok = true;
+    MlirAttribute dims[IR_MAX_RANK];
+    for (intptr_t i = 0; i < rank; ++i) {
+      ok = ok && clustercMulCount(&n, mlirShapedTypeGetDimSize(t, i));
+      dims[i] = mlirIntegerAttrGet(mlirIntegerTypeGet(b->ctx, 64), i);
+    }
+    /* An overflowing count (callers check sizes first) never wraps. */
+    int64_t n1 = ok ? (int64_t)n : dyn;
+    MlirAttribute group = mlirArrayAttrGet(b->ctx, rank, dims);
+    MlirNamedAttribute a =
+        irNamed(b->ctx, "reassociation", mlirArrayAttrGet(b->ctx, 1, &group));
+    v = irCreate1(b, "tensor.collapse_shape", 1, &v,
+                  mlirRankedTensorTypeGet(1, &n1, et, mlirAttributeGetNull()),
+                  1, &a);
+  }
+  return irCast(b, "tensor.cast", v,
+                mlirRankedTensorTypeGet(1, &dyn, et, mlirAttributeGetNull()));
+}
+
+void irEraseIfDead(MlirOperation op) {
+  if (mlirOperationIsNull(op))
+    return;
+  for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
+    if (!mlirOpOperandIsNull(
+            mlirValueGetFirstUse(mlirOperationGetResult(op, i))))
+      return;
+  intptr_t n = mlirOperationGetNumOperands(op);
+  MlirValue e = n ? mlirOperationGetOperand(op, n - 1) : (MlirValue){NULL};
+  mlirOperationDestroy(op);
+  if (mlirValueIsNull(e) || !mlirValueIsAOpResult(e))
+    return;
+  MlirOperation eo = mlirOpResultGetOwner(e);
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(eo));
+  if (mlirStringRefEqual(name, irStr("tensor.empty")) &&
+      mlirOpOperandIsNull(mlirValueGetFirstUse(e)))
+    mlirOperationDestroy(eo);
 }
 
 MlirAttribute irParseAttr(MlirContext ctx, const char *text) {

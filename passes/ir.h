@@ -47,6 +47,18 @@ MlirValue irConstInt(IrBuilder *b, MlirType t, int64_t v);
 MlirValue irBinary(IrBuilder *b, const char *name, MlirValue l, MlirValue r);
 MlirValue irCast(IrBuilder *b, const char *name, MlirValue v, MlirType to);
 
+/* v (a ranked tensor of static shape, rank <= IR_MAX_RANK) as a 1-D
+ * tensor of dynamic size, the form the runtime calls take (rtcall.h):
+ * tensor.collapse_shape to tensor<NxT> unless v is 1-D already, then
+ * tensor.cast to tensor<?xT>. */
+MlirValue irFlatDyn(IrBuilder *b, MlirValue v);
+
+/* Erases op (may be null) if none of its results is used any more, then
+ * the tensor.empty its last operand came from (the init of a
+ * destination-style op, as a fill's) if that is unused too: what a
+ * rewrite left behind would otherwise still run. */
+void irEraseIfDead(MlirOperation op);
+
 /* Creates a linalg.generic with one output `out` (its result has out's
  * type): nIns inputs, nIns + 1 indexing maps, the iterator_types attribute
  * `iters`; `body` is an unattached block with nIns + 1 arguments, ending in

@@ -11,6 +11,7 @@
  * not the model's half-precision arithmetic: what torch users get with
  * `model.float()` before training and `.to(torch.bfloat16)` after.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,10 +98,25 @@ static MlirAttribute widenDense(MlirContext ctx, MlirAttribute a) {
 
 typedef struct Widen {
   size_t changed;
-  MlirOperation dead[4096]; /* no-op casts left to erase */
-  size_t nDead;
-  bool oom;
+  MlirOperation *dead; /* no-op casts left to erase (a model has any number) */
+  size_t nDead, capDead;
+  bool oom; /* an allocation failed */
 } Widen;
+
+/* Appends op to w->dead, doubling the array when full; false when out of
+ * memory. */
+static bool addDead(Widen *w, MlirOperation op) {
+  if (w->nDead == w->capDead) {
+    size_t cap = w->capDead ? 2 * w->capDead : 64;
+    MlirOperation *d =
+        cap > SIZE_MAX / sizeof *d ? NULL : realloc(w->dead, cap * sizeof *d);
+    if (!d)
+      return false;
+    w->dead = d, w->capDead = cap;
+  }
+  w->dead[w->nDead++] = op;
+  return true;
+}
 
 static bool opIs(MlirOperation op, const char *name) {
   MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
@@ -152,9 +168,7 @@ static MlirWalkResult widenOp(MlirOperation op, void *user) {
       mlirOperationGetNumOperands(op) == 1 && mlirOperationGetNumResults(op) == 1 &&
       mlirTypeEqual(mlirValueGetType(mlirOperationGetOperand(op, 0)),
                     mlirValueGetType(mlirOperationGetResult(op, 0)))) {
-    if (w->nDead < sizeof w->dead / sizeof *w->dead)
-      w->dead[w->nDead++] = op;
-    else
+    if (!addDead(w, op))
       w->oom = true;
   }
   return MlirWalkResultAdvance;
@@ -188,19 +202,15 @@ int weightsWidenToF32(MlirOperation module, const char **why) {
   for (size_t i = 0; i < l.n; ++i) weightsRelease(&l.items[i]);
   free(l.items);
   if (rc) return -1;
-  Widen *w = calloc(1, sizeof *w);
-  if (!w) {
-    *why = "out of memory";
-    return -1;
-  }
-  mlirOperationWalk(module, widenOp, w, MlirWalkPreOrder);
-  for (size_t i = 0; i < w->nDead; ++i) {
-    MlirOperation op = w->dead[i];
+  Widen w = {0};
+  mlirOperationWalk(module, widenOp, &w, MlirWalkPreOrder);
+  for (size_t i = 0; i < w.nDead; ++i) {
+    MlirOperation op = w.dead[i];
     mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(op, 0), mlirOperationGetOperand(op, 0));
     mlirOperationDestroy(op);
   }
-  int n = w->oom ? -1 : (int)(w->changed > 0);
-  if (w->oom) *why = "out of memory";
-  free(w);
-  return n;
+  free(w.dead);
+  if (w.oom)
+    *why = "out of memory";
+  return w.oom ? -1 : (int)(w.changed > 0);
 }

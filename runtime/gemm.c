@@ -529,3 +529,110 @@ int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
   free(t);
   return st;
 }
+
+/* ---- Convolutions on clustered weights: implicit im2col ------------------- */
+
+/* rt_lut_conv_f32 (internal.h) is this driver with the weights as its
+ * clustered operand; lut.c's rt_lut_check_args validates their format as
+ * for the LUT kernels. */
+
+/* a * b + c into *r without overflow; false if it overflows. */
+static int mad(size_t a, size_t b, size_t c, size_t *r) {
+  size_t t;
+  return !__builtin_mul_overflow(a, b, &t) && !__builtin_add_overflow(t, c, r);
+}
+
+int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,
+                    const void *idx, clusterrt_index_format f, size_t idx_bytes,
+                    const float *c, size_t c_n, size_t k, size_t group, float *y,
+                    size_t yn) {
+  size_t K, M, t, xs, ys, hp, wp, xps;
+  /* K = c*kh*kw, M = n*oh*ow, y = M*oc elements, and the last pixel of
+   * the last window inside the padded x: ((oh-1)*sh + (kh-1)*dh) < h + pt
+   * + pb, likewise w. */
+  if (!g->n || !g->oc || !g->oh || !g->ow) return CLUSTERRT_OK;
+  if (!g->c || !g->kh || !g->kw || !g->h || !g->w ||
+      !mad(g->c, g->kh, 0, &t) || !mad(t, g->kw, 0, &K) ||
+      !mad(g->n, g->oh, 0, &t) || !mad(t, g->ow, 0, &M) || !mad(M, g->oc, 0, &ys) ||
+      !mad(g->n, g->c, 0, &t) || !mad(t, g->h, 0, &t) || !mad(t, g->w, 0, &xs) ||
+      ys != yn || xs != xn || K > PTRDIFF_MAX / 4 || M > PTRDIFF_MAX / 4 ||
+      !mad(1, g->h, g->pt, &hp) || !mad(1, hp, g->pb, &hp) ||
+      !mad(1, g->w, g->pl, &wp) || !mad(1, wp, g->pr, &wp) ||
+      !mad(g->n, g->c, 0, &t) || !mad(t, hp, 0, &t) || !mad(t, wp, 0, &xps) ||
+      xps > PTRDIFF_MAX / 4)
+    return CLUSTERRT_ERR_ARG;
+  size_t lastH, lastW;
+  if (!mad(g->oh - 1, g->sh, 0, &t) || !mad(g->kh - 1, g->dh, t, &lastH) ||
+      !mad(g->ow - 1, g->sw, 0, &t) || !mad(g->kw - 1, g->dw, t, &lastW) ||
+      lastH >= hp || lastW >= wp)
+    return CLUSTERRT_ERR_ARG;
+  float *padded = NULL;
+  if (hp != g->h || wp != g->w) {
+    /* A zero-bordered copy (the input's size, not the patches'). */
+    if (!(padded = calloc(xps ? xps : 1, sizeof *padded))) return CLUSTERRT_ERR_NOMEM;
+    size_t planes = g->nchw ? g->n * g->c : g->n, row = g->nchw ? g->w : g->w * g->c;
+    size_t prow = g->nchw ? wp : wp * g->c, lead = g->nchw ? g->pl : g->pl * g->c;
+    for (size_t q = 0; q < planes; q++)
+      for (size_t r = 0; r < g->h; r++)
+        memcpy(padded + (q * hp + g->pt + r) * prow + lead, x + (q * g->h + r) * row,
+               sizeof *x * row);
+    x = padded;
+  }
+  rt_lut_args a;
+  clusterrt_status s = rt_lut_check_args(x, M, K, K, g->oc, idx, f, 0, c, k, group, y,
+                                         g->oc, &a);
+  size_t tables = group ? (g->oc + group - 1) / group : 1;
+  if (!s && (idx_bytes != g->oc * a.row_bytes || c_n < tables * k))
+    s = CLUSTERRT_ERR_ARG;
+  ptrdiff_t *tab = s ? NULL : malloc(sizeof *tab * (2 * M + K + g->oc));
+  if (!tab) {
+    free(padded); /* on every early return, not only out of memory */
+    return s ? s : CLUSTERRT_ERR_NOMEM;
+  }
+  ptrdiff_t *xm = tab, *ym = tab + M, *xe = tab + 2 * M, *yo = xe + K;
+  ptrdiff_t H = (ptrdiff_t)hp, W = (ptrdiff_t)wp, C = (ptrdiff_t)g->c;
+  ptrdiff_t OH = (ptrdiff_t)g->oh, OW = (ptrdiff_t)g->ow, OC = (ptrdiff_t)g->oc;
+  /* Element strides of x's n, h, w, c and y's pixel and output channel. */
+  ptrdiff_t xsn = C * H * W, xsh = g->nchw ? W : W * C, xsw = g->nchw ? 1 : C,
+            xsc = g->nchw ? H * W : 1;
+  ptrdiff_t ysp = g->nchw ? 1 : OC, yso = g->nchw ? OH * OW : 1;
+  size_t m = 0;
+  for (ptrdiff_t n = 0; n < (ptrdiff_t)g->n; n++)
+    for (ptrdiff_t i = 0; i < OH; i++)
+      for (ptrdiff_t j = 0; j < OW; j++, m++) {
+        xm[m] = n * xsn + i * (ptrdiff_t)g->sh * xsh + j * (ptrdiff_t)g->sw * xsw;
+        ym[m] = n * OH * OW * OC + (i * OW + j) * ysp;
+      }
+  size_t e = 0;
+  if (g->nchw) {
+    for (ptrdiff_t ch = 0; ch < C; ch++)
+      for (ptrdiff_t u = 0; u < (ptrdiff_t)g->kh; u++)
+        for (ptrdiff_t v = 0; v < (ptrdiff_t)g->kw; v++)
+          xe[e++] = ch * xsc + u * (ptrdiff_t)g->dh * xsh + v * (ptrdiff_t)g->dw * xsw;
+  } else {
+    for (ptrdiff_t u = 0; u < (ptrdiff_t)g->kh; u++)
+      for (ptrdiff_t v = 0; v < (ptrdiff_t)g->kw; v++)
+        for (ptrdiff_t ch = 0; ch < C; ch++)
+          xe[e++] = ch * xsc + u * (ptrdiff_t)g->dh * xsh + v * (ptrdiff_t)g->dw * xsw;
+  }
+  for (ptrdiff_t o = 0; o < OC; o++) yo[o] = o * yso;
+  /* The float GEMM driver with the weights as its clustered operand: they
+   * are decoded panel by panel while packing, the patches gathered. The
+   * output's unit-stride axis is its GEMM column: pixels for NCHW (the
+   * weights are A, rows = output channels), channels for NHWC (the
+   * weights are B). */
+  rt_gemm_lut w = {a.idx, a.row_bytes, (int)a.f, a.c, a.k, a.group};
+  rt_gemm_args ga = {.K = K, .alpha = 1.0f, .c = y};
+  if (g->nchw) {
+    ga.M = g->oc, ga.N = M, ga.alut = &w;
+    ga.b = x, ga.bk = xe, ga.bn = xm, ga.cm = yo, ga.cn = ym;
+  } else {
+    ga.M = M, ga.N = g->oc, ga.blut = &w;
+    ga.a = x, ga.am = xm, ga.ak = xe, ga.cm = ym, ga.cn = yo;
+  }
+  memset(y, 0, sizeof *y * yn);
+  int r = rt_get_kernels()->sgemm(&ga);
+  free(tab);
+  free(padded);
+  return r;
+}

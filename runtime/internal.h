@@ -135,6 +135,16 @@ typedef struct rt_lut_args {
   size_t ldy;
 } rt_lut_args;
 
+/* Checks the arguments of a LUT matrix product (as clusterrt_lut_gemm_f32
+ * takes them; row_bytes, ldx, ldy 0 = packed) and fills *a: CLUSTERRT_OK,
+ * or the status an entry point returns for them (lut.c; also used by
+ * rt_lut_conv_f32 in gemm.c). */
+clusterrt_status rt_lut_check_args(const float *x, size_t M, size_t ldx,
+                                   size_t K, size_t N, const void *idx,
+                                   clusterrt_index_format f, size_t row_bytes,
+                                   const float *c, size_t k, size_t group,
+                                   float *y, size_t ldy, rt_lut_args *a);
+
 static inline const float *rt_lut_table(const rt_lut_args *a, size_t n) {
   return a->c + (a->group ? n / a->group : 0) * a->k;
 }
@@ -187,8 +197,8 @@ typedef struct rt_lut_conv {
   size_t pt, pb, pl, pr;
 } rt_lut_conv;
 /* Checks the geometry against x's and y's element counts and runs the
- * float GEMM driver (gemm.c) with implicit im2col and the weights as its
- * clustered operand (decoded per panel); idx/f/c/k/group as
+ * float GEMM driver (both in gemm.c) with implicit im2col and the weights
+ * as its clustered operand (decoded per panel); idx/f/c/k/group as
  * clusterrt_lut_gemm_f32 takes them (rows of c*kh*kw indices). Returns a
  * clusterrt_status. */
 int rt_lut_conv_f32(const rt_lut_conv *g, const float *x, size_t xn,

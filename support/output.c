@@ -410,6 +410,19 @@ void outputClose(Output *o) {
     finish(o, (int)(o - outs));
 }
 
+int outputWriteWhole(const char *path, const char *what, const void *data,
+                     size_t size, char *err, size_t errSize) {
+  Output *o;
+  int rc = outputOpen(&o, path, what, err, errSize);
+  if (rc == OUTPUT_CLASH)
+    errno = EEXIST;
+  if (rc)
+    return rc;
+  outputWriteBytes(o, data, size);
+  outputClose(o); /* no descriptor held per file until the commit */
+  return OUTPUT_OK;
+}
+
 /* Removes every temporary and backup, then frees the outputs, those that
  * lend a directory descriptor last (in reverse order of opening). */
 static void closeAll(void) {

@@ -69,6 +69,13 @@ void outputWriteBytes(Output *o, const void *data, size_t n);
  * run of many whole files (a palettes folder) holds no descriptor for
  * each. The target is still replaced only by the commit. */
 void outputClose(Output *o);
+/* One whole file of the run (a palette of an ONNX export, of which there
+ * may be hundreds): outputOpen, the bytes, outputClose. Returns
+ * outputOpen's status, with errno set for OUTPUT_IO and EEXIST for
+ * OUTPUT_CLASH (a message in err); a write error is reported by the
+ * commit. */
+int outputWriteWhole(const char *path, const char *what, const void *data,
+                     size_t size, char *err, size_t errSize);
 
 /* Completes every open output: temporaries renamed over their targets,
  * special files flushed. Returns 0, or -1 with

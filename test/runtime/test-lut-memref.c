@@ -11,7 +11,8 @@
  * tables: within K * 2^-23 * sum |x * w| of the convolution summed in
  * double from an explicit im2col copy and the table lookups (any summation
  * order is within K * 2^-24 of it); a window past the input, a wrong
- * output size are CLUSTERRT_ERR_ARG. Runs on the ISA given
+ * output size, too few index bytes, too short a table are
+ * CLUSTERRT_ERR_ARG. Runs on the ISA given
  * (test-util.h).
  */
 #include "test-util.h"
@@ -193,6 +194,14 @@ static void conv(unsigned bits, int nchw, size_t n, size_t c, size_t h, size_t w
   CHECK(_mlir_ciface_clusterrt_mlir_lut_conv(&xm, &im, (int32_t)bits, &cm, (int32_t)k,
                                              perChannel, &gm, &ym) == CLUSTERRT_ERR_ARG);
   geo[3] = (int64_t)h, xm.size = (int64_t)(n * c * h * w), ym.size--;
+  CHECK(_mlir_ciface_clusterrt_mlir_lut_conv(&xm, &im, (int32_t)bits, &cm, (int32_t)k,
+                                             perChannel, &gm, &ym) == CLUSTERRT_ERR_ARG);
+  /* Too few index bytes; too short a table (with padding, after the
+   * padded copy is made: the ASan build checks that it is freed). */
+  ym.size++, im.size--;
+  CHECK(_mlir_ciface_clusterrt_mlir_lut_conv(&xm, &im, (int32_t)bits, &cm, (int32_t)k,
+                                             perChannel, &gm, &ym) == CLUSTERRT_ERR_ARG);
+  im.size++, cm.size--;
   CHECK(_mlir_ciface_clusterrt_mlir_lut_conv(&xm, &im, (int32_t)bits, &cm, (int32_t)k,
                                              perChannel, &gm, &ym) == CLUSTERRT_ERR_ARG);
   free(idx), free(tab), free(x), free(y), free(cols), free(ref), free(bound);

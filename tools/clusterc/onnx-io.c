@@ -180,19 +180,15 @@ static bool paletteClash;
 
 static int paletteFile(const char *path, const void *data, size_t size, void *user) {
   (void)user;
-  Output *o;
   char err[1024];
-  int rc = outputOpen(&o, path, "palette", err, sizeof err);
+  int rc = outputWriteWhole(path, "palette", data, size, err, sizeof err);
   if (rc == OUTPUT_CLASH) {
+    int e = errno; /* EEXIST, for the exporter */
     fprintf(stderr, "clusterc: error: %s\n", err);
     paletteClash = true;
-    errno = EEXIST;
+    errno = e;
   }
-  if (rc)
-    return -1;
-  outputWriteBytes(o, data, size);
-  outputClose(o); /* whole: no descriptor held per palette file */
-  return 0;
+  return rc ? -1 : 0;
 }
 
 int onnxExportWrite(OnnxExport *x, const char *srcPath, const char *dstPath,
