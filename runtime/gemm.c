@@ -439,6 +439,139 @@ static int contractFolded(const int64_t *size, const int64_t *sa, const int64_t 
   return st;
 }
 
+/* ---- Direct loops: depthwise convolutions and their gradients ------------
+ * A loop that moves A, B and C at once (a depthwise convolution's channel)
+ * leaves a GEMM per point of it, and those are degenerate: 1 deep (the
+ * data gradient), 1 row (the weight gradient) or 9 deep (the forward).
+ * Such contractions run as a loop nest instead, whose innermost loop is
+ * one of a few vectorizable forms (an axpy along C, or a dot product when
+ * C does not move), and whose outermost loop, when it is such a shared
+ * loop and its slices of C are disjoint, is split over the threads. */
+
+typedef struct Direct {
+  size_t n;                        /* loops, the innermost last */
+  int64_t size[CONTRACT_MAX_RANK], sa[CONTRACT_MAX_RANK], sb[CONTRACT_MAX_RANK],
+      sc[CONTRACT_MAX_RANK];
+  const float *a, *b;
+  float *c;
+  size_t per, chunks;              /* loop 0 in chunks of per (threads) */
+} Direct;
+
+/* c[j*sc] += a[j*sa] * b[j*sb] for j < n, in the forms models produce. */
+static void directInner(size_t n, const float *restrict a, ptrdiff_t sa,
+                        const float *restrict b, ptrdiff_t sb, float *restrict c,
+                        ptrdiff_t sc) {
+  if (sc == 0) { /* a dot product: 8 partial sums, added as a fixed tree */
+    float p[8] = {0};
+    size_t j = 0;
+    if (sa == 1 && sb == 1)
+      for (; j + 8 <= n; j += 8)
+        for (size_t q = 0; q < 8; q++) p[q] += a[j + q] * b[j + q];
+    for (; j < n; j++) p[0] += a[(ptrdiff_t)j * sa] * b[(ptrdiff_t)j * sb];
+    *c += ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+  } else if (sc == 1 && sa == 1 && sb == 0) {
+    float v = *b;
+    for (size_t j = 0; j < n; j++) c[j] += a[j] * v;
+  } else if (sc == 1 && sa == 0 && sb == 1) {
+    float v = *a;
+    for (size_t j = 0; j < n; j++) c[j] += v * b[j];
+  } else if (sc == 1 && sa == 1 && sb == 1) {
+    for (size_t j = 0; j < n; j++) c[j] += a[j] * b[j];
+  } else {
+    for (size_t j = 0; j < n; j++)
+      c[(ptrdiff_t)j * sc] += a[(ptrdiff_t)j * sa] * b[(ptrdiff_t)j * sb];
+  }
+}
+
+static void directPart(void *ctx, size_t part) {
+  const Direct *D = ctx;
+  size_t n = D->n, last = n - 1;
+  int64_t lo = (int64_t)(part * D->per), hi = lo + (int64_t)D->per;
+  if (hi > D->size[0]) hi = D->size[0];
+  int64_t idx[CONTRACT_MAX_RANK] = {0};
+  idx[0] = lo;
+  const float *a = D->a + lo * D->sa[0], *b = D->b + lo * D->sb[0];
+  float *c = D->c + lo * D->sc[0];
+  if (n == 1) { /* the split loop is the only one */
+    directInner((size_t)(hi - lo), a, D->sa[0], b, D->sb[0], c, D->sc[0]);
+    return;
+  }
+  for (;;) {
+    directInner((size_t)D->size[last], a, D->sa[last], b, D->sb[last], c, D->sc[last]);
+    size_t q = last;
+    while (q > 0) {
+      size_t d = q - 1;
+      int64_t end = d == 0 ? hi : D->size[d], start = d == 0 ? lo : 0;
+      if (++idx[d] < end) {
+        a += D->sa[d], b += D->sb[d], c += D->sc[d];
+        break;
+      }
+      a -= (end - 1 - start) * D->sa[d], b -= (end - 1 - start) * D->sb[d];
+      c -= (end - 1 - start) * D->sc[d];
+      idx[d] = start;
+      q--;
+    }
+    if (q == 0) return;
+  }
+}
+
+static int64_t absz(int64_t v) { return v < 0 ? -v : v; }
+
+static int contractDirect(size_t rank, const int64_t *size, const int64_t *sa,
+                          const int64_t *sb, const int64_t *sc, const float *a,
+                          const float *b, float *c) {
+  Direct D = {.a = a, .b = b, .c = c};
+  /* Innermost: the longest loop along which C is contiguous and A and B
+   * contiguous or fixed, or C fixed and A and B contiguous (a dot
+   * product); else the last loop. */
+  size_t in = rank, best = 0;
+  for (size_t d = 0; d < rank; d++) {
+    bool ok = (sc[d] == 1 && (sa[d] == 0 || sa[d] == 1) && (sb[d] == 0 || sb[d] == 1)) ||
+              (sc[d] == 0 && sa[d] == 1 && sb[d] == 1);
+    if (ok && size[d] > 1 && (size_t)size[d] > best) in = d, best = (size_t)size[d];
+  }
+  if (in == rank)
+    for (size_t d = rank; d-- > 0;)
+      if (size[d] > 1) { in = d; break; }
+  /* Outermost: a loop of A, B and C whose slices of C are disjoint, the
+   * longest, split over the threads; then the rest in their order. */
+  size_t split = rank;
+  int64_t total = 0;
+  for (size_t d = 0; d < rank; d++) total += (size[d] - 1) * absz(sc[d]);
+  for (size_t d = 0; d < rank; d++)
+    if (d != in && size[d] > 1 && sa[d] && sb[d] && sc[d] &&
+        absz(sc[d]) > total - (size[d] - 1) * absz(sc[d]) &&
+        (split == rank || size[d] > size[split]))
+      split = d;
+  size_t order[CONTRACT_MAX_RANK], n = 0;
+  if (split < rank) order[n++] = split;
+  for (size_t d = 0; d < rank; d++)
+    if (d != split && d != in && size[d] > 1) order[n++] = d;
+  if (in < rank) order[n++] = in;
+  if (n == 0) { /* every loop of size 1: one product */
+    c[0] += a[0] * b[0];
+    return CLUSTERRT_OK;
+  }
+  double work = 1;
+  for (size_t q = 0; q < n; q++) {
+    size_t d = order[q];
+    D.size[q] = size[d], D.sa[q] = sa[d], D.sb[q] = sb[d], D.sc[q] = sc[d];
+    work *= (double)size[d];
+  }
+  D.n = n;
+  size_t T = (size_t)rt_threads();
+  if (split < rank && T > 1 && work >= GEMM_PARALLEL_MIN && D.size[0] > 1) {
+    size_t len = (size_t)D.size[0], want = minz(len, 4 * T);
+    D.per = (len + want - 1) / want;
+    D.chunks = (len + D.per - 1) / D.per;
+    rt_parallel(D.chunks, directPart, &D);
+  } else {
+    D.per = (size_t)D.size[0], D.chunks = 1;
+    directPart(&D, 0);
+  }
+  return CLUSTERRT_OK;
+}
+
 int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
                     const int64_t *sb, const int64_t *sc, const uint8_t *reduction,
                     const float *a, const float *b, float *c) {
@@ -490,6 +623,11 @@ int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
     ext[r[d]] *= (size_t)size[d];
   }
   size_t M = ext[ROLE_M], N = ext[ROLE_N], K = ext[ROLE_K];
+  for (size_t q = 0; q < nd[ROLE_OUTER]; q++) {
+    size_t d = dims[ROLE_OUTER][q];
+    if (sa[d] && sb[d] && sc[d] && (K <= 16 || M <= 2 || N <= 2))
+      return contractDirect(rank, size, sa, sb, sc, a, b, c);
+  }
   /* Demoted row and column loops (the windows of a data gradient) are
    * folded back into the GEMM when the product is large: it writes a
    * dense temporary of rows x (windows x columns), which is then added

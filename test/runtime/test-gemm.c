@@ -78,8 +78,11 @@ static void gemm_case(int ta, int tb, size_t M, size_t N, size_t K, float alpha,
   free(A), free(B), free(C), free(C0);
 }
 
-/* Naive contraction over desc (rank, then size, sa, sb, sc, red per loop). */
-static void naive(const int64_t *d, const float *a, const float *b, double *c) {
+/* Naive contraction over desc (rank, then size, sa, sb, sc, red per loop);
+ * mag[i] gets the sum of |a*b| and cnt[i] the number of products that
+ * element i of C receives (the error bound of any summation order). */
+static void naive(const int64_t *d, const float *a, const float *b, double *c,
+                  double *mag, double *cnt) {
   int64_t rank = d[0], idx[16] = {0};
   for (;;) {
     int64_t oa = 0, ob = 0, oc = 0;
@@ -88,6 +91,8 @@ static void naive(const int64_t *d, const float *a, const float *b, double *c) {
       oa += idx[r] * l[1], ob += idx[r] * l[2], oc += idx[r] * l[3];
     }
     c[oc] += (double)a[oa] * b[ob];
+    mag[oc] += fabs((double)a[oa] * b[ob]);
+    cnt[oc] += 1;
     int64_t r = rank;
     while (r > 0 && ++idx[r - 1] == d[1 + 5 * (r - 1)]) idx[--r] = 0;
     if (r == 0) break;
@@ -98,8 +103,9 @@ static void contract_case(const char *what, const int64_t *d, size_t na, size_t 
                           size_t nc, int acc) {
   float *a = malloc(sizeof(float) * na), *b = malloc(sizeof(float) * nb);
   float *c = malloc(sizeof(float) * nc), *init = malloc(sizeof(float) * nc);
-  double *ref = calloc(nc, sizeof(double));
-  if (!a || !b || !c || !init || !ref) exit(2);
+  double *ref = calloc(nc, sizeof(double)), *mag = calloc(nc, sizeof(double));
+  double *cnt = calloc(nc, sizeof(double));
+  if (!a || !b || !c || !init || !ref || !mag || !cnt) exit(2);
   for (size_t i = 0; i < na; i++) a[i] = t_gauss();
   for (size_t i = 0; i < nb; i++) b[i] = t_gauss();
   for (size_t i = 0; i < nc; i++) {
@@ -107,7 +113,7 @@ static void contract_case(const char *what, const int64_t *d, size_t na, size_t 
     init[i] = t_gauss();
     ref[i] = acc ? init[i] : 0.0;
   }
-  naive(d, a, b, ref);
+  naive(d, a, b, ref, mag, cnt);
   M1 am = {a, a, 0, (int64_t)na, 1}, bm = {b, b, 0, (int64_t)nb, 1};
   M1 cm = {c, c, 0, (int64_t)nc, 1}, im = {init, init, 0, (int64_t)nc, 1};
   M1L dm = {(int64_t *)d, (int64_t *)d, 0, 1 + 5 * d[0], 1};
@@ -115,12 +121,13 @@ static void contract_case(const char *what, const int64_t *d, size_t na, size_t 
                    : _mlir_ciface_clusterrt_mlir_sgemm(&am, &bm, &dm, &cm);
   CHECK_MSG(st == 0, "%s: status %d", what, st);
   for (size_t i = 0; i < nc; i++)
-    CHECK_MSG(fabs(c[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])),
+    CHECK_MSG(fabs(c[i] - ref[i]) <=
+                  1e-6 * (1 + fabs(ref[i])) + (cnt[i] + 2) * 0x1p-23 * (mag[i] + fabs(init[i])),
               "%s: c[%zu] %.9g want %.9g", what, i, (double)c[i], ref[i]);
   /* An operand too small for its loops. */
   am.size = (int64_t)na - 1;
   CHECK(_mlir_ciface_clusterrt_mlir_sgemm(&am, &bm, &dm, &cm) == CLUSTERRT_ERR_ARG);
-  free(a), free(b), free(c), free(init), free(ref);
+  free(a), free(b), free(c), free(init), free(ref), free(mag), free(cnt);
 }
 
 static void contractions(void) {
@@ -191,6 +198,56 @@ static void contractions(void) {
     contract_case(big ? "nhwc data gradient, chunks" : "nhwc data gradient", d,
                   (size_t)(n * OH * OW * F), (size_t)(KH * KW * C * F),
                   (size_t)(n * H * W * C), 1);
+  }
+  /* Depthwise convolutions (the channel moves A, B and C: direct loops),
+   * large enough to be split over threads by channel. NCHW, stride 1:
+   * forward y[n,c,oh,ow] += x[n,c,oh+kh,ow+kw] w[c,kh,kw], data gradient
+   * dx[n,c,oh+kh,ow+kw] += dy[n,c,oh,ow] w[c,kh,kw], weight gradient
+   * dw[c,kh,kw] += dy[n,c,oh,ow] x[n,c,oh+kh,ow+kw]; loops n c oh ow kh kw. */
+  {
+    int64_t n = 10, C = 64, OH = 30, OW = 30, KH = 3, KW = 3, H = OH + 2, W = OW + 2;
+    const int64_t fwd[] = {6,
+                           n, C * H * W, 0, C * OH * OW, 0,
+                           C, H * W, KH * KW, OH * OW, 0,
+                           OH, W, 0, OW, 0,
+                           OW, 1, 0, 1, 0,
+                           KH, W, KW, 0, 1,
+                           KW, 1, 1, 0, 1};
+    contract_case("depthwise", fwd, (size_t)(n * C * H * W), (size_t)(C * KH * KW),
+                  (size_t)(n * C * OH * OW), 1);
+    const int64_t dgrad[] = {6,
+                             n, C * OH * OW, 0, C * H * W, 0,
+                             C, OH * OW, KH * KW, H * W, 0,
+                             OH, OW, 0, W, 0,
+                             OW, 1, 0, 1, 0,
+                             KH, 0, KW, W, 1,
+                             KW, 0, 1, 1, 1};
+    contract_case("depthwise data gradient", dgrad, (size_t)(n * C * OH * OW),
+                  (size_t)(C * KH * KW), (size_t)(n * C * H * W), 1);
+    const int64_t wgrad[] = {6,
+                             n, C * OH * OW, C * H * W, 0, 1,
+                             C, OH * OW, H * W, KH * KW, 0,
+                             OH, OW, W, 0, 1,
+                             OW, 1, 1, 0, 1,
+                             KH, 0, W, KW, 0,
+                             KW, 0, 1, 1, 0};
+    contract_case("depthwise weight gradient", wgrad, (size_t)(n * C * OH * OW),
+                  (size_t)(n * C * H * W), (size_t)(C * KH * KW), 1);
+  }
+  /* NHWC depthwise, stride 2 (channels innermost):
+   * y[n,oh,ow,c] += x[n,2oh+kh,2ow+kw,c] w[kh,kw,c]; loops n oh ow c kh kw */
+  {
+    int64_t n = 2, OH = 7, OW = 7, C = 24, KH = 3, KW = 3;
+    int64_t H = 2 * (OH - 1) + KH, W = 2 * (OW - 1) + KW;
+    const int64_t d[] = {6,
+                         n, H * W * C, 0, OH * OW * C, 0,
+                         OH, 2 * W * C, 0, OW * C, 0,
+                         OW, 2 * C, 0, C, 0,
+                         C, 1, 1, 1, 0,
+                         KH, W * C, KW * C, 0, 1,
+                         KW, C, C, 0, 1};
+    contract_case("nhwc depthwise", d, (size_t)(n * H * W * C), (size_t)(KH * KW * C),
+                  (size_t)(n * OH * OW * C), 0);
   }
   /* NCHW, stride 1: dx[n,c,oh+kh,ow+kw] += dy[n,f,oh,ow] w[f,c,kh,kw];
    * loops n c oh ow kh kw f */
