@@ -514,22 +514,13 @@ static MlirValue maskZeros(IrBuilder *b, MlirValue x, MlirValue g) {
 }
 
 /* The centroid gradient with t's zero slots (preserve-sparsity: centroids
- * exactly 0, which stay 0) cleared; dc unchanged when there are none. */
-static MlirValue maskZeroSlots(IrBuilder *b, const Trainable *t, MlirValue dc) {
-  size_t total = t->tables * t->k, zeros = 0;
-  float *keep = t->sparse ? malloc(sizeof(float) * total) : NULL;
-  for (size_t j = 0; keep && j < total; ++j) {
-    keep[j] = t->c[j] == 0.0f ? 0.0f : 1.0f;
-    zeros += t->c[j] == 0.0f;
-  }
-  if (zeros) {
-    MlirType ct = mlirValueGetType(dc);
-    MlirAttribute v = mlirDenseElementsAttrFloatGet(ct, (intptr_t)total, keep);
-    MlirNamedAttribute a = irNamed(b->ctx, "value", v);
-    dc = maskZeros(b, irCreate1(b, "arith.constant", 0, NULL, ct, 1, &a), dc);
-  }
-  free(keep);
-  return dc;
+ * exactly 0, which get no gradient and so stay 0) cleared; dc unchanged
+ * without preserve-sparsity. The mask is read from the centroids c at each
+ * step, as the assign finds the zero slots, not from their initial values:
+ * the step's code does not depend on the initial clustering (the JIT
+ * cache serves every seed and init). */
+static MlirValue maskZeroSlots(IrBuilder *b, const Trainable *t, MlirValue c, MlirValue dc) {
+  return t->sparse ? maskZeros(b, c, dc) : dc;
 }
 
 /* Turns the trainable constants of the scratch copy into arguments, with
@@ -952,7 +943,8 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
         irFlatDyn(&b, grads[gi++]), irFlatDyn(&b, idx), mode,
         irCast(&b, "tensor.cast", empty(&b, ct), dyn1(mlirF32TypeGet(ctx)))};
     MlirValue dc = rtCall(&b, t->wide ? &kAccumI16 : &kAccumI8, args);
-    rets[nRes] = maskZeroSlots(&b, t, irCast(&b, "tensor.cast", dc, ct));
+    MlirValue c = mlirBlockGetArgument(entry, idxArg - 1 + (intptr_t)w->nClustered);
+    rets[nRes] = maskZeroSlots(&b, t, c, irCast(&b, "tensor.cast", dc, ct));
     /* The host's view of the tables (trainsig.c): tables, k, outer,
      * channels, inner, group, sparse. */
     int64_t lay[7] = {(int64_t)t->tables, (int64_t)t->k, (int64_t)t->outer,

@@ -58,12 +58,14 @@ static float rngNormal(const GcArgs *ga) {
 typedef struct Model {
   ClustercJit *jit;
   TrainSig sig;
-  const ClustercJitFunc *step, *eval, *init;
+  TsInit init; /* the starting values of the trainable arguments */
+  const ClustercJitFunc *step, *eval;
 } Model;
 
 static void modelFree(Model *m) {
   clustercJitDestroy(m->jit);
   tsFree(&m->sig);
+  tsInitFree(&m->init);
 }
 
 /* Runs cluster-train with `options` on a copy of `model` and compiles it. */
@@ -90,10 +92,10 @@ static bool modelLoad(const GcArgs *ga, Model *m, MlirModule model, const char *
   }
   clustercClusterTrainOptionsFree(&o);
   ok = ok && tsRead(module, &m->sig, ga->fn, ga->user);
+  ok = ok && tsTakeInit(module, &m->sig, &m->init, ga->fn, ga->user);
   ok = ok && !clustercJitCreate(module, NULL, name, ga->fn, ga->user, &m->jit);
   ok = ok && (m->step = clustercJitLookup(m->jit, m->sig.step.name)) != NULL;
   ok = ok && (m->eval = clustercJitLookup(m->jit, m->sig.eval.name)) != NULL;
-  ok = ok && (m->init = clustercJitLookup(m->jit, m->sig.init.name)) != NULL;
   mlirModuleDestroy(module);
   if (ok && (m->step->nArgs != m->sig.step.nArgs ||
              m->step->nResults != m->sig.step.nResults)) {
@@ -123,20 +125,12 @@ static bool fillArgs(const GcArgs *ga, const Model *m, TsBuffers *args) {
     for (size_t e = 0; e < m->step->args[li].count; ++e)
       ((int32_t *)args->data[li])[e] = (int32_t)(rngNext(ga) % (uint64_t)classes);
   }
-  /* init's results are the trainable arguments, in order. */
-  TsBuffers init;
-  if (!tsAlloc(&init, m->init, false)) {
-    tsRelease(args);
-    return false;
-  }
-  if (clustercJitCall(m->init, NULL, init.data)) {
-    tsRelease(&init);
-    tsRelease(args);
-    return false;
-  }
-  for (int r = 0; r < m->init->nResults && li + 1 + r < s->nArgs; ++r)
-    memcpy(args->data[li + 1 + r], init.data[r], m->init->results[r].bytes);
-  tsRelease(&init);
+  /* init's values are the trainable arguments, in order. */
+  for (int r = 0; r < m->init.n && li + 1 + r < s->nArgs; ++r)
+    if (!tsInitCopy(&m->init, r, args->data[li + 1 + r], m->step->args[li + 1 + r].bytes)) {
+      tsRelease(args);
+      return false;
+    }
   return true;
 }
 

@@ -4,8 +4,11 @@
  * leaves it in the cluster-weights form (centroids, packed indices, decode).
  *
  * How. cluster-train generates the model's training step, evaluation and
- * initial values (passes/cluster-train.c); the JIT compiles them
- * (codegen/jit.c). Each optimizer step feeds `batch` samples as batch / B
+ * initial values (passes/cluster-train.c); the JIT compiles the step and
+ * the evaluation (codegen/jit.c), and the initial values, the init
+ * function's constants, are copied into the state on the host (tsTakeInit):
+ * the compiled code does not depend on them, so one JIT cache entry
+ * serves every seed, init and weight values of the same shapes. Each optimizer step feeds `batch` samples as batch / B
  * calls of the step function (B = the model's static batch). Call j adds its
  * gradients to lane j mod L (L = min(calls, 8), each lane's calls in order,
  * one thread per lane at a time) and the lanes' sums are added in lane
@@ -99,7 +102,8 @@ typedef struct Session {
   const TrainArgs *a;
   ClustercJit *jit;
   TrainSig sig;
-  const ClustercJitFunc *step, *eval, *init;
+  const ClustercJitFunc *step, *eval;
+  TsInit init;       /* the starting values of the trainable arguments */
   int nInputs;       /* the model's inputs: step arguments 0 .. nInputs-1 */
   int labelsArg, lossRes;
   int B, classes, micro, lanes;
@@ -131,6 +135,7 @@ typedef struct Session {
 } Session;
 
 static void sessionFree(Session *s) {
+  tsInitFree(&s->init);
   if (!s->step) {
     clustercJitDestroy(s->jit);
     tsFree(&s->sig);
@@ -278,7 +283,8 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
                         const char *name) {
   memset(s, 0, sizeof *s);
   s->a = a;
-  bool ok = tsRead(module, &s->sig, a->onMessage, a->userData);
+  bool ok = tsRead(module, &s->sig, a->onMessage, a->userData) &&
+            tsTakeInit(module, &s->sig, &s->init, a->onMessage, a->userData);
   ClustercCodegenOptions cg;
   clustercCodegenOptionsInit(&cg);
   cg.jitCacheDir = a->jitCacheDir;
@@ -289,7 +295,6 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
   mlirModuleDestroy(module);
   ok = ok && (s->step = clustercJitLookup(s->jit, s->sig.step.name)) != NULL;
   ok = ok && (s->eval = clustercJitLookup(s->jit, s->sig.eval.name)) != NULL;
-  ok = ok && (s->init = clustercJitLookup(s->jit, s->sig.init.name)) != NULL;
   if (!ok)
     return false;
   const TsFunc *st = &s->sig.step;
@@ -329,21 +334,20 @@ static bool sessionInit(Session *s, const TrainArgs *a, MlirModule module,
   }
   s->micro = batch / s->B;
 
-  /* Trainable state from the init function: step arguments after labels. */
+  /* Trainable state from the init function's values (tsTakeInit): step
+   * arguments after labels. */
   s->state = zalloc(s, (size_t)s->step->nArgs, sizeof *s->state);
-  void **initRes = zalloc(s, (size_t)s->init->nResults, sizeof *initRes);
-  for (int r = 0; !s->oom && r < s->init->nResults; ++r) {
+  for (int r = 0; !s->oom && r < s->init.n; ++r) {
     int arg = s->labelsArg + 1 + r;
-    if (arg >= s->step->nArgs || s->init->results[r].bytes != s->step->args[arg].bytes) {
+    if (arg < s->step->nArgs)
+      s->state[arg] = zalloc(s, 1, s->step->args[arg].bytes);
+    if (!s->oom && (arg >= s->step->nArgs ||
+                    !tsInitCopy(&s->init, r, s->state[arg], s->step->args[arg].bytes))) {
       ERR(a, "clusterc train: error: internal: init and step disagree\n");
-      free(initRes);
       return false;
     }
-    initRes[r] = s->state[arg] = zalloc(s, 1, s->step->args[arg].bytes);
   }
-  if (!s->oom && clustercJitCall(s->init, NULL, initRes))
-    s->oom = true;
-  free(initRes);
+  tsInitFree(&s->init);
   if (s->oom)
     goto oom;
   s->trained = zalloc(s, (size_t)st->nArgs, sizeof *s->trained);

@@ -9,7 +9,11 @@
 #include <string.h>
 
 #include "../codegen/internal.h"
+#include "../passes/capi-ext.h"
 #include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Pass.h"
+#include "mlir-c/Transforms.h"
 
 static const char *kindNames[] = {
     "input", "labels", "weight", "indices", "centroids", "param", "loss",
@@ -115,6 +119,118 @@ bool tsRead(MlirModule module, TrainSig *sig, ClustercMessageFn fn, void *user) 
     return false;
   }
   return true;
+}
+
+static bool nameIs(MlirOperation op, const char *name) {
+  MlirAttribute sym = attrOf(op, "sym_name");
+  if (mlirAttributeIsNull(sym) || !mlirAttributeIsAString(sym))
+    return false;
+  MlirStringRef n = mlirStringAttrGetValue(sym);
+  return n.length == strlen(name) && !memcmp(n.data, name, n.length);
+}
+
+bool tsTakeInit(MlirModule module, const TrainSig *sig, TsInit *init, ClustercMessageFn fn,
+                void *user) {
+  memset(init, 0, sizeof *init);
+  MlirBlock body = mlirModuleGetBody(module);
+  MlirOperation initOp = {NULL};
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op))
+    if (nameIs(op, sig->init.name))
+      initOp = op;
+  const char *why = NULL;
+  MlirBlock entry = mlirOperationIsNull(initOp)
+                        ? (MlirBlock){NULL}
+                        : mlirRegionGetFirstBlock(mlirOperationGetRegion(initOp, 0));
+  MlirOperation ret = mlirBlockIsNull(entry) ? (MlirOperation){NULL} : mlirBlockGetTerminator(entry);
+  if (mlirOperationIsNull(ret)) {
+    why = "internal: the init function has no body";
+    goto fail;
+  }
+  init->n = (int)mlirOperationGetNumOperands(ret);
+  init->values = calloc((size_t)(init->n ? init->n : 1), sizeof *init->values);
+  if (!init->values) {
+    why = "out of memory";
+    goto fail;
+  }
+  for (int r = 0; r < init->n; ++r) {
+    MlirValue v = mlirOperationGetOperand(ret, r);
+    MlirAttribute a = mlirValueIsAOpResult(v)
+                          ? attrOf(mlirOpResultGetOwner(v), "value")
+                          : mlirAttributeGetNull();
+    if (mlirAttributeIsNull(a) || !mlirAttributeIsAElements(a)) {
+      why = "internal: the init function returns something other than constants";
+      goto fail;
+    }
+    init->values[r] = a;
+  }
+  mlirOperationDestroy(initOp);
+  /* Everything but the step and the evaluation becomes private, and
+   * symbol-dce drops what they do not reach: the model function, the
+   * globals only it loads. */
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op))
+    if (!mlirAttributeIsNull(attrOf(op, "sym_name")) && !nameIs(op, sig->step.name) &&
+        !nameIs(op, sig->eval.name))
+      mlirOperationSetAttributeByName(
+          op, mlirStringRefCreateFromCString("sym_visibility"),
+          mlirStringAttrGet(mlirModuleGetContext(module),
+                            mlirStringRefCreateFromCString("private")));
+  MlirPassManager pm = mlirPassManagerCreate(mlirModuleGetContext(module));
+  mlirPassManagerAddOwnedPass(pm, mlirCreateTransformsSymbolDCE());
+  bool ok = mlirLogicalResultIsSuccess(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module)));
+  mlirPassManagerDestroy(pm);
+  if (!ok) {
+    why = "internal: removing the model function failed";
+    goto fail;
+  }
+  return true;
+fail:
+  clustercMessagef(fn, user, CLUSTERC_MESSAGE_ERROR, "clusterc: error: %s\n", why);
+  tsInitFree(init);
+  return false;
+}
+
+bool tsInitCopy(const TsInit *init, int r, void *buf, size_t bytes) {
+  if (r < 0 || r >= init->n)
+    return false;
+  MlirAttribute v = init->values[r];
+  MlirType t = mlirAttributeGetType(v);
+  if (!mlirTypeIsAShaped(t) || !mlirShapedTypeHasStaticShape(t))
+    return false;
+  MlirType et = mlirShapedTypeGetElementType(t);
+  unsigned bits = mlirTypeIsAInteger(et) ? mlirIntegerTypeGetWidth(et)
+                : mlirTypeIsAFloat(et)   ? mlirFloatTypeGetWidth(et)
+                                         : 0;
+  if (!bits || bits % 8)
+    return false;
+  size_t eb = bits / 8, count = 1;
+  for (intptr_t i = 0; i < mlirShapedTypeGetRank(t); ++i)
+    count *= (size_t)mlirShapedTypeGetDimSize(t, i);
+  if (count * eb != bytes)
+    return false;
+  const void *data;
+  size_t size;
+  if (mlirAttributeIsADenseElements(v)) {
+    data = mlirDenseElementsAttrGetRawData(v);
+    if (mlirDenseElementsAttrIsSplat(v)) {
+      for (size_t i = 0; i < count; ++i)
+        memcpy((char *)buf + i * eb, data, eb);
+      return true;
+    }
+    size = bytes;
+  } else if (!clustercResourceGetData(v, &data, &size)) {
+    return false;
+  }
+  if (size != bytes)
+    return false;
+  memcpy(buf, data, bytes);
+  return true;
+}
+
+void tsInitFree(TsInit *init) {
+  free(init->values);
+  memset(init, 0, sizeof *init);
 }
 
 int tsAssign(const TsLayout *l, const float *w, size_t n, const float *c, void *idx) {

@@ -56,6 +56,29 @@ typedef struct TrainSig {
 bool tsRead(MlirModule module, TrainSig *sig, ClustercMessageFn fn, void *user);
 void tsFree(TrainSig *sig);
 
+/* The starting values, taken out of the module before it is compiled: the
+ * constants _train_init returns, one per result (attributes of the
+ * context, which outlive the module; nothing is copied). */
+typedef struct TsInit {
+  int n;
+  MlirAttribute *values;
+} TsInit;
+
+/* Reads init's values, then leaves in the module only what the step and the
+ * evaluation use: _train_init goes, and so do the model function and
+ * whatever only it references (its weights). The compiled code, and with it
+ * the JIT cache key, then depends on the shapes and the options, not on the
+ * initial centroids, indices or weights (another seed, --init or a
+ * fine-tuned model of the same shape compiles to the same object). False
+ * with a message to fn (init returns something other than constants, or
+ * out of memory). */
+bool tsTakeInit(MlirModule module, const TrainSig *sig, TsInit *init, ClustercMessageFn fn,
+                void *user);
+/* Copies value r into buf, `bytes` bytes (a splat is repeated): false when
+ * its size differs or its data cannot be read. */
+bool tsInitCopy(const TsInit *init, int r, void *buf, size_t bytes);
+void tsInitFree(TsInit *init);
+
 /* The index of the first slot of `kind` named `name` (NULL: any), or -1. */
 int tsFind(const TsSlot *slots, int n, TsKind kind, const char *name);
 
