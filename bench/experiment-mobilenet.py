@@ -105,7 +105,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from experiment import Runner, acc, float_bytes, fmt, mean_sd, model_bytes  # noqa: E402
+from experiment import (Runner, acc, float_bytes, fmt, mean_sd, method_accuracies,  # noqa: E402
+                        model_bytes)
 
 DATA = "/usr/share/datasets/fashion-mnist"
 SIZE, BATCH = 32, 64
@@ -281,14 +282,8 @@ def write_tables(out, results):
         w("| config | init | seeds | (a) clustering only | (b) centroids-only | (c) STE | paired (c − b) | model bytes |")
         w("|---|---|---|---|---|---|---|---|")
         for _, config, init, seeds in rows:
-            a_, b_, c_, d_ = [], [], [], []
-            for s in seeds:
-                tag = "%s-%s-%s-s%d" % (m, config, init, s)
-                co, ste = runs[tag + "-co"], runs[tag + "-ste"]
-                a_.append(acc(co, 0))
-                b_.append(acc(co))
-                c_.append(acc(ste))
-                d_.append(acc(ste) - acc(co))
+            a_, b_, c_, d_ = method_accuracies(
+                runs, ["%s-%s-%s-s%d" % (m, config, init, s) for s in seeds])
             nbytes = model_bytes(os.path.join(out, "logs", "%s-%s-%s-s0-report.json" % (m, config, init)))
             w("| %s | %s | %d | %s | %s | %s | %s | %d (%.1f×) |" % (
                 config, init, len(seeds), fmt(a_), fmt(b_), fmt(c_), fmt(d_), nbytes, fbytes / nbytes))

@@ -192,6 +192,19 @@ def acc(log, epoch=None):
     return None
 
 
+def method_accuracies(runs, tags):
+    """(a) clustering only, (b) centroids-only, (c) STE and the paired
+    (c) - (b) accuracies of the runs tagged tags (one per seed)."""
+    a_, b_, c_, d_ = [], [], [], []
+    for tag in tags:
+        co, ste = runs[tag + "-co"], runs[tag + "-ste"]
+        a_.append(acc(co, 0))
+        b_.append(acc(co))
+        c_.append(acc(ste))
+        d_.append(acc(ste) - acc(co))
+    return a_, b_, c_, d_
+
+
 def write_tables(out, results, models, ks, inits, quick):
     runs = results["runs"]
     lines = []
@@ -209,15 +222,9 @@ def write_tables(out, results, models, ks, inits, quick):
         w("|---|---|---|---|---|---|---|---|")
         for k in ks:
             for init in inits:
-                a_, b_, c_, d_ = [], [], [], []
                 seeds = [0] if quick else seeds_for(k, m, init)
-                for s in seeds:
-                    tag = "%s-k%d-%s-s%d" % (m, k, init, s)
-                    co, ste = runs[tag + "-co"], runs[tag + "-ste"]
-                    a_.append(acc(co, 0))
-                    b_.append(acc(co))
-                    c_.append(acc(ste))
-                    d_.append(acc(ste) - acc(co))
+                a_, b_, c_, d_ = method_accuracies(
+                    runs, ["%s-k%d-%s-s%d" % (m, k, init, s) for s in seeds])
                 nbytes = model_bytes(os.path.join(out, "logs", "%s-k%d-%s-s0-report.json" % (m, k, init)))
                 w("| %d | %s | %d | %s | %s | %s | %s | %d (%.1f×) |" % (
                     k, init, len(seeds), fmt(a_), fmt(b_), fmt(c_), fmt(d_), nbytes, fbytes / nbytes))
@@ -228,14 +235,8 @@ def write_tables(out, results, models, ks, inits, quick):
             w("| K | (a) clustering only | (b) centroids-only | (c) STE | paired (c − b) | model bytes |")
             w("|---|---|---|---|---|---|")
             for k in SELECTIVE_KS:
-                a_, b_, c_, d_ = [], [], [], []
-                for s in [0, 1, 2]:
-                    tag = "%s-sel-k%d-s%d" % (m, k, s)
-                    co, ste = runs[tag + "-co"], runs[tag + "-ste"]
-                    a_.append(acc(co, 0))
-                    b_.append(acc(co))
-                    c_.append(acc(ste))
-                    d_.append(acc(ste) - acc(co))
+                a_, b_, c_, d_ = method_accuracies(
+                    runs, ["%s-sel-k%d-s%d" % (m, k, s) for s in [0, 1, 2]])
                 nbytes = model_bytes(os.path.join(out, "logs", "%s-sel-k%d-s0-report.json" % (m, k)))
                 w("| %d | %s | %s | %s | %s | %d (%.1f×) |" % (k, fmt(a_), fmt(b_), fmt(c_), fmt(d_),
                                                              nbytes, fbytes / nbytes))
