@@ -6,7 +6,13 @@
 
 Models: the MLP (784-256-128-10) and the CNN (conv 1->16, pool, conv 16->32,
 pool, dense) of examples/gen-models.py --train, batch 64, in their tosa and
-linalg forms. A step is forward, backward and an Adam update; clusterc's is
+linalg forms; and torchvision networks (--models mobilenet_v2,resnet18:
+MobileNetV2 at width 0.5 and ResNet-18, 10 classes, random weights,
+exported through ONNX at a static batch of 64 and --size x --size x 3, the
+Fashion-MNIST samples resized and replicated to three channels by clusterc
+train). torch runs these in eval mode (batch-norm with its running
+statistics, no dropout), which is what clusterc trains: batch-norm
+statistics frozen, the exported graph without dropout. A step is forward, backward and an Adam update; clusterc's is
 timed by `clusterc train` over N steps of Fashion-MNIST (its ms_per_step
 covers filling the batch, the JIT-compiled step and the optimizer), float
 and clustered (STE, K = 16). PyTorch 1.13 (Debian's python3-torch) runs the
@@ -44,7 +50,7 @@ MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(64 << 30),
 
 def compile_seconds(clusterc, model, mode, contractions):
     args = [clusterc, "train", model, "--mode=" + mode, "--epochs=0", "--quiet",
-            "--limit-test=64", "--contractions=" + contractions]
+            "--limit-test=64", "--contractions=" + contractions] + net_args(model)
     if mode == "ste":
         args += ["--clusters=16"]
     t = time.perf_counter()
@@ -52,11 +58,35 @@ def compile_seconds(clusterc, model, mode, contractions):
     return time.perf_counter() - t
 
 
+NETS = {"mobilenet_v2": {"width_mult": 0.5}, "resnet18": {}}
+
+
+def net_args(model):
+    """clusterc train's data options for an exported torchvision network."""
+    if not model.endswith(".onnx"):
+        return []
+    size = int(model.rsplit("-", 1)[1].split(".")[0])
+    return ["--input-size=%dx%d" % (size, size), "--normalize=0.286,0.353"]
+
+
+def export_net(name, size, path):
+    import importlib.util
+    import torch
+    import torchvision
+    spec = importlib.util.spec_from_file_location(
+        "export_torchvision", os.path.join(ROOT, "scripts", "export-torchvision.py"))
+    et = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(et)
+    torch.manual_seed(0)
+    m = getattr(torchvision.models, name)(num_classes=10, **NETS[name]).eval()
+    et.export(m, torch.randn(64, 3, size, size), path)
+
+
 def clusterc_step(clusterc, model, mode, steps, threads, tmp, contractions="gemm"):
     log = os.path.join(tmp, "log.json")
     args = [clusterc, "train", model, "--mode=" + mode, "--epochs=1", "--quiet",
             "--limit-train=%d" % (64 * steps), "--limit-test=64", "--threads=%d" % threads,
-            "--log=" + log, "--contractions=" + contractions]
+            "--log=" + log, "--contractions=" + contractions] + net_args(model)
     if mode == "ste":
         args += ["--clusters=16"]
     subprocess.run(args, check=True)
@@ -67,13 +97,17 @@ def clusterc_step(clusterc, model, mode, steps, threads, tmp, contractions="gemm
     raise RuntimeError("no epoch line")
 
 
-def torch_step(kind, ste, steps, threads):
+def torch_step(kind, ste, steps, threads, size=32):
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    if kind == "mlp":
+    if kind in NETS:
+        import torchvision
+        model = getattr(torchvision.models, kind)(num_classes=10, **NETS[kind]).eval()
+        x = torch.rand(64, 3, size, size)
+    elif kind == "mlp":
         model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
         x = torch.rand(64, 784)
     else:
@@ -82,7 +116,8 @@ def torch_step(kind, ste, steps, threads):
                               nn.Flatten(), nn.Linear(1568, 10))
         x = torch.rand(64, 1, 28, 28)
     y = torch.randint(0, 10, (64,))
-    weights = [m.weight for m in model if isinstance(m, (nn.Linear, nn.Conv2d))]
+    weights = [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))
+               and m.weight.numel() >= 128]  # clusterc's --min-elements
     cents = [nn.Parameter(torch.linspace(float(w.min()), float(w.max()), 16)) for w in weights]
     params = list(model.parameters()) + (cents if ste else [])
     opt = torch.optim.Adam(params, lr=1e-4)
@@ -125,7 +160,9 @@ def main():
     ap.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--contractions", default="gemm", choices=("gemm", "loops"))
-    ap.add_argument("--models", default="mlp,cnn")
+    ap.add_argument("--models", default="mlp,cnn",
+                    help="mlp, cnn, mobilenet_v2, resnet18 (comma-separated)")
+    ap.add_argument("--size", type=int, default=32, help="the networks' input size (default 32)")
     a = ap.parse_args()
     if any(os.environ.get(k) != v for k, v in MALLOC_ENV.items()):
         os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **MALLOC_ENV})
@@ -142,16 +179,22 @@ def main():
     rows = []
     threads = [int(t) for t in a.threads.split(",")]
     for kind in a.models.split(","):
+        forms = ("tosa", "linalg")
+        if kind in NETS:
+            forms = ("onnx",)
+            export_net(kind, a.size, os.path.join(tmp, "%s-%d.onnx" % (kind, a.size)))
         for mode in ("float", "ste"):
-            for form in ("tosa", "linalg"):
+            for form in forms:
                 model = os.path.join(tmp, "%s-%s.mlir" % (kind, form))
+                if kind in NETS:
+                    model = os.path.join(tmp, "%s-%d.onnx" % (kind, a.size))
                 comp = compile_seconds(a.clusterc, model, mode, a.contractions)
                 for th in threads:
                     # torch and clusterc alternate, so a change of the machine's
                     # load hits both; the ratio is taken per repetition.
                     ts, cs = [], []
                     for _ in range(a.reps):
-                        ts.append(torch_step(kind, mode == "ste", a.steps, th))
+                        ts.append(torch_step(kind, mode == "ste", a.steps, th, a.size))
                         cs.append(clusterc_step(a.clusterc, model, mode, a.steps, th, tmp,
                                                 a.contractions))
                     ratio = statistics.median(c / t for c, t in zip(cs, ts))
@@ -162,10 +205,10 @@ def main():
                           flush=True)
     print("one training step, batch 64, contractions=%s, medians of %d alternating repetitions "
           "of %d steps; load average %.1f" % (a.contractions, a.reps, a.steps, os.getloadavg()[0]))
-    print("%-5s %-7s %-6s %3s %12s %10s %13s %11s" % ("model", "form", "mode", "T", "clusterc ms",
+    print("%-12s %-7s %-6s %3s %12s %10s %13s %11s" % ("model", "form", "mode", "T", "clusterc ms",
           "torch ms", "median ratio", "compile s"))
     for kind, form, mode, th, c, t, r, comp in rows:
-        print("%-5s %-7s %-6s %3d %12.2f %10.2f %12.2fx %11.1f" % (kind, form, mode, th, c, t, r, comp))
+        print("%-12s %-7s %-6s %3d %12.2f %10.2f %12.2fx %11.1f" % (kind, form, mode, th, c, t, r, comp))
 
 
 if __name__ == "__main__":
