@@ -3,10 +3,12 @@
 PyTorch, same architecture, input size, batch, optimizer and data.
 
   /usr/bin/python3 bench/train-memory.py [--model resnet18] [--size 96]
-      [--batch 64] [--steps 4] [--threads 1] [--clusterc PATH]
+      [--batch 64] [--model-batch 1] [--steps 4] [--threads 1] [--clusterc PATH]
 
 Exports the model (scripts/export-torchvision.py, random weights, static
-batch 1), then measures the peak RSS (/usr/bin/time's %M) of:
+batch --model-batch: 1, or the training batch so that one call computes
+the whole batch as torch does), then measures the peak RSS (/usr/bin/time's
+%M) of:
 
   clusterc  `clusterc train MODEL.onnx --input-size=SxS --batch-size=B`
             over STEPS optimizer steps (float and STE at K = 16), run twice
@@ -16,8 +18,8 @@ batch 1), then measures the peak RSS (/usr/bin/time's %M) of:
             images of SxS (Fashion-MNIST's 28x28 resized, three channels),
             STEPS steps, forward + backward + update
 
-clusterc's exported model has batch 1: each optimizer step runs B calls of
-the batch-1 step (on --threads threads) and sums their gradients, so it
+With --model-batch 1, clusterc's exported model has batch 1: each
+optimizer step runs B calls of the batch-1 step (on --threads threads) and sums their gradients, so it
 holds one sample's activations per thread where torch holds B. That is
 how `clusterc train` runs such a model; the figures say what it costs in
 memory, not that the two compute alike per call. Both run with the malloc
@@ -70,6 +72,7 @@ def main():
     ap.add_argument("--model", default="resnet18")
     ap.add_argument("--size", type=int, default=96)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--model-batch", type=int, default=1)
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--clusterc", default=os.path.join(ROOT, "build", "tools", "clusterc", "clusterc"))
@@ -78,10 +81,12 @@ def main():
     work = tempfile.mkdtemp(prefix="train-memory.")
     onnx = os.path.join(work, a.model + ".onnx")
     subprocess.check_call(["/usr/bin/python3", os.path.join(ROOT, "scripts", "export-torchvision.py"),
-                           a.model, "-o", onnx, "--size", str(a.size)],
+                           a.model, "-o", onnx, "--size", str(a.size),
+                           "--batch", str(a.model_batch)],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    print("%s at %dx%d, batch %d, %d steps, %d thread(s); load average %.1f"
-          % (a.model, a.size, a.size, a.batch, a.steps, a.threads, os.getloadavg()[0]))
+    print("%s at %dx%d, batch %d (model batch %d), %d steps, %d thread(s); load average %.1f"
+          % (a.model, a.size, a.size, a.batch, a.model_batch, a.steps, a.threads,
+             os.getloadavg()[0]))
     mb_t, err = peak(["/usr/bin/python3", "-c", TORCH, a.model, str(a.size), str(a.batch),
                       str(a.steps), str(a.threads)], env)
     print("%-28s peak RSS %8.1f MB" % ("torch", mb_t))

@@ -51,6 +51,7 @@ def main():
     ap.add_argument("model", help="a torchvision.models name, e.g. resnet18")
     ap.add_argument("-o", dest="output", help="the ONNX file (default MODEL.onnx)")
     ap.add_argument("--size", type=int, default=224, help="image height and width (default 224)")
+    ap.add_argument("--batch", type=int, default=1, help="the static batch (default 1)")
     ap.add_argument("--pretrained", action="store_true",
                     help="torchvision's default weights (else random, seed 0)")
     a = ap.parse_args()
@@ -58,10 +59,10 @@ def main():
 
     torch.manual_seed(0)
     model = build(a.model, a.pretrained)
-    x = torch.randn(1, 3, a.size, a.size)
+    x = torch.randn(a.batch, 3, a.size, a.size)
     out = a.output or a.model + ".onnx"
     export(model, x, out)
-    print("%s: %s, input 1x3x%dx%d" % (out, a.model, a.size, a.size), file=sys.stderr)
+    print("%s: %s, input %dx3x%dx%d" % (out, a.model, a.batch, a.size, a.size), file=sys.stderr)
 
 
 if __name__ == "__main__":
