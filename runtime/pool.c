@@ -5,7 +5,16 @@
  *
  * clusterrt_set_threads(n) sets how many threads a call may use (default
  * 1, or CLUSTERRT_THREADS from the environment). Workers are started on
- * first use and sleep on a condition variable between calls. One parallel
+ * first use. Between calls a worker first spins for a while (watching the
+ * job counter, with the CPU's pause hint), then sleeps on a condition
+ * variable: a training step makes a parallel call every few hundred
+ * microseconds, and waking a sleeping thread costs that much or more on a
+ * VM whose idle vCPU the host has descheduled (milliseconds, measured in
+ * ../shared/bench/peers: omp_wake), so a worker that slept would join each
+ * product too late to take part. The caller likewise spins before it
+ * sleeps waiting for the last helper. CLUSTERRT_SPIN_US sets the spin
+ * (default 2000 microseconds; 0 sleeps at once, OMP_WAIT_POLICY=passive's
+ * behaviour). One parallel
  * call runs at a time: a call made while another is running (another
  * thread of the program, or a nested call) runs its parts itself, in the
  * calling thread, so callers never wait for each other and nesting cannot
@@ -17,12 +26,23 @@
  * the pool, which starts again on the child's first parallel call. At
  * unload (library destructor) the workers are told to exit and joined.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "internal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpuRelax() _mm_pause()
+#elif defined(__aarch64__)
+#define cpuRelax() __asm__ __volatile__("yield")
+#else
+#define cpuRelax() ((void)0)
+#endif
 
 enum { POOL_MAX = 64 };
 
@@ -33,8 +53,9 @@ static pthread_t workers[POOL_MAX];
 static int started;            /* workers running */
 static atomic_int wanted = 1;  /* threads per call (caller included) */
 static atomic_int configured;  /* wanted was set (by the API or the environment) */
-static unsigned long generation; /* bumped per job; workers wait for a new one */
-static int quitting;
+static atomic_ulong generation; /* bumped per job; workers wait for a new one */
+static atomic_int quitting;
+static long spinNs = 2000000;  /* how long a thread spins before it sleeps */
 static atomic_flag busy = ATOMIC_FLAG_INIT; /* a job is running */
 
 /* The current job (written under mu before generation is bumped). */
@@ -43,28 +64,64 @@ static void *jobCtx;
 static size_t jobParts;
 static int jobHelpers;          /* workers that take part */
 static atomic_size_t jobNext;   /* next part to hand out */
-static int jobActive;           /* helpers still inside the job */
+static atomic_int jobActive;    /* helpers still inside the job */
 
 static void runParts(rt_task_fn fn, void *ctx, size_t parts) {
   for (size_t p; (p = atomic_fetch_add(&jobNext, 1)) < parts;) fn(ctx, p);
 }
 
+static long nowNs(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* Spins until done(arg) or spinNs have passed; whether done. The clock is
+ * read every 64 pauses. */
+static bool spinUntil(bool (*done)(const void *), const void *arg) {
+  if (spinNs <= 0) return done(arg);
+  long end = nowNs() + spinNs;
+  for (unsigned i = 1;; i++) {
+    if (done(arg)) return true;
+    cpuRelax();
+    if (!(i & 63) && nowNs() > end) return done(arg);
+  }
+}
+
+static bool newJob(const void *seen) {
+  return atomic_load_explicit(&generation, memory_order_acquire) != *(const unsigned long *)seen ||
+         atomic_load_explicit(&quitting, memory_order_relaxed);
+}
+
+static bool helpersDone(const void *unused) {
+  (void)unused;
+  return atomic_load_explicit(&jobActive, memory_order_acquire) == 0;
+}
+
 static void *workerMain(void *arg) {
   int id = (int)(intptr_t)arg;
   unsigned long seen = 0;
-  pthread_mutex_lock(&mu);
   for (;;) {
-    while (!quitting && (generation == seen || id >= jobHelpers))
+    spinUntil(newJob, &seen);
+    pthread_mutex_lock(&mu);
+    while (!quitting && generation == seen)
       pthread_cond_wait(&wake, &mu);
     if (quitting) break;
     seen = generation;
+    if (id >= jobHelpers) { /* not wanted in this job: wait for the next */
+      pthread_mutex_unlock(&mu);
+      continue;
+    }
     rt_task_fn fn = jobFn;
     void *ctx = jobCtx;
     size_t parts = jobParts;
     pthread_mutex_unlock(&mu);
     runParts(fn, ctx, parts);
-    pthread_mutex_lock(&mu);
-    if (--jobActive == 0) pthread_cond_signal(&idle);
+    if (atomic_fetch_sub_explicit(&jobActive, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&mu); /* the caller may be asleep on idle */
+      pthread_cond_signal(&idle);
+      pthread_mutex_unlock(&mu);
+    }
   }
   pthread_mutex_unlock(&mu);
   return NULL;
@@ -107,18 +164,28 @@ static void resetInChild(void) {
   pthread_cond_init(&wake, NULL);
   pthread_cond_init(&idle, NULL);
   started = 0;
-  jobActive = 0;
+  atomic_store(&jobActive, 0);
   atomic_flag_clear(&busy);
 }
 
-static void registerFork(void) { pthread_atfork(NULL, NULL, resetInChild); }
+/* Once per process, before the first worker starts: the fork handler and
+ * CLUSTERRT_SPIN_US (microseconds, at most a second). */
+static void setUp(void) {
+  pthread_atfork(NULL, NULL, resetInChild);
+  const char *e = getenv("CLUSTERRT_SPIN_US");
+  if (e && *e) {
+    char *end;
+    long us = strtol(e, &end, 10);
+    if (!*end && us >= 0) spinNs = us > 1000000 ? 1000000000L : us * 1000L;
+  }
+}
 
 void rt_parallel(size_t parts, rt_task_fn fn, void *ctx) {
   if (parts == 0) return;
   int helpers = 0;
   if (parts > 1 && !atomic_flag_test_and_set(&busy)) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, registerFork);
+    pthread_once(&once, setUp);
     pthread_mutex_lock(&mu);
     configureFromEnv();
     helpers = wanted - 1;
@@ -129,9 +196,9 @@ void rt_parallel(size_t parts, rt_task_fn fn, void *ctx) {
     if (helpers > started) helpers = started;
     if (helpers > 0) {
       jobFn = fn, jobCtx = ctx, jobParts = parts, jobHelpers = helpers;
-      jobActive = helpers;
+      atomic_store(&jobActive, helpers);
       atomic_store(&jobNext, 0);
-      generation++;
+      atomic_fetch_add_explicit(&generation, 1, memory_order_release);
       pthread_cond_broadcast(&wake);
     }
     pthread_mutex_unlock(&mu);
@@ -142,9 +209,11 @@ void rt_parallel(size_t parts, rt_task_fn fn, void *ctx) {
     return;
   }
   runParts(fn, ctx, parts);
-  pthread_mutex_lock(&mu);
-  while (jobActive > 0) pthread_cond_wait(&idle, &mu);
-  pthread_mutex_unlock(&mu);
+  if (!spinUntil(helpersDone, NULL)) {
+    pthread_mutex_lock(&mu);
+    while (atomic_load(&jobActive) > 0) pthread_cond_wait(&idle, &mu);
+    pthread_mutex_unlock(&mu);
+  }
   atomic_flag_clear(&busy);
 }
 
