@@ -246,6 +246,9 @@ CLUSTERRT_API clusterrt_status clusterrt_sgemm_f32(
  * Results do not depend on the setting. A product started while another
  * thread's product is using the workers runs on its caller's thread alone,
  * so several threads calling the runtime at once do not oversubscribe.
+ * Idle workers spin for CLUSTERRT_SPIN_US microseconds (default 2000, read
+ * on first use; 0 = none) before they sleep, so that they join the next
+ * product at once; that spin keeps their cores busy between products.
  * clusterrt_set_threads returns CLUSTERRT_ERR_ARG for n < 1. */
 CLUSTERRT_API clusterrt_status clusterrt_set_threads(int n);
 CLUSTERRT_API int clusterrt_get_threads(void);
