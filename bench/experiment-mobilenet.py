@@ -82,6 +82,9 @@ run as a miss (the 8 hits save ~7 job-min, ~4 min wall).
          N  5 x (200 x 0.53 + 28 + 21) s = 5 x 155 s  ~ 13 job-min
   total  0.5 (export) + 9.2 + (64 + 13) / 2 ~ 48 min at --jobs 2,
          ~ 20 % under the hour on a loaded machine, more on a quiet one.
+Measured since (4 December 2026, main at 739f86d, machine otherwise idle,
+after the JIT cache stopped depending on seeds and inits): 1,009 s, 17 min
+at --jobs 2 (docs/RESULTS.md, "Time").
 The cuts, all to be stated on the page: width 0.5 (not 1.0), 32x32 (the
 smallest the issue allows), float training 2 epochs (R) and 1 epoch (N),
 fine-tuning on the first 12,800 training images (one epoch of those),
