@@ -109,7 +109,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from experiment import (Runner, acc, float_bytes, fmt, mean_sd, method_accuracies,  # noqa: E402
-                        model_bytes)
+                        model_bytes, pyplot)
 
 DATA = "/usr/share/datasets/fashion-mnist"
 SIZE, BATCH = 32, 64
@@ -294,12 +294,8 @@ def write_tables(out, results):
         w("")
     w("Total time: %.0f s (%d runs)." % (results["seconds"], len(runs)))
     open(os.path.join(out, "tables.md"), "w").write("\n".join(lines) + "\n")
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib missing (apt-get install python3-matplotlib): no plot")
+    plt = pyplot()
+    if plt is None:
         return
     widths = [len(v) for v in plot.values()]
     fig, axes = plt.subplots(1, len(plot), figsize=(2 + 0.9 * sum(widths), 4.5), squeeze=False,

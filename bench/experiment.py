@@ -49,6 +49,18 @@ INITS = ["linear", "kmeans++", "kmeans1d"]
 SELECTIVE_KS = [2, 4]
 
 
+
+def pyplot():
+    """matplotlib.pyplot without a display, or None (and a note) if missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib missing (apt-get install python3-matplotlib): no plot")
+        return None
+    return plt
+
 def seeds_for(k, model="", init=""):
     return [0, 1, 2] if k <= 8 and (model, init) not in FEW_SEEDS else [0]
 
@@ -243,12 +255,8 @@ def write_tables(out, results, models, ks, inits, quick):
         w("")
     w("Total time: %.0f s (%d runs)." % (results["seconds"], len(runs)))
     open(os.path.join(out, "tables.md"), "w").write("\n".join(lines) + "\n")
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib missing (apt-get install python3-matplotlib): no plot")
+    plt = pyplot()
+    if plt is None:
         return
     fig, axes = plt.subplots(1, len(plot), figsize=(6 * len(plot), 4.5), squeeze=False)
     styles = {"linear": ":", "kmeans++": "-", "kmeans1d": "--"}

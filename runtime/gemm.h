@@ -65,7 +65,17 @@ int rt_gemm_run(const struct rt_gemm_args *a, rt_gemm_tile_fn tile, size_t MR,
  * A and C only), columns (B and C only), depth (A and B, not C) and the
  * rest (outer loops: batch, broadcast, sums of a single operand, and row
  * or column loops that would make one call's outputs collide, such as a
- * window loop of a data gradient). Returns a clusterrt_status. */
+ * window loop of a data gradient), and run one of three ways:
+ *  - a GEMM per outer point (the general case);
+ *  - folded: outer window loops of a data gradient become columns of one
+ *    GEMM into a rows x (windows x columns) temporary, filled in chunks
+ *    and added back into C (col2im), instead of one GEMM per window;
+ *  - direct loops: when one loop moves A, B and C at once (a depthwise
+ *    convolution's channel) and the GEMM left per point is degenerate
+ *    (depth <= 16, or at most 2 rows or columns), a loop nest whose inner
+ *    loop is an axpy along C or a dot product, split over the threads by
+ *    that loop when its slices of C are disjoint.
+ * runtime/README.md says more. Returns a clusterrt_status. */
 int rt_contract_f32(size_t rank, const int64_t *size, const int64_t *sa,
                     const int64_t *sb, const int64_t *sc, const uint8_t *reduction,
                     const float *a, const float *b, float *c);

@@ -12,6 +12,7 @@ PKGS=(cmake ninja-build gcc g++ python3 zlib1g-dev clang-19
       dataset-fashion-mnist
       libclang-rt-19-dev          # libFuzzer and the sanitizers for clang-19 (fuzz/)
       time python3-numpy          # bench/large-models.sh: /usr/bin/time -v, the generator
+      python3-matplotlib          # bench/experiment*.py: the plots of docs/RESULTS.md
       libopenblas-dev             # bench/lut-bench.c: cblas sgemv/sgemm, the float peer
       libprotobuf-c-dev protobuf-c-compiler python3-onnx  # onnx/: the ONNX importer, its schema
       python3-torch python3-torchvision)                  # test/models: real models for the tests
