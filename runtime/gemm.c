@@ -159,6 +159,14 @@ typedef struct GemmJob {
   size_t chunk, chunks;  /* rows or columns per chunk; their number */
   atomic_size_t next;    /* the next chunk to take */
   atomic_int bad, nomem;
+  /* The operand every chunk needs whole (A when columns are split, B when
+   * rows are), packed once for all depth blocks before the chunks start,
+   * or NULL: each chunk packs it itself. Depth block b's panels start at
+   * shared + b * kcMax * span (span: M or N rounded up to MR or NR). */
+  float *shared;
+  size_t span;
+  ptrdiff_t *sharedStep;      /* packA's step[] for all rows */
+  unsigned char *sharedUnit;  /* packB's unit[] for all columns */
 } GemmJob;
 
 /* Rows [i0, i1) x columns [j0, j1) of C (block edges at multiples of MR
@@ -168,21 +176,35 @@ static void gemmRange(GemmJob *J, size_t i0s, size_t i1, size_t j0s, size_t j1,
                       unsigned char *unit, int *bad) {
   const rt_gemm_args *g = J->g;
   size_t MR = J->MR, NR = J->NR, K = g->K;
+  bool sharedA = J->shared && J->splitN, sharedB = J->shared && !J->splitN;
+  if (sharedA) step = J->sharedStep;
+  if (sharedB) unit = J->sharedUnit;
   for (size_t j0 = j0s; j0 < j1; j0 += J->ncMax) {
     size_t nc = minz(J->ncMax, j1 - j0);
     for (size_t k0 = 0; k0 < K; k0 += J->kcMax) {
       size_t kc = minz(J->kcMax, K - k0);
-      packB(g, k0, kc, j0, nc, NR, bp, unit, row, bad);
+      float *block = J->shared ? J->shared + k0 * J->span : NULL;
+      const float *bb = bp;
+      if (sharedB)
+        bb = block + j0 * kc;
+      else
+        packB(g, k0, kc, j0, nc, NR, bp, unit, row, bad);
       for (size_t i0 = i0s; i0 < i1; i0 += J->mcMax) {
         size_t mc = minz(J->mcMax, i1 - i0);
-        packA(g, i0, mc, k0, kc, MR, ap, step, row, bad);
+        const float *ab = ap;
+        if (sharedA)
+          ab = block + i0 * kc;
+        else
+          packA(g, i0, mc, k0, kc, MR, ap, step, row, bad);
+        const ptrdiff_t *st = sharedA ? step + i0 / MR : step;
+        const unsigned char *un = sharedB ? unit + j0 / NR : unit;
         for (size_t q = 0; q < nc; q += NR) {
-          const float *bq = bp + q * kc;
+          const float *bq = bb + q * kc;
           for (size_t p = 0; p < mc; p += MR) {
-            const float *apq = ap + p * kc;
-            ptrdiff_t s = step[p / MR];
+            const float *apq = ab + p * kc;
+            ptrdiff_t s = st[p / MR];
             float *c = g->c + g->cm[i0 + p] + g->cn[j0 + q];
-            if (s != PTRDIFF_MIN && unit[q / NR]) {
+            if (s != PTRDIFF_MIN && un[q / NR]) {
               J->tile(kc, apq, bq, c, s);
               continue;
             }
@@ -199,6 +221,35 @@ static void gemmRange(GemmJob *J, size_t i0s, size_t i1, size_t j0s, size_t j1,
       }
     }
   }
+}
+
+/* Packs depth block `part` of the shared operand (all its rows or
+ * columns); block 0 also fills the step[] / unit[] table. */
+static void packShared(void *ctx, size_t part) {
+  GemmJob *J = ctx;
+  const rt_gemm_args *g = J->g;
+  size_t k0 = part * J->kcMax, kc = minz(J->kcMax, g->K - k0);
+  float *row = aligned_alloc(64, sizeof(float) * GEMM_KC);
+  ptrdiff_t dummyStep[GEMM_MC];
+  unsigned char dummyUnit[GEMM_NC];
+  if (!row) {
+    atomic_store(&J->nomem, 1);
+    return;
+  }
+  int bad = 0;
+  float *block = J->shared + k0 * J->span;
+  /* packA/packB fill one table entry per panel; only block 0 keeps it. */
+  if (J->splitN) {
+    for (size_t i0 = 0; i0 < g->M; i0 += J->mcMax)
+      packA(g, i0, minz(J->mcMax, g->M - i0), k0, kc, J->MR, block + i0 * kc,
+            part ? dummyStep : J->sharedStep + i0 / J->MR, row, &bad);
+  } else {
+    for (size_t j0 = 0; j0 < g->N; j0 += J->ncMax)
+      packB(g, k0, kc, j0, minz(J->ncMax, g->N - j0), J->NR, block + j0 * kc,
+            part ? dummyUnit : J->sharedUnit + j0 / J->NR, row, &bad);
+  }
+  if (bad) atomic_store(&J->bad, 1);
+  free(row);
 }
 
 /* A thread's share: its scratch, then chunks until none is left. */
@@ -264,7 +315,29 @@ int rt_gemm_run(const rt_gemm_args *g, rt_gemm_tile_fn tile, size_t MR,
     J.chunks = (units + u - 1) / u;
     if (J.splitN) J.ncMax = minz(J.ncMax, J.chunk);
     else J.mcMax = minz(J.mcMax, J.chunk);
-    rt_parallel(minz(T, J.chunks), gemmWorker, &J);
+    /* Every chunk of columns needs all of A packed (every chunk of rows
+     * all of B): packed per chunk, that operand is packed chunks times,
+     * which costs more than the product when it is short (ResNet-18's
+     * last convolutions: 64 rows, 4,608 deep, 512 columns). Packed once
+     * (its depth blocks over the threads), it is shared, up to 16 MiB. */
+    size_t span = J.splitN ? unitsM * MR : unitsN * NR;
+    size_t blocks = (K + J.kcMax - 1) / J.kcMax;
+    if (J.chunks > 1 && (double)span * (double)blocks * (double)J.kcMax <= (double)(4u << 20)) {
+      J.span = span;
+      J.shared = aligned_alloc(64, sizeof(float) * span * blocks * J.kcMax);
+      J.sharedStep = malloc(sizeof(ptrdiff_t) * unitsM + unitsN);
+      if (J.shared && J.sharedStep) {
+        J.sharedUnit = (unsigned char *)(J.sharedStep + unitsM);
+        rt_parallel(blocks, packShared, &J);
+      } else {
+        free(J.shared);
+        free(J.sharedStep);
+        J.shared = NULL, J.sharedStep = NULL;
+      }
+    }
+    if (!atomic_load(&J.nomem)) rt_parallel(minz(T, J.chunks), gemmWorker, &J);
+    free(J.shared);
+    free(J.sharedStep);
   }
   if (atomic_load(&J.nomem)) return CLUSTERRT_ERR_NOMEM;
   return atomic_load(&J.bad) ? CLUSTERRT_ERR_INDEX : CLUSTERRT_OK;
