@@ -156,30 +156,6 @@ static MlirValue filled(IrBuilder *b, MlirType t, double v) {
   return generic(b, 0, NULL, empty(b, t), &m, allLoops(it, 'p', rank), body);
 }
 
-static MlirAttribute reassocAll(MlirContext ctx, intptr_t rank) {
-  MlirAttribute dims[IR_MAX_RANK];
-  for (intptr_t i = 0; i < rank; ++i)
-    dims[i] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), i);
-  MlirAttribute group = mlirArrayAttrGet(ctx, rank, dims);
-  return mlirArrayAttrGet(ctx, 1, &group);
-}
-
-/* tensor<?xT> back to the static shape of `like`. */
-static MlirValue unflat(IrBuilder *b, MlirValue v, MlirType like) {
-  MlirType et = mlirShapedTypeGetElementType(mlirValueGetType(v));
-  intptr_t rank = mlirShapedTypeGetRank(like);
-  int64_t shape[IR_MAX_RANK], n = numElements(like);
-  for (intptr_t i = 0; i < rank; ++i)
-    shape[i] = mlirShapedTypeGetDimSize(like, i);
-  v = irCast(b, "tensor.cast", v, tensor1(n, et));
-  if (rank == 1)
-    return v;
-  MlirNamedAttribute a[2] = {
-      irNamed(b->ctx, "reassociation", reassocAll(b->ctx, rank)),
-      irNamed(b->ctx, "static_output_shape", mlirDenseI64ArrayGet(b->ctx, rank, shape))};
-  return irCreate1(b, "tensor.expand_shape", 1, &v, tensorType(rank, shape, et), 2, a);
-}
-
 /* ---- Runtime calls (rtcall.h) ------------------------------------------------- */
 
 static const RtFn kAssignI8 = {"clusterrt_mlir_assign_i8", 3, "ffb", "rrw"};
@@ -603,7 +579,7 @@ static bool parameterize(Work *w, MlirOperation fn, MlirOperation scratch,
           } else {
             out = rtCall(&b, t->wide ? &kAssignI16 : &kAssignI8, args);
           }
-          idx = unflat(&b, out, it);
+          idx = irUnflat(&b, out, it);
         }
         repl = buildGather(&b, a, idx, t->ci.type);
         MlirOperation g = mlirOpResultGetOwner(repl);

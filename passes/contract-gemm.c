@@ -259,32 +259,6 @@ static bool injective(intptr_t n, const int64_t *size, const int64_t *sc,
   }
 }
 
-static int64_t numElements(MlirType t) {
-  int64_t n = 1;
-  for (intptr_t i = 0; i < mlirShapedTypeGetRank(t); ++i)
-    n *= mlirShapedTypeGetDimSize(t, i);
-  return n;
-}
-
-/* The inverse of irFlatDyn: a 1-D dynamic tensor back to static type t. */
-static MlirValue unflat(IrBuilder *b, MlirValue v, MlirType t) {
-  intptr_t r = mlirShapedTypeGetRank(t);
-  int64_t n = numElements(t), shape[IR_MAX_RANK];
-  MlirType et = mlirShapedTypeGetElementType(t);
-  v = irCast(b, "tensor.cast", v, mlirRankedTensorTypeGet(1, &n, et, mlirAttributeGetNull()));
-  if (r == 1) return v;
-  MlirAttribute dims[IR_MAX_RANK];
-  for (intptr_t i = 0; i < r; ++i) {
-    dims[i] = mlirIntegerAttrGet(mlirIntegerTypeGet(b->ctx, 64), i);
-    shape[i] = mlirShapedTypeGetDimSize(t, i);
-  }
-  MlirAttribute group = mlirArrayAttrGet(b->ctx, r, dims);
-  MlirNamedAttribute a[2] = {
-      irNamed(b->ctx, "reassociation", mlirArrayAttrGet(b->ctx, 1, &group)),
-      irNamed(b->ctx, "static_output_shape", mlirDenseI64ArrayGet(b->ctx, r, shape))};
-  return irCreate1(b, "tensor.expand_shape", 1, &v, t, 2, a);
-}
-
 typedef struct Walk {
   int64_t minMacs;
   MlirOperation module;
@@ -379,7 +353,7 @@ static void rewrite(Walk *w, MlirOperation op) {
   if (!zero) args[na++] = irFlatDyn(&b, v[2]);
   args[na++] = dv;
   args[na++] = out;
-  MlirValue r = unflat(&b, rtCall(&b, fn, args), outT);
+  MlirValue r = irUnflat(&b, rtCall(&b, fn, args), outT);
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(op, 0), r);
   mlirOperationDestroy(op);
   /* The zero fill and the transposes, if nothing else reads them, and

@@ -92,6 +92,27 @@ MlirValue irFlatDyn(IrBuilder *b, MlirValue v) {
                 mlirRankedTensorTypeGet(1, &dyn, et, mlirAttributeGetNull()));
 }
 
+MlirValue irUnflat(IrBuilder *b, MlirValue v, MlirType like) {
+  MlirType et = mlirShapedTypeGetElementType(mlirValueGetType(v));
+  intptr_t rank = mlirShapedTypeGetRank(like);
+  int64_t shape[IR_MAX_RANK], n = 1;
+  MlirAttribute dims[IR_MAX_RANK];
+  for (intptr_t i = 0; i < rank; ++i) {
+    shape[i] = mlirShapedTypeGetDimSize(like, i);
+    n *= shape[i];
+    dims[i] = mlirIntegerAttrGet(mlirIntegerTypeGet(b->ctx, 64), i);
+  }
+  v = irCast(b, "tensor.cast", v, mlirRankedTensorTypeGet(1, &n, et, mlirAttributeGetNull()));
+  if (rank == 1)
+    return v;
+  MlirAttribute group = mlirArrayAttrGet(b->ctx, rank, dims);
+  MlirNamedAttribute a[2] = {
+      irNamed(b->ctx, "reassociation", mlirArrayAttrGet(b->ctx, 1, &group)),
+      irNamed(b->ctx, "static_output_shape", mlirDenseI64ArrayGet(b->ctx, rank, shape))};
+  return irCreate1(b, "tensor.expand_shape", 1, &v,
+                   mlirRankedTensorTypeGet(rank, shape, et, mlirAttributeGetNull()), 2, a);
+}
+
 void irEraseIfDead(MlirOperation op) {
   if (mlirOperationIsNull(op))
     return;

@@ -53,6 +53,11 @@ MlirValue irCast(IrBuilder *b, const char *name, MlirValue v, MlirType to);
  * tensor.cast to tensor<?xT>. */
 MlirValue irFlatDyn(IrBuilder *b, MlirValue v);
 
+/* The inverse: v, a 1-D tensor (of dynamic or static size), back to the
+ * static shape of `like` (tensor.cast to tensor<NxT>, then
+ * tensor.expand_shape unless `like` is 1-D), keeping v's element type. */
+MlirValue irUnflat(IrBuilder *b, MlirValue v, MlirType like);
+
 /* Erases op (may be null) if none of its results is used any more, then
  * the tensor.empty its last operand came from (the init of a
  * destination-style op, as a fill's) if that is unused too: what a
