@@ -439,7 +439,16 @@ typedef struct Fold {
   size_t rows, cols;     /* the temporary (one chunk of rows at most) */
   float *tmp;
   const ptrdiff_t *cm, *cn; /* where each row and column of the full temporary goes in C */
+  /* The columns in runs adjacent in C: run r is columns [run[r], run[r+1]),
+   * r < nrun, so the add-back is a contiguous, vectorizable loop per run. */
+  const size_t *run;
+  size_t nrun;
 } Fold;
+
+/* dst[j] += src[j], j < n. */
+static void addRun(float *restrict dst, const float *restrict src, size_t n) {
+  for (size_t j = 0; j < n; j++) dst[j] += src[j];
+}
 
 /* Runs g (the GEMM of one point of the outer loops) at every point of
  * the outer loops od[0..no), odometer style; with f, g writes f's
@@ -469,7 +478,10 @@ static int outerLoops(rt_gemm_args *g, const int64_t *size, const int64_t *sa,
         for (size_t i = 0; i < mc && st == CLUSTERRT_OK; i++) {
           float *cr = c + oc + f->cm[i0 + i];
           const float *tr = f->tmp + i * f->cols;
-          for (size_t j = 0; j < f->cols; j++) cr[f->cn[j]] += tr[j];
+          for (size_t r = 0; r < f->nrun; r++) {
+            size_t j0 = f->run[r];
+            addRun(cr + f->cn[j0], tr + j0, f->run[r + 1] - j0);
+          }
         }
       }
       g->M = M, g->am = am;
@@ -501,9 +513,11 @@ static int contractFolded(const int64_t *size, const int64_t *sa, const int64_t 
   size_t rows = minz(M, FOLD_CHUNK / N ? FOLD_CHUNK / N : 1);
   ptrdiff_t *t = malloc(sizeof *t * (2 * M + 2 * N + 2 * K + rows + N));
   float *tmp = malloc(sizeof(float) * rows * N);
-  if (!t || !tmp) {
+  size_t *run = malloc(sizeof *run * (N + 1));
+  if (!t || !tmp || !run) {
     free(t);
     free(tmp);
+    free(run);
     return CLUSTERRT_ERR_NOMEM;
   }
   ptrdiff_t *cmT = t + 2 * M + 2 * N + 2 * K;
@@ -520,9 +534,14 @@ static int contractFolded(const int64_t *size, const int64_t *sa, const int64_t 
   offsets(ndn, dn, size, sc, t + 2 * M + 2 * K + N);
   ramp(cmT, rows, (ptrdiff_t)N);
   ramp(cmT + rows, N, 1);
+  f.run = run;
+  for (size_t j = 0; j < N; j++)
+    if (!j || f.cn[j] != f.cn[j - 1] + 1) run[f.nrun++] = j;
+  run[f.nrun] = N;
   int st = outerLoops(&g, size, sa, sb, sc, a, b, c, od, no, &f);
   free(t);
   free(tmp);
+  free(run);
   return st;
 }
 
