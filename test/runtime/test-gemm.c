@@ -99,6 +99,9 @@ static void naive(const int64_t *d, const float *a, const float *b, double *c,
   }
 }
 
+/* If set, edits the random operands before a contract_case runs (zeros). */
+static void (*prep)(float *a, float *b);
+
 static void contract_case(const char *what, const int64_t *d, size_t na, size_t nb,
                           size_t nc, int acc) {
   float *a = malloc(sizeof(float) * na), *b = malloc(sizeof(float) * nb);
@@ -108,6 +111,7 @@ static void contract_case(const char *what, const int64_t *d, size_t na, size_t 
   if (!a || !b || !c || !init || !ref || !mag || !cnt) exit(2);
   for (size_t i = 0; i < na; i++) a[i] = t_gauss();
   for (size_t i = 0; i < nb; i++) b[i] = t_gauss();
+  if (prep) prep(a, b);
   for (size_t i = 0; i < nc; i++) {
     c[i] = NAN;
     init[i] = t_gauss();
@@ -130,7 +134,58 @@ static void contract_case(const char *what, const int64_t *d, size_t na, size_t 
   free(a), free(b), free(c), free(init), free(ref), free(mag), free(cnt);
 }
 
+/* ResNet-18's last stage at 32x32: a 1x1 image zero-padded to 3x3, so only
+ * the centre tap is nonzero; some filters all zero too. */
+enum { PAD_N = 5, PAD_C = 40, PAD_F = 24 };
+
+static void padTaps(float *x) {
+  for (int n = 0; n < PAD_N; n++)
+    for (int c = 0; c < PAD_C; c++)
+      for (int k = 0; k < 9; k++)
+        if (k != 4) x[(n * PAD_C + c) * 9 + k] = 0.0f;
+}
+
+static void padPrep(float *x, float *w) {
+  padTaps(x);
+  for (int f = 0; f < PAD_F; f += 5)
+    for (int i = 0; i < PAD_C * 9; i++) w[f * PAD_C * 9 + i] = 0.0f;
+}
+
+/* The weight gradient: dy (n, f) is A, x B; filter 3 gets no gradient. */
+static void padPrepGrad(float *dy, float *x) {
+  padTaps(x);
+  for (int n = 0; n < PAD_N; n++) dy[n * PAD_F + 3] = 0.0f;
+}
+
+static void padded(void) {
+  int64_t n = PAD_N, C = PAD_C, F = PAD_F;
+  /* out[n,f] += x[n,c,kh,kw] w[f,c,kh,kw]; loops n f c kh kw */
+  const int64_t d[] = {5,
+                       n, C * 9, 0, F, 0,
+                       F, 0, C * 9, 1, 0,
+                       C, 9, 9, 0, 1,
+                       3, 3, 3, 0, 1,
+                       3, 1, 1, 0, 1};
+  prep = padPrep;
+  contract_case("padded 1x1 conv", d, (size_t)(n * C * 9), (size_t)(F * C * 9),
+                (size_t)(n * F), 0);
+  contract_case("padded 1x1 conv acc", d, (size_t)(n * C * 9), (size_t)(F * C * 9),
+                (size_t)(n * F), 1);
+  /* dw[f,c,kh,kw] += dy[n,f] x[n,c,kh,kw]; loops f c kh kw n */
+  const int64_t g[] = {5,
+                       F, 1, 0, C * 9, 0,
+                       C, 0, 9, 9, 0,
+                       3, 0, 3, 3, 0,
+                       3, 0, 1, 1, 0,
+                       n, F, C * 9, 0, 1};
+  prep = padPrepGrad;
+  contract_case("padded 1x1 conv weight gradient", g, (size_t)(n * F), (size_t)(n * C * 9),
+                (size_t)(F * C * 9), 1);
+  prep = NULL;
+}
+
 static void contractions(void) {
+  padded();
   /* batch matmul, A broadcast over the batch: c[b,m,n] = sum_k a[m,k] b[b,k,n] */
   {
     int64_t B = 3, M = 13, N = 21, K = 17;
