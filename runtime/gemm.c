@@ -677,9 +677,33 @@ static void directPart(void *ctx, size_t part) {
     directInner((size_t)(hi - lo), a, D->sa[0], b, D->sb[0], c, D->sc[0]);
     return;
   }
+  /* The two innermost loops run here without the odometer (a 3x3 window,
+   * a small image's rows: each is a few elements long). */
+  size_t n2 = last - 1; /* the odometer runs loops [0, n2) */
+  int64_t len2 = 1;
+  ptrdiff_t sa2 = 0, sb2 = 0, sc2 = 0;
+  if (n2 > 0)
+    len2 = D->size[n2], sa2 = D->sa[n2], sb2 = D->sb[n2], sc2 = D->sc[n2];
+  else
+    n2 = last; /* loop 0, the split loop, stays in the odometer */
+  /* Both reduce into one element (a window's kh and kw): one sum of
+   * len2 x len1 terms, added into C once. */
+  bool window = sc2 == 0 && D->sc[last] == 0 && len2 > 1;
+  size_t len1 = (size_t)D->size[last];
+  ptrdiff_t sa1 = D->sa[last], sb1 = D->sb[last];
   for (;;) {
-    directInner((size_t)D->size[last], a, D->sa[last], b, D->sb[last], c, D->sc[last]);
-    size_t q = last;
+    if (window) {
+      float sum = 0.0f;
+      for (int64_t i2 = 0; i2 < len2; i2++) {
+        const float *ar = a + i2 * sa2, *br = b + i2 * sb2;
+        for (size_t j = 0; j < len1; j++) sum += ar[(ptrdiff_t)j * sa1] * br[(ptrdiff_t)j * sb1];
+      }
+      *c += sum;
+    } else {
+      for (int64_t i2 = 0; i2 < len2; i2++)
+        directInner(len1, a + i2 * sa2, sa1, b + i2 * sb2, sb1, c + i2 * sc2, D->sc[last]);
+    }
+    size_t q = n2;
     while (q > 0) {
       size_t d = q - 1;
       int64_t end = d == 0 ? hi : D->size[d], start = d == 0 ? lo : 0;
@@ -724,10 +748,20 @@ static int contractDirect(size_t rank, const int64_t *size, const int64_t *sa,
         absz(sc[d]) > total - (size[d] - 1) * absz(sc[d]) &&
         (split == rank || size[d] > size[split]))
       split = d;
+  /* Next to an innermost dot product, the longest other loop that also
+   * keeps C fixed (the batch of a weight gradient, a window's kh): the two
+   * then make one sum per element of C (directPart). */
+  size_t in2 = rank;
+  if (in < rank && sc[in] == 0)
+    for (size_t d = 0; d < rank; d++)
+      if (d != in && d != split && size[d] > 1 && sc[d] == 0 &&
+          (in2 == rank || size[d] > size[in2]))
+        in2 = d;
   size_t order[CONTRACT_MAX_RANK], n = 0;
   if (split < rank) order[n++] = split;
   for (size_t d = 0; d < rank; d++)
-    if (d != split && d != in && size[d] > 1) order[n++] = d;
+    if (d != split && d != in && d != in2 && size[d] > 1) order[n++] = d;
+  if (in2 < rank) order[n++] = in2;
   if (in < rank) order[n++] = in;
   if (n == 0) { /* every loop of size 1: one product */
     c[0] += a[0] * b[0];
