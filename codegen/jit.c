@@ -399,7 +399,7 @@ static bool compile(ClustercJit *jit, MlirModule module, const ClustercCodegenOp
   if (clustercCodegenLower(module, o, name, jit->msg, jit->msgUser))
     return false;
   mlirRegisterAllLLVMTranslations(mlirModuleGetContext(module));
-  if (cgEmitLoweredObject(module, o, addPackedWrappers, NULL, appendBytes, obj, name, jit->msg,
+  if (cgEmitLoweredObject(module, o, 1, addPackedWrappers, NULL, appendBytes, obj, name, jit->msg,
                           jit->msgUser))
     return false;
   if (obj->oom)
