@@ -261,6 +261,7 @@ typedef struct Sink {
   const char *name; /* the input's display name */
   CgEditLLVM edit;  /* NULL, or run on the LLVM module before optimisation */
   void *editUser;
+  unsigned parts;   /* objects to split the back end over (0, 1: one) */
 } Sink;
 
 #define ERR(k, ...) clustercMessagef((k)->msg, (k)->msgUser, CLUSTERC_MESSAGE_ERROR, __VA_ARGS__)
@@ -538,6 +539,29 @@ static void writeMemoryBuffer(LLVMMemoryBufferRef buf, const Sink *k) {
   LLVMDisposeMemoryBuffer(buf);
 }
 
+/* The optimized module as up to k->parts objects (split-codegen.c), each
+ * through k->write; a target machine per partition, tm the first. False
+ * after a message. */
+static bool emitSplit(LLVMModuleRef mod, const ClustercCodegenOptions *o, char *triple,
+                      LLVMTargetMachineRef tm, const Sink *k) {
+  LLVMTargetMachineRef tms[CG_MAX_PARTS] = {tm};
+  LLVMMemoryBufferRef objs[CG_MAX_PARTS];
+  unsigned parts = k->parts < CG_MAX_PARTS ? k->parts : CG_MAX_PARTS, made = 1, n = 0;
+  while (made < parts && (tms[made] = createTargetMachine(o, triple)))
+    made++;
+  char err[512];
+  bool ok = made == parts;
+  if (!ok)
+    ERR(k, "%s: error: cannot create a target machine for '%s'\n", k->name, triple);
+  else if (!(ok = cgSplitCodegen(mod, tms, parts, objs, &n, err, sizeof err)))
+    ERR(k, "%s: error: code generation failed: %s\n", k->name, err);
+  for (unsigned i = 0; i < n; ++i)
+    writeMemoryBuffer(objs[i], k);
+  for (unsigned i = 1; i < made; ++i)
+    LLVMDisposeTargetMachine(tms[i]);
+  return ok;
+}
+
 /* Translates, optimizes and emits; false after a message. */
 static bool emitLLVM(MlirModule module, const ClustercCodegenOptions *o, const Sink *k) {
   const char *displayName = k->name;
@@ -612,6 +636,10 @@ static bool emitLLVM(MlirModule module, const ClustercCodegenOptions *o, const S
   default:
     if (isElf(triple) && !ctorsToInitArray(mod)) {
       ERR(k, "%s: error: out of memory\n", displayName);
+      break;
+    }
+    if (o->emit == CLUSTERC_EMIT_OBJ && k->parts > 1) {
+      ok = emitSplit(mod, o, triple, tm, k);
       break;
     }
     if (LLVMTargetMachineEmitToMemoryBuffer(
@@ -957,17 +985,18 @@ ClustercStatus clustercCodegenLower(MlirModule module, const ClustercCodegenOpti
     clustercCodegenOptionsInit(&defaults);
     o = &defaults;
   }
-  Sink k = {NULL, NULL, onMessage, userData, displayName, NULL, NULL};
+  Sink k = {NULL, NULL, onMessage, userData, displayName, NULL, NULL, 1};
   return lowerWith(module, o, &k) ? CLUSTERC_OK : CLUSTERC_ERROR;
 }
 
 ClustercStatus cgEmitLoweredObject(MlirModule module, const ClustercCodegenOptions *o,
-                                   CgEditLLVM edit, void *editUser, MlirStringCallback write,
-                                   void *writeUserData, const char *displayName,
-                                   ClustercMessageFn onMessage, void *userData) {
+                                   unsigned parts, CgEditLLVM edit, void *editUser,
+                                   MlirStringCallback write, void *writeUserData,
+                                   const char *displayName, ClustercMessageFn onMessage,
+                                   void *userData) {
   ClustercCodegenOptions obj = *o;
   obj.emit = CLUSTERC_EMIT_OBJ;
-  Sink k = {write, writeUserData, onMessage, userData, displayName, edit, editUser};
+  Sink k = {write, writeUserData, onMessage, userData, displayName, edit, editUser, parts};
   return emitLLVM(module, &obj, &k) ? CLUSTERC_OK : CLUSTERC_ERROR;
 }
 
@@ -1010,7 +1039,7 @@ ClustercStatus clustercCodegenRun(MlirModule module, const ClustercCodegenOption
                                   MlirStringCallback write, void *writeUserData,
                                   const char *displayName, ClustercMessageFn onMessage,
                                   void *userData) {
-  Sink k = {write, writeUserData, onMessage, userData, displayName, NULL, NULL};
+  Sink k = {write, writeUserData, onMessage, userData, displayName, NULL, NULL, 1};
   if (o->emit == CLUSTERC_EMIT_MLIR) {
     cgMarkEntryPoints(module);
     printModule(module, &k);

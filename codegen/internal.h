@@ -4,6 +4,7 @@
 #define CLUSTERC_CODEGEN_INTERNAL_H
 
 #include "clusterc/codegen.h"
+#include "llvm-c/TargetMachine.h"
 #include "llvm-c/Types.h"
 #include "mlir-c/Diagnostics.h"
 
@@ -22,15 +23,30 @@ typedef struct ClustercErrorCount {
 void clustercCountErrorsBegin(ClustercErrorCount *c, MlirContext ctx);
 void clustercCountErrorsEnd(ClustercErrorCount *c);
 
-/* The object of a module clustercCodegenLower lowered, through `write`
- * (the AOT path's translation, LLVM passes and back end); edit, when not
- * NULL, changes the LLVM module before optimisation (false: it failed, with
- * a message). For the JIT: no constructors are registered. */
+/* The most objects one module's code is split into (split-codegen.c). */
+enum { CG_MAX_PARTS = 64 };
+
+/* The object code of a module clustercCodegenLower lowered (the AOT path's
+ * translation, LLVM passes and back end): `write` is called once per
+ * object. parts > 1 splits the back end over up to that many objects
+ * compiled concurrently (split-codegen.c; fewer when the module has fewer
+ * functions); 1 is --emit=obj's single object. edit, when not NULL,
+ * changes the LLVM module before optimisation (false: it failed, with a
+ * message). For the JIT: no constructors are registered. */
 typedef bool (*CgEditLLVM)(LLVMModuleRef mod, void *user);
 ClustercStatus cgEmitLoweredObject(MlirModule module, const ClustercCodegenOptions *o,
-                                   CgEditLLVM edit, void *editUser, MlirStringCallback write,
-                                   void *writeUserData, const char *displayName,
-                                   ClustercMessageFn onMessage, void *userData);
+                                   unsigned parts, CgEditLLVM edit, void *editUser,
+                                   MlirStringCallback write, void *writeUserData,
+                                   const char *displayName, ClustercMessageFn onMessage,
+                                   void *userData);
+
+/* split-codegen.c: the optimized module mod as 1 to `parts` objects
+ * (parts <= CG_MAX_PARTS), one compiled on this thread with tms[0] in mod
+ * itself, the others on threads of their own with tms[1..]; mod is changed.
+ * True with *nObjs objects in objs (the caller disposes them), else false
+ * with a message in err. */
+bool cgSplitCodegen(LLVMModuleRef mod, LLVMTargetMachineRef *tms, unsigned parts,
+                    LLVMMemoryBufferRef *objs, unsigned *nObjs, char *err, size_t errSize);
 
 /* Marks every entry point with llvm.emit_c_interface. */
 void cgMarkEntryPoints(MlirModule module);

@@ -1,8 +1,9 @@
 /*
  * The JIT's on-disk cache of compiled modules (see jit.c).
  *
- * An entry is the object file the AOT path emits for a module, named by a
- * BLAKE3 hash of everything the object depends on:
+ * An entry holds the object files the JIT compiled a module into (one per
+ * code-generation partition, split-codegen.c), named by a BLAKE3 hash of
+ * everything the objects depend on:
  *   - the module's text before lowering (locations are not printed: the same
  *     model read from another path hits the same entry);
  *   - the codegen options that change code: pipeline text, -O level, loop
@@ -11,13 +12,23 @@
  *     the code generator is linked into (path, size, mtime): a rebuilt
  *     clusterc whose passes changed must not load objects of the old one.
  *
+ * The number of partitions is not part of the key: any split of a module
+ * defines and loads the same symbols and computes the same values, so an
+ * entry one run stored with two objects serves a run that would have
+ * compiled one (CLUSTERC_JIT_THREADS=1, a one-core machine) and back.
+ *
  * File format (KEY.o in the cache directory):
- *   "clusterc-jit-1\n\0"   16 bytes of magic
+ *   "clusterc-jit-2\n\0"   16 bytes of magic
  *   BLAKE3 of the payload  32 bytes
  *   payload size           8 bytes, little-endian
- *   payload                the object file
+ *   payload                n (8 bytes), the n objects' sizes (8 bytes each),
+ *                          then the n object files back to back; 1 <= n <=
+ *                          CG_MAX_PARTS; every integer little-endian
  * A file that does not match (truncated, bit-flipped, another format) is
- * reported as corrupt; the caller recompiles and overwrites it.
+ * reported as corrupt; the caller recompiles and overwrites it. That
+ * includes the one-object entries of format 1 ("clusterc-jit-1"), which
+ * only a binary of before could have written: the binary's identity is
+ * part of the key, so a new binary never looks them up in practice.
  *
  * Writes are atomic: the entry goes to a temporary file in the same
  * directory (O_EXCL, named after the pid) which is renamed over KEY.o, so
@@ -46,7 +57,7 @@
 #include "llvm-c/blake3.h"
 #include "llvm/Config/llvm-config.h"
 
-static const char kMagic[16] = "clusterc-jit-1\n";
+static const char kMagic[16] = "clusterc-jit-2\n";
 enum { HEADER = 16 + LLVM_BLAKE3_OUT_LEN + 8 };
 
 static void hashBytes(llvm_blake3_hasher *h, const void *p, size_t n) {
@@ -131,6 +142,37 @@ static void payloadHash(const void *data, size_t size, uint8_t out[LLVM_BLAKE3_O
   llvm_blake3_hasher_finalize(&h, out, LLVM_BLAKE3_OUT_LEN);
 }
 
+static uint64_t getLE64(const char *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= (uint64_t)(uint8_t)p[i] << (8 * i);
+  return v;
+}
+
+static void putLE64(char *p, uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    p[i] = (char)(v >> (8 * i));
+}
+
+/* The objects of a payload (see the format above); false when it is not
+ * one. */
+static bool unpack(const char *p, size_t len, CgJitObjects *objs) {
+  uint64_t n = len >= 8 ? getLE64(p) : 0;
+  if (n < 1 || n > CG_MAX_PARTS || len < 8 + 8 * n)
+    return false;
+  uint64_t at = 8 + 8 * n;
+  objs->n = (unsigned)n;
+  for (unsigned i = 0; i < n; ++i) {
+    uint64_t size = getLE64(p + 8 + 8 * i);
+    if (size > len - at)
+      return false;
+    objs->data[i] = p + at;
+    objs->size[i] = (size_t)size;
+    at += size;
+  }
+  return at == len;
+}
+
 /* Reads all of fd into a malloc'd buffer. */
 static char *readAll(int fd, size_t *size) {
   struct stat st;
@@ -152,9 +194,9 @@ static char *readAll(int fd, size_t *size) {
   return buf;
 }
 
-CgCacheResult cgJitCacheRead(const char *dir, const char *key, void **data, size_t *size) {
+CgCacheResult cgJitCacheRead(const char *dir, const char *key, void **data, CgJitObjects *objs) {
   *data = NULL;
-  *size = 0;
+  objs->n = 0;
   char *path = entryPath(dir, key, ".o");
   int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
   free(path);
@@ -169,25 +211,23 @@ CgCacheResult cgJitCacheRead(const char *dir, const char *key, void **data, size
   uint8_t hash[LLVM_BLAKE3_OUT_LEN];
   bool ok = n >= HEADER && !memcmp(buf, kMagic, sizeof kMagic);
   if (ok) {
-    for (int i = 0; i < 8; ++i)
-      len |= (uint64_t)(uint8_t)buf[16 + LLVM_BLAKE3_OUT_LEN + i] << (8 * i);
+    len = getLE64(buf + 16 + LLVM_BLAKE3_OUT_LEN);
     ok = len == n - HEADER;
   }
   if (ok) {
     payloadHash(buf + HEADER, (size_t)len, hash);
     ok = !memcmp(hash, buf + 16, sizeof hash);
   }
-  if (!ok) {
+  if (!ok || !unpack(buf + HEADER, (size_t)len, objs)) {
     free(buf);
+    objs->n = 0;
     return CG_CACHE_CORRUPT;
   }
-  memmove(buf, buf + HEADER, (size_t)len);
   path = entryPath(dir, key, ".o");
   if (path)
     utimensat(AT_FDCWD, path, NULL, 0); /* recently used (best effort) */
   free(path);
   *data = buf;
-  *size = (size_t)len;
   return CG_CACHE_HIT;
 }
 
@@ -301,7 +341,9 @@ static void trim(const char *dir, const char *keep, unsigned long long max) {
   closedir(d);
 }
 
-int cgJitCacheWrite(const char *dir, const char *key, const void *data, size_t size) {
+int cgJitCacheWrite(const char *dir, const char *key, const CgJitObjects *objs) {
+  if (objs->n < 1 || objs->n > CG_MAX_PARTS)
+    return EINVAL;
   int err = makeDirs(dir);
   if (err)
     return err;
@@ -318,14 +360,28 @@ int cgJitCacheWrite(const char *dir, const char *key, const void *data, size_t s
   if (fd < 0)
     err = errno;
   else {
-    char header[HEADER];
+    /* The header, then the payload: its count and sizes, then the objects. */
+    char header[HEADER], sizes[8 + 8 * CG_MAX_PARTS];
+    size_t nSizes = 8 + 8 * (size_t)objs->n;
+    uint64_t size = nSizes;
+    putLE64(sizes, objs->n);
+    for (unsigned i = 0; i < objs->n; ++i) {
+      putLE64(sizes + 8 + 8 * i, objs->size[i]);
+      size += objs->size[i];
+    }
+    llvm_blake3_hasher h;
+    llvm_blake3_hasher_init(&h);
+    llvm_blake3_hasher_update(&h, sizes, nSizes);
+    for (unsigned i = 0; i < objs->n; ++i)
+      llvm_blake3_hasher_update(&h, objs->data[i], objs->size[i]);
     memcpy(header, kMagic, sizeof kMagic);
-    payloadHash(data, size, (uint8_t *)header + 16);
-    for (int i = 0; i < 8; ++i)
-      header[16 + LLVM_BLAKE3_OUT_LEN + i] = (char)((uint64_t)size >> (8 * i));
+    llvm_blake3_hasher_finalize(&h, (uint8_t *)header + 16, LLVM_BLAKE3_OUT_LEN);
+    putLE64(header + 16 + LLVM_BLAKE3_OUT_LEN, size);
     err = writeAll(fd, header, sizeof header);
     if (!err)
-      err = writeAll(fd, data, size);
+      err = writeAll(fd, sizes, nSizes);
+    for (unsigned i = 0; i < objs->n && !err; ++i)
+      err = writeAll(fd, objs->data[i], objs->size[i]);
     if (close(fd) && !err)
       err = errno;
     if (!err && rename(tmp, path))

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "clusterc/codegen.h"
+#include "internal.h"
 
 enum { CG_JIT_KEY_CHARS = 32 }; /* hex digits of a key (128 bits of BLAKE3) */
 
@@ -19,10 +20,19 @@ void cgJitCacheKey(MlirModule module, const ClustercCodegenOptions *o, const cha
  * $HOME/.cache/clusterc/jit (malloc'd); NULL when there is none. */
 char *cgJitCacheDir(const ClustercCodegenOptions *o);
 
-/* HIT: *data (malloc'd, the caller frees it) and *size hold the object. */
-CgCacheResult cgJitCacheRead(const char *dir, const char *key, void **data, size_t *size);
+/* The objects of one compiled module (one per code-generation partition),
+ * borrowed. */
+typedef struct CgJitObjects {
+  unsigned n;
+  const char *data[CG_MAX_PARTS];
+  size_t size[CG_MAX_PARTS];
+} CgJitObjects;
 
-/* Stores an object atomically (creating dir); 0 or an errno value. */
-int cgJitCacheWrite(const char *dir, const char *key, const void *data, size_t size);
+/* HIT: objs points into *buf (malloc'd, the caller frees it). */
+CgCacheResult cgJitCacheRead(const char *dir, const char *key, void **buf, CgJitObjects *objs);
+
+/* Stores the objects (1 to CG_MAX_PARTS) as one entry, atomically
+ * (creating dir); 0 or an errno value. */
+int cgJitCacheWrite(const char *dir, const char *key, const CgJitObjects *objs);
 
 #endif

@@ -3,13 +3,14 @@
  * loaded with LLVM's ORC LLJIT, and kept in a disk cache (jit-cache.c).
  *
  *   module -> key = hash(module text, options, versions, build)
- *   cache hit:  the stored object
+ *   cache hit:  the stored objects
  *   cache miss: clustercCodegenLower (the AOT path, same loop order and
- *               pipeline) -> cgEmitLoweredObject (LLVM -On, host CPU)
- *               -> stored atomically
- *   -> LLVMOrcLLJITAddObjectFile; libclusterrt's entry points and
- *      memrefCopy as absolute symbols, the rest (libm, libc) from the
- *      process.
+ *               pipeline) -> cgEmitLoweredObject (LLVM -On, host CPU; the
+ *               back end split over jitParts() objects compiled
+ *               concurrently, split-codegen.c) -> stored atomically
+ *   -> LLVMOrcLLJITAddObjectFile of each into one JITDylib; libclusterrt's
+ *      entry points and memrefCopy as absolute symbols, the rest (libm,
+ *      libc) from the process.
  * MLIR's ExecutionEngine, used before, ran the same LLVM passes but took
  * 2-5x longer than --emit=obj on ResNet-18 and could not reuse its work.
  *
@@ -29,11 +30,13 @@
 #include "jit-cache.h"
 #include "../support/checked.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clusterc/passes.h"
 #include "clusterc/runtime.h"
@@ -285,30 +288,44 @@ static double now(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-typedef struct Bytes {
-  char *data;
-  size_t size, cap;
+/* The compiled objects, each malloc'd (cgEmitLoweredObject writes one per
+ * call). */
+typedef struct Compiled {
+  CgJitObjects objs;
   bool oom;
-} Bytes;
+} Compiled;
 
-static void appendBytes(MlirStringRef s, void *user) {
-  Bytes *b = user;
-  if (b->oom || !s.length)
+static void addObject(MlirStringRef s, void *user) {
+  Compiled *c = user;
+  char *p = c->oom || c->objs.n == CG_MAX_PARTS ? NULL : malloc(s.length ? s.length : 1);
+  if (!p) {
+    c->oom = true;
     return;
-  if (b->size + s.length > b->cap) {
-    size_t cap = b->cap ? b->cap : 1 << 16;
-    while (cap < b->size + s.length)
-      cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) {
-      b->oom = true;
-      return;
-    }
-    b->data = p;
-    b->cap = cap;
   }
-  memcpy(b->data + b->size, s.data, s.length);
-  b->size += s.length;
+  memcpy(p, s.data, s.length);
+  c->objs.data[c->objs.n] = p;
+  c->objs.size[c->objs.n++] = s.length;
+}
+
+static void freeCompiled(Compiled *c) {
+  for (unsigned i = 0; i < c->objs.n; ++i)
+    free((char *)c->objs.data[i]);
+}
+
+/* Objects to split a cold compile's back end over: CLUSTERC_JIT_THREADS=N
+ * (1 to CG_MAX_PARTS; 1 is one object on this thread), else 2 where two or
+ * more CPUs are online, else 1. Optimisation stays serial: only code
+ * generation is split (docs/PERFORMANCE.md). */
+static unsigned jitParts(void) {
+  const char *v = getenv("CLUSTERC_JIT_THREADS");
+  if (v && *v) {
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!errno && !*end && n >= 1 && n <= CG_MAX_PARTS)
+      return (unsigned)n;
+  }
+  return sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1; /* not a count: the default */
 }
 
 /* Reports an LLVM error (consumed); false. */
@@ -377,8 +394,9 @@ static void *lookup(ClustercJit *jit, const char *prefix, const char *name) {
   return (void *)(uintptr_t)addr;
 }
 
-/* Loads the object (the buffer is copied); false after a message. */
-static bool load(ClustercJit *jit, const char *name, const void *obj, size_t size) {
+/* Loads the objects into one JITDylib (the buffers are copied), where
+ * they resolve each other's symbols; false after a message. */
+static bool load(ClustercJit *jit, const char *name, const CgJitObjects *objs) {
   LLVMErrorRef e = LLVMOrcCreateLLJIT(&jit->lljit, NULL);
   if (e) {
     jit->lljit = NULL;
@@ -386,25 +404,30 @@ static bool load(ClustercJit *jit, const char *name, const void *obj, size_t siz
   }
   if ((e = defineSymbols(jit->lljit)))
     return llvmFailed(jit, e, name, "define the runtime's symbols");
-  LLVMMemoryBufferRef buf =
-      LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, size, "clusterc-jit");
-  e = LLVMOrcLLJITAddObjectFile(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), buf);
-  return e ? llvmFailed(jit, e, name, "load the object") : true;
+  LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(jit->lljit);
+  for (unsigned i = 0; i < objs->n; ++i) {
+    LLVMMemoryBufferRef buf =
+        LLVMCreateMemoryBufferWithMemoryRangeCopy(objs->data[i], objs->size[i], "clusterc-jit");
+    if ((e = LLVMOrcLLJITAddObjectFile(jit->lljit, jd, buf)))
+      return llvmFailed(jit, e, name, "load the object");
+  }
+  jit->stats.objects = objs->n;
+  return true;
 }
 
-/* The object of the lowered module (compiled now), into *obj; false after a
- * message. */
+/* The objects of the lowered module (compiled now, the back end split over
+ * `parts`), into *out; false after a message. */
 static bool compile(ClustercJit *jit, MlirModule module, const ClustercCodegenOptions *o,
-                    const char *name, Bytes *obj) {
+                    unsigned parts, const char *name, Compiled *out) {
   if (clustercCodegenLower(module, o, name, jit->msg, jit->msgUser))
     return false;
   mlirRegisterAllLLVMTranslations(mlirModuleGetContext(module));
-  if (cgEmitLoweredObject(module, o, addPackedWrappers, NULL, appendBytes, obj, name, jit->msg,
-                          jit->msgUser))
+  if (cgEmitLoweredObject(module, o, parts, addPackedWrappers, NULL, addObject, out, name,
+                          jit->msg, jit->msgUser))
     return false;
-  if (obj->oom)
+  if (out->oom)
     ERR(jit, "%s: error: out of memory\n", name);
-  return !obj->oom;
+  return !out->oom;
 }
 
 ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions *o,
@@ -459,13 +482,13 @@ ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions
   char *cpu = native ? LLVMGetHostCPUName() : NULL;
   char *features = native ? LLVMGetHostCPUFeatures() : NULL;
   char *dir = opts.noJitCache ? NULL : cgJitCacheDir(&opts);
-  Bytes obj = {NULL, 0, 0, false};
+  Compiled compiled = {.objs.n = 0, .oom = false};
   void *cached = NULL;
-  size_t cachedSize = 0;
+  CgJitObjects cachedObjs = {.n = 0};
   jit->stats.cache = CLUSTERC_JIT_CACHE_OFF;
   if (dir) {
     cgJitCacheKey(module, &opts, cpu ? cpu : opts.cpu, features, jit->stats.key);
-    CgCacheResult r = cgJitCacheRead(dir, jit->stats.key, &cached, &cachedSize);
+    CgCacheResult r = cgJitCacheRead(dir, jit->stats.key, &cached, &cachedObjs);
     jit->stats.cache = r == CG_CACHE_HIT ? CLUSTERC_JIT_CACHE_HIT
                      : r == CG_CACHE_CORRUPT ? CLUSTERC_JIT_CACHE_CORRUPT
                                              : CLUSTERC_JIT_CACHE_MISS;
@@ -477,17 +500,17 @@ ClustercStatus clustercJitCreate(MlirModule module, const ClustercCodegenOptions
   LLVMDisposeMessage(features);
   bool ok;
   if (cached) {
-    ok = load(jit, displayName, cached, cachedSize);
+    ok = load(jit, displayName, &cachedObjs);
   } else {
-    ok = compile(jit, module, &opts, displayName, &obj);
-    int err = ok && dir ? cgJitCacheWrite(dir, jit->stats.key, obj.data, obj.size) : 0;
+    ok = compile(jit, module, &opts, jitParts(), displayName, &compiled);
+    int err = ok && dir ? cgJitCacheWrite(dir, jit->stats.key, &compiled.objs) : 0;
     if (err)
       WARN(jit, "%s: warning: cannot write the JIT cache in %s (%s): compiled without it\n",
            displayName, dir, strerror(err));
-    ok = ok && load(jit, displayName, obj.data, obj.size);
+    ok = ok && load(jit, displayName, &compiled.objs);
   }
   free(cached);
-  free(obj.data);
+  freeCompiled(&compiled);
   free(dir);
   void (*initFn)(void **) = ok && hasInit ? lookup(jit, kPacked, CLUSTERC_DECODE_INIT) : NULL;
   if (ok && hasInit && !initFn) {

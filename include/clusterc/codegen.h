@@ -218,6 +218,8 @@ typedef struct ClustercJitStats {
   ClustercJitCache cache;
   double seconds;   /* clustercJitCreate's wall time */
   char key[33];     /* the cache key (hex), "" when the cache is off */
+  unsigned objects; /* object files loaded: the partitions the code generator
+                       split the module into (CLUSTERC_JIT_THREADS) */
 } ClustercJitStats;
 
 const ClustercJitStats *clustercJitGetStats(const ClustercJit *jit);
