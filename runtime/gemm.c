@@ -455,7 +455,8 @@ static void addRun(float *restrict dst, const float *restrict src, size_t n) {
  * ResNet-18 at 32x32 the last stage's 3x3 convolutions see a 1x1 image
  * padded to 3x3, so 8 of every 9 depth steps of the forward product (and
  * 8 of every 9 rows of the weight gradient's) are zeros in every row (41 %
- * of the network's convolution multiply-adds touch only padding). Before
+ * of the network's convolution multiply-adds touch only padding:
+ * bench/conv-padding.py). Before
  * such a product runs, depth steps whose A column or B row is all zero,
  * rows of A and columns of B that are all zero are dropped from its
  * offset tables: C gets the same sums without the zero terms. Each check
