@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "llvm-c/Analysis.h"
 #include "llvm-c/BitWriter.h"
@@ -562,6 +563,31 @@ static bool emitSplit(LLVMModuleRef mod, const ClustercCodegenOptions *o, char *
   return ok;
 }
 
+static double monotonic(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static bool timePhases(void) {
+  static int on = -1;
+  if (on < 0) {
+    const char *v = getenv("CLUSTERC_TIME_PHASES");
+    on = v && *v && strcmp(v, "0");
+  }
+  return on;
+}
+
+void cgPhaseStart(double *t) { *t = timePhases() ? monotonic() : 0; }
+
+void cgPhase(const char *what, double *t) {
+  if (!timePhases())
+    return;
+  double n = monotonic();
+  fprintf(stderr, "clusterc: phase %s: %.2fs\n", what, n - *t);
+  *t = n;
+}
+
 /* Translates, optimizes and emits; false after a message. */
 static bool emitLLVM(MlirModule module, const ClustercCodegenOptions *o, const Sink *k) {
   const char *displayName = k->name;
@@ -588,6 +614,8 @@ static bool emitLLVM(MlirModule module, const ClustercCodegenOptions *o, const S
             displayName, triple);
     goto done;
   }
+  double phase;
+  cgPhaseStart(&phase);
   mod = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module), ctx);
   if (!mod) {
     ERR(k, "%s: error: translation to LLVM IR failed\n", displayName);
@@ -611,8 +639,10 @@ static bool emitLLVM(MlirModule module, const ClustercCodegenOptions *o, const S
   LLVMPassBuilderOptionsSetLoopVectorization(pbo, o->optLevel >= 2);
   LLVMPassBuilderOptionsSetSLPVectorization(pbo, o->optLevel >= 2);
   LLVMPassBuilderOptionsSetLoopInterleaving(pbo, o->optLevel >= 2);
+  cgPhase("translation to LLVM IR", &phase);
   LLVMErrorRef e = LLVMRunPasses(mod, passes, tm, pbo);
   LLVMDisposePassBuilderOptions(pbo);
+  cgPhase("LLVM passes", &phase);
   if (e) {
     msg = LLVMGetErrorMessage(e);
     ERR(k, "%s: error: LLVM optimisation failed: %s\n", displayName, msg);
@@ -652,6 +682,7 @@ static bool emitLLVM(MlirModule module, const ClustercCodegenOptions *o, const S
     writeMemoryBuffer(buf, k);
     ok = true;
   }
+  cgPhase("code generation", &phase);
 done:
   LLVMDisposeMessage(msg);
   if (mod)
@@ -957,6 +988,12 @@ static bool lowerOutlined(MlirModule module, const ClustercCodegenOptions *o,
     return lower(module, o->pipeline ? o->pipeline : defaultPipeline, k);
   ClustercClusterOutlineLoopsOptions ol;
   clustercClusterOutlineLoopsOptionsInit(&ol);
+  /* The glue of a training step or a large model is not worth optimising
+   * (docs/PERFORMANCE.md "Identical loop nests merged, glue not
+   * optimised"): the CNN's training step (39 nests with GEMM calls, 53
+   * with loops) and anything larger;
+   * a batch-1 inference of a few layers (the CNN's: 18) keeps it. */
+  ol.optnoneCallers = 24;
   if (!lowerThen(module, pipelineToLoops, clustercCreateClusterOutlineLoopsPass(&ol), k))
     return false;
   internalizePrivate(module);

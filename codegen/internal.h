@@ -57,6 +57,13 @@ void cgMarkEntryPoints(MlirModule module);
 int clustercCodegenCheckCpuFeatures(const char *triple, const char *cpu,
                                     const char *features, char *err, size_t errSize);
 
+/* CLUSTERC_TIME_PHASES=1 in the environment: cgPhase prints
+ * "clusterc: phase <what>: <seconds>s" to stderr for the time since *t
+ * and sets *t to now (how a cold compile divides, for docs/PERFORMANCE.md;
+ * nothing otherwise). cgPhaseStart sets *t. */
+void cgPhaseStart(double *t);
+void cgPhase(const char *what, double *t);
+
 /* memref-copy.c: LLVM IR defining memrefCopy (see there). */
 extern const char cgMemrefCopyIR[];
 

@@ -419,8 +419,11 @@ static bool load(ClustercJit *jit, const char *name, const CgJitObjects *objs) {
  * `parts`), into *out; false after a message. */
 static bool compile(ClustercJit *jit, MlirModule module, const ClustercCodegenOptions *o,
                     unsigned parts, const char *name, Compiled *out) {
+  double phase;
+  cgPhaseStart(&phase);
   if (clustercCodegenLower(module, o, name, jit->msg, jit->msgUser))
     return false;
+  cgPhase("MLIR lowering", &phase);
   mlirRegisterAllLLVMTranslations(mlirModuleGetContext(module));
   if (cgEmitLoweredObject(module, o, parts, addPackedWrappers, NULL, addObject, out, name,
                           jit->msg, jit->msgUser))

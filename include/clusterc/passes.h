@@ -371,10 +371,15 @@ MlirPass clustercCreateClusterContractGemmPassFromString(MlirStringRef options,
  * convert-linalg-to-loops) into a private function with
  * passthrough = ["noinline"] and calls it (passes/cluster-outline-loops.c):
  * LLVM then compiles many small functions instead of one huge one. Values
- * the nest uses from above become arguments, constants are cloned in.
- * Values are unchanged (the code only moves). */
+ * the nest uses from above become arguments, constants are cloned in;
+ * identical nests share one function. Values are unchanged (the code only
+ * moves). */
 typedef struct ClustercClusterOutlineLoopsOptions {
   int64_t minOps; /* default 1: smaller nests stay in place */
+  bool merge;     /* default true: identical nests share one function */
+  int64_t optnoneCallers; /* default 0 (off): a function that called N or
+                           * more nests and has no loop or branch left gets
+                           * passthrough noinline, optnone */
 } ClustercClusterOutlineLoopsOptions;
 
 void clustercClusterOutlineLoopsOptionsInit(ClustercClusterOutlineLoopsOptions *o);

@@ -8,12 +8,16 @@
 // RUN:   --pass-pipeline='builtin.module(cluster-outline-loops)' %s | FileCheck %s
 // RUN: %mlir_plugin_opt --split-input-file --mlir-print-local-scope \
 // RUN:   --pass-pipeline='builtin.module(cluster-outline-loops{min-ops=6})' %s | FileCheck %s --check-prefix=MIN
+// RUN: %mlir_plugin_opt --split-input-file --mlir-print-local-scope \
+// RUN:   --pass-pipeline='builtin.module(cluster-outline-loops{merge=0})' %s | FileCheck %s --check-prefix=APART
+// RUN: %mlir_plugin_opt --split-input-file --mlir-print-local-scope \
+// RUN:   --pass-pipeline='builtin.module(cluster-outline-loops{optnone-callers=2})' %s | FileCheck %s --check-prefix=GLUE
 // RUN: not %mlir_plugin_opt --pass-pipeline='builtin.module(cluster-outline-loops{bogus})' %s 2>&1 | FileCheck %s --check-prefix=ERR
 // The attribute reaches LLVM IR (convert-func-to-llvm copies passthrough).
 // RUN: %mlir_plugin_opt --split-input-file --pass-pipeline='builtin.module(cluster-outline-loops,convert-scf-to-cf,finalize-memref-to-llvm,convert-to-llvm,reconcile-unrealized-casts)' %s \
 // RUN:   | mlir-translate --split-input-file --mlir-to-llvmir | FileCheck %s --check-prefix=LLVM
 
-// ERR: cluster-outline-loops: unknown option 'bogus' (expected min-ops=N, N >= 0)
+// ERR: cluster-outline-loops: unknown option 'bogus' (expected min-ops=N, N >= 0, merge=0|1 or optnone-callers=N)
 
 // Two nests: the arguments are what each uses from above, in order of
 // first use, each once; the constants and the global are cloned in; the
@@ -52,6 +56,22 @@
 // MIN: scf.parallel
 // MIN: func.func private @step_loop0(
 // MIN-NOT: @step_loop1
+// With optnone-callers=2 a function that called two or more nests and is
+// left with calls only is glue, not optimised (noinline is what LLVM
+// requires with optnone); @f keeps a loop with results and is optimised;
+// @h called one nest only; the outlined functions are not glue.
+// GLUE-LABEL: func.func @step(
+// GLUE-SAME: attributes {passthrough = ["noinline", "optnone"]}
+// GLUE: func.func private @step_loop0(
+// GLUE-SAME: attributes {passthrough = ["noinline"]}
+// GLUE-LABEL: func.func @f(
+// GLUE-NOT: optnone
+// GLUE: func.func private @[[F:f_loop0_[0-9]+]](
+// GLUE-LABEL: func.func @g(
+// GLUE-SAME: attributes {passthrough = ["noinline", "optnone"]}
+// GLUE-LABEL: func.func @h(
+// GLUE-NOT: optnone
+// GLUE: func.func private @g_loop0(
 // LLVM: define void @step(
 // LLVM: call void @step_loop0(
 // LLVM: call void @step_loop1(
@@ -116,4 +136,66 @@ func.func @f(%m: memref<4xf32>) -> f32 {
     }
   }
   return %sum : f32
+}
+
+// -----
+
+// Identical nests share one function: the second nest of @g (the same ops
+// on other values of the same types) and the nest of @h call @g_loop0; the
+// nest that scales by 3.0 instead of 2.0 gets a function of its own.
+// merge=0 keeps four.
+// CHECK-LABEL: func.func @g(
+// CHECK-SAME: %[[GA:[^:]*]]: memref<16xf32>, %[[GB:[^:]*]]: memref<16xf32>)
+// CHECK: call @g_loop0(%[[GA]]) : (memref<16xf32>) -> ()
+// CHECK-NEXT: call @g_loop0(%[[GB]]) : (memref<16xf32>) -> ()
+// CHECK-NEXT: call @g_loop2(%[[GB]]) : (memref<16xf32>) -> ()
+// CHECK-LABEL: func.func @h(
+// CHECK: call @g_loop0(%{{.*}}) : (memref<16xf32>) -> ()
+// CHECK: func.func private @g_loop0(
+// CHECK: arith.constant 2.0
+// CHECK-NOT: func.func private @g_loop1(
+// CHECK: func.func private @g_loop2(
+// CHECK: arith.constant 3.0
+// CHECK-NOT: func.func private
+// APART-LABEL: func.func @g(
+// APART: call @g_loop0(
+// APART-NEXT: call @g_loop1(
+// APART-NEXT: call @g_loop2(
+// APART-LABEL: func.func @h(
+// APART: call @h_loop0(
+// APART-COUNT-4: func.func private
+func.func @g(%a: memref<16xf32>, %b: memref<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %two = arith.constant 2.0 : f32
+  %three = arith.constant 3.0 : f32
+  scf.for %i = %c0 to %c16 step %c1 {
+    %x = memref.load %a[%i] : memref<16xf32>
+    %y = arith.mulf %x, %two : f32
+    memref.store %y, %a[%i] : memref<16xf32>
+  }
+  scf.for %i = %c0 to %c16 step %c1 {
+    %x = memref.load %b[%i] : memref<16xf32>
+    %y = arith.mulf %x, %two : f32
+    memref.store %y, %b[%i] : memref<16xf32>
+  }
+  scf.for %i = %c0 to %c16 step %c1 {
+    %x = memref.load %b[%i] : memref<16xf32>
+    %y = arith.mulf %x, %three : f32
+    memref.store %y, %b[%i] : memref<16xf32>
+  }
+  return
+}
+func.func @h(%a: memref<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %two = arith.constant 2.0 : f32
+  scf.for %i = %c0 to %c16 step %c1 {
+    %x = memref.load %a[%i] : memref<16xf32>
+    %y = arith.mulf %x, %two : f32
+    memref.store %y, %a[%i] : memref<16xf32>
+  }
+  return
 }
