@@ -206,13 +206,19 @@ static Outcome moveEarly(MlirBlock b, MlirOperation alloc, MlirOperation dealloc
     }
   }
   if (known) {
+    /* The anchors are distinct ops between the alloc and the dealloc: the
+     * walk stops at the last one found (a temporary's is a few ops on). */
     MlirOperation last = alloc, op = mlirOperationGetNextInBlock(alloc);
-    for (; !mlirOperationIsNull(op) && !mlirOperationEqual(op, dealloc);
+    size_t found = 0;
+    for (; found < anchors.n && !mlirOperationIsNull(op) && !mlirOperationEqual(op, dealloc);
          op = mlirOperationGetNextInBlock(op))
-      if (opsHas(&anchors, op))
+      if (opsHas(&anchors, op)) {
         last = op;
-    /* A dealloc before its alloc cannot be: then it is left alone. */
-    if (!mlirOperationIsNull(op) &&
+        ++found;
+      }
+    /* Anchors not all before the dealloc (a use after the free) cannot be
+     * in valid input: the dealloc is then left alone. */
+    if (found == anchors.n && !mlirOperationIsNull(op) &&
         !mlirOperationEqual(mlirOperationGetNextInBlock(last), dealloc)) {
       mlirOperationMoveAfter(dealloc, last);
       out = MOVED;
