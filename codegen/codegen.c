@@ -281,10 +281,10 @@ static void appendText(MlirStringRef s, void *user) {
   t->buf[t->len] = 0;
 }
 
-/* Runs the lowering pipeline, then `extra` when not null (owned); false
- * after a diagnostic. */
-static bool lowerThen(MlirModule module, const char *pipeline, MlirPass extra,
-                      const Sink *k) {
+/* Runs the lowering pipeline, then the nExtra passes of extra (owned; null
+ * ones skipped); false after a diagnostic. */
+static bool lowerThen(MlirModule module, const char *pipeline, const MlirPass *extra,
+                      size_t nExtra, const Sink *k) {
   MlirContext ctx = mlirModuleGetContext(module);
   static bool registered;
   if (!registered) {
@@ -299,8 +299,9 @@ static bool lowerThen(MlirModule module, const char *pipeline, MlirPass extra,
   bool parsed = mlirLogicalResultIsSuccess(mlirParsePassPipeline(
       mlirPassManagerGetAsOpPassManager(pm), mlirStringRefCreateFromCString(pipeline),
       appendText, &msg));
-  if (extra.ptr)
-    mlirPassManagerAddOwnedPass(pm, extra); /* destroyed with pm */
+  for (size_t i = 0; i < nExtra; ++i)
+    if (extra[i].ptr)
+      mlirPassManagerAddOwnedPass(pm, extra[i]); /* destroyed with pm */
   if (!parsed) {
     ERR(k, "clusterc: error: bad lowering pipeline: %s\n", msg.buf);
     ok = false;
@@ -316,7 +317,7 @@ static bool lowerThen(MlirModule module, const char *pipeline, MlirPass extra,
 }
 
 static bool lower(MlirModule module, const char *pipeline, const Sink *k) {
-  return lowerThen(module, pipeline, (MlirPass){NULL}, k);
+  return lowerThen(module, pipeline, NULL, 0, k);
 }
 
 /* The first op not in the LLVM dialect, to diagnose before translation;
@@ -970,33 +971,53 @@ static bool contractGemm(MlirModule module, ClustercContractions c, const Sink *
     return true;
   ClustercClusterContractGemmOptions go;
   clustercClusterContractGemmOptionsInit(&go);
+  MlirPass gemm = clustercCreateClusterContractGemmPass(&go);
   return lowerThen(module,
                    "builtin.module(" TOSA_TO_LINALG ",func.func(linalg-generalize-named-ops))",
-                   clustercCreateClusterContractGemmPass(&go), k);
+                   &gemm, 1, k);
 }
 
-/* The default pipeline with cluster-outline-loops after
- * convert-linalg-to-loops: each top-level loop nest becomes a private
+/* The default pipeline in two halves, with cluster-early-dealloc and
+ * cluster-outline-loops after convert-linalg-to-loops.
+ *
+ * cluster-early-dealloc: buffer-deallocation-pipeline frees every buffer of
+ * a block at the block's end, so a training step, one block, held every
+ * activation and gradient until it returned; the pass moves each free to
+ * just after the buffer's last use (ResNet-18's batch-64 step: 1.10 GB of
+ * buffers at the peak, 0.56 GB after; docs/PERFORMANCE.md "Peak memory of a
+ * training run (issue 15)").
+ *
+ * cluster-outline-loops: each top-level loop nest becomes a private
  * noinline function, so LLVM's costs, superlinear in the size of one
  * function, stay small (docs/PERFORMANCE.md "JIT compile time and its
  * cache"). The new functions get internal linkage like every private one.
- * Without outlining, or with a pipeline of the caller's, the pipeline in
- * one piece. False after a message. */
+ * Not with --no-outline.
+ *
+ * With a pipeline of the caller's, that pipeline alone. False after a
+ * message. */
 static bool lowerOutlined(MlirModule module, const ClustercCodegenOptions *o,
                           const Sink *k) {
-  if (o->pipeline || o->noOutline)
-    return lower(module, o->pipeline ? o->pipeline : defaultPipeline, k);
-  ClustercClusterOutlineLoopsOptions ol;
-  clustercClusterOutlineLoopsOptionsInit(&ol);
-  /* The glue of a training step or a large model is not worth optimising
-   * (docs/PERFORMANCE.md "Identical loop nests merged, glue not
-   * optimised"): the CNN's training step (39 nests with GEMM calls, 53
-   * with loops) and anything larger;
-   * a batch-1 inference of a few layers (the CNN's: 18) keeps it. */
-  ol.optnoneCallers = 24;
-  if (!lowerThen(module, pipelineToLoops, clustercCreateClusterOutlineLoopsPass(&ol), k))
+  if (o->pipeline)
+    return lower(module, o->pipeline, k);
+  ClustercClusterEarlyDeallocOptions ed;
+  clustercClusterEarlyDeallocOptionsInit(&ed);
+  MlirPass after[2] = {clustercCreateClusterEarlyDeallocPass(&ed)};
+  size_t nAfter = 1;
+  if (!o->noOutline) {
+    ClustercClusterOutlineLoopsOptions ol;
+    clustercClusterOutlineLoopsOptionsInit(&ol);
+    /* The glue of a training step or a large model is not worth optimising
+     * (docs/PERFORMANCE.md "Identical loop nests merged, glue not
+     * optimised"): the CNN's training step (39 nests with GEMM calls, 53
+     * with loops) and anything larger;
+     * a batch-1 inference of a few layers (the CNN's: 18) keeps it. */
+    ol.optnoneCallers = 24;
+    after[nAfter++] = clustercCreateClusterOutlineLoopsPass(&ol);
+  }
+  if (!lowerThen(module, pipelineToLoops, after, nAfter, k))
     return false;
-  internalizePrivate(module);
+  if (!o->noOutline)
+    internalizePrivate(module);
   return lower(module, pipelineToLLVM, k);
 }
 

@@ -393,6 +393,29 @@ MlirPass clustercCreateClusterOutlineLoopsPassFromString(MlirStringRef options,
                                                          MlirStringCallback onError,
                                                          void *userData);
 
+/* ---- cluster-early-dealloc -------------------------------------------------
+ *
+ * Moves each memref.dealloc of a buffer allocated in the same block to just
+ * after the buffer's last use (views and uses nested in loops included;
+ * passes/cluster-early-dealloc.c). MLIR's buffer-deallocation-pipeline
+ * frees every buffer of a block at the block's end, so a training step
+ * held all its activations and gradients until it returned. A dealloc
+ * whose buffer may escape stays. Values are unchanged (frees only move). */
+typedef struct ClustercClusterEarlyDeallocOptions {
+  int64_t minBytes; /* default 0: smaller buffers (static shape) stay */
+} ClustercClusterEarlyDeallocOptions;
+
+void clustercClusterEarlyDeallocOptionsInit(ClustercClusterEarlyDeallocOptions *o);
+int clustercClusterEarlyDeallocOptionsParse(ClustercClusterEarlyDeallocOptions *o,
+                                            const char *text, size_t len, char *err,
+                                            size_t err_size);
+void clustercClusterEarlyDeallocOptionsFree(ClustercClusterEarlyDeallocOptions *o);
+/* A module pass (`cluster-early-dealloc`); the pass copies *o. */
+MlirPass clustercCreateClusterEarlyDeallocPass(const ClustercClusterEarlyDeallocOptions *o);
+MlirPass clustercCreateClusterEarlyDeallocPassFromString(MlirStringRef options,
+                                                         MlirStringCallback onError,
+                                                         void *userData);
+
 /* ---- Embedding in other pipelines ------------------------------------------
  *
  * Each pass can also be created from option text in pipeline syntax: the
