@@ -395,7 +395,8 @@ static MlirWalkResult findLoop(MlirOperation op, void *user) {
 /* optnone-callers: fn, whose nests all moved out, is glue (allocations,
  * descriptors, calls), which LLVM need not optimise: passthrough gets
  * "noinline" and "optnone" (LLVM requires both). A function that still
- * holds a loop or branch keeps its optimisation. */
+ * holds a loop (scf loops, affine ops) or cf branch keeps its
+ * optimisation; an scf.if does not count. */
 static void markGlue(Outliner *o, MlirOperation fn) {
   bool loop = false;
   MlirRegion body = mlirOperationGetRegion(fn, 0);
