@@ -228,6 +228,40 @@ static void contractions(void) {
     contract_case("nchw conv weight gradient", d, (size_t)(n * F * OH * OW),
                   (size_t)(n * C * H * W), (size_t)(F * C * KH * KW), 1);
   }
+  /* NCHW convolutions at the image sizes of ResNet-18's stages and odd
+   * ones: the forward's columns (n, oh, ow) lie in runs of OW in the input
+   * and in C (B packed by runs: 4, 8, 16 long or uneven; C added back by
+   * runs), the weight gradient's depth (n, oh, ow) in runs of OW (B packed
+   * through 4 x 4 transposes, with remainders in depth and columns).
+   * forward y[n,f,oh,ow] += x[n,c,oh+kh,ow+kw] w[f,c,kh,kw]; loops n f oh ow c kh kw */
+  {
+    static const int64_t hw[][2] = {{10, 10}, {6, 6}, {7, 7}, {4, 4}, {6, 11}, {18, 18}};
+    for (size_t s = 0; s < sizeof hw / sizeof hw[0]; s++) {
+      int64_t n = 3, C = 5, F = 13, KH = 3, KW = 3, H = hw[s][0], W = hw[s][1];
+      int64_t OH = H - KH + 1, OW = W - KW + 1;
+      const int64_t d[] = {7,
+                           n, C * H * W, 0, F * OH * OW, 0,
+                           F, 0, C * KH * KW, OH * OW, 0,
+                           OH, W, 0, OW, 0,
+                           OW, 1, 0, 1, 0,
+                           C, H * W, KH * KW, 0, 1,
+                           KH, W, KW, 0, 1,
+                           KW, 1, 1, 0, 1};
+      contract_case("nchw conv", d, (size_t)(n * C * H * W), (size_t)(F * C * KH * KW),
+                    (size_t)(n * F * OH * OW), 1);
+      /* dw[f,c,kh,kw] += dy[n,f,oh,ow] x[n,c,oh+kh,ow+kw]; loops f c kh kw n oh ow */
+      const int64_t g[] = {7,
+                           F, OH * OW, 0, C * KH * KW, 0,
+                           C, 0, H * W, KH * KW, 0,
+                           KH, 0, W, KW, 0,
+                           KW, 0, 1, 1, 0,
+                           n, F * OH * OW, C * H * W, 0, 1,
+                           OH, OW, W, 0, 1,
+                           OW, 1, 1, 0, 1};
+      contract_case("nchw conv weight gradient, runs", g, (size_t)(n * F * OH * OW),
+                    (size_t)(n * C * H * W), (size_t)(F * C * KH * KW), 1);
+    }
+  }
   /* A reduction loop that moves C (a data gradient written as a scatter):
    * dx[n, oh+kh] += dy[n, oh] w[kh]; loops n oh kh (kh a reduction) */
   {
