@@ -15,7 +15,10 @@ statistics, no dropout), which is what clusterc trains: batch-norm
 statistics frozen, the exported graph without dropout. A step is forward, backward and an Adam update; clusterc's is
 timed by `clusterc train` over N steps of Fashion-MNIST (its ms_per_step
 covers filling the batch, the JIT-compiled step and the optimizer), float
-and clustered (STE, K = 16). PyTorch 1.13 (Debian's python3-torch) runs the
+and clustered (STE, K = 16), in the last of 1 + ceil(20 / N) epochs of N
+steps: the epochs before it are its 20 or more warm-up steps (they touch
+the step's buffers for the first time, which costs ~12-15 us per page on
+these VMs). PyTorch 1.13 (Debian's python3-torch) runs the
 same architecture, batch and optimizer on the same data, with the same
 thread count, timed over N steps after 20 warm-up steps; for STE it
 re-assigns, decodes and gathers the centroid gradients with torch ops
@@ -82,9 +85,15 @@ def export_net(name, size, path):
     et.export(m, torch.randn(64, 3, size, size), path)
 
 
+WARMUP = 20  # steps each side runs before its timed ones
+
+
 def clusterc_step(clusterc, model, mode, steps, threads, tmp, contractions="gemm"):
+    """ms_per_step of the last epoch of N steps, after epochs of N steps
+    that cover WARMUP steps, as torch_step times its N after WARMUP."""
     log = os.path.join(tmp, "log.json")
-    args = [clusterc, "train", model, "--mode=" + mode, "--epochs=1", "--quiet",
+    epochs = 1 + -(-WARMUP // steps)
+    args = [clusterc, "train", model, "--mode=" + mode, "--epochs=%d" % epochs, "--quiet",
             "--limit-train=%d" % (64 * steps), "--limit-test=64", "--threads=%d" % threads,
             "--log=" + log, "--contractions=" + contractions] + net_args(model)
     if mode == "ste":
@@ -92,7 +101,7 @@ def clusterc_step(clusterc, model, mode, steps, threads, tmp, contractions="gemm
     subprocess.run(args, check=True)
     for l in open(log):
         j = json.loads(l)
-        if j.get("epoch") == 1:
+        if j.get("epoch") == epochs:
             return j["ms_per_step"]
     raise RuntimeError("no epoch line")
 
@@ -145,7 +154,7 @@ def torch_step(kind, ste, steps, threads, size=32):
             loss.backward()
         opt.step()
 
-    for _ in range(20):
+    for _ in range(WARMUP):
         step()
     t = time.perf_counter()
     for _ in range(steps):
