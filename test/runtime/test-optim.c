@@ -7,7 +7,8 @@
  *    from PyTorch 1.13.1 (a hand check: sgd step 2 of w[0] = 0.949 -
  *    0.1 * (0.9 * 0.51 + 0.5 + 0.01 * 0.949) = 0.852151; adam step 1 moves
  *    each weight by lr * sign(g) to within eps);
- * with n = 0..80, odd primes and a large n, every float offset within 64
+ * with n = 0..80, odd primes and large n (also split over 3 threads),
+ * every float offset within 64
  * bytes, guard bytes after every output, and the argument errors.
  */
 #include "test-util.h"
@@ -248,6 +249,13 @@ int main(int argc, char **argv) {
     sgd_case(big[b], b, (int)(b % 3), b % 2 ? 5e-4f : 0.0f);
     adam_case(big[b], 3 * b % 16, b + 1);
   }
+  /* Tensors large enough to be split over threads (parts of whole cache
+   * lines, an odd tail): the same checks at 3 threads. */
+  CHECK(clusterrt_set_threads(3) == CLUSTERRT_OK);
+  for (int mode = 0; mode < 3; mode++) sgd_case(300007, 5, mode, mode ? 1e-3f : 0.0f);
+  adam_case(300007, 5, 4);
+  adam_case((size_t)1 << 18, 0, 1);
+  CHECK(clusterrt_set_threads(1) == CLUSTERRT_OK);
   for (size_t off = 0; off < 16; off++) {
     sgd_case(61, off, 0, 1e-2f);
     adam_case(61, off, 3);
