@@ -43,6 +43,7 @@
 #include "llvm-c/Core.h"
 #include "llvm-c/Error.h"
 #include "llvm-c/LLJIT.h"
+#include "llvm-c/Object.h"
 #include "llvm-c/Orc.h"
 #include "llvm-c/Target.h"
 #include "llvm-c/TargetMachine.h"
@@ -394,6 +395,72 @@ static void *lookup(ClustercJit *jit, const char *prefix, const char *name) {
   return (void *)(uintptr_t)addr;
 }
 
+/* CLUSTERC_JIT_PERF_MAP=1: appends every function of the loaded objects to
+ * /tmp/perf-PID.map (start, size, name in hex and text), which perf report
+ * reads for addresses outside any file: the compiled step's loop nests get
+ * names instead of raw addresses. A section's load address is found from
+ * a symbol of it that the JIT can look up (a function with external
+ * linkage); sections without one are left out. */
+static void writePerfMap(ClustercJit *jit, const CgJitObjects *objs) {
+  const char *v = getenv("CLUSTERC_JIT_PERF_MAP");
+  if (!v || strcmp(v, "1"))
+    return;
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
+  FILE *f = fopen(path, "a");
+  if (!f)
+    return;
+  for (unsigned i = 0; i < objs->n; ++i) {
+    LLVMMemoryBufferRef buf =
+        LLVMCreateMemoryBufferWithMemoryRangeCopy(objs->data[i], objs->size[i], "perf-map");
+    char *err = NULL;
+    LLVMBinaryRef bin = LLVMCreateBinary(buf, NULL, &err);
+    LLVMDisposeMessage(err);
+    if (!bin) {
+      LLVMDisposeMemoryBuffer(buf);
+      continue;
+    }
+    /* Two passes over the symbols: the load address of each text section
+     * (by section address), then the functions. */
+    enum { MAX_SECTIONS = 1024 };
+    uint64_t secAddr[MAX_SECTIONS];
+    intptr_t delta[MAX_SECTIONS];
+    size_t nsec = 0;
+    for (int pass = 0; pass < 2; ++pass) {
+      LLVMSymbolIteratorRef sym = LLVMObjectFileCopySymbolIterator(bin);
+      LLVMSectionIteratorRef sec = LLVMObjectFileCopySectionIterator(bin);
+      for (; !LLVMObjectFileIsSymbolIteratorAtEnd(bin, sym); LLVMMoveToNextSymbol(sym)) {
+        const char *name = LLVMGetSymbolName(sym);
+        LLVMMoveToContainingSection(sec, sym);
+        if (LLVMObjectFileIsSectionIteratorAtEnd(bin, sec) || !name || !name[0])
+          continue;
+        const char *sname = LLVMGetSectionName(sec);
+        if (!sname || strncmp(sname, ".text", 5))
+          continue;
+        uint64_t sa = LLVMGetSectionAddress(sec), off = LLVMGetSymbolAddress(sym) - sa;
+        size_t k = 0;
+        while (k < nsec && secAddr[k] != sa)
+          ++k;
+        if (pass == 0) {
+          if (k < nsec || nsec == MAX_SECTIONS)
+            continue;
+          void *at = lookup(jit, "", name);
+          if (at)
+            secAddr[nsec] = sa, delta[nsec++] = (intptr_t)at - (intptr_t)off;
+        } else if (k < nsec && LLVMGetSymbolSize(sym) > 0) {
+          fprintf(f, "%lx %lx %s\n", (unsigned long)(delta[k] + (intptr_t)off),
+                  (unsigned long)LLVMGetSymbolSize(sym), name);
+        }
+      }
+      LLVMDisposeSymbolIterator(sym);
+      LLVMDisposeSectionIterator(sec);
+    }
+    LLVMDisposeBinary(bin);
+    LLVMDisposeMemoryBuffer(buf);
+  }
+  fclose(f);
+}
+
 /* Loads the objects into one JITDylib (the buffers are copied), where
  * they resolve each other's symbols; false after a message. */
 static bool load(ClustercJit *jit, const char *name, const CgJitObjects *objs) {
@@ -412,6 +479,7 @@ static bool load(ClustercJit *jit, const char *name, const CgJitObjects *objs) {
       return llvmFailed(jit, e, name, "load the object");
   }
   jit->stats.objects = objs->n;
+  writePerfMap(jit, objs);
   return true;
 }
 
