@@ -262,6 +262,23 @@ static void contractions(void) {
                     (size_t)(n * C * H * W), (size_t)(F * C * KH * KW), 1);
     }
   }
+  /* An NCHW data gradient, folded, whose batch is a column loop (after
+   * the operands swap) and, at 3 threads, splits the folded product:
+   * dx[n,c,oh+kh,ow+kw] += dy[n,f,oh,ow] w[f,c,kh,kw]; loops n f oh ow c kh kw */
+  {
+    int64_t n = 16, C = 16, F = 32, OH = 14, OW = 14, KH = 3, KW = 3;
+    int64_t H = OH + KH - 1, W = OW + KW - 1;
+    const int64_t d[] = {7,
+                         n, F * OH * OW, 0, C * H * W, 0,
+                         F, OH * OW, C * KH * KW, 0, 1,
+                         OH, OW, 0, W, 0,
+                         OW, 1, 0, 1, 0,
+                         C, 0, KH * KW, H * W, 0,
+                         KH, 0, KW, W, 1,
+                         KW, 0, 1, 1, 1};
+    contract_case("nchw data gradient", d, (size_t)(n * F * OH * OW),
+                  (size_t)(F * C * KH * KW), (size_t)(n * C * H * W), 1);
+  }
   /* A reduction loop that moves C (a data gradient written as a scatter):
    * dx[n, oh+kh] += dy[n, oh] w[kh]; loops n oh kh (kh a reduction) */
   {
