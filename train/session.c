@@ -566,7 +566,11 @@ static double lrAt(const TrainArgs *a, int epoch, size_t step, size_t totalSteps
 static bool update(Session *s, double lr) {
   const TrainArgs *a = s->a;
   s->adamStep++;
-  for (int i = 0; i < s->nTrained; ++i) {
+  /* The runtime splits large tensors' updates over these threads. */
+  int prevThreads = clusterrt_get_threads();
+  clusterrt_set_threads(a->threads);
+  bool ok = true;
+  for (int i = 0; i < s->nTrained && ok; ++i) {
     Trained *t = &s->trained[i];
     if (t->grad < 0)
       continue;
@@ -593,10 +597,11 @@ static bool update(Session *s, double lr) {
     if (st != CLUSTERRT_OK) {
       ERR(a, "clusterc train: error: optimizer step failed: %s\n",
           clusterrt_status_string(st));
-      return false;
+      ok = false;
     }
   }
-  return true;
+  clusterrt_set_threads(prevThreads);
+  return ok;
 }
 
 /* ---- Evaluation --------------------------------------------------------------------- */
