@@ -48,6 +48,58 @@ static int lutRow(const rt_gemm_lut *l, size_t r, size_t k0, size_t kc, float *o
                                   l->c + (l->group ? r / l->group : 0) * l->k, l->k, out);
 }
 
+typedef float rt_v4f __attribute__((vector_size(16)));
+#if defined(__clang__)
+#define SHUF4(x, y, i0, i1, i2, i3) __builtin_shufflevector(x, y, i0, i1, i2, i3)
+#else
+typedef int rt_v4i __attribute__((vector_size(16)));
+#define SHUF4(x, y, i0, i1, i2, i3) __builtin_shuffle(x, y, (rt_v4i){i0, i1, i2, i3})
+#endif
+
+/* One NR-wide panel of B whose depth steps lie in runs adjacent in B, on
+ * average 4 or more long, and whose columns do not (B transposed: a
+ * weight [N][K]; a weight gradient's input, whose depth is the output
+ * positions, ow next to ow + 1, and whose columns the window taps): reads
+ * each column's run and stores it NR apart, four columns by four depth
+ * steps at a time through a 4 x 4 transpose in registers. (packA packs
+ * MR-row panels of A the same way: its rows are this function's columns.) The gather it
+ * replaces loaded an offset and a float per element, 4-7 % of ResNet-18's
+ * float step. False, nothing written, when the runs are shorter. */
+static bool packDepthRuns(const float *b, const ptrdiff_t *bk, size_t kc, const ptrdiff_t *bn,
+                          size_t nr, size_t NR, float *pp) {
+  size_t nrun = 1;
+  for (size_t k = 1; k < kc; k++) nrun += bk[k] != bk[k - 1] + 1;
+  if (4 * nrun > kc) return false;
+  for (size_t k0 = 0, k1; k0 < kc; k0 = k1) {
+    for (k1 = k0 + 1; k1 < kc && bk[k1] == bk[k1 - 1] + 1;) k1++;
+    const float *base = b + bk[k0];
+    size_t len = k1 - k0, j = 0;
+    for (; j + 4 <= nr; j += 4) {
+      const float *s[4] = {base + bn[j], base + bn[j + 1], base + bn[j + 2], base + bn[j + 3]};
+      float *d = pp + k0 * NR + j;
+      size_t t = 0;
+      for (; t + 4 <= len; t += 4, d += 4 * NR) {
+        rt_v4f r[4];
+        for (int i = 0; i < 4; i++) memcpy(&r[i], s[i] + t, sizeof r[i]);
+        rt_v4f t0 = SHUF4(r[0], r[1], 0, 4, 1, 5), t1 = SHUF4(r[0], r[1], 2, 6, 3, 7);
+        rt_v4f t2 = SHUF4(r[2], r[3], 0, 4, 1, 5), t3 = SHUF4(r[2], r[3], 2, 6, 3, 7);
+        rt_v4f o[4] = {SHUF4(t0, t2, 0, 1, 4, 5), SHUF4(t0, t2, 2, 3, 6, 7),
+                       SHUF4(t1, t3, 0, 1, 4, 5), SHUF4(t1, t3, 2, 3, 6, 7)};
+        for (int i = 0; i < 4; i++) memcpy(d + (size_t)i * NR, &o[i], sizeof o[i]);
+      }
+      for (; t < len; t++, d += NR)
+        for (int i = 0; i < 4; i++) d[i] = s[i][t];
+    }
+    for (; j < nr; j++) {
+      const float *src = base + bn[j];
+      for (size_t t = 0; t < len; t++) pp[(k0 + t) * NR + j] = src[t];
+    }
+  }
+  for (size_t k = 0; k < kc; k++)
+    for (size_t j = nr; j < NR; j++) pp[k * NR + j] = 0.0f;
+  return true;
+}
+
 /* Packs rows [i0, i0+mc) x depth [k0, k0+kc) of A into MR-wide panels;
  * step[p] gets the row spacing of panel p in C if its rows are evenly
  * spaced and all present, else PTRDIFF_MIN. */
@@ -55,7 +107,12 @@ static void packA(const rt_gemm_args *g, size_t i0, size_t mc, size_t k0,
                   size_t kc, size_t MR, float *ap, ptrdiff_t *step, float *row, int *bad) {
   for (size_t p = 0; p < mc; p += MR) {
     float *pp = ap + p * kc;
-    for (size_t i = 0; i < MR; i++) {
+    /* Rows apart in A, depth in runs (a weight gradient's output gradient:
+     * rows the channels, depth the positions): 4 x 4 transposes, as for B.
+     * Rows next to each other take the copy below instead. */
+    bool done = !g->alut && g->alpha == 1.0f && !adjacent(g->am + i0 + p, minz(MR, mc - p)) &&
+                packDepthRuns(g->a, g->ak + k0, kc, g->am + i0 + p, minz(MR, mc - p), MR, pp);
+    for (size_t i = 0; i < MR && !done; i++) {
       if (p + i < mc && g->alut) {
         *bad |= lutRow(g->alut, i0 + p + i, k0, kc, row);
         for (size_t k = 0; k < kc; k++) pp[k * MR + i] = g->alpha * row[k];
@@ -138,57 +195,6 @@ static bool packRuns(const float *b, const ptrdiff_t *bk, size_t kc, const ptrdi
         for (size_t j = start[r]; j < start[r + 1]; j++) d[j] = src[off[r] + (ptrdiff_t)(j - start[r])];
     for (size_t j = nr; j < NR; j++) d[j] = 0.0f;
   }
-  return true;
-}
-
-typedef float rt_v4f __attribute__((vector_size(16)));
-#if defined(__clang__)
-#define SHUF4(x, y, i0, i1, i2, i3) __builtin_shufflevector(x, y, i0, i1, i2, i3)
-#else
-typedef int rt_v4i __attribute__((vector_size(16)));
-#define SHUF4(x, y, i0, i1, i2, i3) __builtin_shuffle(x, y, (rt_v4i){i0, i1, i2, i3})
-#endif
-
-/* One NR-wide panel of B whose depth steps lie in runs adjacent in B, on
- * average 4 or more long, and whose columns do not (B transposed: a
- * weight [N][K]; a weight gradient's input, whose depth is the output
- * positions, ow next to ow + 1, and whose columns the window taps): reads
- * each column's run and stores it NR apart, four columns by four depth
- * steps at a time through a 4 x 4 transpose in registers. The gather it
- * replaces loaded an offset and a float per element, 4-7 % of ResNet-18's
- * float step. False, nothing written, when the runs are shorter. */
-static bool packDepthRuns(const float *b, const ptrdiff_t *bk, size_t kc, const ptrdiff_t *bn,
-                          size_t nr, size_t NR, float *pp) {
-  size_t nrun = 1;
-  for (size_t k = 1; k < kc; k++) nrun += bk[k] != bk[k - 1] + 1;
-  if (4 * nrun > kc) return false;
-  for (size_t k0 = 0, k1; k0 < kc; k0 = k1) {
-    for (k1 = k0 + 1; k1 < kc && bk[k1] == bk[k1 - 1] + 1;) k1++;
-    const float *base = b + bk[k0];
-    size_t len = k1 - k0, j = 0;
-    for (; j + 4 <= nr; j += 4) {
-      const float *s[4] = {base + bn[j], base + bn[j + 1], base + bn[j + 2], base + bn[j + 3]};
-      float *d = pp + k0 * NR + j;
-      size_t t = 0;
-      for (; t + 4 <= len; t += 4, d += 4 * NR) {
-        rt_v4f r[4];
-        for (int i = 0; i < 4; i++) memcpy(&r[i], s[i] + t, sizeof r[i]);
-        rt_v4f t0 = SHUF4(r[0], r[1], 0, 4, 1, 5), t1 = SHUF4(r[0], r[1], 2, 6, 3, 7);
-        rt_v4f t2 = SHUF4(r[2], r[3], 0, 4, 1, 5), t3 = SHUF4(r[2], r[3], 2, 6, 3, 7);
-        rt_v4f o[4] = {SHUF4(t0, t2, 0, 1, 4, 5), SHUF4(t0, t2, 2, 3, 6, 7),
-                       SHUF4(t1, t3, 0, 1, 4, 5), SHUF4(t1, t3, 2, 3, 6, 7)};
-        for (int i = 0; i < 4; i++) memcpy(d + (size_t)i * NR, &o[i], sizeof o[i]);
-      }
-      for (; t < len; t++, d += NR)
-        for (int i = 0; i < 4; i++) d[i] = s[i][t];
-    }
-    for (; j < nr; j++) {
-      const float *src = base + bn[j];
-      for (size_t t = 0; t < len; t++) pp[(k0 + t) * NR + j] = src[t];
-    }
-  }
-  for (size_t k = 0; k < kc; k++)
-    for (size_t j = nr; j < NR; j++) pp[k * NR + j] = 0.0f;
   return true;
 }
 
