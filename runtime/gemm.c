@@ -6,8 +6,8 @@
  * block of KC depth a KC x NC panel of B is packed into NR-wide
  * micro-panels (zero-padded), then for each block of MC rows an MC x KC
  * panel of A (times alpha) into MR-wide micro-panels; a register-tiled
- * micro-kernel (per ISA: gemm-avx512.c 12 x 32, gemm-avx2.c 6 x 16,
- * gemm-neon.c 8 x 12, here 4 x 16) adds each MR x NR product into C.
+ * micro-kernel (per ISA: gemm-avx512.c 12 x 32 or 8 x 32, gemm-avx2.c
+ * 6 x 16, gemm-neon.c 8 x 12, here 4 x 16) adds each MR x NR product into C.
  * Tiles of C whose rows are evenly spaced with unit column stride are
  * updated in place; others (edges, gathered outputs) through a small
  * buffer. Operands are addressed through offset tables (gemm.h), so
@@ -400,8 +400,13 @@ int rt_gemm_run(const rt_gemm_args *g, rt_gemm_tile_fn tile, size_t MR,
   atomic_init(&J.nomem, 0);
   size_t T = (size_t)rt_threads();
   size_t unitsN = (N + NR - 1) / NR, unitsM = (M + MR - 1) / MR;
+  /* Split only a dimension that gives every thread two or more panels:
+   * with fewer (16 rows, 9 columns, 50,176 deep: the small CNN's first
+   * weight gradient) the operand every chunk needs is packed whole, to
+   * memory, where one thread packs it a cache-sized block at a time, and
+   * two threads took 1.5x the time of one. */
   if (T < 2 || (double)M * (double)N * (double)K < GEMM_PARALLEL_MIN ||
-      (unitsN < 2 && unitsM < 2)) {
+      (unitsN < 2 * T && unitsM < 2 * T)) {
     J.splitN = true, J.chunk = N, J.chunks = 1;
     gemmWorker(&J, 0);
   } else {

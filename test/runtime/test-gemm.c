@@ -404,7 +404,7 @@ static void threads(void) {
       {300, 97, 600},  /* rows and columns */
       {13, 3100, 257}, /* columns, more than one 3072-column block */
       {600, 7, 1000},  /* rows only */
-      {16, 9, 50000},  /* a weight gradient: deep, few rows and columns */
+      {16, 9, 50000},  /* a weight gradient: deep, too few panels to split */
   };
   for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
     int ta = (int)(s & 1), tb = (int)(s >> 1 & 1);
