@@ -378,7 +378,8 @@ typedef struct ClustercClusterOutlineLoopsOptions {
   int64_t minOps; /* default 1: smaller nests stay in place */
   bool merge;     /* default true: identical nests share one function */
   int64_t optnoneCallers; /* default 0 (off): a function that called N or
-                           * more nests and has no loop or branch left gets
+                           * more nests and has no loop or branch (an scf.if
+                           * may stay) left gets
                            * passthrough noinline, optnone */
 } ClustercClusterOutlineLoopsOptions;
 
