@@ -51,14 +51,9 @@
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/Func.h"
 
-static bool opIs(MlirOperation op, const char *name) {
-  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
-  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
-}
-
 static bool opIn(MlirOperation op, const char *const *names) {
   for (; *names; ++names)
-    if (opIs(op, *names))
+    if (irOpIs(op, *names))
       return true;
   return false;
 }
@@ -230,7 +225,7 @@ static Outcome moveEarly(MlirBlock b, MlirOperation alloc, MlirOperation dealloc
 }
 
 static MlirWalkResult collectDeallocs(MlirOperation op, void *user) {
-  if (opIs(op, "memref.dealloc"))
+  if (irOpIs(op, "memref.dealloc"))
     opsPush(user, op);
   return MlirWalkResultAdvance;
 }
@@ -249,7 +244,7 @@ static bool earlyDealloc(MlirOperation module, const ClustercClusterEarlyDealloc
       continue;
     MlirOperation alloc = mlirOpResultGetOwner(m);
     MlirBlock b = mlirOperationGetBlock(d);
-    if (!opIs(alloc, "memref.alloc") || !mlirBlockEqual(mlirOperationGetBlock(alloc), b) ||
+    if (!irOpIs(alloc, "memref.alloc") || !mlirBlockEqual(mlirOperationGetBlock(alloc), b) ||
         bytesOf(mlirValueGetType(m)) < o->minBytes)
       continue;
     ok = moveEarly(b, alloc, d) != NO_MEMORY;

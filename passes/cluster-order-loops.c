@@ -48,11 +48,6 @@
 
 enum { MAX_DIMS = 16, MAX_OPERANDS = 64 };
 
-static bool opIs(MlirOperation op, const char *name) {
-  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
-  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
-}
-
 static bool isReduction(MlirAttribute it) {
   char buf[64] = {0};
   irAttrText(it, buf, sizeof buf);
@@ -104,7 +99,7 @@ static void setReassoc(MlirBlock body) {
     if (!mlirValueIsAOpResult(v))
       continue;
     MlirOperation def = mlirOpResultGetOwner(v);
-    if (opIs(def, "arith.addf"))
+    if (irOpIs(def, "arith.addf"))
       mlirOperationSetAttributeByName(
           def, irStr("fastmath"),
           irParseAttr(mlirOperationGetContext(def), "#arith.fastmath<reassoc>"));
@@ -300,7 +295,7 @@ static void reorder(MlirOperation op, bool reassoc) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
   for (MlirOperation b = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(b);
        b = mlirOperationGetNextInBlock(b)) {
-    if (!opIs(b, "linalg.index"))
+    if (!irOpIs(b, "linalg.index"))
       continue;
     int64_t d = mlirIntegerAttrGetValueInt(mlirOperationGetAttributeByName(b, irStr("dim")));
     if (d >= 0 && d < nDims)
@@ -313,7 +308,7 @@ static void reorder(MlirOperation op, bool reassoc) {
 
 static MlirWalkResult visit(MlirOperation op, void *user) {
   Walk *w = user;
-  if (opIs(op, "linalg.generic"))
+  if (irOpIs(op, "linalg.generic"))
     reorder(op, w->reassoc);
   return MlirWalkResultAdvance;
 }

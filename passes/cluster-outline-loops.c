@@ -71,11 +71,6 @@
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/Func.h"
 
-static bool opIs(MlirOperation op, const char *name) {
-  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
-  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
-}
-
 /* A growable array of values. */
 typedef struct Values {
   MlirValue *v;
@@ -126,7 +121,7 @@ static bool clonable(MlirValue v) {
   if (!mlirValueIsAOpResult(v))
     return false;
   MlirOperation d = mlirOpResultGetOwner(v);
-  return opIs(d, "arith.constant") || opIs(d, "memref.get_global");
+  return irOpIs(d, "arith.constant") || irOpIs(d, "memref.get_global");
 }
 
 /* What one nest captures: `args` (passed), `consts` (cloned); `ops` counts
@@ -376,14 +371,14 @@ done:
 }
 
 static bool isNest(MlirOperation op) {
-  return (opIs(op, "scf.for") || opIs(op, "scf.parallel")) &&
+  return (irOpIs(op, "scf.for") || irOpIs(op, "scf.parallel")) &&
          mlirOperationGetNumResults(op) == 0;
 }
 
 static MlirWalkResult findLoop(MlirOperation op, void *user) {
   MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
-  bool loop = (n.length > 4 && !memcmp(n.data, "scf.", 4) && !opIs(op, "scf.yield") &&
-               !opIs(op, "scf.if")) ||
+  bool loop = (n.length > 4 && !memcmp(n.data, "scf.", 4) && !irOpIs(op, "scf.yield") &&
+               !irOpIs(op, "scf.if")) ||
               (n.length > 7 && !memcmp(n.data, "affine.", 7)) ||
               (n.length > 3 && !memcmp(n.data, "cf.", 3));
   if (!loop)
@@ -470,7 +465,7 @@ static bool outlineLoops(MlirOperation module, const ClustercClusterOutlineLoops
   bool ok = true;
   for (MlirOperation op = mlirBlockGetFirstOperation(top); ok && !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op)) {
-    if (!opIs(op, "func.func"))
+    if (!irOpIs(op, "func.func"))
       continue;
     if (n == cap) {
       cap = cap ? 2 * cap : 16;

@@ -217,11 +217,6 @@ static bool failf(Work *w, MlirLocation loc, const char *fmt, ...) {
   return false;
 }
 
-static bool opIs(MlirOperation op, const char *name) {
-  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
-  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
-}
-
 static MlirStringRef symName(MlirOperation op) {
   return mlirStringAttrGetValue(mlirOperationGetAttributeByName(op, irStr("sym_name")));
 }
@@ -787,7 +782,7 @@ static bool buildStep(Work *w, MlirOperation module, MlirModule scratch,
   MlirOperation sm = mlirModuleGetOperation(scratch);
   MlirBlock sbody = mlirModuleGetBody(scratch);
   MlirOperation fn = mlirBlockGetFirstOperation(sbody);
-  while (!mlirOperationIsNull(fn) && !opIs(fn, "func.func"))
+  while (!mlirOperationIsNull(fn) && !irOpIs(fn, "func.func"))
     fn = mlirOperationGetNextInBlock(fn);
   MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(fn, 0));
   MlirType ft = funcType(fn);
@@ -1058,7 +1053,7 @@ typedef struct CallFind {
 
 static MlirWalkResult findCall(MlirOperation op, void *user) {
   CallFind *cf = user;
-  if (!opIs(op, "func.call"))
+  if (!irOpIs(op, "func.call"))
     return MlirWalkResultAdvance;
   MlirAttribute c = mlirOperationGetAttributeByName(op, irStr("callee"));
   if (mlirStringRefEqual(mlirSymbolRefAttrGetRootReference(c), irStr(cf->callee))) {

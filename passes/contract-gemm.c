@@ -44,11 +44,6 @@ static const RtFn kSgemmAcc = {"clusterrt_mlir_sgemm_acc", 5, "ffflf", "rrrrw"};
 
 enum { MAX_LOOPS = 16 };
 
-static bool opIs(MlirOperation op, const char *name) {
-  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
-  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
-}
-
 static MlirOperation defOp(MlirValue v) {
   return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : (MlirOperation){NULL};
 }
@@ -128,13 +123,13 @@ static MlirValue transposed(MlirValue v, int64_t *dimStride) {
   if (!staticF32(src)) return (MlirValue){NULL};
   intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(src));
   int64_t perm[IR_MAX_RANK], srcStride[IR_MAX_RANK];
-  if (opIs(t, "linalg.transpose")) {
+  if (irOpIs(t, "linalg.transpose")) {
     MlirAttribute p = mlirOperationGetAttributeByName(t, irStr("permutation"));
     if (mlirAttributeIsNull(p) || !mlirAttributeIsADenseI64Array(p) ||
         mlirDenseArrayGetNumElements(p) != rank)
       return (MlirValue){NULL};
     for (intptr_t r = 0; r < rank; ++r) perm[r] = mlirDenseI64ArrayGetElement(p, r);
-  } else if (opIs(t, "linalg.generic")) {
+  } else if (irOpIs(t, "linalg.generic")) {
     /* out[d] = in[map(d)], map a permutation: result r of the input map
      * is d_{q(r)}; v's dimension q(r) reads source dimension r. */
     MlirAttribute maps = mlirOperationGetAttributeByName(t, irStr("indexing_maps"));
@@ -152,7 +147,7 @@ static MlirValue transposed(MlirValue v, int64_t *dimStride) {
       perm[mlirAffineDimExprGetPosition(mlirAffineMapGetResult(in, r))] = r;
     MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(t, 0));
     MlirOperation y = mlirBlockGetFirstOperation(body);
-    if (mlirOperationIsNull(y) || !opIs(y, "linalg.yield") ||
+    if (mlirOperationIsNull(y) || !irOpIs(y, "linalg.yield") ||
         mlirOperationGetNumOperands(y) != 1)
       return (MlirValue){NULL};
     MlirValue x = mlirOperationGetOperand(y, 0);
@@ -180,11 +175,11 @@ static bool mulAddBody(MlirOperation op, int *ia, int *ib) {
   if (nArgs < 3) return false;
   MlirValue o = mlirBlockGetArgument(body, nArgs - 1);
   MlirOperation mul = mlirBlockGetFirstOperation(body);
-  if (mlirOperationIsNull(mul) || !opIs(mul, "arith.mulf")) return false;
+  if (mlirOperationIsNull(mul) || !irOpIs(mul, "arith.mulf")) return false;
   MlirOperation add = mlirOperationGetNextInBlock(mul);
-  if (mlirOperationIsNull(add) || !opIs(add, "arith.addf")) return false;
+  if (mlirOperationIsNull(add) || !irOpIs(add, "arith.addf")) return false;
   MlirOperation yield = mlirOperationGetNextInBlock(add);
-  if (mlirOperationIsNull(yield) || !opIs(yield, "linalg.yield") ||
+  if (mlirOperationIsNull(yield) || !irOpIs(yield, "linalg.yield") ||
       mlirOperationGetNumOperands(yield) != 1 ||
       !mlirValueEqual(mlirOperationGetOperand(yield, 0), mlirOperationGetResult(add, 0)))
     return false;
@@ -213,13 +208,13 @@ static bool zeroFill(MlirValue v) {
   MlirOperation f = defOp(v);
   if (mlirOperationIsNull(f)) return false;
   MlirValue x;
-  if (opIs(f, "linalg.fill")) {
+  if (irOpIs(f, "linalg.fill")) {
     x = mlirOperationGetOperand(f, 0);
-  } else if (opIs(f, "linalg.generic") && mlirOperationGetNumOperands(f) <= 2) {
+  } else if (irOpIs(f, "linalg.generic") && mlirOperationGetNumOperands(f) <= 2) {
     /* A generalized fill: yields its scalar input, or a value from outside. */
     MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(f, 0));
     MlirOperation y = mlirBlockGetFirstOperation(body);
-    if (!opIs(y, "linalg.yield") || mlirOperationGetNumOperands(y) != 1) return false;
+    if (!irOpIs(y, "linalg.yield") || mlirOperationGetNumOperands(y) != 1) return false;
     x = mlirOperationGetOperand(y, 0);
     if (mlirValueIsABlockArgument(x)) {
       if (mlirOperationGetNumOperands(f) != 2 || mlirBlockArgumentGetArgNumber(x) != 0)
@@ -230,7 +225,7 @@ static bool zeroFill(MlirValue v) {
     return false;
   }
   MlirOperation c = defOp(x);
-  if (mlirOperationIsNull(c) || !opIs(c, "arith.constant")) return false;
+  if (mlirOperationIsNull(c) || !irOpIs(c, "arith.constant")) return false;
   MlirAttribute a = mlirOperationGetAttributeByName(c, irStr("value"));
   return mlirAttributeIsAFloat(a) && mlirFloatAttrGetValueDouble(a) == 0.0;
 }
@@ -268,7 +263,7 @@ typedef struct Walk {
 
 static MlirWalkResult collect(MlirOperation op, void *user) {
   Walk *w = user;
-  if (opIs(op, "linalg.generic") && w->n < sizeof w->ops / sizeof *w->ops)
+  if (irOpIs(op, "linalg.generic") && w->n < sizeof w->ops / sizeof *w->ops)
     w->ops[w->n++] = op;
   return MlirWalkResultAdvance;
 }

@@ -51,11 +51,6 @@
 static const RtFn kLutMatmul = {"clusterrt_mlir_lut_matmul", 7, "FbifiiF", "rrrrrrw"};
 static const RtFn kLutConv = {"clusterrt_mlir_lut_conv", 8, "fbifiilf", "rrrrrrrw"};
 
-static bool opIs(MlirOperation op, const char *name) {
-  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
-  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
-}
-
 static bool opStarts(MlirOperation op, const char *prefix) {
   MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
   return s.length >= strlen(prefix) && !memcmp(s.data, prefix, strlen(prefix));
@@ -141,10 +136,10 @@ static bool isZeroFloat(MlirAttribute a) {
 /* A linalg.fill of 0.0: the product needs no init. */
 static bool zeroFilled(MlirValue v) {
   MlirOperation f = defOp(v);
-  if (mlirOperationIsNull(f) || !opIs(f, "linalg.fill"))
+  if (mlirOperationIsNull(f) || !irOpIs(f, "linalg.fill"))
     return false;
   MlirOperation c = defOp(mlirOperationGetOperand(f, 0));
-  return !mlirOperationIsNull(c) && opIs(c, "arith.constant") &&
+  return !mlirOperationIsNull(c) && irOpIs(c, "arith.constant") &&
          isZeroFloat(mlirOperationGetAttributeByName(c, irStr("value")));
 }
 
@@ -153,7 +148,7 @@ static bool zeroSplat(MlirValue v) {
   MlirOperation c = defOp(v);
   if (mlirOperationIsNull(c) || mlirOperationGetNumRegions(c) != 0)
     return false;
-  const char *an = opIs(c, "tosa.const") ? weightsValueAttrName(c) : "value";
+  const char *an = irOpIs(c, "tosa.const") ? weightsValueAttrName(c) : "value";
   MlirAttribute a = mlirOperationGetAttributeByName(c, irStr(an));
   return !mlirAttributeIsNull(a) && mlirAttributeIsADenseElements(a) &&
          mlirDenseElementsAttrIsSplat(a) &&
@@ -199,29 +194,29 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
     *why = "not a matrix product";
     return false;
   }
-  if (opIs(op, "linalg.matmul") && pos == 1 && nOps == 3) {
+  if (irOpIs(op, "linalg.matmul") && pos == 1 && nOps == 3) {
     if (!defaultMaps(op, kMatmulMaps))
       return *why = "indexing maps other than the default", false;
     x = mlirOperationGetOperand(op, 0), vK = 0, vN = 1, linalg = true;
-  } else if (opIs(op, "linalg.matmul_transpose_b") && pos == 1 && nOps == 3) {
+  } else if (irOpIs(op, "linalg.matmul_transpose_b") && pos == 1 && nOps == 3) {
     x = mlirOperationGetOperand(op, 0), vN = 0, vK = 1, linalg = true;
-  } else if (opIs(op, "linalg.batch_matmul") && pos == 1 && nOps == 3) {
+  } else if (irOpIs(op, "linalg.batch_matmul") && pos == 1 && nOps == 3) {
     if (!defaultMaps(op, kBatchMatmulMaps))
       return *why = "indexing maps other than the default", false;
     x = mlirOperationGetOperand(op, 0), vB = 0, vK = 1, vN = 2, linalg = true;
-  } else if (opIs(op, "linalg.matvec") && pos == 0 && nOps == 3) {
+  } else if (irOpIs(op, "linalg.matvec") && pos == 0 && nOps == 3) {
     x = mlirOperationGetOperand(op, 1), vN = 0, vK = 1, linalg = true;
-  } else if (opIs(op, "linalg.vecmat") && pos == 1 && nOps == 3) {
+  } else if (irOpIs(op, "linalg.vecmat") && pos == 1 && nOps == 3) {
     x = mlirOperationGetOperand(op, 0), vK = 0, vN = 1, linalg = true;
-  } else if (opIs(op, "tosa.fully_connected") && pos == 1) {
+  } else if (irOpIs(op, "tosa.fully_connected") && pos == 1) {
     x = mlirOperationGetOperand(op, 0), vN = 0, vK = 1;
     if (nOps > 2 && !zeroSplat(mlirOperationGetOperand(op, 2)))
       p->acc = mlirOperationGetOperand(op, 2), p->accIsBias = true;
-  } else if (opIs(op, "tosa.matmul") && pos == 1) {
+  } else if (irOpIs(op, "tosa.matmul") && pos == 1) {
     x = mlirOperationGetOperand(op, 0), vB = 0, vK = 1, vN = 2;
-  } else if ((opIs(op, "linalg.conv_2d_nhwc_hwcf") ||
-              opIs(op, "linalg.conv_2d_nhwc_fhwc")) && pos == 1 && nOps == 3) {
-    bool hwcf = opIs(op, "linalg.conv_2d_nhwc_hwcf");
+  } else if ((irOpIs(op, "linalg.conv_2d_nhwc_hwcf") ||
+              irOpIs(op, "linalg.conv_2d_nhwc_fhwc")) && pos == 1 && nOps == 3) {
+    bool hwcf = irOpIs(op, "linalg.conv_2d_nhwc_hwcf");
     if (vr != 4 || !pair(attr(op, "strides"), 1, p->str) ||
         !pair(attr(op, "dilations"), 1, p->dil))
       return *why = "unexpected strides or dilations", false;
@@ -229,7 +224,7 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
     p->win[1] = mlirShapedTypeGetDimSize(vt, hwcf ? 1 : 2);
     x = mlirOperationGetOperand(op, 0), linalg = true;
     vK = hwcf ? 0 : 1, nK = 3, vN = hwcf ? 3 : 0;
-  } else if (opIs(op, "linalg.conv_2d_nchw_fchw") && pos == 1 && nOps == 3) {
+  } else if (irOpIs(op, "linalg.conv_2d_nchw_fchw") && pos == 1 && nOps == 3) {
     /* (torch-mlir's and ONNX's layout) the filter's (c, kh, kw) is K: the
      * patches are taken in that order and the [n, oh, ow, f] product is
      * permuted back to [n, f, oh, ow]. */
@@ -241,10 +236,10 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
     x = mlirOperationGetOperand(op, 0), linalg = true, p->nchw = true;
     vN = 0, vK = 1, nK = 3;
   } else if (opStarts(op, "linalg.depthwise_conv") ||
-             opIs(op, "tosa.depthwise_conv2d")) {
+             irOpIs(op, "tosa.depthwise_conv2d")) {
     return *why = "depthwise convolution (no reduction over input channels: "
                   "not a matrix product)", false;
-  } else if (opIs(op, "tosa.conv2d") && pos == 1) {
+  } else if (irOpIs(op, "tosa.conv2d") && pos == 1) {
     if (vr != 4 || !pair(attr(op, "stride"), 1, p->str) ||
         !pair(attr(op, "dilation"), 1, p->dil))
       return *why = "unexpected stride or dilation", false;
@@ -294,7 +289,7 @@ static bool planConsumer(MlirOperation op, unsigned pos, MlirType vt,
  * false: linalg.transpose, or a layout-only generic that permutes (no
  * broadcast). */
 static bool layoutPerm(MlirOperation op, intptr_t rank, int *perm) {
-  if (opIs(op, "linalg.transpose")) {
+  if (irOpIs(op, "linalg.transpose")) {
     MlirAttribute a = attr(op, "permutation");
     if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseI64Array(a) ||
         mlirDenseArrayGetNumElements(a) != rank)
@@ -560,7 +555,7 @@ static bool buildCall(const FuseWeight *w, const Plan *p, MlirOperation anchor,
   /* A zero fill nothing reads any more (and its tensor.empty) would still
    * run: drop them. */
   MlirOperation f = mlirValueIsNull(init) ? (MlirOperation){NULL} : defOp(init);
-  if (!mlirOperationIsNull(f) && opIs(f, "linalg.fill"))
+  if (!mlirOperationIsNull(f) && irOpIs(f, "linalg.fill"))
     irEraseIfDead(f);
   return true;
 }
@@ -647,7 +642,7 @@ static int fuseValue(MlirValue v, const int *perm, MlirOperation layout,
         MlirValue init = mlirOperationGetOperand(op, mlirOperationGetNumOperands(op) - 1);
         mlirOperationDestroy(op);
         MlirOperation eo = defOp(init);
-        if (!mlirOperationIsNull(eo) && opIs(eo, "tensor.empty") &&
+        if (!mlirOperationIsNull(eo) && irOpIs(eo, "tensor.empty") &&
             mlirOpOperandIsNull(mlirValueGetFirstUse(init)))
           mlirOperationDestroy(eo);
       }

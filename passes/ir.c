@@ -248,6 +248,11 @@ MlirPass irCreatePodPass(IrPodPassKind *k, const void *options, MlirDialectHandl
                                 cb, p);
 }
 
+bool irOpIs(MlirOperation op, const char *name) {
+  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
+  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
+}
+
 bool irNextWord(const char *text, size_t len, size_t *at, size_t *start, size_t *n) {
   size_t i = *at;
   while (i < len && text[i] == ' ')

@@ -100,6 +100,9 @@ typedef struct IrPodPassKind {
  * A null pass when out of memory. */
 MlirPass irCreatePodPass(IrPodPassKind *k, const void *options, MlirDialectHandle dep);
 
+/* Whether op's name is `name` ("scf.for"). */
+bool irOpIs(MlirOperation op, const char *name);
+
 /* The next space-separated word of text[0, len) from *at: true with its
  * start and length (and *at past it), false at the end. */
 bool irNextWord(const char *text, size_t len, size_t *at, size_t *start, size_t *n);

@@ -118,11 +118,6 @@ static bool addDead(Widen *w, MlirOperation op) {
   return true;
 }
 
-static bool opIs(MlirOperation op, const char *name) {
-  MlirStringRef s = mlirIdentifierStr(mlirOperationGetName(op));
-  return s.length == strlen(name) && !memcmp(s.data, name, s.length);
-}
-
 static MlirWalkResult widenOp(MlirOperation op, void *user) {
   Widen *w = user;
   MlirContext ctx = mlirOperationGetContext(op);
@@ -164,7 +159,7 @@ static MlirWalkResult widenOp(MlirOperation op, void *user) {
       }
   w->changed += c;
   /* extf/truncf (and tosa.cast) that now convert a type to itself. */
-  if ((opIs(op, "arith.extf") || opIs(op, "arith.truncf") || opIs(op, "tosa.cast")) &&
+  if ((irOpIs(op, "arith.extf") || irOpIs(op, "arith.truncf") || irOpIs(op, "tosa.cast")) &&
       mlirOperationGetNumOperands(op) == 1 && mlirOperationGetNumResults(op) == 1 &&
       mlirTypeEqual(mlirValueGetType(mlirOperationGetOperand(op, 0)),
                     mlirValueGetType(mlirOperationGetResult(op, 0)))) {
@@ -196,7 +191,7 @@ int weightsWidenToF32(MlirOperation module, const char **why) {
     MlirType t = widen(mlirOperationGetContext(ci->op), ci->type, &c);
     MlirAttribute a = mlirDenseElementsAttrFloatGet(t, (intptr_t)ci->elements, v);
     free(v);
-    const char *name = opIs(ci->op, "ml_program.global") ? "value" : weightsValueAttrName(ci->op);
+    const char *name = irOpIs(ci->op, "ml_program.global") ? "value" : weightsValueAttrName(ci->op);
     mlirOperationSetAttributeByName(ci->op, irStr(name), a);
   }
   for (size_t i = 0; i < l.n; ++i) weightsRelease(&l.items[i]);
