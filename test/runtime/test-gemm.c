@@ -212,32 +212,22 @@ static void contractions(void) {
     contract_case("nhwc conv", d, (size_t)(n * H * W * C), (size_t)(KH * KW * C * F),
                   (size_t)(n * OH * OW * F), 0);
   }
-  /* NCHW conv weight gradient: dw[f,c,kh,kw] += dy[n,f,oh,ow] x[n,c,oh+kh,ow+kw];
-   * loops f c kh kw n oh ow */
-  {
-    int64_t n = 3, H = 8, W = 7, C = 4, F = 6, KH = 3, KW = 2;
-    int64_t OH = H - KH + 1, OW = W - KW + 1;
-    const int64_t d[] = {7,
-                         F, OH * OW, 0, C * KH * KW, 0,
-                         C, 0, H * W, KH * KW, 0,
-                         KH, 0, W, KW, 0,
-                         KW, 0, 1, 1, 0,
-                         n, F * OH * OW, C * H * W, 0, 1,
-                         OH, OW, W, 0, 1,
-                         OW, 1, 1, 0, 1};
-    contract_case("nchw conv weight gradient", d, (size_t)(n * F * OH * OW),
-                  (size_t)(n * C * H * W), (size_t)(F * C * KH * KW), 1);
-  }
-  /* NCHW convolutions at the image sizes of ResNet-18's stages and odd
-   * ones: the forward's columns (n, oh, ow) lie in runs of OW in the input
-   * and in C (B packed by runs: 4, 8, 16 long or uneven; C added back by
-   * runs), the weight gradient's depth (n, oh, ow) in runs of OW (B packed
-   * through 4 x 4 transposes, with remainders in depth and columns).
+  /* NCHW convolutions and their weight gradients, at the image sizes of
+   * ResNet-18's stages and odd ones: the forward's columns (n, oh, ow) lie
+   * in runs of OW in the input and in C (B packed by runs: 4, 8, 16 long or
+   * uneven; C added back by runs), the weight gradient's depth (n, oh, ow)
+   * in runs of OW (B packed through 4 x 4 transposes, with remainders in
+   * depth and columns); the last a 3 x 2 window.
    * forward y[n,f,oh,ow] += x[n,c,oh+kh,ow+kw] w[f,c,kh,kw]; loops n f oh ow c kh kw */
   {
-    static const int64_t hw[][2] = {{10, 10}, {6, 6}, {7, 7}, {4, 4}, {6, 11}, {18, 18}};
-    for (size_t s = 0; s < sizeof hw / sizeof hw[0]; s++) {
-      int64_t n = 3, C = 5, F = 13, KH = 3, KW = 3, H = hw[s][0], W = hw[s][1];
+    static const int64_t cases[][7] = {/* n, C, F, H, W, KH, KW */
+                                       {3, 5, 13, 10, 10, 3, 3}, {3, 5, 13, 6, 6, 3, 3},
+                                       {3, 5, 13, 7, 7, 3, 3},   {3, 5, 13, 4, 4, 3, 3},
+                                       {3, 5, 13, 6, 11, 3, 3},  {3, 5, 13, 18, 18, 3, 3},
+                                       {3, 4, 6, 8, 7, 3, 2}};
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+      int64_t n = cases[s][0], C = cases[s][1], F = cases[s][2], H = cases[s][3],
+              W = cases[s][4], KH = cases[s][5], KW = cases[s][6];
       int64_t OH = H - KH + 1, OW = W - KW + 1;
       const int64_t d[] = {7,
                            n, C * H * W, 0, F * OH * OW, 0,
@@ -258,7 +248,7 @@ static void contractions(void) {
                            n, F * OH * OW, C * H * W, 0, 1,
                            OH, OW, W, 0, 1,
                            OW, 1, 1, 0, 1};
-      contract_case("nchw conv weight gradient, runs", g, (size_t)(n * F * OH * OW),
+      contract_case("nchw conv weight gradient", g, (size_t)(n * F * OH * OW),
                     (size_t)(n * C * H * W), (size_t)(F * C * KH * KW), 1);
     }
   }
